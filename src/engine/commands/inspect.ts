@@ -1,0 +1,78 @@
+// Looking at and reviving jobs: peek*, kick, kick-job, stats, stats-job; and the non-commands.
+import type { Handler } from './index.ts';
+import type { Job } from '../job.ts';
+import type { Engine } from '../engine.ts';
+import type { Connection } from '../connection.ts';
+import { formatJobStats, formatStats } from '../stats.ts';
+
+const text = new TextEncoder();
+
+function found(e: Engine, c: Connection, j: Job | undefined): void {
+  if (!j) return e.reply(c, 'NOT_FOUND');
+  e.reply(c, `FOUND ${j.id} ${j.body.length}`, j.body);
+}
+
+function firstBuried(set: Set<Job>): Job | undefined {
+  for (const j of set) return j;
+  return undefined;
+}
+
+export const inspectCommands = {
+  peek: (e, c, cmd) => {
+    e.count('peek');
+    found(e, c, e.jobs.get(cmd.id));
+  },
+  'peek-ready': (e, c) => {
+    e.count('peek-ready');
+    found(e, c, c.use.ready.peek());
+  },
+  'peek-delayed': (e, c) => {
+    e.count('peek-delayed');
+    found(e, c, c.use.delay.peek());
+  },
+  'peek-buried': (e, c) => {
+    e.count('peek-buried');
+    found(e, c, firstBuried(c.use.buried));
+  },
+
+  kick: (e, c, cmd) => {
+    e.count('kick');
+    const t = c.use;
+    let i = 0;
+    // Buried jobs first, and only them; delayed jobs only when nothing is buried (kick_jobs).
+    if (t.buried.size) {
+      for (; i < cmd.bound && t.buried.size; i++) e.kickBuriedJob(firstBuried(t.buried) as Job, c);
+    } else {
+      for (; i < cmd.bound && t.delay.length; i++) e.kickDelayedJob(t.delay.peek() as Job, c);
+    }
+    e.reply(c, `KICKED ${i}`);
+  },
+
+  'kick-job': (e, c, cmd) => {
+    const j = e.jobs.get(cmd.id);
+    if (j?.state === 'buried') e.kickBuriedJob(j, c);
+    else if (j?.state === 'delayed') e.kickDelayedJob(j, c);
+    else return e.reply(c, 'NOT_FOUND');
+    e.reply(c, 'KICKED');
+  },
+
+  stats: (e, c) => {
+    e.count('stats');
+    const body = text.encode(formatStats(e));
+    e.reply(c, `OK ${body.length}`, body);
+  },
+
+  'stats-job': (e, c, cmd) => {
+    e.count('stats-job');
+    const j = e.jobs.get(cmd.id);
+    if (!j) return e.reply(c, 'NOT_FOUND');
+    const body = text.encode(formatJobStats(e, j));
+    e.reply(c, `OK ${body.length}`, body);
+  },
+
+  quit: (e, c) => e.close(c),
+  'bad-format': (e, c) => e.reply(c, 'BAD_FORMAT'),
+  'unknown-command': (e, c) => e.reply(c, 'UNKNOWN_COMMAND'),
+} satisfies {
+  [K in 'peek' | 'peek-ready' | 'peek-delayed' | 'peek-buried' | 'kick' | 'kick-job' | 'stats' | 'stats-job' | 'quit' | 'bad-format' | 'unknown-command']: Handler<K>;
+};

@@ -1,0 +1,222 @@
+// The server side of one connection, for every transport (TCP socket, MessagePort, WebRTC data
+// channel, in-page console): bytes in, replies out, with beanstalkd's framing rules exactly
+// (conn_process_io / h_conn / fill_extra_data):
+// - a command line ends at the FIRST "\r" in the buffer if "\n" follows it (scan_line_end);
+// - a line may be at most 224 bytes with its CRLF; a longer one is discarded in 224-byte blocks until
+//   a block holds a CRLF, then answered with one BAD_FORMAT;
+// - a put reads exactly <bytes>+2 body bytes; JOB_TOO_BIG first throws exactly that many away;
+// - while a reserve is blocked, input is not read (commands after it wait their turn);
+// - end of input: a blocked reserve (also one read after the EOF) answers TIMED_OUT; complete
+//   commands still run; then it closes.
+import type { Engine } from '../engine/engine.ts';
+import type { Connection } from '../engine/connection.ts';
+import type { Command } from '../engine/command.ts';
+import { LINE_BUF_SIZE } from '../engine/types.ts';
+import { parseCommand } from './parse.ts';
+import { encodeReply, latin1 } from './wire.ts';
+
+export interface Transport {
+  write(bytes: Uint8Array): void;
+  /** The server ends the connection (quit, or end of input). */
+  close(): void;
+}
+
+type PutCommand = Extract<Command, { op: 'put' }>;
+
+type Mode =
+  | { kind: 'command' }
+  | { kind: 'endline' } // discarding an over-long line, block by block
+  | { kind: 'body'; id: number; cmd: PutCommand; need: number; parts: Uint8Array[]; got: number }
+  | { kind: 'discard'; left: number }; // JOB_TOO_BIG
+
+const EMPTY = new Uint8Array(0);
+
+export class Session {
+  readonly conn: Connection;
+  private input: Uint8Array = EMPTY;
+  private pos = 0;
+  private mode: Mode = { kind: 'command' };
+  private ended = false;
+  private closed = false;
+  private pumping = false;
+  private out: Uint8Array[] = [];
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly transport: Transport,
+    name: string,
+  ) {
+    this.conn = engine.connect(name, (line, body) => this.onReply(line, body));
+  }
+
+  /** Bytes from the client. */
+  receive(chunk: Uint8Array): void {
+    if (this.closed || this.ended) return;
+    if (this.pos >= this.input.length) {
+      this.input = chunk;
+    } else {
+      const rest = this.input.subarray(this.pos);
+      const joined = new Uint8Array(rest.length + chunk.length);
+      joined.set(rest);
+      joined.set(chunk, rest.length);
+      this.input = joined;
+    }
+    this.pos = 0;
+    this.pump();
+  }
+
+  /** The client shut its write side (EOF). */
+  end(): void {
+    if (this.closed || this.ended) return;
+    this.ended = true;
+    this.pump();
+  }
+
+  /** The transport is gone (error, reset, peer vanished): close without further output. */
+  destroy(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.out = [];
+    this.engine.close(this.conn);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private onReply(line: string, body?: Uint8Array): void {
+    if (this.closed) return;
+    this.out.push(encodeReply(line, body));
+    // A reply can also arrive outside pump() (a job for a blocked reserve, a timer): send it, then
+    // carry on with input that waited behind the reserve, once the engine call causing it is over.
+    if (!this.pumping) this.engine.defer(() => this.pump());
+  }
+
+  private flush(): void {
+    if (!this.out.length) return;
+    const chunks = this.out;
+    this.out = [];
+    if (chunks.length === 1) return this.transport.write(chunks[0]);
+    let n = 0;
+    for (const c of chunks) n += c.length;
+    const all = new Uint8Array(n);
+    n = 0;
+    for (const c of chunks) {
+      all.set(c, n);
+      n += c.length;
+    }
+    this.transport.write(all);
+  }
+
+  private pump(): void {
+    if (this.pumping || this.closed) return;
+    this.pumping = true;
+    try {
+      while (!this.closed && !this.conn.closed && !this.conn.waiting && this.step());
+    } finally {
+      this.pumping = false;
+    }
+    if (this.conn.closed && !this.closed) {
+      // quit: replies to earlier commands still go out; nothing more is read.
+      this.flush();
+      this.closed = true;
+      this.transport.close();
+      return;
+    }
+    this.flush();
+    if (!this.ended || this.closed) return;
+    if (this.conn.waiting) {
+      // The EOF stays pending (EPOLLRDHUP is level-triggered), so every reserve that blocks after it,
+      // even one read in the same packet, answers TIMED_OUT; its reply resumes the input.
+      this.engine.halfClose(this.conn);
+    } else {
+      // End of input with no complete command left: beanstalkd's next read returns 0 and it closes.
+      this.closed = true;
+      this.engine.close(this.conn);
+      this.transport.close();
+    }
+  }
+
+  /** Consumes input for one framing step; false when more bytes are needed. */
+  private step(): boolean {
+    const avail = this.input.length - this.pos;
+    const m = this.mode;
+    switch (m.kind) {
+      case 'command':
+      case 'endline': {
+        if (avail === 0) return false;
+        const size = Math.min(avail, LINE_BUF_SIZE);
+        const len = scanLineEnd(this.input, this.pos, size);
+        if (len) {
+          const from = this.pos;
+          this.pos += len;
+          if (m.kind === 'endline') {
+            this.mode = { kind: 'command' };
+            this.engine.reply(this.conn, 'BAD_FORMAT');
+          } else {
+            this.dispatch(latin1(this.input, from, from + len - 2));
+          }
+          return true;
+        }
+        if (size === LINE_BUF_SIZE) {
+          // 224 bytes and no line end: throw the block away and keep discarding until a CRLF.
+          this.pos += LINE_BUF_SIZE;
+          this.mode = { kind: 'endline' };
+          return true;
+        }
+        return false;
+      }
+      case 'body': {
+        if (avail === 0) return false;
+        const take = Math.min(avail, m.need - m.got);
+        m.parts.push(this.input.subarray(this.pos, this.pos + take));
+        m.got += take;
+        this.pos += take;
+        if (m.got < m.need) return false;
+        this.mode = { kind: 'command' };
+        const data = m.parts.length === 1 ? m.parts[0] : concat(m.parts, m.need);
+        this.engine.putBody(this.conn, m.id, m.cmd, data);
+        return true;
+      }
+      case 'discard': {
+        const take = Math.min(avail, m.left);
+        this.pos += take;
+        m.left -= take;
+        if (m.left > 0) return false;
+        this.mode = { kind: 'command' };
+        this.engine.putTooBig(this.conn);
+        return true;
+      }
+    }
+  }
+
+  private dispatch(line: string): void {
+    if (this.engine.observed) {
+      this.engine.emit({ kind: 'wire', direction: 'in', at: this.engine.clock.now(), conn: this.conn.id, line });
+    }
+    const cmd = parseCommand(line);
+    if (cmd.op !== 'put') return this.engine.execute(this.conn, cmd);
+    const r = this.engine.putHeader(this.conn, cmd);
+    if (r.kind === 'too-big') this.mode = { kind: 'discard', left: r.discard };
+    else if (r.kind === 'body') this.mode = { kind: 'body', id: r.id, cmd, need: r.read, parts: [], got: 0 };
+  }
+}
+
+/** scan_line_end: only the first CR in buf[from, from+size-1) counts, and only if LF follows it. */
+function scanLineEnd(buf: Uint8Array, from: number, size: number): number {
+  const last = from + size - 1;
+  for (let i = from; i < last; i++) {
+    if (buf[i] === 13) return buf[i + 1] === 10 ? i - from + 2 : 0;
+  }
+  return 0;
+}
+
+function concat(parts: Uint8Array[], n: number): Uint8Array {
+  const all = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return all;
+}

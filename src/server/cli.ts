@@ -1,0 +1,198 @@
+// `npm run beanstalkd -- [OPTIONS]`: beanlab's engine behind beanstalkd's own command line.
+// Same flags, defaults, messages and exit codes as beanstalkd 1.12 (util.c optparse, main.c).
+import os from 'node:os';
+import { Engine } from '../engine/engine.ts';
+import { RealClock } from '../engine/clock.ts';
+import { BINLOG_SIZE_DEFAULT, JOB_DATA_SIZE_LIMIT_DEFAULT, JOB_DATA_SIZE_LIMIT_MAX, VERSION, type HostInfo } from '../engine/types.ts';
+import { startTcpServer, type ListenAddress } from './tcp.ts';
+import { openFileBinlog } from './binlog-files.ts';
+
+const USAGE = `Use: beanstalkd [OPTIONS]
+
+Options:
+ -b DIR   write-ahead log directory
+ -f MS    fsync at most once every MS milliseconds (default is 50ms);
+          use -f0 for "always fsync"
+ -F       never fsync
+ -l ADDR  listen on address (default is 0.0.0.0)
+ -p PORT  listen on port (default is 11300)
+ -u USER  become user and group
+ -z BYTES set the maximum job size in bytes (default is 65535);
+          max allowed is 1073741824 bytes
+ -s BYTES set the size of each write-ahead log file (default is 10485760);
+          will be rounded up to a multiple of 4096 bytes
+ -v       show version information
+ -V       increase verbosity
+ -h       show this help
+`;
+
+export interface Options {
+  binlogDir: string | null;
+  fsyncMs: number; // -1 = never
+  listen: string;
+  /** As given: beanstalkd only interprets it when it binds (getaddrinfo), so a bad one fails there (exit 111). */
+  port: string;
+  user: string | null;
+  maxJobSize: number;
+  binlogSize: number;
+  verbose: number;
+}
+
+export class UsageError extends Error {}
+
+/** Parses argv like optparse: flags may be combined (-VV), a value may follow its flag or be the next word. */
+export function parseOptions(argv: string[], warn: (msg: string) => void): Options | 'help' | 'version' {
+  const o: Options = {
+    binlogDir: null,
+    fsyncMs: 50,
+    listen: process.env.LISTEN_ADDR ?? '0.0.0.0',
+    port: process.env.LISTEN_PORT ?? '11300',
+    user: null,
+    maxJobSize: JOB_DATA_SIZE_LIMIT_DEFAULT,
+    binlogSize: BINLOG_SIZE_DEFAULT,
+    verbose: 0,
+  };
+  const size = (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new UsageError(`invalid size: ${v}`);
+    return Number(v);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg[0] !== '-' || arg.length < 2) throw new UsageError(`unknown argument: ${arg}`);
+    for (let k = 1; k < arg.length; k++) {
+      const flag = arg[k];
+      const value = (): string => {
+        const rest = arg.slice(k + 1);
+        k = arg.length;
+        if (rest) return rest;
+        if (i + 1 >= argv.length) throw new UsageError(`flag requires an argument: -${flag}`);
+        return argv[++i];
+      };
+      switch (flag) {
+        case 'p':
+          o.port = value();
+          break;
+        case 'l':
+          o.listen = value();
+          break;
+        case 'z': {
+          o.maxJobSize = size(value());
+          if (o.maxJobSize > JOB_DATA_SIZE_LIMIT_MAX) {
+            o.maxJobSize = JOB_DATA_SIZE_LIMIT_MAX;
+            warn(`maximum job size was set to ${JOB_DATA_SIZE_LIMIT_MAX}`);
+          }
+          break;
+        }
+        case 's':
+          o.binlogSize = Math.ceil(size(value()) / 4096) * 4096;
+          break;
+        case 'f':
+          o.fsyncMs = size(value());
+          break;
+        case 'F':
+          o.fsyncMs = -1;
+          break;
+        case 'u':
+          o.user = value();
+          break;
+        case 'c':
+          warn('-c flag was removed. binlog is always compacted.');
+          break;
+        case 'n':
+          warn('-n flag was removed. binlog is always compacted.');
+          break;
+        case 'b':
+          o.binlogDir = value();
+          break;
+        case 'h':
+          return 'help';
+        case 'v':
+          return 'version';
+        case 'V':
+          o.verbose++;
+          break;
+        default:
+          // util.c prints `arg-2`: from the byte before the bad flag, so -x gives "-x" but -Vx gives "Vx"
+          throw new UsageError(`unknown flag: ${arg.slice(k - 1)}`);
+      }
+    }
+  }
+  return o;
+}
+
+/** Where to listen; throws (like getaddrinfo) for a port that is not a number. Like beanstalkd, a number past 65535 wraps. */
+export function listenAddress(o: Options): ListenAddress {
+  if (o.listen.startsWith('unix:')) return { path: o.listen.slice(5) };
+  if (!/^\d+$/.test(o.port)) throw new Error(`getaddrinfo(): invalid port: ${o.port}`);
+  return { host: o.listen, port: Number(BigInt(o.port) % 65536n) };
+}
+
+function hostInfo(): HostInfo {
+  return {
+    pid: process.pid,
+    hostname: os.hostname(),
+    os: os.version(),
+    platform: os.machine(),
+    rusage: () => {
+      const u = process.resourceUsage();
+      return { utime: u.userCPUTime / 1e6, stime: u.systemCPUTime / 1e6 };
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const warn = (msg: string) => process.stderr.write(`beanstalkd: ${msg}\n`);
+  let opts: Options | 'help' | 'version';
+  try {
+    opts = parseOptions(process.argv.slice(2), warn);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    warn(err.message);
+    process.stderr.write(USAGE);
+    process.exit(5);
+  }
+  if (opts === 'help') {
+    // beanstalkd's usage() always writes to stderr, also for -h (exit 0)
+    process.stderr.write(USAGE);
+    return;
+  }
+  if (opts === 'version') {
+    process.stdout.write(`beanstalkd ${VERSION}\n`);
+    return;
+  }
+  if (opts.user) warn(`-u is not supported by beanlab's server; running as the current user`);
+  const clock = new RealClock();
+  const engine = new Engine({ clock, maxJobSize: opts.maxJobSize, host: hostInfo(), binlogMaxSize: opts.binlogSize });
+  let binlog: Awaited<ReturnType<typeof openFileBinlog>> | null = null;
+  if (opts.binlogDir) {
+    try {
+      binlog = await openFileBinlog(engine, opts.binlogDir, { fileSize: opts.binlogSize, fsyncMs: opts.fsyncMs, warn });
+    } catch (err) {
+      warn(String((err as Error).message ?? err));
+      process.exit(10);
+    }
+  }
+  const verbose = opts.verbose > 0 ? (msg: string) => process.stdout.write(`${msg}\n`) : undefined;
+  let server;
+  try {
+    server = await startTcpServer(engine, listenAddress(opts), verbose);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    warn(e.code === 'EADDRINUSE' ? `bind(): Address already in use (${opts.listen.startsWith('unix:') ? opts.listen : `${opts.listen}:${opts.port}`})` : `listen: ${e.message}`);
+    process.exit(111);
+  }
+  if (verbose) verbose(`beanlab beanstalkd ${VERSION} listening on ${server.address}`);
+  process.on('SIGUSR1', () => {
+    engine.draining = true;
+  });
+  process.on('SIGPIPE', () => {});
+  const stop = async () => {
+    await server.close();
+    binlog?.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main();
