@@ -1,0 +1,151 @@
+// Runs a node program (worker or producer) over a message port: inside a Web Worker in the app, or on
+// one end of a MessageChannel in tests. In virtual mode the node's clock moves only with the messages
+// it receives and the modelled length of its computations; every message it sends says when it happened.
+import { Client } from '../protocol/client.ts';
+import { referenceSeconds, runTask, type TaskSpec } from '../tasks/index.ts';
+import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from './messages.ts';
+import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, type NodeRuntime } from './programs.ts';
+
+export interface NodePort {
+  postMessage(m: FromNode): void;
+  onmessage: ((e: MessageEvent<ToNode>) => void) | null;
+}
+
+/** Wall-clock ms, for live mode. */
+const wallNow = () => performance.timeOrigin + performance.now();
+
+export function hostNode(port: NodePort): void {
+  let vt = 0;
+  let virtual = true;
+  let hung = false;
+  let slow = 1;
+  let nextConn = 1;
+  const conns = new Map<number, Client>();
+  const connecting = new Map<number, { resolve: (c: NodeConnection) => void; reject: (e: Error) => void }>();
+  let wake: (() => void) | null = null;
+  let settleQueued = false;
+  const tick = new MessageChannel();
+
+  const now = () => (virtual ? vt : wallNow());
+  const post = (m: FromNode) => {
+    if (!hung) port.postMessage(m);
+  };
+  // Once the program has reacted to a message (all microtasks done), tell the page this node is idle.
+  tick.port1.onmessage = () => {
+    settleQueued = false;
+    post({ t: 'idle', vt: now() });
+  };
+  const settle = () => {
+    if (settleQueued || hung) return;
+    settleQueued = true;
+    tick.port2.postMessage(0);
+  };
+
+  const runtime = (name: string): NodeRuntime => ({
+    name,
+    now,
+    connect: () =>
+      new Promise<NodeConnection>((resolve, reject) => {
+        const id = nextConn++;
+        connecting.set(id, { resolve, reject });
+        post({ t: 'connect', vt: now(), conn: id });
+      }),
+    compute(spec: TaskSpec) {
+      const t0 = wallNow();
+      if (virtual) {
+        const until = vt + referenceSeconds(spec) * 1000 * slow;
+        post({ t: 'compute', vt, until });
+        const result = runTask(spec);
+        vt = until;
+        return Promise.resolve(result);
+      }
+      post({ t: 'compute', vt: now(), until: -1 });
+      const result = runTask(spec);
+      // A slowed-down node takes k times as long: spin for the extra time.
+      const extra = (wallNow() - t0) * (slow - 1);
+      for (const end = wallNow() + extra; wallNow() < end; );
+      return Promise.resolve(result);
+    },
+    sleep: (ms: number) =>
+      new Promise<void>((resolve) => {
+        wake = resolve;
+        post({ t: 'sleep', vt: now(), until: now() + ms });
+      }),
+    status: (status: NodeStatus) => post({ t: 'status', vt: now(), status }),
+    report: (report: NodeReport) => post({ t: 'report', vt: now(), report }),
+    log: (text: string) => post({ t: 'log', vt: now(), text }),
+  });
+
+  const openConnection = (id: number): NodeConnection => {
+    const client = new Client({ write: (bytes) => post({ t: 'data', vt: now(), conn: id, bytes }) });
+    conns.set(id, client);
+    return {
+      command: (line, body) => (conns.has(id) ? client.command(line, body) : Promise.reject(new ConnectionLost('connection closed'))),
+      close: () => {
+        if (!conns.delete(id)) return;
+        post({ t: 'close', vt: now(), conn: id });
+      },
+    };
+  };
+
+  const start = (name: string, config: NodeConfig) => {
+    const rt = runtime(name);
+    rt.status({ state: 'starting' });
+    const program = config.role === 'worker' ? workerProgram(rt, config.worker) : producerProgram(rt, config.producer);
+    program.catch((err: Error) => {
+      rt.status({ state: 'failed', detail: err.message });
+      rt.log(`stopped: ${err.message}`);
+      settle();
+    });
+  };
+
+  port.onmessage = (e: MessageEvent<ToNode>) => {
+    const m = e.data;
+    if (hung) return;
+    if ('vt' in m && virtual && m.vt > vt) vt = m.vt;
+    switch (m.t) {
+      case 'start':
+        virtual = m.virtual;
+        vt = m.vt;
+        start(m.name, m.config);
+        break;
+      case 'open': {
+        const c = connecting.get(m.conn);
+        connecting.delete(m.conn);
+        c?.resolve(openConnection(m.conn));
+        break;
+      }
+      case 'refused': {
+        const c = connecting.get(m.conn);
+        connecting.delete(m.conn);
+        c?.reject(new ConnectionLost('connection refused: the queue server is down'));
+        break;
+      }
+      case 'data':
+        conns.get(m.conn)?.receive(m.bytes);
+        break;
+      case 'closed': {
+        const client = conns.get(m.conn);
+        conns.delete(m.conn);
+        client?.fail(new ConnectionLost('connection closed by the server or the network'));
+        break;
+      }
+      case 'wake': {
+        const w = wake;
+        wake = null;
+        w?.();
+        break;
+      }
+      case 'hang':
+        hung = true;
+        return;
+      case 'slow':
+        slow = m.factor;
+        break;
+      default:
+        // Not ours (e.g. the control port hand-over): no reaction, so no idle either.
+        return;
+    }
+    settle();
+  };
+}

@@ -1,0 +1,101 @@
+// The simulated queue server's binlog in the browser: kept in memory for the engine (which writes
+// synchronously) and mirrored to IndexedDB in order. After a crash of the server, its restart reads the
+// files back from IndexedDB, not from memory: what survives is what reached browser storage.
+import { MemoryBinlogStorage, type BinlogStorage } from '../engine/binlog.ts';
+
+const STORE = 'records';
+
+function request<T>(r: IDBRequest<T>): Promise<T> {
+  return new Promise((resolve, reject) => {
+    r.onsuccess = () => resolve(r.result);
+    r.onerror = () => reject(r.error);
+  });
+}
+
+export class IdbBinlogStorage implements BinlogStorage {
+  private readonly memory = new MemoryBinlogStorage();
+  /** Every write, in order, behind the opening of the database: the engine never waits for IndexedDB. */
+  private chain: Promise<unknown>;
+  private readonly db: Promise<IDBDatabase>;
+  private counter = 0;
+
+  /** A binlog in the IndexedDB database `name`, emptied first: each run of the lab gets a fresh one. */
+  constructor(readonly name: string) {
+    this.db = request(indexedDB.deleteDatabase(name)).then(() => {
+      const req = indexedDB.open(name, 1);
+      req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+      return request(req);
+    });
+    this.chain = this.db;
+  }
+
+  private write(fn: (store: IDBObjectStore) => void): void {
+    this.chain = this.chain.then(
+      () =>
+        this.db.then(
+          (db) =>
+            new Promise<void>((resolve, reject) => {
+              const tx = db.transaction(STORE, 'readwrite');
+              fn(tx.objectStore(STORE));
+              tx.oncomplete = () => resolve();
+              tx.onerror = () => reject(tx.error);
+            }),
+        ),
+    );
+  }
+
+  append(seq: number, bytes: Uint8Array): void {
+    this.memory.append(seq, bytes);
+    const copy = bytes.slice();
+    const key = [seq, this.counter++];
+    this.write((s) => s.put(copy, key));
+  }
+
+  remove(seq: number): void {
+    this.memory.remove(seq);
+    this.write((s) => s.delete(IDBKeyRange.bound([seq, -Infinity], [seq, Infinity])));
+  }
+
+  flush(): void {
+    this.memory.flush();
+  }
+
+  snapshot(): Map<number, Uint8Array> {
+    return this.memory.snapshot();
+  }
+
+  /** What IndexedDB holds once every queued write has landed: the files a restarted server reads. */
+  async load(): Promise<Map<number, Uint8Array>> {
+    await this.chain;
+    const db = await this.db;
+    const store = db.transaction(STORE, 'readonly').objectStore(STORE);
+    const [keys, values] = await Promise.all([request(store.getAllKeys()), request(store.getAll())]);
+    const parts = new Map<number, Uint8Array[]>();
+    keys.forEach((k, i) => {
+      const seq = (k as number[])[0];
+      const list = parts.get(seq) ?? [];
+      list.push(values[i] as Uint8Array);
+      parts.set(seq, list);
+    });
+    const files = new Map<number, Uint8Array>();
+    for (const [seq, list] of parts) {
+      let n = 0;
+      for (const p of list) n += p.length;
+      const all = new Uint8Array(n);
+      n = 0;
+      for (const p of list) {
+        all.set(p, n);
+        n += p.length;
+      }
+      files.set(seq, all);
+    }
+    return files;
+  }
+
+  /** Deletes the database (the run is over). */
+  async dispose(): Promise<void> {
+    await this.chain.catch(() => {});
+    (await this.db).close();
+    await request(indexedDB.deleteDatabase(this.name));
+  }
+}

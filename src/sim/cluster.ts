@@ -1,0 +1,687 @@
+// The simulated cluster: a queue server (the engine, in the page), nodes (Web Workers running the
+// seed's programs) and the links between them, on one clock.
+//
+// Virtual time (lessons, step mode): every message between a node and the server is an event at a
+// virtual instant; nodes stamp what they send with their own virtual time and announce how long a
+// computation will take (modelled from its size, not measured). The scheduler processes events in
+// (time, source, sequence) order and never lets time pass an instant at which a node might still send
+// something it has not sent yet (conservative synchronisation), so a run is a function of its seed and
+// the student's actions — and can be stepped one protocol event at a time.
+// Live time (measuring speedup): the real clock; messages are handled as they arrive; durations are real.
+import { Engine } from '../engine/engine.ts';
+import { ManualClock, RealClock } from '../engine/clock.ts';
+import { Heap, type HeapItem } from '../engine/heap.ts';
+import type { Clock } from '../engine/types.ts';
+import type { EngineEvent } from '../engine/events.ts';
+import { MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
+import { Session } from '../protocol/session.ts';
+import { latin1 } from '../protocol/wire.ts';
+import { QueueModel } from './queue-model.ts';
+import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from '../nodes/messages.ts';
+import type { NodeControl } from '../nodes/control.ts';
+import type { Remote } from 'comlink';
+
+/** A node's process as the page sees it: a Web Worker, or one end of a MessageChannel in tests. */
+export interface NodeProcess {
+  postMessage(m: ToNode, transfer?: Transferable[]): void;
+  onmessage: ((e: MessageEvent<FromNode>) => void) | null;
+  terminate(): void;
+  /** The node's control API (Web Worker nodes). */
+  control?: Remote<NodeControl>;
+}
+
+export type NodeLife = 'running' | 'hung' | 'dead';
+
+export interface NodeView {
+  id: number;
+  name: string;
+  role: NodeConfig['role'];
+  life: NodeLife;
+  status: NodeStatus;
+  slow: number;
+  latency: number;
+  /** Tasks finished and when (cluster ms), for throughput. */
+  done: number[];
+  reports: NodeReport[];
+  log: string[];
+}
+
+export interface TraceEntry {
+  /** Position in the run: the n-th processed event. */
+  n: number;
+  at: number;
+  kind: 'to-server' | 'to-node' | 'timer' | 'action';
+  node?: number;
+  conn?: number;
+  text: string;
+}
+
+/** A student's action, as data: replaying a run re-applies each at the same event position. */
+export type ClusterAction =
+  | { op: 'add-node'; name: string; config: NodeConfig }
+  | { op: 'kill' | 'hang' | 'restart' | 'remove' | 'drop'; node: number }
+  | { op: 'slow'; node: number; factor: number }
+  | { op: 'latency'; node: number; ms: number }
+  | { op: 'crash-server' }
+  | { op: 'restart-server'; binlog: boolean };
+
+export interface RecordedAction {
+  /** Events processed before the action was taken. */
+  n: number;
+  action: ClusterAction;
+}
+
+export interface RunRecord {
+  format: 'beanlab-run';
+  version: 1;
+  seed: number;
+  mode: 'virtual' | 'live';
+  latency: number;
+  binlog: boolean;
+  /** Events processed in the run. */
+  events: number;
+  actions: RecordedAction[];
+  trace: TraceEntry[];
+}
+
+export interface ClusterOptions {
+  seed: number;
+  mode: 'virtual' | 'live';
+  spawn: () => NodeProcess;
+  /** Binlog storage for the queue server; persistent (IndexedDB) in the app, memory by default. */
+  binlogStorage?: BinlogStorage & { snapshot?(): Map<number, Uint8Array> };
+  /** Read back what the binlog storage holds (after a crash). Defaults to the memory snapshot. */
+  loadBinlog?: () => Promise<Map<number, Uint8Array>>;
+  /** Default one-way latency between a node and the server, ms. */
+  latency?: number;
+  /** Whether the queue server starts with a binlog (`beanstalkd -b`). */
+  binlog?: boolean;
+}
+
+interface SimEvent extends HeapItem {
+  at: number;
+  /** Tie-breakers that do not depend on real-time arrival: source (0 page, 1 node), node id, sequence. */
+  src: number;
+  srcId: number;
+  seq: number;
+  run: () => void;
+}
+
+const eventLess = (a: SimEvent, b: SimEvent) =>
+  a.at < b.at || (a.at === b.at && (a.src < b.src || (a.src === b.src && (a.srcId < b.srcId || (a.srcId === b.srcId && a.seq < b.seq)))));
+
+interface NodeHandle extends NodeView {
+  process: NodeProcess;
+  config: NodeConfig;
+  /** Earliest time this node may send something it has not sent yet (Infinity: nothing until it hears from us). */
+  horizon: number;
+  msgSeq: number;
+  /** The node's open connections to the server, by the node's connection number. */
+  sessions: Map<number, Session>;
+  generation: number;
+}
+
+const textOf = (b: Uint8Array) => {
+  const s = latin1(b, 0, Math.min(b.length, 200));
+  return (s.length < b.length ? s + '…' : s).replace(/\r\n$/, '').replace(/\r\n/g, '⏎');
+};
+
+export class Cluster {
+  readonly clock: Clock & { set?(t: number): void };
+  readonly virtual: boolean;
+  engine: Engine | null = null;
+  model = new QueueModel();
+  readonly nodes = new Map<number, NodeHandle>();
+  readonly trace: TraceEntry[] = [];
+  readonly actions: RecordedAction[] = [];
+  readonly binlog: BinlogStorage & { snapshot?(): Map<number, Uint8Array> };
+  /** The server runs with a binlog (`-b`): its jobs survive a crash. */
+  binlogEnabled: boolean;
+  private readonly events = new Heap<SimEvent>(eventLess);
+  private pageSeq = 0;
+  private nextNodeId = 1;
+  private processed = 0;
+  private activity: (() => void)[] = [];
+  private listeners = new Set<() => void>();
+  private unsubscribe: (() => void) | null = null;
+  private liveTimer: ReturnType<typeof setTimeout> | null = null;
+  private liveArmedFor = Infinity;
+  /** Node updates waiting for virtual time to reach them. */
+  private shown: { at: number; seq: number; node: NodeHandle; gen: number; m: Extract<FromNode, { t: 'status' | 'report' | 'log' }> }[] = [];
+  private shownSeq = 0;
+  readonly startedAt: number;
+
+  constructor(private readonly opts: ClusterOptions) {
+    this.virtual = opts.mode === 'virtual';
+    this.clock = this.virtual ? new ManualClock(0) : new RealClock();
+    this.binlog = opts.binlogStorage ?? new MemoryBinlogStorage();
+    this.binlogEnabled = opts.binlog ?? true;
+    this.startedAt = this.clock.now();
+    this.bootServer(new Map());
+  }
+
+  // ---- observers ------------------------------------------------------------------------------
+
+  /** Called after anything changes (events processed, node reports, actions). */
+  onChange(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private changed(): void {
+    // In live time an action (a kill, a restart) can schedule engine timers: keep the timer armed.
+    if (!this.virtual) this.armLive();
+    this.showDue();
+    for (const fn of this.listeners) fn();
+  }
+
+  get now(): number {
+    return this.clock.now() - this.startedAt;
+  }
+
+  get eventCount(): number {
+    return this.processed;
+  }
+
+  get serverUp(): boolean {
+    return this.engine !== null;
+  }
+
+  // ---- the queue server -------------------------------------------------------------------------
+
+  private bootServer(files: Map<number, Uint8Array>): void {
+    const engine = new Engine({ clock: this.clock, instanceId: (this.opts.seed >>> 0).toString(16).padStart(16, '0') });
+    this.model = new QueueModel();
+    const model = this.model;
+    this.unsubscribe = engine.subscribe((e: EngineEvent) => model.apply(e));
+    // `default` exists before anyone can listen: tell the model about the tubes already there.
+    for (const t of engine.tubes.items) model.apply({ kind: 'tube', action: 'created', at: this.clock.now(), tube: t.name });
+    if (this.binlogEnabled) restoreFromBinlog(engine, files, this.binlog, { fileSize: 10485760, warn: (m) => this.note(`binlog: ${m}`) });
+    this.engine = engine;
+  }
+
+  /** The queue server process dies: all in-memory state is gone, every connection drops. */
+  crashServer(): void {
+    if (!this.engine) return;
+    this.action('crash the queue server', { op: 'crash-server' });
+    this.unsubscribe?.();
+    this.engine = null;
+    for (const n of this.nodes.values()) {
+      for (const [conn] of n.sessions) this.toNode(n, { t: 'closed', vt: 0, conn });
+      n.sessions.clear();
+    }
+    this.changed();
+  }
+
+  /**
+   * Starts the server again: with the binlog (`-b`) it recovers what the log holds and keeps logging;
+   * without, it starts empty and logs nothing, and the old log is thrown away.
+   */
+  async restartServer(withBinlog: boolean): Promise<void> {
+    if (this.engine) return;
+    this.action(withBinlog ? 'restart the queue server from its binlog' : 'restart the queue server without a binlog', { op: 'restart-server', binlog: withBinlog });
+    let files = new Map<number, Uint8Array>();
+    if (withBinlog) files = this.opts.loadBinlog ? await this.opts.loadBinlog() : (this.binlog.snapshot?.() ?? new Map());
+    else for (const seq of (this.binlog.snapshot?.() ?? new Map()).keys()) this.binlog.remove(seq);
+    this.binlogEnabled = withBinlog;
+    this.bootServer(files);
+    this.changed();
+  }
+
+  // ---- nodes ------------------------------------------------------------------------------------
+
+  addNode(name: string, config: NodeConfig): number {
+    const id = this.nextNodeId++;
+    const n: NodeHandle = {
+      id,
+      name,
+      role: config.role,
+      life: 'running',
+      status: { state: 'starting' },
+      slow: 1,
+      latency: this.opts.latency ?? 1,
+      done: [],
+      reports: [],
+      log: [],
+      process: null as unknown as NodeProcess,
+      config,
+      horizon: Infinity,
+      msgSeq: 0,
+      sessions: new Map(),
+      generation: 0,
+    };
+    this.nodes.set(id, n);
+    this.spawn(n);
+    this.action(`add ${name}`, { op: 'add-node', name, config });
+    return id;
+  }
+
+  private spawn(n: NodeHandle): void {
+    const gen = ++n.generation;
+    n.process = this.opts.spawn();
+    n.life = 'running';
+    n.status = { state: 'starting' };
+    n.process.onmessage = (e) => {
+      if (n.generation === gen) this.fromNode(n, e.data);
+    };
+    this.toNode(n, { t: 'start', vt: this.clock.now(), name: n.name, seed: (this.opts.seed + n.id * 7919) >>> 0, config: n.config, virtual: this.virtual }, true);
+  }
+
+  /** Kill: the worker process is terminated; its connections close, so the server returns its jobs at once. */
+  killNode(id: number): void {
+    const n = this.nodes.get(id);
+    if (!n || n.life === 'dead') return;
+    this.action(`kill ${n.name}`, { op: 'kill', node: id });
+    n.process.terminate();
+    n.generation++;
+    n.life = 'dead';
+    n.horizon = Infinity;
+    n.status = { state: 'failed', detail: 'killed' };
+    for (const s of n.sessions.values()) s.destroy();
+    n.sessions.clear();
+    this.changed();
+  }
+
+  /** Hang: the process stops making progress but keeps its connection open; only TTR brings its job back. */
+  hangNode(id: number): void {
+    const n = this.nodes.get(id);
+    if (!n || n.life !== 'running') return;
+    this.action(`hang ${n.name}`, { op: 'hang', node: id });
+    n.process.postMessage({ t: 'hang' });
+    n.life = 'hung';
+    n.horizon = Infinity;
+    this.changed();
+  }
+
+  restartNode(id: number): void {
+    const n = this.nodes.get(id);
+    if (!n) return;
+    this.action(`restart ${n.name}`, { op: 'restart', node: id });
+    if (n.life !== 'dead') {
+      n.process.terminate();
+      for (const s of n.sessions.values()) s.destroy();
+      n.sessions.clear();
+    }
+    n.horizon = Infinity;
+    this.spawn(n);
+    this.changed();
+  }
+
+  removeNode(id: number): void {
+    const n = this.nodes.get(id);
+    if (!n) return;
+    this.action(`remove ${n.name}`, { op: 'remove', node: id });
+    if (n.life !== 'dead') this.killNode(id);
+    this.nodes.delete(id);
+    this.changed();
+  }
+
+  slowNode(id: number, factor: number): void {
+    const n = this.nodes.get(id);
+    if (!n || n.life === 'dead') return;
+    this.action(`slow ${n.name} down ×${factor}`, { op: 'slow', node: id, factor });
+    n.slow = factor;
+    n.process.postMessage({ t: 'slow', factor });
+    this.changed();
+  }
+
+  setLatency(id: number, ms: number): void {
+    const n = this.nodes.get(id);
+    if (!n) return;
+    this.action(`latency of ${n.name} = ${ms} ms`, { op: 'latency', node: id, ms });
+    n.latency = ms;
+    this.changed();
+  }
+
+  /** The network between the node and the server drops: both ends see the connection close. */
+  dropConnection(id: number): void {
+    const n = this.nodes.get(id);
+    if (!n) return;
+    this.action(`drop the connection of ${n.name}`, { op: 'drop', node: id });
+    for (const [conn, s] of n.sessions) {
+      s.destroy();
+      this.toNode(n, { t: 'closed', vt: 0, conn });
+    }
+    n.sessions.clear();
+    this.changed();
+  }
+
+  // ---- messages ---------------------------------------------------------------------------------
+
+  private schedule(at: number, src: number, srcId: number, seq: number, run: () => void): void {
+    this.events.insert({ heapIndex: -1, at, src, srcId, seq, run });
+    if (!this.virtual) this.armLive();
+  }
+
+  /** Sends a message to a node after its link latency (immediately for `start`). */
+  private toNode(n: NodeHandle, m: ToNode, now = false): void {
+    const at = now ? this.clock.now() : this.clock.now() + n.latency;
+    const deliver = () => {
+      if (n.life !== 'running') return;
+      if ('vt' in m) (m as { vt: number }).vt = this.clock.now();
+      if (m.t === 'data') this.record('to-node', n.id, m.conn, textOf(m.bytes));
+      else if (m.t !== 'start') this.record('to-node', n.id, 'conn' in m ? m.conn : undefined, m.t);
+      if (this.virtual) n.horizon = Math.min(n.horizon, this.clock.now());
+      n.process.postMessage(m, m.t === 'data' ? [m.bytes.buffer as ArrayBuffer] : undefined);
+    };
+    if (now) deliver();
+    else this.schedule(at, 0, 0, this.pageSeq++, deliver);
+  }
+
+  private fromNode(n: NodeHandle, m: FromNode): void {
+    if (n.life !== 'running') return;
+    const at = (this.virtual ? Math.max(m.vt, this.clock.now()) : this.clock.now()) + n.latency;
+    const seq = n.msgSeq++;
+    // What a node sent before it was killed or restarted dies with that process.
+    const gen = n.generation;
+    const fromLiveProcess = (run: () => void) => () => {
+      if (n.generation === gen && n.life !== 'dead') run();
+    };
+    switch (m.t) {
+      case 'connect':
+        this.schedule(at, 1, n.id, seq, fromLiveProcess(() => this.serverAccept(n, m.conn)));
+        break;
+      case 'data':
+        this.schedule(
+          at,
+          1,
+          n.id,
+          seq,
+          fromLiveProcess(() => {
+            this.record('to-server', n.id, m.conn, textOf(m.bytes));
+            n.sessions.get(m.conn)?.receive(m.bytes);
+          }),
+        );
+        break;
+      case 'close':
+        this.schedule(
+          at,
+          1,
+          n.id,
+          seq,
+          fromLiveProcess(() => {
+            const s = n.sessions.get(m.conn);
+            n.sessions.delete(m.conn);
+            this.record('to-server', n.id, m.conn, 'close');
+            s?.end();
+          }),
+        );
+        break;
+      case 'compute':
+        if (this.virtual) n.horizon = m.until;
+        break;
+      case 'sleep': {
+        const until = this.virtual ? m.until : this.clock.now() + (m.until - m.vt);
+        this.schedule(until, 0, 0, this.pageSeq++, () => this.toNode(n, { t: 'wake', vt: 0 }, true));
+        break;
+      }
+      case 'idle':
+        n.horizon = Infinity;
+        break;
+      case 'status':
+      case 'report':
+      case 'log':
+        // What a node shows happens at its own virtual instant: a worker that has already finished
+        // computing in real time still shows "working" until virtual time reaches the end of the job.
+        if (this.virtual && m.vt > this.clock.now()) this.shown.push({ at: m.vt, seq: this.shownSeq++, node: n, gen: n.generation, m });
+        else this.show(n, m);
+        break;
+    }
+    const waiting = this.activity;
+    this.activity = [];
+    for (const w of waiting) w();
+    this.changed();
+  }
+
+  private show(n: NodeHandle, m: Extract<FromNode, { t: 'status' | 'report' | 'log' }>): void {
+    if (m.t === 'status') n.status = m.status;
+    else if (m.t === 'report') {
+      n.reports.push(m.report);
+      if (m.report.kind === 'task-done') n.done.push(Math.max(m.vt, 0) - this.startedAt);
+    } else {
+      n.log.push(m.text);
+      if (n.log.length > 200) n.log.shift();
+    }
+  }
+
+  /** Shows the node updates whose instant has come. */
+  private showDue(): void {
+    if (!this.shown.length) return;
+    const now = this.clock.now();
+    const due = this.shown.filter((x) => x.at <= now).sort((a, b) => a.at - b.at || a.seq - b.seq);
+    if (!due.length) return;
+    this.shown = this.shown.filter((x) => x.at > now);
+    for (const x of due) if (x.gen === x.node.generation) this.show(x.node, x.m);
+  }
+
+  private serverAccept(n: NodeHandle, conn: number): void {
+    this.record('to-server', n.id, conn, 'connect');
+    if (!this.engine) {
+      this.toNode(n, { t: 'refused', vt: 0, conn });
+      return;
+    }
+    const session = new Session(
+      this.engine,
+      {
+        write: (bytes) => this.toNode(n, { t: 'data', vt: 0, conn, bytes: bytes.slice() }),
+        close: () => {
+          n.sessions.delete(conn);
+          this.toNode(n, { t: 'closed', vt: 0, conn });
+        },
+      },
+      `${n.name}#${conn}`,
+    );
+    n.sessions.set(conn, session);
+    this.toNode(n, { t: 'open', vt: 0, conn });
+  }
+
+  // ---- time -------------------------------------------------------------------------------------
+
+  /** Earliest instant a running node may still send something at (Infinity if none). */
+  private horizon(): number {
+    let h = Infinity;
+    if (!this.virtual) return h;
+    for (const n of this.nodes.values()) if (n.life === 'running' && n.horizon < h) h = n.horizon;
+    return h;
+  }
+
+  /** The next thing to happen: a queued event or an engine timer (timers go first at equal times). */
+  private nextAt(): number {
+    const e = this.events.peek();
+    const due = this.engine ? this.engine.nextDue : Infinity;
+    return Math.min(e ? e.at : Infinity, due);
+  }
+
+  /** Processes one event if it is safe to; returns false if nothing is due or a node must answer first. */
+  private processOne(limit: number): boolean {
+    const at = this.nextAt();
+    if (at > limit || at >= this.horizon()) return false;
+    const clock = this.clock as ManualClock;
+    if (this.virtual && at > clock.now()) clock.set(at);
+    this.showDue();
+    const engine = this.engine;
+    if (engine && engine.nextDue <= at && engine.nextDue <= this.clock.now()) {
+      const before = this.model.version;
+      engine.tick();
+      if (this.model.version !== before) this.record('timer', undefined, undefined, 'timers fired');
+    } else {
+      const e = this.events.take() as SimEvent;
+      e.run();
+    }
+    this.processed++;
+    return true;
+  }
+
+  /** Waits until some node sends something. */
+  private nodeActivity(): Promise<void> {
+    return new Promise((resolve) => this.activity.push(resolve));
+  }
+
+  private get blocked(): boolean {
+    return this.nextAt() >= this.horizon() && this.horizon() !== Infinity;
+  }
+
+  /**
+   * Virtual time: moves the clock towards `to`, processing every event due on the way; returns early
+   * (time stalls) when a node has not answered yet and `wait` is false.
+   */
+  async advanceTo(to: number, wait = true): Promise<void> {
+    const clock = this.clock as ManualClock;
+    for (;;) {
+      while (this.processOne(to));
+      const h = this.horizon();
+      if (h > to) {
+        if (clock.now() < to) clock.set(to);
+        break;
+      }
+      // A node may still send something before `to`: time can reach its horizon, not pass it.
+      if (h > clock.now()) clock.set(h);
+      if (!wait) break;
+      await this.nodeActivity();
+    }
+    this.changed();
+  }
+
+  /**
+   * Waits until every node has answered what it was last sent (virtual time). An action taken then
+   * (a kill, a hang) cuts each node at a well-defined point, so it is the same in a replay.
+   */
+  async settle(): Promise<void> {
+    while (this.virtual && this.horizon() <= this.clock.now()) await this.nodeActivity();
+  }
+
+  /** Nodes the clock is waiting for (their computation has not finished in real time yet). */
+  waitingFor(): NodeView[] {
+    if (!this.virtual) return [];
+    const h = this.horizon();
+    if (h === Infinity || h > this.clock.now()) return [];
+    return [...this.nodes.values()].filter((n) => n.life === 'running' && n.horizon <= h);
+  }
+
+  /** Step mode: exactly one protocol event (waiting for nodes to answer first if needed). */
+  async step(): Promise<TraceEntry | null> {
+    for (;;) {
+      if (this.nextAt() === Infinity && this.horizon() === Infinity) return null;
+      if (!this.blocked && this.processOne(Infinity)) break;
+      await this.nodeActivity();
+    }
+    this.changed();
+    return this.trace[this.trace.length - 1] ?? null;
+  }
+
+  /**
+   * Runs until `until` returns true or nothing more can happen (virtual time), or until the time limit
+   * (ms of cluster time) passes. In live time the real clock drives events; this only waits.
+   */
+  async runUntil(until: () => boolean, limitMs = 3_600_000): Promise<void> {
+    const end = this.clock.now() + limitMs;
+    if (!this.virtual) {
+      while (!until() && this.clock.now() < end) {
+        await Promise.race([this.nodeActivity(), new Promise((r) => setTimeout(r, Math.min(50, end - this.clock.now())))]);
+      }
+      this.changed();
+      return;
+    }
+    while (!until() && this.clock.now() < end) {
+      if (this.nextAt() === Infinity && this.horizon() === Infinity) break;
+      if (!this.blocked && this.processOne(end)) continue;
+      if (this.nextAt() > end && this.horizon() > end) {
+        // Nothing happens before the limit: time runs out at the limit.
+        (this.clock as ManualClock).set(end);
+        break;
+      }
+      await this.nodeActivity();
+    }
+    this.changed();
+  }
+
+  /** Live time: process whatever is due now and keep one timer armed for the next thing. */
+  armLive(): void {
+    const next = this.nextAt();
+    if (next >= this.liveArmedFor) return;
+    if (this.liveTimer) clearTimeout(this.liveTimer);
+    this.liveArmedFor = next;
+    if (next === Infinity) return;
+    this.liveTimer = setTimeout(() => {
+      this.liveTimer = null;
+      this.liveArmedFor = Infinity;
+      const now = this.clock.now();
+      while (this.processOne(now));
+      this.changed();
+      this.armLive();
+    }, Math.max(0, next - this.clock.now()));
+  }
+
+  // ---- trace ------------------------------------------------------------------------------------
+
+  private record(kind: TraceEntry['kind'], node: number | undefined, conn: number | undefined, text: string): void {
+    this.trace.push({ n: this.trace.length, at: this.clock.now() - this.startedAt, kind, node, conn, text });
+  }
+
+  private action(text: string, action: ClusterAction): void {
+    this.actions.push({ n: this.processed, action: structuredClone(action) });
+    this.record('action', undefined, undefined, text);
+  }
+
+  /** Applies a recorded action (replay). */
+  async apply(a: ClusterAction): Promise<void> {
+    switch (a.op) {
+      case 'add-node':
+        this.addNode(a.name, a.config);
+        break;
+      case 'kill':
+        this.killNode(a.node);
+        break;
+      case 'hang':
+        this.hangNode(a.node);
+        break;
+      case 'restart':
+        this.restartNode(a.node);
+        break;
+      case 'remove':
+        this.removeNode(a.node);
+        break;
+      case 'drop':
+        this.dropConnection(a.node);
+        break;
+      case 'slow':
+        this.slowNode(a.node, a.factor);
+        break;
+      case 'latency':
+        this.setLatency(a.node, a.ms);
+        break;
+      case 'crash-server':
+        this.crashServer();
+        break;
+      case 'restart-server':
+        await this.restartServer(a.binlog);
+        break;
+    }
+  }
+
+  private note(text: string): void {
+    this.record('action', undefined, undefined, text);
+  }
+
+  /** The run as JSON-ready data: enough to replay it (seed, mode, actions) and to check it (trace). */
+  exportRun(): RunRecord {
+    return {
+      format: 'beanlab-run',
+      version: 1,
+      seed: this.opts.seed,
+      mode: this.opts.mode,
+      latency: this.opts.latency ?? 1,
+      binlog: this.opts.binlog ?? true,
+      events: this.processed,
+      actions: this.actions,
+      trace: this.trace,
+    };
+  }
+
+  dispose(): void {
+    if (this.liveTimer) clearTimeout(this.liveTimer);
+    for (const n of this.nodes.values()) n.process.terminate();
+    this.nodes.clear();
+    this.unsubscribe?.();
+  }
+}

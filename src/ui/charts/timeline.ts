@@ -1,0 +1,353 @@
+// The data behind the per-worker timeline: every reservation as a bar on its worker's row, and the
+// student's actions as markers. Kept incrementally (each update looks only at what is new or still
+// running), so a run with thousands of reservations costs little per frame.
+//
+// Reservations name an engine connection, not a node, and a dead node's connections are gone from the
+// engine. So the history listens to the engine for connections as they open (their names are
+// "<node>#<n>"). Connections that opened before it started listening are found from the trace instead:
+// the server's "RESERVED <job>" delivered to a node names the node that holds each reservation.
+import type { EngineEvent } from '../../engine/events.ts';
+import type { TraceEntry } from '../../sim/cluster.ts';
+import type { Reservation } from '../../sim/queue-model.ts';
+
+export type Outcome = 'done' | 'timed-out' | 'returned' | 'released' | 'buried' | 'crashed' | 'running';
+
+export const OUTCOME_LABELS: Record<Outcome, string> = {
+  done: 'done (deleted)',
+  'timed-out': 'TTR expired',
+  returned: 'returned by close',
+  released: 'released',
+  buried: 'buried',
+  crashed: 'lost in server crash',
+  running: 'running',
+};
+
+/** One reservation on its worker's row; times in cluster ms, `end` null while it runs. */
+export interface Bar {
+  node: number;
+  job: number;
+  start: number;
+  end: number | null;
+  outcome: Outcome;
+}
+
+export type MarkerKind = 'kill' | 'hang' | 'restart' | 'drop' | 'slow' | 'add' | 'crash' | 'server-restart';
+
+/** A student's action on the time axis; `node` is the affected node, null for the queue server. */
+export interface Marker {
+  at: number;
+  kind: MarkerKind;
+  node: number | null;
+  text: string;
+}
+
+export interface TimelineRow {
+  node: number;
+  name: string;
+  bars: Bar[];
+}
+
+/** The queue server as the timeline sees it (an Engine fits). */
+export interface TimelineEngine {
+  subscribe(fn: (e: EngineEvent) => void): () => void;
+  allConnections(): Iterable<{ readonly id: number; readonly name: string }>;
+}
+
+/** What the timeline reads of a cluster (a Cluster fits). */
+export interface TimelineSource {
+  readonly trace: readonly TraceEntry[];
+  readonly model: { readonly reservations: readonly Reservation[] };
+  readonly engine: TimelineEngine | null;
+  readonly nodes: ReadonlyMap<number, { readonly id: number; readonly name: string; readonly role: string; readonly latency: number }>;
+  readonly startedAt: number;
+}
+
+const NODE_ACTIONS: [RegExp, MarkerKind][] = [
+  [/^kill (.+)$/, 'kill'],
+  [/^hang (.+)$/, 'hang'],
+  [/^drop the connection of (.+)$/, 'drop'],
+  [/^slow (.+) down ×.+$/, 'slow'],
+  [/^add (.+)$/, 'add'],
+  // After "restart the queue server", which is matched first.
+  [/^restart (.+)$/, 'restart'],
+];
+
+const LATENCY_ACTION = /^latency of .+ = ([\d.]+) ms$/;
+
+const OUTCOMES: Record<NonNullable<Reservation['outcome']>, Outcome> = {
+  deleted: 'done',
+  'timed-out': 'timed-out',
+  returned: 'returned',
+  released: 'released',
+  buried: 'buried',
+};
+
+/** A "RESERVED <job>" the server delivered to a node: when (cluster ms) and to whom. */
+interface Delivery {
+  at: number;
+  node: number;
+  used: boolean;
+}
+
+export class TimelineHistory {
+  readonly markers: Marker[] = [];
+  private readonly rows = new Map<number, TimelineRow>();
+  private readonly nodeInfo = new Map<number, { name: string; role: string }>();
+  private traceSeen = 0;
+  /** Whether the run has started (any message or timer): nodes added before that are the setup. */
+  private started = false;
+  /** Server incarnation the trace has reached (one more per restart), and when each one crashed. */
+  private incarnation = 0;
+  private readonly crashedAt: number[] = [];
+  /** Per incarnation: the RESERVED deliveries of each job, in order. */
+  private readonly deliveries: Map<number, Delivery[]>[] = [new Map()];
+  /** The longest link latency seen (ms): a RESERVED reaches its node at most this long after the reserve. */
+  private maxLatency = 0;
+  private engine: TimelineEngine | null = null;
+  private unsubscribe: (() => void) | null = null;
+  /** Engine connection id → node id, for the engine being listened to. */
+  private owners = new Map<number, number>();
+  private model: TimelineSource['model'] | null = null;
+  private modelIncarnation = 0;
+  private reservationsSeen = 0;
+  /** Bars of reservations still running, with the reservation to watch for its end. */
+  private open: { r: Reservation; bar: Bar }[] = [];
+
+  constructor(private readonly startedAt: number) {}
+
+  update(src: TimelineSource): void {
+    for (const n of src.nodes.values()) {
+      this.nodeInfo.set(n.id, { name: n.name, role: n.role });
+      this.maxLatency = Math.max(this.maxLatency, n.latency);
+    }
+    this.readTrace(src.trace);
+    if (src.model !== this.model) {
+      // A restarted server has a fresh model: first take what the old one recorded since the last look.
+      if (this.model) this.readReservations(this.model.reservations);
+      this.model = src.model;
+      this.modelIncarnation = this.incarnation;
+      this.reservationsSeen = 0;
+      this.open = [];
+    }
+    if (src.engine !== this.engine) this.listen(src);
+    this.readReservations(src.model.reservations);
+    for (const n of this.nodeInfo.keys()) if (this.isWorker(n)) this.row(n);
+  }
+
+  /** Worker rows in the order the nodes were added. */
+  workerRows(): TimelineRow[] {
+    const rows: TimelineRow[] = [];
+    for (const [id, row] of this.rows) {
+      const info = this.nodeInfo.get(id);
+      if (info) row.name = info.name;
+      if (this.isWorker(id)) rows.push(row);
+    }
+    return rows.sort((a, b) => a.node - b.node);
+  }
+
+  private listen(src: TimelineSource): void {
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+    this.engine = src.engine;
+    this.owners = new Map();
+    if (!src.engine) return;
+    const own = (conn: number, name: string) => {
+      const node = this.nodeOfConnection(src, name);
+      if (node !== null) this.owners.set(conn, node);
+    };
+    for (const c of src.engine.allConnections()) own(c.id, c.name);
+    this.unsubscribe = src.engine.subscribe((e) => {
+      if (e.kind === 'conn' && e.action === 'opened') own(e.conn, e.name);
+    });
+  }
+
+  /** A connection named "<node name>#<n>" belongs to the newest node of that name (names can repeat after a removal). */
+  private nodeOfConnection(src: TimelineSource, connName: string): number | null {
+    const hash = connName.lastIndexOf('#');
+    if (hash < 0) return null;
+    const name = connName.slice(0, hash);
+    let found: number | null = null;
+    for (const n of src.nodes.values()) if (n.name === name && (found === null || n.id > found)) found = n.id;
+    return found;
+  }
+
+  private isWorker(node: number): boolean {
+    return this.nodeInfo.get(node)?.role === 'worker';
+  }
+
+  private row(node: number): TimelineRow {
+    let r = this.rows.get(node);
+    if (!r) {
+      r = { node, name: this.nodeInfo.get(node)?.name ?? `node ${node}`, bars: [] };
+      this.rows.set(node, r);
+    }
+    return r;
+  }
+
+  private readTrace(trace: readonly TraceEntry[]): void {
+    for (; this.traceSeen < trace.length; this.traceSeen++) {
+      const e = trace[this.traceSeen];
+      if (e.kind !== 'action') this.started = true;
+      if (e.kind === 'to-node' && e.node !== undefined && e.text.startsWith('RESERVED ')) {
+        const job = Number(e.text.split(' ', 2)[1]);
+        const byJob = this.deliveries[this.incarnation];
+        let list = byJob.get(job);
+        if (!list) byJob.set(job, (list = []));
+        list.push({ at: e.at, node: e.node, used: false });
+      } else if (e.kind === 'action') {
+        this.readAction(e);
+      }
+    }
+  }
+
+  private readAction(e: TraceEntry): void {
+    const latency = LATENCY_ACTION.exec(e.text);
+    if (latency) this.maxLatency = Math.max(this.maxLatency, Number(latency[1]));
+    if (e.text === 'crash the queue server') {
+      this.crashedAt[this.incarnation] = e.at;
+      this.markers.push({ at: e.at, kind: 'crash', node: null, text: e.text });
+      for (const { bar } of this.open) {
+        bar.end = e.at;
+        bar.outcome = 'crashed';
+      }
+      this.open = [];
+      return;
+    }
+    if (e.text.startsWith('restart the queue server')) {
+      this.incarnation++;
+      this.deliveries.push(new Map());
+      this.markers.push({ at: e.at, kind: 'server-restart', node: null, text: e.text });
+      return;
+    }
+    for (const [re, kind] of NODE_ACTIONS) {
+      const m = re.exec(e.text);
+      if (!m) continue;
+      // Adding the starting nodes is setup, not something that happened during the run.
+      if (kind === 'add' && !this.started) return;
+      const node = this.nodeNamed(m[1]);
+      if (node !== null) this.markers.push({ at: e.at, kind, node, text: e.text });
+      return;
+    }
+  }
+
+  /** The most recent node with this name (names can repeat after a node is removed). */
+  private nodeNamed(name: string): number | null {
+    let found: number | null = null;
+    for (const [id, info] of this.nodeInfo) if (info.name === name && (found === null || id > found)) found = id;
+    return found;
+  }
+
+  /**
+   * The node a reservation was delivered to: the unclaimed RESERVED of its job that arrived within one
+   * link latency of the reserve. None for a connection that is not a node's (the student's console).
+   */
+  private deliveredTo(r: Reservation): number | undefined {
+    const start = r.start - this.startedAt;
+    const latest = start + this.maxLatency + 1e-6;
+    const d = this.deliveries[this.modelIncarnation].get(r.job)?.find((x) => !x.used && x.at >= start && x.at <= latest);
+    if (!d) return undefined;
+    d.used = true;
+    return d.node;
+  }
+
+  private readReservations(reservations: readonly Reservation[]): void {
+    const crashedAt = this.crashedAt[this.modelIncarnation];
+    this.open = this.open.filter(({ r, bar }) => {
+      if (r.end === null) return true;
+      bar.end = r.end - this.startedAt;
+      bar.outcome = r.outcome ? OUTCOMES[r.outcome] : 'returned';
+      return false;
+    });
+    for (; this.reservationsSeen < reservations.length; this.reservationsSeen++) {
+      const r = reservations[this.reservationsSeen];
+      // Both sources are consulted, so that a delivery claimed here is not matched to a later reservation.
+      const delivered = this.deliveredTo(r);
+      const node = this.owners.get(r.conn) ?? delivered;
+      if (node === undefined) continue;
+      const bar: Bar = { node, job: r.job, start: r.start - this.startedAt, end: null, outcome: 'running' };
+      if (r.end !== null) {
+        bar.end = r.end - this.startedAt;
+        bar.outcome = r.outcome ? OUTCOMES[r.outcome] : 'returned';
+      } else if (crashedAt !== undefined) {
+        // Seen only after the crash (the timeline looked late): it ended with the server.
+        bar.end = crashedAt;
+        bar.outcome = 'crashed';
+      } else {
+        this.open.push({ r, bar });
+      }
+      this.row(node).bars.push(bar);
+    }
+  }
+}
+
+/** A drawn rectangle: one bar, or a run of neighbouring bars with one outcome too close to tell apart. */
+export interface Rect {
+  x0: number;
+  x1: number;
+  outcome: Outcome;
+  count: number;
+  first: Bar;
+  last: Bar;
+}
+
+/**
+ * Pixel rectangles for one row's bars (sorted by start). Bars of the same outcome closer than `mergePx`
+ * merge, so a row draws at most a few rectangles per pixel of width however many jobs it ran. A bar
+ * that did not end in the usual way (a failure among many successes) never merges with a different
+ * outcome and is at least `notablePx` wide, so it stays visible at any zoom.
+ */
+export function layoutBars(bars: readonly Bar[], now: number, x: (ms: number) => number, mergePx = 1, minPx = 1.5, notablePx = 4): Rect[] {
+  const out: Rect[] = [];
+  for (const b of bars) {
+    const x0 = x(b.start);
+    const x1 = Math.max(x(b.end ?? now), x0 + (b.outcome === 'done' || b.outcome === 'running' ? minPx : notablePx));
+    const prev = out[out.length - 1];
+    if (prev && prev.outcome === b.outcome && x0 - prev.x1 < mergePx) {
+      prev.x1 = Math.max(prev.x1, x1);
+      prev.count++;
+      prev.last = b;
+    } else {
+      out.push({ x0, x1, outcome: b.outcome, count: 1, first: b, last: b });
+    }
+  }
+  return out;
+}
+
+export interface BandLabel {
+  x: number;
+  text: string;
+}
+
+/**
+ * Labels above the plot for actions that have no row (the queue server, the producer): actions closer
+ * than the previous label's width share one label, so simultaneous ones (a server restart and the
+ * producer's restart) do not print over each other.
+ */
+export function bandLabels(items: readonly { x: number; text: string }[], charPx = 7, gapPx = 8): BandLabel[] {
+  const out: BandLabel[] = [];
+  for (const it of [...items].sort((a, b) => a.x - b.x)) {
+    const prev = out[out.length - 1];
+    if (prev && it.x < prev.x + prev.text.length * charPx + gapPx) prev.text += ` · ${it.text}`;
+    else out.push({ x: it.x, text: it.text });
+  }
+  return out;
+}
+
+/** How each row's reservations ended, for the text alternative. */
+export function outcomeCounts(bars: readonly Bar[]): Partial<Record<Outcome, number>> {
+  const c: Partial<Record<Outcome, number>> = {};
+  for (const b of bars) c[b.outcome] = (c[b.outcome] ?? 0) + 1;
+  return c;
+}
+
+const histories = new WeakMap<object, TimelineHistory>();
+
+/** The timeline history of a cluster, kept as long as the cluster lives (across remounts of the view). */
+export function historyOf(cluster: TimelineSource): TimelineHistory {
+  let h = histories.get(cluster);
+  if (!h) {
+    h = new TimelineHistory(cluster.startedAt);
+    histories.set(cluster, h);
+  }
+  return h;
+}

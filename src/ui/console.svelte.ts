@@ -1,0 +1,119 @@
+// The console: a connection of its own to the queue server, as `telnet localhost 11300` would be.
+// What the student types goes to the server as `line\r\n`; what the server writes back is shown byte
+// for byte (latin1). It lives in the Lab, not in the Console component, so the connection (its watched
+// tubes, its reservations) survives switching tabs.
+import type { Engine } from '../engine/engine.ts';
+import type { Cluster } from '../sim/cluster.ts';
+import { Session } from '../protocol/session.ts';
+import { latin1, latin1Bytes } from '../protocol/wire.ts';
+
+export interface ConsoleLine {
+  kind: 'in' | 'out' | 'note';
+  text: string;
+}
+
+const MAX_LINES = 1000;
+const MAX_HISTORY = 200;
+
+export class ConsoleConnection {
+  lines: ConsoleLine[] = $state.raw([]);
+  /** Body bytes the server waits for after a `put` header (the next line typed is the body). */
+  awaitingBody: number | null = $state(null);
+  readonly history: string[] = [];
+  private session: Session | null = null;
+  private engine: Engine | null = null;
+  private cluster: Cluster | null = null;
+  /** The server crashed under this connection (so its return is worth a note). */
+  private crashed = false;
+
+  constructor(
+    private readonly getCluster: () => Cluster,
+    /** Called after the console changed the queue, so the views redraw. */
+    private readonly changed: () => void,
+  ) {}
+
+  /** Follows the cluster: a new run, a crashed server, a restarted one. */
+  sync(): void {
+    const cluster = this.getCluster();
+    if (cluster !== this.cluster) {
+      if (this.cluster) this.note('New run: a new queue server.');
+      this.cluster = cluster;
+      this.engine = null;
+      this.session = null;
+      this.crashed = false;
+    }
+    const engine = cluster.engine;
+    if (engine === this.engine) return;
+    if (!engine) {
+      this.note('Connection closed: the queue server crashed. The console reconnects when it is restarted.');
+      this.crashed = true;
+    } else {
+      if (this.crashed) this.note('The queue server is back: connected again (a new connection, using and watching default).');
+      this.crashed = false;
+      this.connect(engine);
+    }
+    this.engine = engine;
+  }
+
+  private connect(engine: Engine): void {
+    this.awaitingBody = null;
+    const session: Session = new Session(
+      engine,
+      {
+        write: (bytes) => this.output(latin1(bytes)),
+        close: () => {
+          if (this.session !== session) return;
+          this.session = null;
+          this.note('Connection closed by the server. Type a command to connect again.');
+        },
+      },
+      'console',
+    );
+    this.session = session;
+  }
+
+  /** Sends one typed line (a command, or the body of a put) to the server. */
+  send(line: string): void {
+    this.sync();
+    if (line.trim() && this.history[this.history.length - 1] !== line) {
+      this.history.push(line);
+      if (this.history.length > MAX_HISTORY) this.history.shift();
+    }
+    if (!this.engine) {
+      this.append({ kind: 'in', text: line });
+      this.note('The queue server is down: restart it (with or without its binlog) and try again.');
+      return;
+    }
+    if (!this.session) this.connect(this.engine);
+    const body = this.awaitingBody;
+    this.awaitingBody = body === null ? putBodyLength(line) : null;
+    this.append({ kind: 'in', text: line });
+    (this.session as Session).receive(latin1Bytes(line + '\r\n'));
+    this.cluster?.armLive();
+    this.changed();
+  }
+
+  clear(): void {
+    this.lines = [];
+  }
+
+  private output(text: string): void {
+    this.append({ kind: 'out', text: text.replace(/\r\n/g, '\n') });
+  }
+
+  private note(text: string): void {
+    this.append({ kind: 'note', text });
+  }
+
+  private append(line: ConsoleLine): void {
+    const lines = this.lines.length >= MAX_LINES ? this.lines.slice(1 - MAX_LINES) : this.lines.slice();
+    lines.push(line);
+    this.lines = lines;
+  }
+}
+
+/** `put <pri> <delay> <ttr> <bytes>` announces a body of <bytes> bytes on the next line. */
+function putBodyLength(line: string): number | null {
+  const m = /^put \d+ \d+ \d+ (\d+)$/.exec(line);
+  return m ? Number(m[1]) : null;
+}

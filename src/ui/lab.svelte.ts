@@ -1,0 +1,142 @@
+// The app's state: one cluster run and how time moves for it. Components read these fields (Svelte 5
+// runes) and call the methods; they hold no queue logic of their own.
+import { wrap } from 'comlink';
+import { Cluster, type NodeProcess } from '../sim/cluster.ts';
+import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
+import type { NodeControl } from '../nodes/control.ts';
+import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
+import { ConsoleConnection } from './console.svelte.ts';
+
+/** Runs started in this page: each gets its own binlog database. */
+let runs = 0;
+
+export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10] as const;
+
+/** A worker node in its own Web Worker, with its comlink control port. */
+function spawnWorker(): NodeProcess {
+  const worker = new Worker(new URL('../nodes/node.worker.ts', import.meta.url), { type: 'module', name: 'beanlab node' });
+  const channel = new MessageChannel();
+  worker.postMessage({ t: 'control', port: channel.port2 }, [channel.port2]);
+  const node = worker as unknown as NodeProcess;
+  node.control = wrap<NodeControl>(channel.port1);
+  return node;
+}
+
+export class Lab {
+  cluster: Cluster = $state.raw(null as unknown as Cluster);
+  scenario: Scenario = $state({ ...DEFAULT_SCENARIO });
+  seed = $state(1);
+  mode: 'virtual' | 'live' = $state('virtual');
+  paused = $state(true);
+  speed = $state(1);
+  /** Bumped whenever the cluster changes (at most once per animation frame): read it to re-render. */
+  tick = $state(0);
+  selected: { kind: 'node'; id: number } | { kind: 'job'; id: number } | { kind: 'server' } | null = $state(null);
+  /** Show messages moving along links. */
+  animateMessages = $state(true);
+  /** How the cluster view draws worker cards; only full cards have room for their failure controls. */
+  nodeDensity: 'full' | 'compact' | 'tiny' = $state('full');
+  /** The student's own connection to the queue server. */
+  readonly console = new ConsoleConnection(
+    () => this.cluster,
+    () => this.refresh(),
+  );
+
+  private frame = 0;
+  private lastFrame = 0;
+  private dirty = false;
+  /** The cluster whose virtual clock is being advanced (a fresh run must not wait for the old one's). */
+  private advancing: Cluster | null = null;
+  private stepping: Promise<void> = Promise.resolve();
+  /** The queue server's binlog for this run, in IndexedDB. */
+  private binlog: IdbBinlogStorage | null = null;
+
+  constructor(private readonly spawn: () => NodeProcess = spawnWorker) {
+    this.reset();
+  }
+
+  /** A fresh run of the current scenario and seed. */
+  reset(): void {
+    this.cluster?.dispose();
+    void this.binlog?.dispose();
+    const binlog = (this.binlog = new IdbBinlogStorage(`beanlab-binlog-${++runs}`));
+    const cluster = new Cluster({ seed: this.seed, mode: this.mode, spawn: this.spawn, binlogStorage: binlog, loadBinlog: () => binlog.load() });
+    setUp(cluster, this.scenario, this.seed);
+    cluster.onChange(() => this.markDirty());
+    this.cluster = cluster;
+    this.selected = null;
+    this.tick++;
+  }
+
+  /** Redraw after a change the cluster does not announce (a console command runs in the engine directly). */
+  refresh(): void {
+    this.markDirty();
+  }
+
+  private markDirty(): void {
+    if (this.dirty) return;
+    this.dirty = true;
+    requestAnimationFrame(() => {
+      this.dirty = false;
+      this.tick++;
+    });
+  }
+
+  play(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.lastFrame = performance.now();
+    const loop = (t: number) => {
+      if (this.paused) return;
+      const dt = Math.min(t - this.lastFrame, 100);
+      this.lastFrame = t;
+      const cluster = this.cluster;
+      if (cluster.virtual && this.advancing !== cluster) {
+        // Each frame's worth of virtual time, waiting for nodes to answer within it: a producer putting
+        // jobs then gets through all the round trips that fit, not one per frame. A stall (a node still
+        // computing in real time) is not caught up afterwards: virtual time just waits.
+        this.advancing = cluster;
+        cluster.advanceTo(cluster.clock.now() + dt * this.speed, true).finally(() => {
+          if (this.advancing === cluster) this.advancing = null;
+        });
+      }
+      this.tick++;
+      this.frame = requestAnimationFrame(loop);
+    };
+    this.frame = requestAnimationFrame(loop);
+  }
+
+  pause(): void {
+    this.paused = true;
+    cancelAnimationFrame(this.frame);
+  }
+
+  toggle(): void {
+    if (this.paused) this.play();
+    else this.pause();
+  }
+
+  /**
+   * One protocol event (pauses first). Steps queue up: pressing Step ten times quickly runs ten steps
+   * one after the other, each waiting for the node it depends on, rather than ten racing each other.
+   */
+  step(): Promise<void> {
+    this.pause();
+    const cluster = this.cluster;
+    this.stepping = this.stepping.then(async () => {
+      if (this.cluster !== cluster) return;
+      await cluster.step();
+      this.markDirty();
+    });
+    return this.stepping;
+  }
+
+  startProducer(): void {
+    if (this.scenario.kind === 'pi') this.cluster.addNode('producer', producerConfig(this.scenario, this.seed));
+  }
+
+  addWorker(): void {
+    const n = [...this.cluster.nodes.values()].filter((x) => x.role === 'worker').length;
+    this.cluster.addNode(workerName(n + 1), { role: 'worker', worker: WORKER });
+  }
+}

@@ -1,0 +1,154 @@
+// The cluster simulator as a student uses it, in headless Chromium: real Web Worker nodes, the real
+// controls (found by their accessible names), screenshots to look at.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { openLab, SCREENSHOTS, type Lab } from './browser.ts';
+
+let lab: Lab;
+beforeAll(async () => {
+  lab = await openLab();
+});
+afterAll(async () => {
+  await lab?.close();
+});
+
+async function setScenario(page: Page, s: { darts?: number; jobs?: number; workers?: number; ttr?: number; seed?: number }) {
+  if (s.darts !== undefined) await page.getByLabel('Darts', { exact: true }).fill(String(s.darts));
+  if (s.jobs !== undefined) await page.getByLabel('Jobs', { exact: true }).fill(String(s.jobs));
+  if (s.workers !== undefined) await page.getByLabel('Workers', { exact: true }).fill(String(s.workers));
+  if (s.ttr !== undefined) await page.getByLabel('TTR (s)', { exact: true }).fill(String(s.ttr));
+  if (s.seed !== undefined) await page.getByLabel('Seed', { exact: true }).fill(String(s.seed));
+  await page.getByRole('button', { name: 'Reset' }).click();
+}
+
+async function fastest(page: Page) {
+  await page.getByLabel('Speed', { exact: true }).selectOption('10');
+}
+
+/** The π estimate the producer shows once it is done. */
+async function piEstimate(page: Page, timeout = 90_000): Promise<number> {
+  const status = page.getByRole('status', { name: 'π estimate' });
+  await status.filter({ hasText: /π ≈ \d\.\d+ in/ }).waitFor({ timeout });
+  const text = await status.textContent();
+  return Number(/π ≈ (\d\.\d+)/.exec(text ?? '')![1]);
+}
+
+async function nodeState(page: Page, name: string): Promise<string> {
+  return (await page.getByRole('region', { name, exact: true }).textContent()) ?? '';
+}
+
+test('π with 4 workers and 10^7 darts comes out within 0.01', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await setScenario(page, { darts: 10_000_000, jobs: 8, workers: 4 });
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  await fastest(page);
+  await page.getByRole('button', { name: 'Play' }).click();
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-running.png') });
+  const pi = await piEstimate(page);
+  expect(Math.abs(pi - Math.PI)).toBeLessThan(0.01);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-pi-done.png') });
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-pi-done-1080p.png') });
+  expect(errors).toEqual([]);
+});
+
+test('a killed worker and a hung worker: the run still finishes right; the hung job returns only after its TTR', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await setScenario(page, { darts: 8_000_000, jobs: 8, workers: 3, ttr: 10 });
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  // Step until worker 1 and worker 2 both hold a job.
+  for (let i = 0; i < 400; i++) {
+    const [a, b] = [await nodeState(page, 'worker 1'), await nodeState(page, 'worker 2')];
+    if (/working on job/i.test(a) && /working on job/i.test(b)) break;
+    await page.getByRole('button', { name: 'Step' }).click();
+  }
+  await page.getByRole('button', { name: 'Kill worker 1' }).click();
+  await page.getByRole('button', { name: 'Hang worker 2' }).click();
+  const reservations = () =>
+    page.evaluate(() => {
+      const w = window as unknown as { __beanlab: { cluster: { model: { reservations: { outcome: string | null; start: number; end: number | null }[] } } } };
+      return w.__beanlab.cluster.model.reservations.map((r) => ({ outcome: r.outcome, start: r.start, end: r.end }));
+    });
+  const returned = (await reservations()).filter((r) => r.outcome === 'returned');
+  expect(returned).toHaveLength(1); // the killed worker's job came back at once
+  await fastest(page);
+  await page.getByRole('button', { name: 'Play' }).click();
+  const pi = await piEstimate(page);
+  expect(Math.abs(pi - Math.PI)).toBeLessThan(0.01);
+  const expired = (await reservations()).filter((r) => r.outcome === 'timed-out');
+  expect(expired).toHaveLength(1);
+  expect(expired[0].end! - expired[0].start).toBeGreaterThanOrEqual(10_000);
+  await page.getByRole('tab', { name: 'Timeline' }).click();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-kill-hang-timeline.png') });
+  expect(errors).toEqual([]);
+});
+
+test('server crash: with the binlog no queued job is lost; without it the producer puts the jobs again', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await setScenario(page, { darts: 6_000_000, jobs: 6, workers: 0 });
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  const ready = () =>
+    page.evaluate(() => {
+      const w = window as unknown as { __beanlab: { cluster: { model: { tubes: Map<string, { counts: { ready: number } }> } } } };
+      return w.__beanlab.cluster.model.tubes.get('msg_for_worker')?.counts.ready ?? 0;
+    });
+  for (let i = 0; i < 200 && (await ready()) < 6; i++) await page.getByRole('button', { name: 'Step' }).click();
+  expect(await ready()).toBe(6);
+  await page.getByRole('button', { name: 'Crash server' }).click();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-server-crashed.png') });
+  // The binlog lives in IndexedDB: the file header and the six jobs' full records.
+  const stored = await page.evaluate(async () => {
+    const names = (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith('beanlab-binlog-'));
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const r = indexedDB.open(names.sort().at(-1)!);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const count = await new Promise<number>((resolve) => {
+      const r = db.transaction('records').objectStore('records').count();
+      r.onsuccess = () => resolve(r.result);
+    });
+    db.close();
+    return count;
+  });
+  expect(stored).toBe(7);
+  await page.getByRole('button', { name: 'Restart server with binlog' }).click();
+  await expect.poll(ready).toBe(6);
+  await page.getByRole('button', { name: 'Crash server' }).click();
+  await page.getByRole('button', { name: 'Restart server without binlog' }).click();
+  await expect.poll(ready).toBe(0);
+  await page.getByRole('button', { name: 'Restart producer' }).click();
+  await page.getByRole('button', { name: 'Add worker' }).click();
+  await fastest(page);
+  await page.getByRole('button', { name: 'Play' }).click();
+  const pi = await piEstimate(page);
+  expect(Math.abs(pi - Math.PI)).toBeLessThan(0.02);
+  expect(errors).toEqual([]);
+});
+
+test('step mode: the same seed gives the same trace', async () => {
+  const traces: string[] = [];
+  for (let run = 0; run < 2; run++) {
+    const { page, errors } = await lab.newPage();
+    await page.goto(lab.url);
+    await setScenario(page, { darts: 2_000_000, jobs: 4, workers: 2, seed: 42 });
+    await page.getByRole('button', { name: 'Start producer (π)' }).click();
+    for (let i = 0; i < 150; i++) await page.keyboard.press('s');
+    // Steps queue up behind each other: one more, awaited, means all the key presses have been stepped.
+    const trace = await page.evaluate(async () => {
+      const lab = (window as unknown as { __beanlab: { step(): Promise<void>; cluster: { trace: unknown[]; eventCount: number } } }).__beanlab;
+      await lab.step();
+      return { events: lab.cluster.eventCount, trace: JSON.stringify(lab.cluster.trace) };
+    });
+    traces.push(`${trace.events} events\n${trace.trace}`);
+    expect(errors).toEqual([]);
+    await page.close();
+  }
+  expect(JSON.parse(traces[0].split('\n')[1]).length).toBeGreaterThan(60);
+  expect(traces[1]).toBe(traces[0]);
+});

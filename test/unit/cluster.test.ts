@@ -1,0 +1,180 @@
+// The simulated cluster in virtual time, with nodes on in-thread message channels: the seed report's
+// π run, worker failures, server crashes with and without the binlog, and determinism.
+import { afterEach, describe, expect, test } from 'vitest';
+import { Cluster } from '../../src/sim/cluster.ts';
+import { spawnInThread } from '../../src/nodes/in-thread.ts';
+import { producerConfig, setUp, type PiScenario } from '../../src/sim/scenario.ts';
+import type { NodeReport } from '../../src/nodes/messages.ts';
+
+const clusters: Cluster[] = [];
+afterEach(() => {
+  for (const c of clusters.splice(0)) c.dispose();
+});
+
+function piRun(over: Partial<PiScenario> = {}, seed = 7) {
+  const scenario: PiScenario = { kind: 'pi', darts: 4_000_000, jobs: 8, workers: 4, ttr: 40, autostart: true, ...over };
+  const cluster = new Cluster({ seed, mode: 'virtual', spawn: spawnInThread });
+  clusters.push(cluster);
+  setUp(cluster, scenario, seed);
+  return { cluster, scenario };
+}
+
+const producer = (c: Cluster) => [...c.nodes.values()].find((n) => n.role === 'producer');
+const done = (c: Cluster) => producer(c)?.status.state === 'done';
+const finalReport = (c: Cluster) =>
+  producer(c)?.reports.find((r): r is Extract<NodeReport, { kind: 'producer-done' }> => r.kind === 'producer-done');
+const workerId = (c: Cluster, name: string) => [...c.nodes.values()].find((n) => n.name === name)!.id;
+
+describe('the π run of the report, in virtual time', () => {
+  test('4 workers and 8 jobs compute π within 0.01 and every job is deleted', async () => {
+    const { cluster } = piRun();
+    await cluster.runUntil(() => done(cluster));
+    expect(done(cluster)).toBe(true);
+    expect(Math.abs(finalReport(cluster)!.estimate! - Math.PI)).toBeLessThan(0.01);
+    expect(cluster.model.totals()).toEqual({ ready: 0, delayed: 0, reserved: 0, buried: 0 });
+    const byWorker = [...cluster.nodes.values()].filter((n) => n.role === 'worker').map((n) => n.done.length);
+    expect(byWorker.reduce((a, b) => a + b)).toBe(8);
+    expect(byWorker.every((k) => k >= 1)).toBe(true);
+  });
+
+  // Runs until nothing more can happen (the producer is done; workers wait in reserve).
+  const quiesce = (c: Cluster) => c.runUntil(() => false);
+
+  test('the same seed gives the same trace, event for event', async () => {
+    const a = piRun({}, 11).cluster;
+    await quiesce(a);
+    const b = piRun({}, 11).cluster;
+    await quiesce(b);
+    expect(done(a)).toBe(true);
+    expect(a.trace.length).toBeGreaterThan(50);
+    expect(b.trace).toEqual(a.trace);
+    const c = piRun({}, 12).cluster;
+    await quiesce(c);
+    expect(c.trace).not.toEqual(a.trace);
+  });
+
+  test('stepping visits one protocol event at a time and ends in the same state as running', async () => {
+    const { cluster } = piRun({ darts: 400_000, jobs: 4, workers: 2 }, 5);
+    let steps = 0;
+    for (;;) {
+      const before = cluster.eventCount;
+      if (!(await cluster.step())) break;
+      expect(cluster.eventCount).toBe(before + 1);
+      steps++;
+    }
+    expect(done(cluster)).toBe(true);
+    expect(steps).toBe(cluster.eventCount);
+    const ran = piRun({ darts: 400_000, jobs: 4, workers: 2 }, 5).cluster;
+    await quiesce(ran);
+    expect(cluster.trace).toEqual(ran.trace);
+  });
+});
+
+describe('worker failures', () => {
+  test('killing a worker mid-job: its job comes back at once (connection close) and the answer is still right', async () => {
+    const { cluster } = piRun({ workers: 2, jobs: 4, ttr: 40 });
+    const w1 = workerId(cluster, 'worker 1');
+    await cluster.runUntil(() => cluster.nodes.get(w1)!.status.state === 'working');
+    const t = cluster.now;
+    cluster.killNode(w1);
+    await cluster.runUntil(() => done(cluster));
+    expect(Math.abs(finalReport(cluster)!.estimate! - Math.PI)).toBeLessThan(0.02);
+    const returned = cluster.model.reservations.filter((r) => r.outcome === 'returned');
+    expect(returned.length).toBe(1);
+    // returned at the kill, not after a TTR
+    expect(returned[0].end! - cluster.startedAt - t).toBeLessThan(50);
+  });
+
+  test('hanging a worker: its job comes back only when the TTR runs out', async () => {
+    const { cluster } = piRun({ workers: 2, jobs: 4, ttr: 5 });
+    const w1 = workerId(cluster, 'worker 1');
+    await cluster.runUntil(() => cluster.nodes.get(w1)!.status.state === 'working');
+    const reservedAt = cluster.model.reservations.find((r) => r.end === null)!.start;
+    cluster.hangNode(w1);
+    await cluster.runUntil(() => done(cluster));
+    expect(done(cluster)).toBe(true);
+    const expired = cluster.model.reservations.filter((r) => r.outcome === 'timed-out');
+    expect(expired.length).toBe(1);
+    expect(expired[0].end! - reservedAt).toBeGreaterThanOrEqual(5000);
+    expect(Math.abs(finalReport(cluster)!.estimate! - Math.PI)).toBeLessThan(0.02);
+  });
+});
+
+describe('server crash and the binlog (the report\'s server fault tolerance)', () => {
+  async function crashAfterPut(binlog: boolean) {
+    const { cluster, scenario } = piRun({ workers: 0, jobs: 6, autostart: true });
+    await cluster.runUntil(() => (cluster.model.tubes.get('msg_for_worker')?.counts.ready ?? 0) === 6);
+    cluster.crashServer();
+    await cluster.restartServer(binlog);
+    return { cluster, scenario };
+  }
+
+  test('with the binlog every queued job survives; the restarted producer resumes without putting again', async () => {
+    const { cluster, scenario } = await crashAfterPut(true);
+    expect(cluster.model.tubes.get('msg_for_worker')?.counts.ready).toBe(6);
+    cluster.removeNode(producer(cluster)!.id);
+    cluster.addNode('producer', producerConfig(scenario, 7));
+    for (let i = 1; i <= 3; i++) cluster.addNode(`worker ${i}`, { role: 'worker', worker: { watch: 'msg_for_worker', use: 'msg_for_client', onFailure: 'release-then-delete', reconnectEachJob: true } });
+    await cluster.runUntil(() => done(cluster));
+    expect(cluster.engine!.totalJobs).toBe(6); // 6 results only: the 6 jobs were not put again
+    expect(Math.abs(finalReport(cluster)!.estimate! - Math.PI)).toBeLessThan(0.01);
+  });
+
+  test('without the binlog the queue is empty and the producer\'s resume logic puts the jobs again', async () => {
+    const { cluster, scenario } = await crashAfterPut(false);
+    expect(cluster.model.totals().ready).toBe(0);
+    cluster.removeNode(producer(cluster)!.id);
+    cluster.addNode('producer', producerConfig(scenario, 7));
+    cluster.addNode('worker 1', { role: 'worker', worker: { watch: 'msg_for_worker', use: 'msg_for_client', onFailure: 'release-then-delete', reconnectEachJob: true } });
+    await cluster.runUntil(() => done(cluster));
+    expect(cluster.engine!.totalJobs).toBe(12); // 6 jobs put again + 6 results
+  });
+});
+
+describe('live time', () => {
+  test('on the real clock the same run finishes with the right answer and measured durations', async () => {
+    const cluster = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread, latency: 0 });
+    clusters.push(cluster);
+    setUp(cluster, { kind: 'pi', darts: 2_000_000, jobs: 4, workers: 2, ttr: 40, autostart: true }, 3);
+    await cluster.runUntil(() => done(cluster), 30_000);
+    const report = finalReport(cluster)!;
+    expect(Math.abs(report.estimate! - Math.PI)).toBeLessThan(0.01);
+    expect(report.seconds).toBeGreaterThan(0);
+    const taskTimes = [...cluster.nodes.values()].flatMap((n) => n.reports.filter((r) => r.kind === 'task-done'));
+    expect(taskTimes).toHaveLength(4);
+  });
+});
+
+describe('export and replay', () => {
+  test('a run with a kill and a hang, exported as JSON and replayed, gives the same trace', async () => {
+    const { cluster } = piRun({ workers: 3, jobs: 6, ttr: 5 }, 21);
+    const w1 = workerId(cluster, 'worker 1');
+    const w2 = workerId(cluster, 'worker 2');
+    for (let i = 0; i < 60; i++) await cluster.step();
+    await cluster.settle();
+    cluster.killNode(w1);
+    for (let i = 0; i < 40; i++) await cluster.step();
+    await cluster.settle();
+    cluster.hangNode(w2);
+    await cluster.runUntil(() => false);
+    const json = JSON.stringify(cluster.exportRun());
+    const { parseRun, replayRun } = await import('../../src/sim/replay.ts');
+    const replayed = await replayRun(parseRun(json), spawnInThread);
+    clusters.push(replayed);
+    expect(replayed.trace).toEqual(cluster.trace);
+    expect(done(replayed)).toBe(true);
+  });
+
+  test('a file that is not a run is refused with a clear error', async () => {
+    const { parseRun } = await import('../../src/sim/replay.ts');
+    expect(() => parseRun('{oops')).toThrow(/not a beanlab run/);
+    expect(() => parseRun('{"format":"beanlab-run","version":1,"mode":"live","seed":1,"events":1,"actions":[],"trace":[]}')).toThrow(/virtual time/);
+  });
+});
+
+test('runUntil stops at its time limit when the next event lies beyond it', async () => {
+  const { cluster } = piRun({ workers: 1, darts: 8_000_000, jobs: 1 });
+  await cluster.runUntil(() => false, 50);
+  expect(cluster.now).toBe(50);
+  expect(done(cluster)).toBe(false);
+});

@@ -1,0 +1,127 @@
+// The pure parts of the main screen: what the tube views draw from a queue of any size, the numbers
+// the cards show, and what a node card says it is doing.
+import { describe, expect, test } from 'vitest';
+import { lab } from './helpers.ts';
+import { QueueModel } from '../../src/sim/queue-model.ts';
+import type { NodeView, TraceEntry } from '../../src/sim/cluster.ts';
+import { JOB_STATES, snapshotQueue } from '../../src/ui/queue-snapshot.ts';
+import { countUpTo, fmtClock, fmtCount, ownerName, parseStats, shortOwner, throughput } from '../../src/ui/format.ts';
+import { nodeState, piText } from '../../src/ui/node-state.ts';
+import { messageColour, STATE_COLOURS } from '../../src/ui/theme.ts';
+
+describe('queue snapshot', () => {
+  test('each lane holds the first jobs in the same order as QueueModel.list, and the full count', async () => {
+    const l = lab();
+    const model = new QueueModel();
+    l.engine.subscribe((e) => model.apply(e));
+    const c = l.connect();
+    await c.send('use work');
+    await c.send('watch work');
+    for (let i = 0; i < 60; i++) await c.send(`put ${(i * 7) % 5} ${i % 6 === 0 ? 30 : 0} 10 1`, 'x');
+    const reserved: string[] = [];
+    for (let i = 0; i < 6; i++) reserved.push((await c.send('reserve-with-timeout 0')).split(' ')[1]);
+    expect(await c.send(`bury ${reserved[0]} 0`)).toBe('BURIED');
+    const tubes = snapshotQueue(model, 8);
+    const work = tubes.find((t) => t.name === 'work')!;
+    for (const state of JOB_STATES) {
+      expect(work.lanes[state].jobs.map((j) => j.id)).toEqual(model.list('work', state, 8).map((j) => j.id));
+      expect(work.lanes[state].count).toBe(model.tubes.get('work')!.counts[state]);
+    }
+    expect(work.total).toBe(60);
+    expect(work.lanes.ready.jobs).toHaveLength(8);
+    expect(work.lanes.buried.count).toBe(1);
+  });
+
+  test('default comes last, and a limit of 0 keeps only the counts', async () => {
+    const l = lab();
+    const model = new QueueModel();
+    l.engine.subscribe((e) => model.apply(e));
+    const c = l.connect();
+    await c.send('put 0 0 10 1', 'x');
+    await c.send('use other');
+    await c.send('put 0 0 10 1', 'y');
+    const tubes = snapshotQueue(model, 0);
+    expect(tubes.map((t) => t.name)).toEqual(['other', 'default']);
+    expect(tubes[0].lanes.ready).toEqual({ jobs: [], count: 1 });
+  });
+});
+
+describe('formatting', () => {
+  test('cluster time, counts and connection names', () => {
+    expect(fmtClock(0)).toBe('00:00.0');
+    expect(fmtClock(83_450)).toBe('01:23.4');
+    expect(fmtClock(4_503_200)).toBe('75:03.2');
+    expect(fmtCount(9_999)).toBe('9,999');
+    expect(fmtCount(12_345)).toBe('12.3k');
+    expect(fmtCount(456_789)).toBe('457k');
+    expect(fmtCount(1_234_567)).toBe('1.2M');
+    expect(ownerName('worker 3#12')).toBe('worker 3');
+    expect(ownerName('console')).toBe('console');
+    expect(shortOwner('worker 12')).toBe('w12');
+    expect(shortOwner('a-very-long-name')).toBe('a-very-…');
+  });
+
+  test('stats text parses to key/value pairs', () => {
+    const s = parseStats('---\ncurrent-jobs-ready: 3\nname: msg_for_worker\n');
+    expect(s.get('current-jobs-ready')).toBe('3');
+    expect(s.get('name')).toBe('msg_for_worker');
+  });
+
+  test('throughput counts tasks done in the last window, not the ones reported ahead of the clock', () => {
+    const done = [1000, 2000, 3000, 12_000, 15_000];
+    expect(throughput(done, 4000)).toBe(3 / 4);
+    expect(throughput(done, 13_000)).toBe(2 / 10); // 3000 and 12000
+    expect(throughput([500, 900, 5000], 1000)).toBe(2);
+    expect(countUpTo(done, 12_000)).toBe(4);
+  });
+});
+
+describe('node card text', () => {
+  const worker = (status: NodeView['status'], life: NodeView['life'] = 'running'): NodeView => ({
+    id: 3,
+    name: 'worker 3',
+    role: 'worker',
+    life,
+    status,
+    slow: 1,
+    latency: 1,
+    done: [],
+    reports: [],
+    log: [],
+  });
+  const entry = (kind: TraceEntry['kind'], text: string): TraceEntry => ({ n: 1, at: 10, kind, node: 3, conn: 1, text });
+
+  test('a worker whose result is computed in real time but not yet in virtual time is still working', () => {
+    const sending = worker({ state: 'sending', job: 7 });
+    expect(nodeState(sending, entry('to-node', 'RESERVED 7 15⏎pi 1000 1')).long).toBe('working on job 7');
+    expect(nodeState(sending, entry('to-server', 'use msg_for_client')).long).toBe('finishing job 7');
+    expect(nodeState(worker({ state: 'waiting' })).long).toBe('waiting in reserve');
+  });
+
+  test('a hung worker holds its job only until the server takes it back', () => {
+    expect(nodeState(worker({ state: 'working', job: 4 }, 'hung'), undefined, true).long).toBe('hung, holding job 4');
+    expect(nodeState(worker({ state: 'working', job: 4 }, 'hung'), undefined, false).long).toBe('hung');
+    expect(nodeState(worker({ state: 'failed', detail: 'killed' }, 'dead')).long).toBe('dead (killed)');
+  });
+
+  test('the producer shows its running estimate, then its final line', () => {
+    const producer: NodeView = { ...worker({ state: 'waiting', detail: 'received 1/2 results' }), name: 'producer', role: 'producer' };
+    expect(piText(producer)).toBeNull();
+    producer.reports.push({ kind: 'pi-progress', darts: 1000, hits: 785, received: 1, expected: 2 });
+    expect(piText(producer)).toEqual({ value: 'π ≈ 3.140000', rest: '(1 of 2 results)' });
+    producer.status = { state: 'done', detail: 'π ≈ 3.141612 in 1.52 s' };
+    expect(piText(producer)).toEqual({ value: 'π ≈ 3.141612', rest: 'in 1.52 s' });
+  });
+});
+
+describe('message colours', () => {
+  test('a message is coloured by the state its command moves a job into', () => {
+    expect(messageColour('put 0 0 60 5⏎hello')).toBe(STATE_COLOURS.ready);
+    expect(messageColour('put 0 10 60 5⏎hello')).toBe(STATE_COLOURS.delayed);
+    expect(messageColour('RESERVED 5 3⏎abc')).toBe(STATE_COLOURS.reserved);
+    expect(messageColour('release 5 0 2')).toBe(STATE_COLOURS.delayed);
+    expect(messageColour('delete 5')).toBe(STATE_COLOURS.done);
+    expect(messageColour('bury 5 0')).toBe(STATE_COLOURS.buried);
+    expect(messageColour('watch tube')).not.toBeOneOf(Object.values(STATE_COLOURS));
+  });
+});
