@@ -1,0 +1,82 @@
+// Browser figures for `npm run bench`: the cluster simulator in Debian's Chromium, driven through the
+// app itself (window.__beanlab is the app's Lab). Live-time speedup of 1 vs 2 Web Worker nodes on a
+// large π job, and the frame rate while 64 worker nodes are busy.
+import { chromium } from 'playwright-core';
+import { spawnSync } from 'node:child_process';
+import { startServer } from '../src/server/serve.ts';
+
+const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const SPEEDUP_TARGET = 1.8;
+const FPS_TARGET = 50;
+
+interface LabHandle {
+  mode: 'virtual' | 'live';
+  speed: number;
+  scenario: { kind: 'pi'; darts: number; jobs: number; workers: number; ttr: number; autostart: boolean };
+  reset(): void;
+  startProducer(): void;
+  play(): void;
+  pause(): void;
+  cluster: { nodes: Map<number, { role: string; status: { state: string }; reports: { kind: string; seconds?: number; estimate?: number }[] }> };
+}
+
+export async function benchBrowser(): Promise<string[]> {
+  const lines: string[] = [];
+  const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'error'], { stdio: 'inherit' });
+  if (build.status !== 0) throw new Error('vite build failed');
+  const server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await page.goto(server.url);
+    await page.waitForFunction(() => 'Window' in globalThis && (window as unknown as { __beanlab?: unknown }).__beanlab !== undefined);
+
+    // 1. Live speedup: the same job set with 1 and 2 worker nodes, measured by the producer.
+    const seconds: number[] = [];
+    for (const workers of [1, 2]) {
+      const s = await page.evaluate(async (workers) => {
+        const lab = (window as unknown as { __beanlab: LabHandle }).__beanlab;
+        lab.mode = 'live';
+        lab.scenario = { kind: 'pi', darts: 800_000_000, jobs: 16, workers, ttr: 600, autostart: false };
+        lab.reset();
+        lab.startProducer();
+        const producer = () => [...lab.cluster.nodes.values()].find((n) => n.role === 'producer');
+        while (producer()?.status.state !== 'done') await new Promise((r) => setTimeout(r, 100));
+        return producer()!.reports.find((r) => r.kind === 'producer-done')!.seconds!;
+      }, workers);
+      seconds.push(s);
+      lines.push(`live π run, 8e8 darts in 16 jobs, ${workers} worker node(s): ${s.toFixed(2)} s`);
+    }
+    const speedup = seconds[0] / seconds[1];
+    lines.push(`speedup 2 workers vs 1: ${speedup.toFixed(2)}x (target >= ${SPEEDUP_TARGET}x) ${speedup >= SPEEDUP_TARGET ? 'PASS' : 'MISS'}`);
+
+    // 2. Frames per second with 64 busy worker nodes (virtual time, speed 1, messages animated).
+    const fps = await page.evaluate(async () => {
+      const lab = (window as unknown as { __beanlab: LabHandle }).__beanlab;
+      lab.mode = 'virtual';
+      lab.speed = 1;
+      lab.scenario = { kind: 'pi', darts: 6_400_000_000, jobs: 6400, workers: 64, ttr: 600, autostart: true };
+      lab.reset();
+      lab.play();
+      await new Promise((r) => setTimeout(r, 2000)); // let every worker get busy
+      let frames = 0;
+      const start = performance.now();
+      await new Promise<void>((resolve) => {
+        const count = () => {
+          frames++;
+          if (performance.now() - start < 5000) requestAnimationFrame(count);
+          else resolve();
+        };
+        requestAnimationFrame(count);
+      });
+      const busy = [...lab.cluster.nodes.values()].filter((n) => n.role === 'worker' && n.status.state === 'working').length;
+      lab.pause();
+      return { fps: frames / ((performance.now() - start) / 1000), busy };
+    });
+    lines.push(`frames per second with 64 worker nodes (${fps.busy} working at the end): ${fps.fps.toFixed(1)} (target >= ${FPS_TARGET}) ${fps.fps >= FPS_TARGET ? 'PASS' : 'MISS'}`);
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  return lines;
+}

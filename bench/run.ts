@@ -1,0 +1,238 @@
+// `npm run bench`: beanlab's throughput and memory, measured side by side with Debian's beanstalkd in
+// one run. Not a test: it prints figures, ratios and PASS/MISS against the project's targets.
+//
+//   1. in-process engine: put and reserve+delete at queue depth 10^3 and 10^6 (+ the same via the codec)
+//   2. TCP loopback: our server (its own process) vs /usr/bin/beanstalkd under the same pipelined load
+//   3. memory per queued job: our engine's heap (fresh --expose-gc child) vs beanstalkd's RSS growth
+//
+// Every process started here is stopped at the end, also on error or Ctrl-C.
+import os from 'node:os';
+import { EngineRig, codecSteady, BODY_SIZE, type SteadyResult } from './inproc.ts';
+import { fill, load, type LoadResult } from './load.ts';
+import {
+  BEANSTALKD,
+  RUN_TS,
+  fmtNs,
+  fmtRate,
+  freePort,
+  killAllChildren,
+  median,
+  rssOf,
+  runChild,
+  sleep,
+  startChild,
+  waitForPort,
+  type Child,
+} from './util.ts';
+
+const DEPTHS = [1_000, 1_000_000] as const;
+const OPS_TARGET = 1_000_000;
+const DEPTH_RATIO_TARGET = 2;
+const TCP_RATIO_TARGET = 0.8;
+const TCP = { conns: 4, batch: 100, warmMs: 500, measureMs: 3000, rounds: 3, prefill: 1000 };
+const MEM_JOBS = 1_000_000;
+
+interface Row {
+  figure: string;
+  ours: string;
+  ref: string;
+  ratio: string;
+  target: string;
+  result: string;
+}
+const rows: Row[] = [];
+const row = (figure: string, ours: string, ref = '', ratio = '', target = '', result = '(info)') =>
+  rows.push({ figure, ours, ref, ratio, target, result });
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'MISS');
+
+const log = (s = '') => process.stdout.write(s + '\n');
+
+// ---- 1. in-process ----------------------------------------------------------------------------
+
+async function inProcess(): Promise<void> {
+  log('== 1. in-process, steady state at queue depth D (chunks of 100 puts, then 100 reserve+delete) ==');
+  const eng: SteadyResult[] = [];
+  const codec: SteadyResult[] = [];
+  for (const depth of DEPTHS) {
+    const rig = new EngineRig();
+    const t = performance.now();
+    rig.fill(depth);
+    const fillMs = performance.now() - t;
+    const r = rig.steady(depth > 10_000 ? 300 : 1000, 2500);
+    eng.push(r);
+    log(
+      `engine  D=${depth.toLocaleString('en')}: put ${fmtRate(r.put)}/s (${fmtNs(r.put)}), reserve+delete ${fmtRate(r.rd)} pairs/s (${fmtNs(r.rd)}), ` +
+        `all commands ${fmtRate(r.commands)}/s  [prefill ${fillMs.toFixed(0)} ms, end depth ${r.endDepth}]`,
+    );
+    const k = await codecSteady(rig.engine, 300, 2000);
+    codec.push(k);
+    log(
+      `codec   D=${depth.toLocaleString('en')}: put ${fmtRate(k.put)}/s (${fmtNs(k.put)}), reserve+delete ${fmtRate(k.rd)} pairs/s (${fmtNs(k.rd)}), ` +
+        `all commands ${fmtRate(k.commands)}/s  [connectLocal, 100 commands in flight]`,
+    );
+  }
+  const [e3, e6] = eng;
+  const [c3, c6] = codec;
+  for (const [label, key] of [
+    ['put', 'put'],
+    ['reserve+delete pairs', 'rd'],
+  ] as const) {
+    row(`engine ${label}/s, depth 10^3`, fmtRate(e3[key]), '', '', `>= ${fmtRate(OPS_TARGET)}`, verdict(e3[key] >= OPS_TARGET));
+    row(`engine ${label}/s, depth 10^6`, fmtRate(e6[key]), '', '', `>= ${fmtRate(OPS_TARGET)}`, verdict(e6[key] >= OPS_TARGET));
+    const ratio = e3[key] / e6[key];
+    row(
+      `engine ${label}: cost/op 10^6 vs 10^3`,
+      `${fmtNs(e6[key]).replace(' ns/op', '')} vs ${fmtNs(e3[key])}`,
+      '',
+      `${ratio.toFixed(2)}x`,
+      `<= ${DEPTH_RATIO_TARGET}x`,
+      verdict(ratio <= DEPTH_RATIO_TARGET),
+    );
+  }
+  row('codec put/s, depth 10^3 | 10^6', `${fmtRate(c3.put)} | ${fmtRate(c6.put)}`);
+  row('codec reserve+delete pairs/s, 10^3 | 10^6', `${fmtRate(c3.rd)} | ${fmtRate(c6.rd)}`);
+  log();
+}
+
+// ---- 2. TCP -----------------------------------------------------------------------------------
+
+async function startOurs(port: number): Promise<Child> {
+  const c = startChild(process.execPath, [RUN_TS, 'src/server/cli.ts', '-l', '127.0.0.1', '-p', String(port)]);
+  await waitForPort(port, c);
+  return c;
+}
+
+async function startTheirs(port: number): Promise<Child> {
+  const c = startChild(BEANSTALKD, ['-l', '127.0.0.1', '-p', String(port)]);
+  await waitForPort(port, c);
+  return c;
+}
+
+async function tcp(): Promise<void> {
+  log(
+    `== 2. TCP loopback: ${TCP.conns} connections, each pipelining batches of ${TCP.batch} (put x${TCP.batch} -> reserve-with-timeout 0 x${TCP.batch} -> delete x${TCP.batch}), ` +
+      `${BODY_SIZE}-byte bodies, tube prefilled with ${TCP.prefill} jobs; replies/s ==`,
+  );
+  const [pOurs, pTheirs] = [await freePort(), await freePort()];
+  const ours = await startOurs(pOurs);
+  const theirs = await startTheirs(pTheirs);
+  try {
+    const servers = [
+      { name: 'beanlab   ', port: pOurs, child: ours, results: [] as LoadResult[] },
+      { name: 'beanstalkd', port: pTheirs, child: theirs, results: [] as LoadResult[] },
+    ];
+    for (const s of servers) {
+      await fill(s.port, TCP.prefill);
+      // Warm-up (JIT for ours), not counted.
+      await load({ ...TCP, port: s.port, warmMs: 1500, measureMs: 500, serverPid: s.child.pid });
+    }
+    for (let round = 1; round <= TCP.rounds; round++) {
+      for (const s of servers) {
+        const r = await load({ ...TCP, port: s.port, serverPid: s.child.pid });
+        s.results.push(r);
+        log(
+          `round ${round} ${s.name}: ${fmtRate(r.ops).padStart(7)} replies/s  (${r.replies} in ${r.seconds.toFixed(2)} s; ` +
+            `server CPU ${(r.serverCpu * 100).toFixed(0)}%, load generator CPU ${(r.loadCpu * 100).toFixed(0)}%)`,
+        );
+      }
+    }
+    const mOurs = median(servers[0].results.map((r) => r.ops));
+    const mTheirs = median(servers[1].results.map((r) => r.ops));
+    const ratio = mOurs / mTheirs;
+    log(`median: beanlab ${fmtRate(mOurs)}/s, beanstalkd ${fmtRate(mTheirs)}/s, ratio ${ratio.toFixed(2)}x`);
+    row('TCP pipelined replies/s (median of 3)', fmtRate(mOurs), fmtRate(mTheirs), `${ratio.toFixed(2)}x`, `>= ${TCP_RATIO_TARGET}x`, verdict(ratio >= TCP_RATIO_TARGET));
+  } finally {
+    await Promise.all([ours.stop(), theirs.stop()]);
+  }
+  log();
+}
+
+// ---- 3. memory --------------------------------------------------------------------------------
+
+/** RSS growth of a freshly started server for MEM_JOBS puts, per job, minus the body. */
+async function serverRssPerJob(start: (port: number) => Promise<Child>): Promise<number> {
+  const port = await freePort();
+  const s = await start(port);
+  try {
+    await fill(port, 1000); // first connection and code paths, before the first reading
+    await sleep(200);
+    const before = rssOf(s.pid);
+    await fill(port, MEM_JOBS);
+    await sleep(300);
+    const after = rssOf(s.pid);
+    return (after - before) / MEM_JOBS - BODY_SIZE;
+  } finally {
+    await s.stop();
+  }
+}
+
+async function memory(): Promise<void> {
+  log(`== 3. memory per queued job beyond its ${BODY_SIZE}-byte body, ${MEM_JOBS.toLocaleString('en')} ready jobs ==`);
+  const out = await runChild(process.execPath, ['--expose-gc', RUN_TS, 'bench/mem-child.ts', String(MEM_JOBS), String(BODY_SIZE)], 120_000);
+  const m = JSON.parse(out.trim().split('\n').pop() as string) as { n: number; heapUsed: number; arrayBuffers: number; rss: number };
+  const heapPerJob = (m.heapUsed + m.arrayBuffers) / m.n - BODY_SIZE;
+  const childRssPerJob = m.rss / m.n - BODY_SIZE;
+  log(
+    `beanlab engine (fresh child, gc'd): heapUsed +${(m.heapUsed / 1e6).toFixed(1)} MB, arrayBuffers +${(m.arrayBuffers / 1e6).toFixed(1)} MB ` +
+      `=> ${heapPerJob.toFixed(0)} B/job beyond the body; process RSS +${(m.rss / 1e6).toFixed(1)} MB => ${childRssPerJob.toFixed(0)} B/job`,
+  );
+  const theirs = await serverRssPerJob(startTheirs);
+  log(`beanstalkd server (fresh, puts over TCP): RSS growth => ${theirs.toFixed(0)} B/job beyond the body`);
+  const oursTcp = await serverRssPerJob(startOurs);
+  log(`beanlab server    (fresh, puts over TCP): RSS growth => ${oursTcp.toFixed(0)} B/job beyond the body (no forced gc: includes GC slack)`);
+  row('bytes/job: our heap vs their RSS', `${heapPerJob.toFixed(0)} B`, `${theirs.toFixed(0)} B`, `${(heapPerJob / theirs).toFixed(2)}x`);
+  row('bytes/job: RSS, engine child | server', `${childRssPerJob.toFixed(0)} | ${oursTcp.toFixed(0)} B`, `${theirs.toFixed(0)} B`, `${(oursTcp / theirs).toFixed(2)}x`);
+  log();
+}
+
+// ---- table ------------------------------------------------------------------------------------
+
+function table(): void {
+  const head: Row = { figure: 'figure', ours: 'beanlab', ref: 'beanstalkd', ratio: 'ratio', target: 'target', result: 'result' };
+  const cols = Object.keys(head) as (keyof Row)[];
+  const w = Object.fromEntries(cols.map((k) => [k, Math.max(...[head, ...rows].map((r) => r[k].length))])) as Record<keyof Row, number>;
+  const line = (r: Row) => cols.map((k, i) => (i === 0 ? r[k].padEnd(w[k]) : r[k].padStart(w[k]))).join('  ');
+  log('== summary ==');
+  log(line(head));
+  log(cols.map((k) => '-'.repeat(w[k])).join('  '));
+  for (const r of rows) log(line(r));
+}
+
+// ---- 4-5. in Debian's Chromium: the π kernel, and the cluster simulator ----------------------------
+
+async function browserSections(): Promise<void> {
+  const { benchTasks } = await import('./tasks.ts');
+  const { benchBrowser } = await import('./browser.ts');
+  for (const [title, run] of [
+    ['== 4. π kernel: darts/s in one Chromium Web Worker vs the same algorithm in C (gcc -O2) ==', benchTasks],
+    ['== 5. cluster simulator in Chromium: live speedup of Web Worker nodes, frame rate with 64 nodes ==', benchBrowser],
+  ] as const) {
+    log(title);
+    for (const line of await run()) {
+      log(line);
+      const m = /(PASS|MISS)\s*$/.exec(line);
+      if (m) row(line.replace(/\s*(PASS|MISS)\s*$/, '').slice(0, 60), '', '', '', '', m[1]);
+    }
+    log();
+  }
+}
+
+async function main(): Promise<void> {
+  const t0 = performance.now();
+  log(`beanlab bench — node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`);
+  log();
+  await inProcess();
+  await tcp();
+  await memory();
+  await browserSections();
+  table();
+  log(`\n(total ${((performance.now() - t0) / 1e3).toFixed(0)} s)`);
+}
+
+main()
+  .catch((err) => {
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? err}\n`);
+    if (rows.length) table();
+    process.exitCode = 1;
+  })
+  .finally(() => killAllChildren());

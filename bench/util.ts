@@ -1,0 +1,166 @@
+// Small helpers for the benchmark: formatting, statistics, child processes that are always cleaned up.
+import net from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root: this code runs bundled from ROOT/node_modules/.cache/beanlab/. */
+const fromBundle = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const ROOT = existsSync(path.join(fromBundle, 'scripts/run-ts.mjs')) ? fromBundle : process.cwd();
+export const RUN_TS = path.join(ROOT, 'scripts/run-ts.mjs');
+export const BEANSTALKD = '/usr/bin/beanstalkd';
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** 1234567 -> "1.23M", 45678 -> "45.7k". */
+export function fmtRate(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x >= 1e6) return `${(x / 1e6).toFixed(2)}M`;
+  if (x >= 1e3) return `${(x / 1e3).toFixed(1)}k`;
+  return x.toFixed(0);
+}
+
+export const fmtNs = (opsPerSec: number) => `${(1e9 / opsPerSec).toFixed(0)} ns/op`;
+
+export function pad(s: string, n: number, right = false): string {
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+// ---- child processes ----------------------------------------------------------------------------
+
+const children = new Set<ChildProcess>();
+
+/** Kills every child we started that is still running (SIGKILL: used on the way out). */
+export function killAllChildren(): void {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  children.clear();
+}
+
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', killAllChildren);
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      killAllChildren();
+      process.exit(130);
+    });
+  }
+}
+
+export interface Child {
+  proc: ChildProcess;
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
+  stop(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+export function startChild(cmd: string, args: string[], opts: { cwd?: string } = {}): Child {
+  hookExit();
+  const proc = spawn(cmd, args, { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(proc);
+  let out = '';
+  let err = '';
+  proc.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  proc.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = new Promise<number | null>((resolve) => {
+    proc.on('exit', (code) => {
+      children.delete(proc);
+      resolve(code);
+    });
+    proc.on('error', (e) => {
+      err += String(e);
+      children.delete(proc);
+      resolve(-1);
+    });
+  });
+  return {
+    proc,
+    pid: proc.pid ?? -1,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Runs a child to completion and returns its stdout (throws with its stderr on failure). */
+export async function runChild(cmd: string, args: string[], timeoutMs: number): Promise<string> {
+  const c = startChild(cmd, args);
+  const t = setTimeout(() => c.proc.kill('SIGKILL'), timeoutMs);
+  const code = await c.exited;
+  clearTimeout(t);
+  if (code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${code}\n${c.stderr()}`);
+  return c.stdout();
+}
+
+/** A port nobody listens on right now (bind to 0, read it, let it go). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Waits until something accepts connections on 127.0.0.1:port. */
+export async function waitForPort(port: number, child: Child, timeoutMs = 20000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.proc.exitCode !== null) throw new Error(`server exited early (${child.proc.exitCode}): ${child.stderr()}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on port ${port} after ${timeoutMs} ms: ${child.stderr()}`);
+    await sleep(50);
+  }
+}
+
+/** VmRSS of a process in bytes (Linux /proc). */
+export function rssOf(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) * 1024;
+}
+
+/** CPU time (user + system) of a process in seconds, from /proc/PID/stat. */
+export function cpuSecondsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime 15.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
