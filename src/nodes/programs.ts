@@ -131,6 +131,8 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig): Pro
     } catch {
       rt.log(`result ${id} is not a task result: ${text}`);
     }
+    // Said now, not at the next reserve, so the card never lags behind the π estimate it shows.
+    rt.status({ state: 'sending', detail: `received ${i + 1}/${cfg.tasks.length} results` });
     await conn.command(`delete ${id}`);
   }
   const estimate = darts ? piEstimate([{ darts, hits }]) : undefined;

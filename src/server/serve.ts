@@ -37,7 +37,8 @@ export async function startServer(opts: ServeOptions) {
   const httpServer = createServer(app);
   let closeVite: (() => Promise<void>) | undefined;
   if (opts.staticSite) {
-    const dist = path.join(root, 'dist');
+    // BEANLAB_DIST serves a build from elsewhere, so e2e runs can each build and serve their own copy.
+    const dist = process.env.BEANLAB_DIST ? path.resolve(process.env.BEANLAB_DIST) : path.join(root, 'dist');
     if (!existsSync(path.join(dist, 'index.html'))) {
       throw new Error(`serve: ${dist}/index.html not found; run \`npm run build\` first`);
     }

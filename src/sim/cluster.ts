@@ -267,6 +267,12 @@ export class Cluster {
     this.toNode(n, { t: 'start', vt: this.clock.now(), name: n.name, seed: (this.opts.seed + n.id * 7919) >>> 0, config: n.config, virtual: this.virtual }, true);
   }
 
+  /** The control API of a node whose process is running (a hung one would never answer). */
+  control(id: number): Remote<NodeControl> | undefined {
+    const n = this.nodes.get(id);
+    return n?.life === 'running' ? n.process.control : undefined;
+  }
+
   /** Kill: the worker process is terminated; its connections close, so the server returns its jobs at once. */
   killNode(id: number): void {
     const n = this.nodes.get(id);

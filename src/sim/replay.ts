@@ -20,7 +20,7 @@ export function parseRun(json: string): RunRecord {
 }
 
 /** Replays `run` up to its last recorded event; returns the new cluster (its trace can be compared). */
-export async function replayRun(run: RunRecord, spawn: () => NodeProcess): Promise<Cluster> {
+export async function replayRun(run: RunRecord, spawn: () => NodeProcess, progress?: (events: number, total: number) => void): Promise<Cluster> {
   const cluster = new Cluster({ seed: run.seed, mode: 'virtual', spawn, latency: run.latency, binlog: run.binlog });
   const actions = [...run.actions];
   for (;;) {
@@ -30,6 +30,7 @@ export async function replayRun(run: RunRecord, spawn: () => NodeProcess): Promi
     }
     if (cluster.eventCount >= run.events && !actions.length) break;
     if (!(await cluster.step()) && !actions.length) break;
+    progress?.(cluster.eventCount, run.events);
   }
   await cluster.settle();
   return cluster;

@@ -3,6 +3,7 @@
 import { wrap } from 'comlink';
 import { Cluster, type NodeProcess } from '../sim/cluster.ts';
 import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
+import { parseRun, replayRun } from '../sim/replay.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
@@ -57,15 +58,41 @@ export class Lab {
 
   /** A fresh run of the current scenario and seed. */
   reset(): void {
-    this.cluster?.dispose();
-    void this.binlog?.dispose();
-    const binlog = (this.binlog = new IdbBinlogStorage(`beanlab-binlog-${++runs}`));
+    const binlog = new IdbBinlogStorage(`beanlab-binlog-${++runs}`);
     const cluster = new Cluster({ seed: this.seed, mode: this.mode, spawn: this.spawn, binlogStorage: binlog, loadBinlog: () => binlog.load() });
     setUp(cluster, this.scenario, this.seed);
+    this.show(cluster, binlog);
+  }
+
+  /** Puts `cluster` on screen in place of the current run, which is disposed of with its binlog. */
+  private show(cluster: Cluster, binlog: IdbBinlogStorage | null): void {
+    this.cluster?.dispose();
+    void this.binlog?.dispose();
+    this.binlog = binlog;
     cluster.onChange(() => this.markDirty());
     this.cluster = cluster;
     this.selected = null;
     this.tick++;
+  }
+
+  /** The run so far as JSON (seed, the student's actions, the event trace): in virtual time it replays exactly. */
+  exportRun(): string {
+    return JSON.stringify(this.cluster.exportRun(), null, 1);
+  }
+
+  /**
+   * Replays an exported run on a fresh cluster, event by event, then shows it (paused) in place of the
+   * current one. Resolves with whether the replay's trace is the recorded one, entry for entry.
+   */
+  async replay(json: string, progress?: (events: number, total: number) => void): Promise<{ events: number; identical: boolean }> {
+    const run = parseRun(json);
+    this.pause();
+    const cluster = await replayRun(run, this.spawn, progress);
+    const identical = JSON.stringify(cluster.trace) === JSON.stringify(run.trace);
+    this.mode = 'virtual';
+    this.seed = run.seed;
+    this.show(cluster, null);
+    return { events: cluster.eventCount, identical };
   }
 
   /** Redraw after a change the cluster does not announce (a console command runs in the engine directly). */

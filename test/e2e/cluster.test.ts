@@ -52,6 +52,14 @@ test('π with 4 workers and 10^7 darts comes out within 0.01', async () => {
   await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-pi-done.png') });
   await page.setViewportSize({ width: 1920, height: 1080 });
   await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-pi-done-1080p.png') });
+
+  // The worker's control API (comlink, beside the protocol traffic) measures its real dart rate.
+  await page.getByRole('button', { name: 'worker 2', exact: true }).click();
+  await page.getByRole('button', { name: 'Measure real speed of worker 2' }).click();
+  const speed = await page.getByRole('status', { name: 'Measured speed of worker 2' }).textContent({ timeout: 30_000 });
+  const times = Number(/darts\/s, (\d+)× the/.exec(speed ?? '')?.[1]);
+  expect(times).toBeGreaterThan(1);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-node-machine.png') });
   expect(errors).toEqual([]);
 });
 
@@ -151,4 +159,35 @@ test('step mode: the same seed gives the same trace', async () => {
   }
   expect(JSON.parse(traces[0].split('\n')[1]).length).toBeGreaterThan(60);
   expect(traces[1]).toBe(traces[0]);
+});
+
+test('a run exported as JSON replays, with a kill in it, to the identical trace', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await setScenario(page, { darts: 2_000_000, jobs: 4, workers: 2, seed: 7 });
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  for (let i = 0; i < 40; i++) await page.keyboard.press('s');
+  await page.getByRole('button', { name: 'Kill worker 1' }).click();
+  for (let i = 0; i < 40; i++) await page.keyboard.press('s');
+  const recorded = await page.evaluate(async () => {
+    const lab = (window as unknown as { __beanlab: { step(): Promise<void>; cluster: { eventCount: number; actions: unknown[] } } }).__beanlab;
+    await lab.step();
+    return { events: lab.cluster.eventCount, actions: lab.cluster.actions.length };
+  });
+  expect(recorded.actions).toBeGreaterThanOrEqual(2);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export run' }).click()]);
+  const saved = await download.path();
+  await setScenario(page, { seed: 8 });
+  await page.getByLabel('Run file to replay').setInputFiles(saved);
+  const status = page.getByRole('status').filter({ hasText: /^Replayed/ });
+  await status.waitFor({ timeout: 60_000 });
+  expect(await status.textContent()).toBe(`Replayed ${recorded.events} events: the trace is identical to the recorded one.`);
+  expect(await page.evaluate(() => (window as unknown as { __beanlab: { seed: number } }).__beanlab.seed)).toBe(7);
+  expect(await nodeState(page, 'worker 1')).toMatch(/dead/i);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-replayed.png') });
+
+  await page.getByLabel('Run file to replay').setInputFiles({ name: 'broken.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"x"}') });
+  await expect.poll(() => page.getByRole('status').filter({ hasText: /^Cannot replay/ }).textContent()).toMatch(/broken\.json: not a beanlab run/);
+  expect(errors).toEqual([]);
 });
