@@ -2,9 +2,12 @@
 // one end of a MessageChannel in tests. In virtual mode the node's clock moves only with the messages
 // it receives and the modelled length of its computations; every message it sends says when it happened.
 import { Client } from '../protocol/client.ts';
+import { KvClient } from '../store/client.ts';
 import { referenceSeconds, runTask, type TaskSpec } from '../tasks/index.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from './messages.ts';
-import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, type NodeRuntime } from './programs.ts';
+import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, type NodeRuntime, type StoreConnection } from './programs.ts';
+import { matrixProducerProgram } from './matrix.ts';
+import { sortProducerProgram } from './sample-sort.ts';
 
 export interface NodePort {
   postMessage(m: FromNode): void;
@@ -20,8 +23,9 @@ export function hostNode(port: NodePort): void {
   let hung = false;
   let slow = 1;
   let nextConn = 1;
-  const conns = new Map<number, Client>();
-  const connecting = new Map<number, { resolve: (c: NodeConnection) => void; reject: (e: Error) => void }>();
+  const conns = new Map<number, Client | KvClient>();
+  /** Connections asked for and not yet open; `server` names what refused them, for the error. */
+  const connecting = new Map<number, { open: () => void; reject: (e: Error) => void; server: string }>();
   let wake: (() => void) | null = null;
   let settleQueued = false;
   const tick = new MessageChannel();
@@ -47,8 +51,14 @@ export function hostNode(port: NodePort): void {
     connect: () =>
       new Promise<NodeConnection>((resolve, reject) => {
         const id = nextConn++;
-        connecting.set(id, { resolve, reject });
+        connecting.set(id, { open: () => resolve(openConnection(id)), reject, server: 'the queue server' });
         post({ t: 'connect', vt: now(), conn: id });
+      }),
+    connectStore: () =>
+      new Promise<StoreConnection>((resolve, reject) => {
+        const id = nextConn++;
+        connecting.set(id, { open: () => resolve(openStoreConnection(id)), reject, server: 'the key-value store' });
+        post({ t: 'connect', vt: now(), conn: id, to: 'store' });
       }),
     compute(spec: TaskSpec) {
       const t0 = wallNow();
@@ -88,10 +98,31 @@ export function hostNode(port: NodePort): void {
     };
   };
 
+  const openStoreConnection = (id: number): StoreConnection => {
+    const client = new KvClient({ write: (bytes) => post({ t: 'data', vt: now(), conn: id, bytes }) });
+    conns.set(id, client);
+    const closed = () => Promise.reject(new ConnectionLost('connection to the key-value store closed'));
+    return {
+      get: (keys) => (conns.has(id) ? client.get(keys) : closed()),
+      set: (key, value) => (conns.has(id) ? client.set(key, value) : closed()),
+      close: () => {
+        if (!conns.delete(id)) return;
+        post({ t: 'close', vt: now(), conn: id });
+      },
+    };
+  };
+
   const start = (name: string, config: NodeConfig) => {
     const rt = runtime(name);
     rt.status({ state: 'starting' });
-    const program = config.role === 'worker' ? workerProgram(rt, config.worker) : producerProgram(rt, config.producer);
+    const program =
+      config.role === 'worker'
+        ? workerProgram(rt, config.worker)
+        : 'matrix' in config
+          ? matrixProducerProgram(rt, config.matrix)
+          : 'sort' in config
+            ? sortProducerProgram(rt, config.sort)
+            : producerProgram(rt, config.producer);
     program.catch((err: Error) => {
       rt.status({ state: 'failed', detail: err.message });
       rt.log(`stopped: ${err.message}`);
@@ -112,13 +143,13 @@ export function hostNode(port: NodePort): void {
       case 'open': {
         const c = connecting.get(m.conn);
         connecting.delete(m.conn);
-        c?.resolve(openConnection(m.conn));
+        c?.open();
         break;
       }
       case 'refused': {
         const c = connecting.get(m.conn);
         connecting.delete(m.conn);
-        c?.reject(new ConnectionLost('connection refused: the queue server is down'));
+        c?.reject(new ConnectionLost(`connection refused: ${c.server} is down`));
         break;
       }
       case 'data':

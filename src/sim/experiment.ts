@@ -1,4 +1,4 @@
-// The speedup experiment: the same π run on 1, 2, 4, … workers, each on a fresh cluster, timed from the
+// The speedup experiment: the same run (any scenario kind) on 1, 2, 4, … workers, each on a fresh cluster, timed from the
 // cluster's start to the producer's final report. Speedup S(k) = T(1) / T(k), efficiency E(k) = S(k) / k.
 import { Cluster, type NodeProcess } from './cluster.ts';
 import { setUp, type Scenario } from './scenario.ts';

@@ -17,9 +17,46 @@ export interface PiScenario {
   autostart: boolean;
 }
 
-export type Scenario = PiScenario;
+/** The report's matrix multiplication with memcached: A and B in a key-value store node, jobs naming parts of C. */
+export interface MatrixScenario {
+  kind: 'matrix';
+  /** Size of the square matrices A, B and C. */
+  n: number;
+  /** One job per entry C[i][j] (the report's design), or one per block of rows of C. */
+  granularity: 'cell' | 'row-block';
+  /** Rows of C per job, for row blocks. */
+  rowsPerJob: number;
+  workers: number;
+  ttr: number;
+  autostart: boolean;
+}
+
+/** Sample sort: seeded values, splitters from a sample, one sort-chunk job per bucket. */
+export interface SortScenario {
+  kind: 'sort';
+  /** How many values to sort. */
+  values: number;
+  /** Buckets, one job each. */
+  buckets: number;
+  workers: number;
+  ttr: number;
+  autostart: boolean;
+}
+
+export type Scenario = PiScenario | MatrixScenario | SortScenario;
 
 export const DEFAULT_SCENARIO: PiScenario = { kind: 'pi', darts: 10_000_000, jobs: 8, workers: 4, ttr: 40, autostart: false };
+export const DEFAULT_MATRIX: MatrixScenario = { kind: 'matrix', n: 16, granularity: 'cell', rowsPerJob: 4, workers: 4, ttr: 40, autostart: false };
+export const DEFAULT_SORT: SortScenario = { kind: 'sort', values: 20_000, buckets: 8, workers: 4, ttr: 40, autostart: false };
+
+/** Each kind's starting values, for a form switching between kinds. */
+export const DEFAULT_SCENARIOS = { pi: DEFAULT_SCENARIO, matrix: DEFAULT_MATRIX, sort: DEFAULT_SORT } as const satisfies { [K in Scenario['kind']]: Extract<Scenario, { kind: K }> };
+
+/** What each kind computes, in a word (the producer's button). */
+export const SCENARIO_NAMES: Record<Scenario['kind'], string> = { pi: 'π', matrix: 'matrix', sort: 'sort' };
+
+/** Sample values drawn per bucket to choose the splitters: more gives more even buckets. */
+export const SORT_OVERSAMPLING = 8;
 
 export const WORKER: WorkerConfig = { watch: 'msg_for_worker', use: 'msg_for_client', onFailure: 'release-then-delete', reconnectEachJob: true };
 
@@ -29,19 +66,50 @@ export function piTasks(s: PiScenario, seed: number): TaskSpec[] {
   return Array.from({ length: s.jobs }, (_, i) => ({ kind: 'pi', darts: i === s.jobs - 1 ? s.darts - per * (s.jobs - 1) : per, seed: (seed * 1000 + i) >>> 0 }));
 }
 
-export function producerConfig(s: PiScenario, seed: number): NodeConfig {
-  return {
-    role: 'producer',
-    producer: { use: 'msg_for_worker', watch: 'msg_for_client', tasks: piTasks(s, seed), ttr: s.ttr, pri: 0, pollMs: 1000, resume: true },
-  };
+export function producerConfig(s: Scenario, seed: number): NodeConfig {
+  const tubes = { use: WORKER.watch, watch: WORKER.use };
+  switch (s.kind) {
+    case 'pi':
+      return { role: 'producer', producer: { ...tubes, tasks: piTasks(s, seed), ttr: s.ttr, pri: 0, pollMs: 1000, resume: true } };
+    case 'matrix':
+      return { role: 'producer', matrix: { ...tubes, n: s.n, rowsPerJob: s.granularity === 'cell' ? 0 : s.rowsPerJob, seed, ttr: s.ttr } };
+    case 'sort':
+      return { role: 'producer', sort: { ...tubes, values: s.values, buckets: s.buckets, oversampling: SORT_OVERSAMPLING, seed, ttr: s.ttr } };
+  }
+}
+
+/** How many jobs the scenario's producer puts. */
+export function jobCount(s: Scenario): number {
+  switch (s.kind) {
+    case 'pi':
+      return s.jobs;
+    case 'matrix':
+      return s.granularity === 'cell' ? s.n * s.n : Math.ceil(s.n / Math.max(1, s.rowsPerJob));
+    case 'sort':
+      return s.buckets;
+  }
+}
+
+/** What a run computes, in words: "10,000,000 darts in 8 jobs". */
+export function describeScenario(s: Scenario): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  switch (s.kind) {
+    case 'pi':
+      return `${n(s.darts)} darts in ${n(s.jobs)} jobs`;
+    case 'matrix':
+      return `${s.n}×${s.n} matrices, ${s.granularity === 'cell' ? 'one job per cell' : `${s.rowsPerJob} rows per job`} (${n(jobCount(s))} jobs)`;
+    case 'sort':
+      return `${n(s.values)} values in ${n(s.buckets)} buckets`;
+  }
 }
 
 export function workerName(i: number): string {
   return `worker ${i}`;
 }
 
-/** Adds the scenario's workers (and producer, if it autostarts) to a fresh cluster. */
+/** Adds the scenario's store (matrix), workers (and producer, if it autostarts) to a fresh cluster. */
 export function setUp(cluster: Cluster, s: Scenario, seed: number): void {
+  if (s.kind === 'matrix') cluster.addStore();
   for (let i = 1; i <= s.workers; i++) cluster.addNode(workerName(i), { role: 'worker', worker: WORKER });
   if (s.autostart) cluster.addNode('producer', producerConfig(s, seed));
 }

@@ -86,6 +86,7 @@ describe('node card text', () => {
     slow: 1,
     latency: 1,
     done: [],
+    computeMs: 0,
     reports: [],
     log: [],
   });

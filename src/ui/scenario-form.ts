@@ -1,0 +1,63 @@
+// The scenario form's draft: every kind's fields at once, so switching the kind back and forth keeps
+// what the student typed; Reset turns it into a scenario, each number clamped to what the lab can run.
+import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
+
+export const MAX_WORKERS = 64;
+
+export interface ScenarioDraft {
+  kind: Scenario['kind'];
+  seed: number;
+  workers: number;
+  ttr: number;
+  darts: number;
+  jobs: number;
+  n: number;
+  granularity: 'cell' | 'row-block';
+  rowsPerJob: number;
+  values: number;
+  buckets: number;
+}
+
+/** The draft showing `s` (the other kinds' fields at their defaults). */
+export function draftOf(s: Scenario, seed: number): ScenarioDraft {
+  const { pi, matrix, sort } = DEFAULT_SCENARIOS;
+  return { ...pi, ...matrix, ...sort, ...s, seed };
+}
+
+/** A whole number in [min, max], or the fallback if the field is empty or not a number. */
+function whole(v: unknown, min: number, max: number, fallback: number): number {
+  const n = Math.round(Number(v));
+  return v === null || v === '' || !Number.isFinite(n) ? fallback : Math.min(max, Math.max(min, n));
+}
+
+/** The scenario and seed a draft asks for; an empty or unreadable field keeps the current value. */
+export function scenarioOf(d: ScenarioDraft, current: Scenario, seed: number): { scenario: Scenario; seed: number } {
+  const was = draftOf(current, seed);
+  const base = { workers: whole(d.workers, 0, MAX_WORKERS, was.workers), ttr: whole(d.ttr, 1, 86_400, was.ttr), autostart: current.autostart };
+  const nextSeed = whole(d.seed, 0, 2 ** 32 - 1, seed);
+  switch (d.kind) {
+    case 'pi':
+      return { seed: nextSeed, scenario: { kind: 'pi', darts: whole(d.darts, 1, 1e10, was.darts), jobs: whole(d.jobs, 1, 100_000, was.jobs), ...base } };
+    case 'matrix': {
+      // One job per cell is n² jobs: 64×64 (4096 jobs) is as far as a lesson needs to go.
+      const n = whole(d.n, 1, d.granularity === 'cell' ? 64 : 256, was.n);
+      return { seed: nextSeed, scenario: { kind: 'matrix', n, granularity: d.granularity === 'row-block' ? 'row-block' : 'cell', rowsPerJob: whole(d.rowsPerJob, 1, n, was.rowsPerJob), ...base } };
+    }
+    case 'sort':
+      return { seed: nextSeed, scenario: { kind: 'sort', values: whole(d.values, 1, 1_000_000, was.values), buckets: whole(d.buckets, 1, 1000, was.buckets), ...base } };
+  }
+}
+
+/** Whether Reset would start something other than the current run's scenario. */
+export function draftDiffers(d: ScenarioDraft, current: Scenario, seed: number): boolean {
+  const now = draftOf(current, seed);
+  if (d.kind !== now.kind || d.seed !== now.seed || d.workers !== now.workers || d.ttr !== now.ttr) return true;
+  switch (d.kind) {
+    case 'pi':
+      return d.darts !== now.darts || d.jobs !== now.jobs;
+    case 'matrix':
+      return d.n !== now.n || d.granularity !== now.granularity || (d.granularity === 'row-block' && d.rowsPerJob !== now.rowsPerJob);
+    case 'sort':
+      return d.values !== now.values || d.buckets !== now.buckets;
+  }
+}
