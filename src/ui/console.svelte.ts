@@ -1,14 +1,16 @@
 // The console: a connection of its own to the queue server, as `telnet localhost 11300` would be.
 // What the student types goes to the server as `line\r\n`; what the server writes back is shown byte
 // for byte (latin1). It lives in the Lab, not in the Console component, so the connection (its watched
-// tubes, its reservations) survives switching tabs.
+// tubes, its reservations) survives switching tabs. A line starting with `rq ` is an rq command
+// (src/history/rq-commands.ts), answered from the job history and run on rq's own connection.
 import type { Engine } from '../engine/engine.ts';
 import type { Cluster } from '../sim/cluster.ts';
 import { Session } from '../protocol/session.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
+import { RqShell } from '../history/rq-commands.ts';
 
 export interface ConsoleLine {
-  kind: 'in' | 'out' | 'note';
+  kind: 'in' | 'out' | 'note' | 'error';
   text: string;
 }
 
@@ -19,18 +21,23 @@ export class ConsoleConnection {
   lines: ConsoleLine[] = $state.raw([]);
   /** Body bytes the server waits for after a `put` header (the next line typed is the body). */
   awaitingBody: number | null = $state(null);
+  /** A multi-line `rq submit` is being typed: the next lines are jobs. */
+  rqCollecting = $state(false);
   readonly history: string[] = [];
   private session: Session | null = null;
   private engine: Engine | null = null;
   private cluster: Cluster | null = null;
   /** The server crashed under this connection (so its return is worth a note). */
   private crashed = false;
+  private readonly rq: RqShell;
 
   constructor(
     private readonly getCluster: () => Cluster,
     /** Called after the console changed the queue, so the views redraw. */
     private readonly changed: () => void,
-  ) {}
+  ) {
+    this.rq = new RqShell(getCluster);
+  }
 
   /** Follows the cluster: a new run, a crashed server, a restarted one. */
   sync(): void {
@@ -79,6 +86,10 @@ export class ConsoleConnection {
       this.history.push(line);
       if (this.history.length > MAX_HISTORY) this.history.shift();
     }
+    if (this.awaitingBody === null && this.rq.owns(line)) {
+      this.runRq(line);
+      return;
+    }
     if (!this.engine) {
       this.append({ kind: 'in', text: line });
       this.note('The queue server is down: restart it (with or without its binlog) and try again.');
@@ -88,13 +99,22 @@ export class ConsoleConnection {
     const body = this.awaitingBody;
     this.awaitingBody = body === null ? putBodyLength(line) : null;
     this.append({ kind: 'in', text: line });
-    (this.session as Session).receive(latin1Bytes(line + '\r\n'));
+    const bytes = latin1Bytes(line + '\r\n');
+    this.cluster?.recordPageInput('console', bytes);
+    (this.session as Session).receive(bytes);
     this.cluster?.armLive();
     this.changed();
   }
 
   clear(): void {
     this.lines = [];
+  }
+
+  private runRq(line: string): void {
+    this.append({ kind: 'in', text: line });
+    for (const out of this.rq.input(line)) this.append({ kind: out.error ? 'error' : 'out', text: out.text.endsWith('\n') || out.error ? out.text : out.text + '\n' });
+    this.rqCollecting = this.rq.collecting !== null;
+    this.changed();
   }
 
   private output(text: string): void {
