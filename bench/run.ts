@@ -203,9 +203,11 @@ function table(): void {
 async function browserSections(): Promise<void> {
   const { benchTasks } = await import('./tasks.ts');
   const { benchBrowser } = await import('./browser.ts');
+  const { benchNet } = await import('./net.ts');
   for (const [title, run] of [
     ['== 4. π kernel: darts/s in one Chromium Web Worker vs the same algorithm in C (gcc -O2) ==', benchTasks],
     ['== 5. cluster simulator in Chromium: live speedup of Web Worker nodes, frame rate with 64 nodes ==', benchBrowser],
+    ['== 6. real-node mode, 3 Chromium processes on loopback: dispatch round trip over WebRTC, speedup of 2 joiners vs 1 ==', benchNet],
   ] as const) {
     log(title);
     for (const line of await run()) {

@@ -15,6 +15,13 @@ import { LINE_BUF_SIZE } from '../engine/types.ts';
 import { parseCommand } from './parse.ts';
 import { encodeReply, latin1 } from './wire.ts';
 
+/**
+ * Which commands a connection may run (real-node mode limits remote nodes to the worker's commands).
+ * A refused command is answered UNKNOWN_COMMAND, a reply every beanstalkd client understands; a
+ * refused put first reads and discards its body, as beanstalkd does for JOB_TOO_BIG.
+ */
+export type CommandPolicy = (cmd: Command, conn: Connection) => boolean;
+
 export interface Transport {
   write(bytes: Uint8Array): void;
   /** The server ends the connection (quit, or end of input). */
@@ -27,7 +34,7 @@ type Mode =
   | { kind: 'command' }
   | { kind: 'endline' } // discarding an over-long line, block by block
   | { kind: 'body'; id: number; cmd: PutCommand; need: number; parts: Uint8Array[]; got: number }
-  | { kind: 'discard'; left: number }; // JOB_TOO_BIG
+  | { kind: 'discard'; left: number; refused?: boolean }; // JOB_TOO_BIG, or a put the policy refuses
 
 const EMPTY = new Uint8Array(0);
 
@@ -45,6 +52,7 @@ export class Session {
     private readonly engine: Engine,
     private readonly transport: Transport,
     name: string,
+    private readonly allow?: CommandPolicy,
   ) {
     this.conn = engine.connect(name, (line, body) => this.onReply(line, body));
   }
@@ -184,7 +192,8 @@ export class Session {
         m.left -= take;
         if (m.left > 0) return false;
         this.mode = { kind: 'command' };
-        this.engine.putTooBig(this.conn);
+        if (m.refused) this.engine.reply(this.conn, 'UNKNOWN_COMMAND');
+        else this.engine.putTooBig(this.conn);
         return true;
       }
     }
@@ -195,6 +204,11 @@ export class Session {
       this.engine.emit({ kind: 'wire', direction: 'in', at: this.engine.clock.now(), conn: this.conn.id, line });
     }
     const cmd = parseCommand(line);
+    if (this.allow && !this.allow(cmd, this.conn)) {
+      if (cmd.op === 'put') this.mode = { kind: 'discard', left: cmd.bytes + 2, refused: true };
+      else this.engine.reply(this.conn, 'UNKNOWN_COMMAND');
+      return;
+    }
     if (cmd.op !== 'put') return this.engine.execute(this.conn, cmd);
     const r = this.engine.putHeader(this.conn, cmd);
     if (r.kind === 'too-big') this.mode = { kind: 'discard', left: r.discard };

@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from './root.ts';
+import { mountSignaling } from './signaling.ts';
 
 export interface ServeOptions {
   port: number;
@@ -36,6 +37,7 @@ export async function startServer(opts: ServeOptions) {
   const app = express();
   const httpServer = createServer(app);
   let closeVite: (() => Promise<void>) | undefined;
+  const signaling = mountSignaling(app, httpServer);
   if (opts.staticSite) {
     // BEANLAB_DIST serves a build from elsewhere, so e2e runs can each build and serve their own copy.
     const dist = process.env.BEANLAB_DIST ? path.resolve(process.env.BEANLAB_DIST) : path.join(root, 'dist');
@@ -60,6 +62,7 @@ export async function startServer(opts: ServeOptions) {
     url,
     port,
     close: async () => {
+      signaling.close();
       await closeVite?.();
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
     },

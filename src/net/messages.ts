@@ -1,0 +1,272 @@
+// The room protocol between a host tab and a joiner tab, over one data channel. It wraps the same
+// plain node messages a local Web Worker node exchanges with the page (src/nodes/messages.ts), with
+// the beanstalkd wire bytes inside them, so a remote node is a local one with a longer cable.
+// On the channel every message is one JSON text; wire bytes travel as latin1 strings (one char per byte).
+// Everything received is checked here, field by field: whoever sends something else is dropped.
+import type { FromNode, NodeReport, NodeStatus, ToNode, WorkerConfig } from '../nodes/messages.ts';
+import { isValidTubeName } from '../protocol/parse.ts';
+import { latin1, latin1Bytes } from '../protocol/wire.ts';
+import { isTaskKind } from '../tasks/spec.ts';
+
+export const ROOM_PROTOCOL = 1;
+/** Largest message either side accepts (chars of JSON): a 64 KiB job body, escaped, fits. */
+export const MAX_MESSAGE_CHARS = 512 * 1024;
+/** Worker nodes one joiner may offer (one per core). */
+export const MAX_SLOTS = 16;
+const MAX_TEXT = 500;
+const MAX_CONN = 1_000_000_000;
+
+export interface JoinerHello {
+  t: 'hello';
+  v: number;
+  room: string;
+  /** Worker nodes this browser offers. */
+  slots: number;
+  /** What the joiner calls its machine (shown on the host, as text). */
+  name: string;
+}
+
+export type JoinerMessage =
+  | JoinerHello
+  | { t: 'node'; s: number; m: FromNode }
+  | { t: 'pong'; n: number }
+  | { t: 'bye' };
+
+export type HostMessage =
+  /** Admitted: you are joiner `joiner`; your slots became these nodes. */
+  | { t: 'welcome'; room: string; joiner: number; nodes: { s: number; name: string }[] }
+  /** The host must approve this joiner first. */
+  | { t: 'waiting' }
+  | { t: 'node'; s: number; m: ToNode }
+  /** The node in slot `s` was killed: stop its worker. */
+  | { t: 'stop'; s: number }
+  | { t: 'ping'; n: number }
+  /** The host ends the membership (refused, kicked, room closed, a bad message): why, as text. */
+  | { t: 'bye'; reason: string };
+
+export type Decoded<T> = { ok: true; msg: T } | { ok: false; why: string };
+
+// ---- encoding -------------------------------------------------------------------------------------
+
+type WithBytes = { t: string; bytes?: Uint8Array };
+
+function plainNodeMessage(m: WithBytes): object {
+  return m.bytes ? { ...m, bytes: latin1(m.bytes) } : m;
+}
+
+export function encodeMessage(msg: JoinerMessage | HostMessage): string {
+  if (msg.t === 'node') return JSON.stringify({ ...msg, m: plainNodeMessage(msg.m as WithBytes) });
+  return JSON.stringify(msg);
+}
+
+// ---- validation -----------------------------------------------------------------------------------
+
+class Invalid extends Error {}
+
+type Obj = Record<string, unknown>;
+
+function obj(v: unknown, what: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Invalid(`${what} is not an object`);
+  return v as Obj;
+}
+
+function int(o: Obj, k: string, min: number, max: number): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Invalid(`${k} is not an integer in [${min}, ${max}]`);
+  return v;
+}
+
+function num(o: Obj, k: string): number {
+  const v = o[k];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new Invalid(`${k} is not a number`);
+  return v;
+}
+
+function text(o: Obj, k: string, max = MAX_TEXT): string {
+  const v = o[k];
+  if (typeof v !== 'string' || v.length > max) throw new Invalid(`${k} is not text of at most ${max} chars`);
+  return v;
+}
+
+function bool(o: Obj, k: string): boolean {
+  const v = o[k];
+  if (typeof v !== 'boolean') throw new Invalid(`${k} is not true or false`);
+  return v;
+}
+
+function bytes(o: Obj, k: string): Uint8Array {
+  const s = text(o, k, MAX_MESSAGE_CHARS);
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) throw new Invalid(`${k} holds a char that is not a byte`);
+  return latin1Bytes(s);
+}
+
+function oneOf<T extends string>(o: Obj, k: string, values: readonly T[]): T {
+  const v = o[k];
+  if (!values.includes(v as T)) throw new Invalid(`${k} is not one of ${values.join(', ')}`);
+  return v as T;
+}
+
+function tube(o: Obj, k: string): string {
+  const v = text(o, k, 200);
+  if (!isValidTubeName(v)) throw new Invalid(`${k} is not a tube name`);
+  return v;
+}
+
+const NODE_STATES: readonly NodeStatus['state'][] = ['starting', 'connecting', 'idle', 'waiting', 'working', 'sending', 'sleeping', 'done', 'failed'];
+
+function status(v: unknown): NodeStatus {
+  const o = obj(v, 'status');
+  const s: NodeStatus = { state: oneOf(o, 'state', NODE_STATES) };
+  if (o.job !== undefined) s.job = int(o, 'job', 0, Number.MAX_SAFE_INTEGER);
+  if (o.detail !== undefined) s.detail = text(o, 'detail');
+  return s;
+}
+
+/** What a worker node may send (a remote node is always a worker: no producer reports). */
+function fromNode(v: unknown): FromNode {
+  const o = obj(v, 'node message');
+  const vt = num(o, 'vt');
+  switch (o.t) {
+    case 'connect': {
+      const m: FromNode = { t: 'connect', vt, conn: int(o, 'conn', 1, MAX_CONN) };
+      // The matrix worker also reads and writes the key-value store.
+      if (o.to !== undefined) m.to = oneOf(o, 'to', ['store'] as const);
+      return m;
+    }
+    case 'close':
+      return { t: 'close', vt, conn: int(o, 'conn', 1, MAX_CONN) };
+    case 'data':
+      return { t: 'data', vt, conn: int(o, 'conn', 1, MAX_CONN), bytes: bytes(o, 'bytes') };
+    case 'compute':
+    case 'sleep':
+      return { t: o.t, vt, until: num(o, 'until') };
+    case 'idle':
+      return { t: 'idle', vt };
+    case 'status':
+      return { t: 'status', vt, status: status(o.status) };
+    case 'log':
+      return { t: 'log', vt, text: text(o, 'text') };
+    case 'report': {
+      const r = obj(o.report, 'report');
+      const job = int(r, 'job', 0, Number.MAX_SAFE_INTEGER);
+      if (r.kind === 'task-failed') return { t: 'report', vt, report: { kind: 'task-failed', job, error: text(r, 'error') } };
+      if (r.kind !== 'task-done') throw new Invalid('a worker reports only task-done and task-failed');
+      const task = text(r, 'task', 40);
+      if (!isTaskKind(task)) throw new Invalid('task is not a built-in task kind');
+      const report: NodeReport = { kind: 'task-done', job, task, ms: num(r, 'ms'), units: num(r, 'units') };
+      if (r.result !== undefined) report.result = text(r, 'result', MAX_MESSAGE_CHARS);
+      return { t: 'report', vt, report };
+    }
+    default:
+      throw new Invalid('unknown node message type');
+  }
+}
+
+function workerConfig(v: unknown): WorkerConfig {
+  const o = obj(v, 'worker config');
+  const config: WorkerConfig = {
+    watch: tube(o, 'watch'),
+    use: tube(o, 'use'),
+    onFailure: oneOf(o, 'onFailure', ['release-then-delete', 'bury'] as const),
+    reconnectEachJob: bool(o, 'reconnectEachJob'),
+  };
+  if (o.putResults !== undefined) config.putResults = bool(o, 'putResults');
+  if (o.maxReserves !== undefined) config.maxReserves = int(o, 'maxReserves', 0, 1_000_000);
+  return config;
+}
+
+/** What the host may send a remote node: only worker programs start there. */
+function toNode(v: unknown): ToNode {
+  const o = obj(v, 'node message');
+  switch (o.t) {
+    case 'start': {
+      const config = obj(o.config, 'config');
+      if (config.role !== 'worker') throw new Invalid('a remote node runs only the worker program');
+      return { t: 'start', vt: num(o, 'vt'), name: text(o, 'name', 80), seed: int(o, 'seed', 0, 2 ** 32 - 1), config: { role: 'worker', worker: workerConfig(config.worker) }, virtual: false };
+    }
+    case 'open':
+    case 'refused':
+    case 'closed':
+      return { t: o.t, vt: num(o, 'vt'), conn: int(o, 'conn', 1, MAX_CONN) };
+    case 'data':
+      return { t: 'data', vt: num(o, 'vt'), conn: int(o, 'conn', 1, MAX_CONN), bytes: bytes(o, 'bytes') };
+    case 'wake':
+      return { t: 'wake', vt: num(o, 'vt') };
+    case 'hang':
+      return { t: 'hang' };
+    case 'slow': {
+      const factor = num(o, 'factor');
+      if (factor < 1 || factor > 1000) throw new Invalid('factor is out of range');
+      return { t: 'slow', factor };
+    }
+    default:
+      throw new Invalid('unknown node message type');
+  }
+}
+
+function parse(raw: unknown): Obj {
+  if (typeof raw !== 'string') throw new Invalid('not a text message');
+  if (raw.length > MAX_MESSAGE_CHARS) throw new Invalid(`${raw.length} chars, over the limit of ${MAX_MESSAGE_CHARS}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new Invalid('not JSON');
+  }
+  return obj(v, 'message');
+}
+
+function decodeWith<T>(raw: unknown, read: (o: Obj) => T): Decoded<T> {
+  try {
+    return { ok: true, msg: read(parse(raw)) };
+  } catch (err) {
+    if (err instanceof Invalid) return { ok: false, why: err.message };
+    throw err;
+  }
+}
+
+/** A message from a joiner, checked (on the host). */
+export function decodeJoinerMessage(raw: unknown): Decoded<JoinerMessage> {
+  return decodeWith(raw, (o): JoinerMessage => {
+    switch (o.t) {
+      case 'hello':
+        return { t: 'hello', v: int(o, 'v', 0, 1000), room: text(o, 'room', 40), slots: int(o, 'slots', 1, MAX_SLOTS), name: text(o, 'name', 60) };
+      case 'node':
+        return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), m: fromNode(o.m) };
+      case 'pong':
+        return { t: 'pong', n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER) };
+      case 'bye':
+        return { t: 'bye' };
+      default:
+        throw new Invalid('unknown message type');
+    }
+  });
+}
+
+/** A message from the host, checked (on a joiner). */
+export function decodeHostMessage(raw: unknown): Decoded<HostMessage> {
+  return decodeWith(raw, (o): HostMessage => {
+    switch (o.t) {
+      case 'welcome': {
+        if (!Array.isArray(o.nodes) || o.nodes.length > MAX_SLOTS) throw new Invalid('nodes is not a list of slots');
+        const nodes = o.nodes.map((n: unknown) => {
+          const x = obj(n, 'node');
+          return { s: int(x, 's', 0, MAX_SLOTS - 1), name: text(x, 'name', 80) };
+        });
+        return { t: 'welcome', room: text(o, 'room', 40), joiner: int(o, 'joiner', 1, Number.MAX_SAFE_INTEGER), nodes };
+      }
+      case 'waiting':
+        return { t: 'waiting' };
+      case 'node':
+        return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), m: toNode(o.m) };
+      case 'stop':
+        return { t: 'stop', s: int(o, 's', 0, MAX_SLOTS - 1) };
+      case 'ping':
+        return { t: 'ping', n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER) };
+      case 'bye':
+        return { t: 'bye', reason: text(o, 'reason') };
+      default:
+        throw new Invalid('unknown message type');
+    }
+  });
+}

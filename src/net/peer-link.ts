@@ -1,0 +1,224 @@
+// PeerJS in the browser: the signaling server (by default the app's own, under /peerjs), the host's
+// open room and a joiner's way in. Data channels carry text ('raw' serialization), ordered and
+// reliable; no STUN/TURN server is used, so browsers connect over the lab LAN's host candidates.
+// Every way a join can fail ends within seconds with what went wrong and what to try.
+import Peer, { type DataConnection, type PeerError, type PeerOptions } from 'peerjs';
+import type { WorkerConfig } from '../nodes/messages.ts';
+import type { NodeProcess } from '../sim/cluster.ts';
+import type { PeerChannel } from './channel.ts';
+import { hostPeerId, newRoomCode } from './room-code.ts';
+import { RoomHost, type RoomCluster } from './room-host.ts';
+import { RoomMember } from './room-member.ts';
+
+/** Where PeerJS finds its signaling server. */
+export interface SignalingServer {
+  host: string;
+  port: number;
+  path: string;
+  secure: boolean;
+}
+
+export const SIGNAL_STORAGE_KEY = 'beanlab-signal';
+
+/** `https://host:port/path`, or null if the text is not an http(s) URL. */
+export function parseSignalingUrl(text: string): SignalingServer | null {
+  let u: URL;
+  try {
+    u = new URL(text.trim());
+  } catch {
+    return null;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
+  const secure = u.protocol === 'https:';
+  return { host: u.hostname, port: u.port ? Number(u.port) : secure ? 443 : 80, path: u.pathname || '/', secure };
+}
+
+export function signalingUrl(s: SignalingServer): string {
+  return `${s.secure ? 'https' : 'http'}://${s.host}:${s.port}${s.path}`;
+}
+
+/**
+ * The signaling server to use: `?signal=URL` in the page's address, else the one saved in settings,
+ * else the server that served this page (npm start serves both on one port).
+ */
+export function chosenSignalingServer(page: Location = location, saved: string | null = localStorage.getItem(SIGNAL_STORAGE_KEY)): SignalingServer {
+  const fromUrl = new URLSearchParams(page.search).get('signal');
+  return (fromUrl && parseSignalingUrl(fromUrl)) || (saved && parseSignalingUrl(saved)) || parseSignalingUrl(`${page.origin}/peerjs`)!;
+}
+
+function peerOptions(s: SignalingServer): PeerOptions {
+  return { host: s.host, port: s.port, path: s.path, secure: s.secure, debug: 0, config: { iceServers: [] } };
+}
+
+function channelOf(conn: DataConnection): PeerChannel {
+  const channel: PeerChannel = {
+    peer: conn.peer,
+    send: (text) => void conn.send(text),
+    close: () => conn.close({ flush: true }),
+    onmessage: null,
+    onclose: null,
+  };
+  conn.on('data', (data) => channel.onmessage?.(data));
+  conn.on('close', () => channel.onclose?.());
+  conn.on('error', () => channel.onclose?.());
+  return channel;
+}
+
+/** Why a room could not be opened or joined, and what to try: shown to the student as text. */
+export class RoomError extends Error {
+  constructor(
+    readonly why: string,
+    readonly tryThis: string,
+  ) {
+    super(why);
+  }
+}
+
+const SIGNALING_ERRORS = new Set(['network', 'server-error', 'socket-error', 'socket-closed', 'disconnected', 'ssl-unavailable']);
+
+function unreachable(s: SignalingServer): RoomError {
+  return new RoomError(
+    `Cannot reach the signaling server at ${signalingUrl(s)}.`,
+    "Check that the host's `npm start` is still running and that this machine can reach its address; or set another signaling server.",
+  );
+}
+
+/** Waits for the peer's signaling connection, at most `ms`. */
+function signalingOpen(peer: Peer, s: SignalingServer, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(unreachable(s)), ms);
+    peer.once('open', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    peer.once('error', (err: PeerError<string>) => {
+      clearTimeout(timer);
+      reject(err.type === 'unavailable-id' ? err : SIGNALING_ERRORS.has(err.type) ? unreachable(s) : new RoomError(`PeerJS: ${err.message}`, 'Reload the page and try again.'));
+    });
+  });
+}
+
+const SIGNALING_TIMEOUT_MS = 6000;
+/** The signaling server reports an unknown room after about 5 s (its message expiry), so wait longer. */
+const CONNECT_TIMEOUT_MS = 12_000;
+
+/** The host's open room: its PeerJS id is derived from the code, its heartbeat runs on a timer. */
+export class HostedRoom {
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  private constructor(
+    readonly room: RoomHost,
+    private readonly peer: Peer,
+    readonly signaling: SignalingServer,
+  ) {
+    this.timer = setInterval(() => room.heartbeat(), room.heartbeatInterval);
+    peer.on('connection', (conn) => conn.on('open', () => room.accept(channelOf(conn))));
+    // Losing the signaling server stops new joins, not the joiners already connected.
+    peer.on('disconnected', () => {
+      if (!peer.destroyed) setTimeout(() => peer.reconnect(), 2000);
+    });
+  }
+
+  get code(): string {
+    return this.room.code;
+  }
+
+  /** The address a joiner opens: this page with ?join=CODE (and the signaling server, if not this one). */
+  joinUrl(page: Location = location): string {
+    const u = new URL(page.pathname, page.origin);
+    u.searchParams.set('join', this.code);
+    const signal = new URLSearchParams(page.search).get('signal');
+    if (signal) u.searchParams.set('signal', signal);
+    return u.toString();
+  }
+
+  static async open(opts: { cluster: () => RoomCluster; worker: WorkerConfig; signaling: SignalingServer; onChange: () => void }): Promise<HostedRoom> {
+    for (;;) {
+      const code = newRoomCode();
+      const peer = new Peer(hostPeerId(code), peerOptions(opts.signaling));
+      try {
+        await signalingOpen(peer, opts.signaling, SIGNALING_TIMEOUT_MS);
+      } catch (err) {
+        peer.destroy();
+        // 60 random bits taken already: draw another code.
+        if ((err as PeerError<string>).type === 'unavailable-id') continue;
+        throw err;
+      }
+      const now = () => performance.timeOrigin + performance.now();
+      const room = new RoomHost({ code, cluster: opts.cluster, worker: opts.worker, now, onChange: opts.onChange });
+      return new HostedRoom(room, peer, opts.signaling);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.room.close();
+    // Let the goodbyes leave before the connections go.
+    setTimeout(() => this.peer.destroy(), 300);
+  }
+}
+
+/** This browser's membership of a room. */
+export class JoinedRoom {
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  private constructor(
+    readonly member: RoomMember,
+    private readonly peer: Peer,
+  ) {
+    this.timer = setInterval(() => {
+      member.watch();
+      if (member.state.phase === 'left') this.stop();
+    }, 1000);
+  }
+
+  static async join(opts: { code: string; slots: number; name: string; signaling: SignalingServer; spawn: () => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
+    const peer = new Peer(peerOptions(opts.signaling));
+    try {
+      await signalingOpen(peer, opts.signaling, SIGNALING_TIMEOUT_MS);
+      const conn = await connect(peer, opts.code);
+      const now = () => performance.timeOrigin + performance.now();
+      const member = new RoomMember(channelOf(conn), { code: opts.code, slots: opts.slots, name: opts.name, spawn: opts.spawn, now, onChange: opts.onChange });
+      return new JoinedRoom(member, peer);
+    } catch (err) {
+      peer.destroy();
+      throw err instanceof RoomError ? err : new RoomError(String((err as Error).message ?? err), 'Reload the page and try again.');
+    }
+  }
+
+  leave(): void {
+    this.member.leave();
+    this.stop();
+  }
+
+  private stop(): void {
+    clearInterval(this.timer);
+    setTimeout(() => this.peer.destroy(), 300);
+  }
+}
+
+function connect(peer: Peer, code: string): Promise<DataConnection> {
+  return new Promise((resolve, reject) => {
+    const conn = peer.connect(hostPeerId(code), { serialization: 'raw', reliable: true });
+    const timer = setTimeout(
+      () =>
+        reject(
+          new RoomError(
+            "No network path between this browser and the host's.",
+            'WebRTC found no way to connect the two browsers. Both machines must be on the same network (the lab LAN); no STUN or TURN server is used. A VPN, guest Wi-Fi that keeps devices apart, or a browser setting that hides local addresses can block it.',
+          ),
+        ),
+      CONNECT_TIMEOUT_MS,
+    );
+    conn.once('open', () => {
+      clearTimeout(timer);
+      resolve(conn);
+    });
+    peer.on('error', (err: PeerError<string>) => {
+      clearTimeout(timer);
+      if (err.type === 'peer-unavailable') reject(new RoomError(`Room ${code} does not exist or has been closed.`, 'Check the code with the host. If they closed the room or reloaded their page, they host a new room with a new link.'));
+      else if (SIGNALING_ERRORS.has(err.type)) reject(new RoomError('Lost the signaling server while connecting.', 'Check the network and try again.'));
+      else reject(new RoomError(`PeerJS: ${err.message}`, 'Reload the page and try again.'));
+    });
+  });
+}

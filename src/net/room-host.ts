@@ -1,0 +1,315 @@
+// The host's side of a room: classmates' tabs join over a data channel and each of their worker
+// slots becomes a node of the cluster, beside the page's own Web Workers. To the cluster a remote node
+// is just another NodeProcess (see "Local and remote nodes are the same thing"): the same plain
+// messages, relayed over the channel; it differs only in how it fails. A peer that closes its channel
+// has its nodes killed (beanstalkd's close rule: their reserved jobs return at once); one that falls
+// silent keeps its jobs until their TTR, and is dropped when it misses its heartbeats.
+import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../sim/cluster.ts';
+import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messages.ts';
+import type { PeerChannel } from './channel.ts';
+import { decodeJoinerMessage, encodeMessage, ROOM_PROTOCOL, type HostMessage, type JoinerHello } from './messages.ts';
+import { workerCommands } from './worker-commands.ts';
+
+/** What the room needs of the cluster (a reset replaces the cluster, so it is looked up each time). */
+export interface RoomCluster {
+  addNode(name: string, config: NodeConfig, opts: AddNodeOptions): number;
+  killNode(id: number, detail?: string): void;
+  removeNode(id: number): void;
+  readonly nodes: ReadonlyMap<number, { life: NodeLife }>;
+}
+
+export interface RoomHostOptions {
+  code: string;
+  cluster: () => RoomCluster;
+  worker: WorkerConfig;
+  /** Wall-clock ms. */
+  now: () => number;
+  /** How often the host pings each peer, ms. */
+  heartbeatMs?: number;
+  /** A peer not heard from for this long is dropped, ms. */
+  silenceMs?: number;
+  /** Peers the room takes at once. */
+  maxPeers?: number;
+  onChange?: () => void;
+}
+
+export type PeerState = 'hello' | 'pending' | 'admitted' | 'gone';
+
+/** One joiner, as the host's room panel shows it. */
+export interface RoomPeer {
+  /** Joiner number in this room (node names say it: "remote 2.1"). */
+  readonly no: number;
+  readonly peer: string;
+  name: string;
+  state: PeerState;
+  slots: number;
+  /** Cluster node ids of its slots, in slot order (empty until admitted). */
+  nodes: number[];
+  link: RemoteLink;
+  /** Why it left (shown as text). */
+  reason?: string;
+}
+
+/** Open connections one remote node may hold at once (the worker needs one). */
+const MAX_OPEN_CONNECTIONS = 4;
+
+class PeerEntry implements RoomPeer {
+  no: number;
+  name = '';
+  state: PeerState = 'hello';
+  slots = 0;
+  nodes: number[] = [];
+  link: RemoteLink;
+  reason?: string;
+  lastHeard: number;
+  pings = new Map<number, number>();
+  nextPing = 0;
+  /** The node process currently behind each slot, and its open connections. */
+  processes: (RemoteNodeProcess | null)[] = [];
+
+  constructor(
+    readonly channel: PeerChannel,
+    no: number,
+    now: number,
+  ) {
+    this.no = no;
+    this.link = { peer: channel.peer, rtt: null, connected: true };
+    this.lastHeard = now;
+  }
+
+  get peer(): string {
+    return this.channel.peer;
+  }
+
+  send(m: HostMessage): void {
+    if (this.state !== 'gone') this.channel.send(encodeMessage(m));
+  }
+}
+
+/** A remote worker slot as the cluster sees it: a NodeProcess whose messages cross the data channel. */
+class RemoteNodeProcess implements NodeProcess {
+  onmessage: ((e: MessageEvent<FromNode>) => void) | null = null;
+  readonly open = new Set<number>();
+
+  constructor(
+    private readonly entry: PeerEntry,
+    private readonly slot: number,
+  ) {}
+
+  postMessage(m: ToNode): void {
+    if (m.t === 'closed' || m.t === 'refused') this.open.delete(m.conn);
+    this.entry.send({ t: 'node', s: this.slot, m });
+  }
+
+  terminate(): void {
+    this.entry.send({ t: 'stop', s: this.slot });
+  }
+
+  deliver(m: FromNode): void {
+    this.onmessage?.({ data: m } as MessageEvent<FromNode>);
+  }
+}
+
+export class RoomHost {
+  readonly code: string;
+  /** New joiners wait until the host approves them. */
+  requireApproval = false;
+  /** Remote nodes may run every command, not only the worker's. */
+  allowAllCommands = false;
+  private readonly entries: PeerEntry[] = [];
+  private nextNo = 1;
+  private readonly heartbeatMs: number;
+  private readonly silenceMs: number;
+  private readonly maxPeers: number;
+  private readonly policy;
+
+  constructor(private readonly opts: RoomHostOptions) {
+    this.code = opts.code;
+    this.heartbeatMs = opts.heartbeatMs ?? 1000;
+    this.silenceMs = opts.silenceMs ?? 5000;
+    this.maxPeers = opts.maxPeers ?? 64;
+    const worker = workerCommands(opts.worker.use);
+    this.policy = (...args: Parameters<typeof worker>) => this.allowAllCommands || worker(...args);
+  }
+
+  /** Everyone who has joined or tried to, in order (those gone say why). */
+  get peers(): readonly RoomPeer[] {
+    return this.entries;
+  }
+
+  get heartbeatInterval(): number {
+    return this.heartbeatMs;
+  }
+
+  /** A new data channel from a would-be joiner; it must say hello first. */
+  accept(channel: PeerChannel): void {
+    const live = this.entries.filter((e) => e.state !== 'gone').length;
+    const entry = new PeerEntry(channel, this.nextNo++, this.opts.now());
+    channel.onmessage = (data) => this.receive(entry, data);
+    channel.onclose = () => this.drop(entry, 'closed the connection', false);
+    this.entries.push(entry);
+    if (live >= this.maxPeers) this.drop(entry, `the room is full (${this.maxPeers} joiners)`);
+    this.changed();
+  }
+
+  approve(no: number): void {
+    const e = this.entry(no);
+    if (e?.state === 'pending') this.admit(e);
+  }
+
+  refuse(no: number): void {
+    const e = this.entry(no);
+    if (e && e.state !== 'gone') this.drop(e, 'the host refused to let this browser join');
+  }
+
+  /** The host removes a joiner: its nodes leave the cluster view, its jobs come back at once. */
+  kick(no: number): void {
+    const e = this.entry(no);
+    if (!e || e.state === 'gone') return;
+    const nodes = e.nodes;
+    this.drop(e, 'removed by the host');
+    const cluster = this.opts.cluster();
+    for (const id of nodes) cluster.removeNode(id);
+  }
+
+  /** Pings every peer; drops those not heard from for too long. Call every `heartbeatInterval` ms. */
+  heartbeat(): void {
+    const now = this.opts.now();
+    for (const e of this.entries) {
+      if (e.state === 'gone') continue;
+      if (now - e.lastHeard > this.silenceMs) {
+        this.drop(e, `missed its heartbeats (silent for ${((now - e.lastHeard) / 1000).toFixed(1)} s)`);
+        continue;
+      }
+      const n = e.nextPing++;
+      e.pings.set(n, now);
+      // Unanswered pings are forgotten once they are older than the silence limit.
+      for (const [k, at] of e.pings) if (now - at > this.silenceMs) e.pings.delete(k);
+      e.send({ t: 'ping', n });
+    }
+  }
+
+  /** A fresh run replaced the cluster: the joiners' slots become nodes of the new one. */
+  attach(): void {
+    for (const e of this.entries) if (e.state === 'admitted') this.addNodes(e);
+    this.changed();
+  }
+
+  /** The host closes the room: every joiner is told and let go. */
+  close(): void {
+    for (const e of this.entries) if (e.state !== 'gone') this.drop(e, 'the host closed the room');
+  }
+
+  private entry(no: number): PeerEntry | undefined {
+    return this.entries.find((e) => e.no === no);
+  }
+
+  private receive(e: PeerEntry, data: unknown): void {
+    if (e.state === 'gone') return;
+    const d = decodeJoinerMessage(data);
+    if (!d.ok) return this.drop(e, `sent a malformed message (${d.why})`);
+    e.lastHeard = this.opts.now();
+    const m = d.msg;
+    if (e.state === 'hello') {
+      if (m.t !== 'hello') return this.drop(e, `spoke (${m.t}) before saying hello`);
+      return this.hello(e, m);
+    }
+    switch (m.t) {
+      case 'hello':
+        return this.drop(e, 'said hello twice');
+      case 'pong': {
+        const sent = e.pings.get(m.n);
+        if (sent === undefined) return;
+        e.pings.delete(m.n);
+        e.link.rtt = this.opts.now() - sent;
+        return this.changed();
+      }
+      case 'bye':
+        return this.drop(e, 'left the room', false);
+      case 'node': {
+        if (e.state !== 'admitted' || m.s >= e.slots) return this.drop(e, `sent a node message for slot ${m.s}, which it does not have`);
+        const p = e.processes[m.s];
+        if (!p) return;
+        const fm = m.m;
+        if (fm.t === 'connect') {
+          p.open.add(fm.conn);
+          if (p.open.size > MAX_OPEN_CONNECTIONS) return this.drop(e, `opened more than ${MAX_OPEN_CONNECTIONS} connections from one node`);
+        } else if (fm.t === 'close') p.open.delete(fm.conn);
+        return p.deliver(this.restamp(fm));
+      }
+    }
+  }
+
+  /** The joiner's clock is not ours: what it reports happened when it reached us. */
+  private restamp(m: FromNode): FromNode {
+    const now = this.opts.now();
+    if (m.t === 'sleep') return { ...m, vt: now, until: now + Math.min(Math.max(m.until - m.vt, 0), 60_000) };
+    return { ...m, vt: now };
+  }
+
+  private hello(e: PeerEntry, m: JoinerHello): void {
+    if (m.v !== ROOM_PROTOCOL) return this.drop(e, `speaks room protocol ${m.v}, this host speaks ${ROOM_PROTOCOL}: reload both pages`);
+    if (m.room !== this.code) return this.drop(e, 'asked for another room');
+    e.name = m.name;
+    e.slots = m.slots;
+    if (this.requireApproval) {
+      e.state = 'pending';
+      e.send({ t: 'waiting' });
+      return this.changed();
+    }
+    this.admit(e);
+  }
+
+  private admit(e: PeerEntry): void {
+    e.state = 'admitted';
+    e.send({ t: 'welcome', room: this.code, joiner: e.no, nodes: Array.from({ length: e.slots }, (_, s) => ({ s, name: this.nodeName(e, s) })) });
+    this.addNodes(e);
+    this.changed();
+  }
+
+  private nodeName(e: PeerEntry, slot: number): string {
+    return `remote ${e.no}.${slot + 1}`;
+  }
+
+  private addNodes(e: PeerEntry): void {
+    const cluster = this.opts.cluster();
+    e.processes = Array.from({ length: e.slots }, () => null);
+    e.nodes = Array.from({ length: e.slots }, (_, s) =>
+      cluster.addNode(
+        this.nodeName(e, s),
+        { role: 'worker', worker: this.opts.worker },
+        {
+          spawn: () => {
+            const p = new RemoteNodeProcess(e, s);
+            e.processes[s] = p;
+            return p;
+          },
+          allow: this.policy,
+          remote: e.link,
+          // The data channel's own delay is real: the cluster adds none.
+          latency: 0,
+        },
+      ),
+    );
+  }
+
+  /** Ends a peer's membership; its nodes die, so their connections close and their jobs return. */
+  private drop(e: PeerEntry, reason: string, tell = true): void {
+    if (e.state === 'gone') return;
+    if (tell) e.send({ t: 'bye', reason });
+    e.state = 'gone';
+    e.reason = reason;
+    e.link.connected = false;
+    e.channel.onmessage = null;
+    e.channel.onclose = null;
+    e.channel.close();
+    const cluster = this.opts.cluster();
+    for (const id of e.nodes) cluster.killNode(id, `left the room: ${reason}`);
+    e.processes = [];
+    this.changed();
+  }
+
+  private changed(): void {
+    this.opts.onChange?.();
+  }
+}

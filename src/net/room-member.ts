@@ -1,0 +1,144 @@
+// A joiner's side of a room: this browser offers worker slots to the host; each runs the worker
+// program in its own Web Worker (node.worker.ts, as a local node does), and this page only relays
+// the plain node messages between the data channel and the Web Worker. Whatever the host sends is
+// checked first; only the worker program ever starts here.
+import type { NodeProcess } from '../sim/cluster.ts';
+import type { NodeStatus } from '../nodes/messages.ts';
+import type { PeerChannel } from './channel.ts';
+import { decodeHostMessage, encodeMessage, ROOM_PROTOCOL, type JoinerMessage } from './messages.ts';
+
+export type MemberPhase =
+  | { phase: 'joining' }
+  | { phase: 'waiting' }
+  | { phase: 'joined'; joiner: number }
+  /** `byHost`: the host ended it (the reason is the host's, about this browser). */
+  | { phase: 'left'; reason: string; byHost: boolean };
+
+/** One worker slot of this browser, as the joiner's page shows it. */
+export interface MemberNode {
+  slot: number;
+  name: string;
+  status: NodeStatus;
+  jobs: number;
+}
+
+export interface RoomMemberOptions {
+  code: string;
+  slots: number;
+  /** What the host will call this machine. */
+  name: string;
+  /** Starts a Web Worker running a node. */
+  spawn: () => NodeProcess;
+  now: () => number;
+  /** Leave when the host has not been heard from for this long, ms. */
+  silenceMs?: number;
+  onChange?: () => void;
+}
+
+export class RoomMember {
+  state: MemberPhase = { phase: 'joining' };
+  nodes: MemberNode[] = [];
+  private workers: (NodeProcess | null)[] = [];
+  private lastHeard: number;
+  private readonly silenceMs: number;
+
+  constructor(
+    private readonly channel: PeerChannel,
+    private readonly opts: RoomMemberOptions,
+  ) {
+    this.silenceMs = opts.silenceMs ?? 6000;
+    this.lastHeard = opts.now();
+    channel.onmessage = (data) => this.receive(data);
+    channel.onclose = () => this.end('the connection to the host closed', false, false);
+    this.send({ t: 'hello', v: ROOM_PROTOCOL, room: opts.code, slots: opts.slots, name: opts.name });
+  }
+
+  /** The student leaves: the host sees the channel close and takes its jobs back. */
+  leave(): void {
+    this.end('you left the room');
+  }
+
+  /** Call now and then: a host that stopped answering (tab closed, network gone) ends the membership. */
+  watch(): void {
+    const silent = this.opts.now() - this.lastHeard;
+    if (this.state.phase !== 'left' && silent > this.silenceMs) this.end(`the host stopped answering (silent for ${(silent / 1000).toFixed(1)} s)`);
+  }
+
+  private send(m: JoinerMessage): void {
+    if (this.state.phase !== 'left') this.channel.send(encodeMessage(m));
+  }
+
+  private receive(data: unknown): void {
+    if (this.state.phase === 'left') return;
+    const d = decodeHostMessage(data);
+    if (!d.ok) return this.end(`the host sent a malformed message (${d.why})`);
+    this.lastHeard = this.opts.now();
+    const m = d.msg;
+    switch (m.t) {
+      case 'waiting':
+        this.state = { phase: 'waiting' };
+        break;
+      case 'welcome':
+        this.state = { phase: 'joined', joiner: m.joiner };
+        this.nodes = m.nodes.filter((n) => n.s < this.opts.slots).map((n) => ({ slot: n.s, name: n.name, status: { state: 'starting' }, jobs: 0 }));
+        this.workers = this.nodes.map(() => null);
+        break;
+      case 'ping':
+        return this.send({ t: 'pong', n: m.n });
+      case 'stop':
+        this.stopWorker(m.s);
+        this.setStatus(m.s, { state: 'failed', detail: 'killed by the host' });
+        break;
+      case 'node': {
+        if (this.state.phase !== 'joined' || !this.nodes[m.s]) return this.end(`the host addressed slot ${m.s}, which this browser does not offer`);
+        if (m.m.t === 'start') this.startWorker(m.s);
+        this.workers[m.s]?.postMessage(m.m, m.m.t === 'data' ? [m.m.bytes.buffer as ArrayBuffer] : undefined);
+        return;
+      }
+      case 'bye':
+        return this.end(m.reason, false, true);
+    }
+    this.opts.onChange?.();
+  }
+
+  /** A start (also a restart by the host) gets a fresh Web Worker. */
+  private startWorker(slot: number): void {
+    this.stopWorker(slot);
+    const w = this.opts.spawn();
+    this.workers[slot] = w;
+    w.onmessage = (e) => {
+      if (this.workers[slot] !== w) return;
+      const fm = e.data;
+      if (fm.t === 'status') this.setStatus(slot, fm.status);
+      else if (fm.t === 'report' && fm.report.kind === 'task-done') {
+        this.nodes[slot].jobs++;
+        this.opts.onChange?.();
+      }
+      this.send({ t: 'node', s: slot, m: fm });
+    };
+  }
+
+  private stopWorker(slot: number): void {
+    this.workers[slot]?.terminate();
+    this.workers[slot] = null;
+  }
+
+  private setStatus(slot: number, status: NodeStatus): void {
+    const n = this.nodes[slot];
+    if (!n) return;
+    n.status = status;
+    this.opts.onChange?.();
+  }
+
+  private end(reason: string, tell = true, byHost = false): void {
+    if (this.state.phase === 'left') return;
+    if (tell) this.send({ t: 'bye' });
+    this.state = { phase: 'left', reason, byHost };
+    for (let s = 0; s < this.workers.length; s++) this.stopWorker(s);
+    for (const n of this.nodes) n.status = { state: 'failed', detail: 'left the room' };
+    this.channel.onmessage = null;
+    this.channel.onclose = null;
+    this.channel.close();
+    this.opts.onChange?.();
+  }
+}

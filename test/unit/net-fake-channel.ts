@@ -1,0 +1,51 @@
+// An in-memory stand-in for a data channel: an ordered, asynchronous text pipe between two ends, with
+// a close both sides see. Tests run the room protocol over it exactly as over PeerJS.
+import type { PeerChannel } from '../../src/net/channel.ts';
+
+export interface FakeEnd extends PeerChannel {
+  /** Everything this end was sent, as received (for assertions). */
+  readonly received: unknown[];
+  closed: boolean;
+  /** Sends anything at all to the other end, as a misbehaving peer would. */
+  sendRaw(data: unknown): void;
+}
+
+export function channelPair(hostPeer = 'host', joinerPeer = 'joiner'): { host: FakeEnd; joiner: FakeEnd } {
+  const make = (peer: string): FakeEnd => ({
+    peer,
+    received: [],
+    closed: false,
+    onmessage: null,
+    onclose: null,
+    send(text: string) {
+      this.sendRaw(text);
+    },
+    sendRaw() {},
+    close() {},
+  });
+  // Each end is named after the peer on its other side, as PeerJS names a connection.
+  const host = make(joinerPeer);
+  const joiner = make(hostPeer);
+  const wire = (from: FakeEnd, to: FakeEnd) => {
+    from.sendRaw = (data: unknown) => {
+      if (from.closed) return;
+      setTimeout(() => {
+        if (to.closed) return;
+        to.received.push(data);
+        to.onmessage?.(data);
+      }, 0);
+    };
+    from.close = () => {
+      if (from.closed) return;
+      from.closed = true;
+      setTimeout(() => {
+        if (to.closed) return;
+        to.closed = true;
+        to.onclose?.();
+      }, 0);
+    };
+  };
+  wire(host, joiner);
+  wire(joiner, host);
+  return { host, joiner };
+}

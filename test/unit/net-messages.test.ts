@@ -1,0 +1,89 @@
+// The room protocol's messages: what each side accepts from the other, checked field by field.
+import { describe, expect, test } from 'vitest';
+import { decodeHostMessage, decodeJoinerMessage, encodeMessage, MAX_MESSAGE_CHARS } from '../../src/net/messages.ts';
+import { hostPeerId, newRoomCode, normaliseRoomCode, ROOM_CODE_LENGTH } from '../../src/net/room-code.ts';
+
+describe('room codes', () => {
+  test('are 12 base32 letters from the crypto RNG, different each time', () => {
+    const codes = new Set(Array.from({ length: 200 }, () => newRoomCode()));
+    expect(codes.size).toBe(200);
+    for (const c of codes) expect(c).toMatch(new RegExp(`^[a-z2-7]{${ROOM_CODE_LENGTH}}$`));
+  });
+
+  test('typed codes are normalised; anything else is not a code', () => {
+    expect(normaliseRoomCode('  ABCD-EFGH 2345 ')).toBe('abcdefgh2345');
+    expect(normaliseRoomCode('abcdefgh234')).toBeNull();
+    expect(normaliseRoomCode('abcdefgh2340')).toBeNull();
+    expect(normaliseRoomCode('<img src=x>')).toBeNull();
+    expect(hostPeerId('abcdefgh2345')).toBe('beanlab-abcdefgh2345');
+  });
+});
+
+describe('joiner -> host', () => {
+  test('wire bytes survive the trip, every byte value included', () => {
+    const bytes = new Uint8Array(256).map((_, i) => i);
+    const text = encodeMessage({ t: 'node', s: 1, m: { t: 'data', vt: 5, conn: 3, bytes } });
+    const d = decodeJoinerMessage(text);
+    expect(d.ok).toBe(true);
+    if (!d.ok || d.msg.t !== 'node' || d.msg.m.t !== 'data') throw new Error('not a data message');
+    expect([...d.msg.m.bytes]).toEqual([...bytes]);
+    expect(d.msg.s).toBe(1);
+  });
+
+  test("the worker's other messages pass: a failed task, a connection to the key-value store", () => {
+    const failed = { t: 'node', s: 0, m: { t: 'report', vt: 1, report: { kind: 'task-failed', job: 4, error: 'bad body' } } } as const;
+    expect(decodeJoinerMessage(encodeMessage(failed))).toEqual({ ok: true, msg: failed });
+    const store = { t: 'node', s: 0, m: { t: 'connect', vt: 1, conn: 2, to: 'store' } } as const;
+    expect(decodeJoinerMessage(encodeMessage(store))).toEqual({ ok: true, msg: store });
+  });
+
+  test('a hello round-trips', () => {
+    const hello = { t: 'hello', v: 1, room: 'abcdefgh2345', slots: 2, name: 'lab PC 7' } as const;
+    expect(decodeJoinerMessage(encodeMessage(hello))).toEqual({ ok: true, msg: hello });
+  });
+
+  test.each([
+    ['a binary message', new Uint8Array([1, 2, 3]), 'not a text message'],
+    ['an oversized message', `{"t":"bye","pad":"${'x'.repeat(MAX_MESSAGE_CHARS)}"}`, 'over the limit'],
+    ['text that is not JSON', 'garbage{', 'not JSON'],
+    ['a JSON array', '[1,2]', 'not an object'],
+    ['an unknown type', '{"t":"stats"}', 'unknown message type'],
+    ['a hello offering no slots', '{"t":"hello","v":1,"room":"x","slots":0,"name":""}', 'slots'],
+    ['a hello offering 17 slots', '{"t":"hello","v":1,"room":"x","slots":17,"name":""}', 'slots'],
+    ['a slot out of range', '{"t":"node","s":99,"m":{"t":"idle","vt":0}}', 's is not'],
+    ['a producer report', '{"t":"node","s":0,"m":{"t":"report","vt":0,"report":{"kind":"producer-done","job":1,"results":[],"seconds":1}}}', 'only task-done and task-failed'],
+    ['a task that is not built in', '{"t":"node","s":0,"m":{"t":"report","vt":0,"report":{"kind":"task-done","job":1,"task":"mine-bitcoin","ms":1,"units":1}}}', 'built-in'],
+    ['bytes that are not bytes', '{"t":"node","s":0,"m":{"t":"data","vt":0,"conn":1,"bytes":"\u0100"}}', 'not a byte'],
+    ['a connection number of 0', '{"t":"node","s":0,"m":{"t":"connect","vt":0,"conn":0}}', 'conn'],
+    ['a status that is no state', '{"t":"node","s":0,"m":{"t":"status","vt":0,"status":{"state":"<b>pwned</b>"}}}', 'state'],
+    ['a connection to somewhere else', '{"t":"node","s":0,"m":{"t":"connect","vt":0,"conn":1,"to":"host-os"}}', 'to is not one of store'],
+    ['a time that is not a number', '{"t":"node","s":0,"m":{"t":"idle","vt":"soon"}}', 'vt'],
+  ])('refuses %s', (_what, raw, why) => {
+    const d = decodeJoinerMessage(raw);
+    expect(d.ok).toBe(false);
+    if (!d.ok) expect(d.why).toContain(why);
+  });
+});
+
+describe('host -> joiner', () => {
+  test('a worker start is accepted and always runs in live time', () => {
+    const start = { t: 'start', vt: 1, name: 'remote 1.1', seed: 9, virtual: true, config: { role: 'worker', worker: { watch: 'msg_for_worker', use: 'msg_for_client', onFailure: 'bury', reconnectEachJob: true } } };
+    const d = decodeHostMessage(JSON.stringify({ t: 'node', s: 0, m: start }));
+    expect(d).toEqual({ ok: true, msg: { t: 'node', s: 0, m: { ...start, virtual: false } } });
+  });
+
+  test('a producer (or anything but the worker program) never starts on a joiner', () => {
+    const start = { t: 'start', vt: 1, name: 'x', seed: 9, virtual: false, config: { role: 'producer', producer: {} } };
+    const d = decodeHostMessage(JSON.stringify({ t: 'node', s: 0, m: start }));
+    expect(d).toEqual({ ok: false, why: 'a remote node runs only the worker program' });
+  });
+
+  test('a worker config with a tube name beanstalkd would refuse is refused', () => {
+    const start = { t: 'start', vt: 1, name: 'x', seed: 9, virtual: false, config: { role: 'worker', worker: { watch: '-bad', use: 'ok', onFailure: 'bury', reconnectEachJob: true } } };
+    expect(decodeHostMessage(JSON.stringify({ t: 'node', s: 0, m: start })).ok).toBe(false);
+  });
+
+  test('bye carries its reason as text', () => {
+    expect(decodeHostMessage(encodeMessage({ t: 'bye', reason: 'removed by the host' }))).toEqual({ ok: true, msg: { t: 'bye', reason: 'removed by the host' } });
+  });
+});

@@ -1,0 +1,244 @@
+// A room over in-memory channels: the host's cluster in live time, joiners whose worker slots run the
+// worker program on in-thread nodes (the joiner's Web Workers in the app), and joiners that misbehave.
+import { afterEach, describe, expect, test } from 'vitest';
+import { Cluster } from '../../src/sim/cluster.ts';
+import { spawnInThread } from '../../src/nodes/in-thread.ts';
+import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
+import { RoomHost } from '../../src/net/room-host.ts';
+import { RoomMember } from '../../src/net/room-member.ts';
+import { decodeHostMessage, encodeMessage, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
+import type { NodeReport } from '../../src/nodes/messages.ts';
+import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
+import { channelPair, type FakeEnd } from './net-fake-channel.ts';
+
+const CODE = 'abcdefgh2345';
+const wall = () => performance.timeOrigin + performance.now();
+
+const cleanup: (() => void)[] = [];
+afterEach(() => {
+  for (const f of cleanup.splice(0)) f();
+});
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function room(opts: { now?: () => number; silenceMs?: number } = {}) {
+  const cluster = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
+  const host = new RoomHost({ code: CODE, cluster: () => cluster, worker: WORKER, now: opts.now ?? wall, silenceMs: opts.silenceMs });
+  cleanup.push(() => {
+    host.close();
+    cluster.dispose();
+  });
+  return { cluster, host };
+}
+
+function join(host: RoomHost, slots = 1, peer = `joiner-${Math.random()}`) {
+  const { host: hostEnd, joiner } = channelPair('beanlab-host', peer);
+  host.accept(hostEnd);
+  const member = new RoomMember(joiner, { code: CODE, slots, name: peer, spawn: spawnInThread, now: wall });
+  cleanup.push(() => member.leave());
+  return { member, hostEnd, joiner };
+}
+
+/** A joiner driven by hand: raw room messages, no RoomMember. */
+function rawJoiner(host: RoomHost) {
+  const { host: hostEnd, joiner } = channelPair('beanlab-host', `raw-${Math.random()}`);
+  host.accept(hostEnd);
+  const send = (m: JoinerMessage) => joiner.send(encodeMessage(m));
+  const got = () => joiner.received.map((r) => decodeHostMessage(r)).flatMap((d) => (d.ok ? [d.msg] : []));
+  const replies = (conn: number) =>
+    got()
+      .flatMap((m) => (m.t === 'node' && m.m.t === 'data' && m.m.conn === conn ? [latin1(m.m.bytes)] : []))
+      .join('');
+  return { joiner, hostEnd, send, got, replies };
+}
+
+const producerOf = (c: Cluster) => [...c.nodes.values()].find((n) => n.role === 'producer');
+const estimate = (c: Cluster) =>
+  producerOf(c)?.reports.find((r): r is Extract<NodeReport, { kind: 'producer-done' }> => r.kind === 'producer-done')?.estimate;
+
+const pi: PiScenario = { kind: 'pi', darts: 2_000_000, jobs: 6, workers: 0, ttr: 40, autostart: true };
+
+describe('a room in live time', () => {
+  test('two joiners become remote worker nodes and compute π through the host engine', async () => {
+    const { cluster, host } = room();
+    const a = join(host, 1);
+    const b = join(host, 2);
+    await until(() => a.member.state.phase === 'joined' && b.member.state.phase === 'joined');
+    expect(b.member.nodes.map((n) => n.name)).toEqual(['remote 2.1', 'remote 2.2']);
+    const remote = [...cluster.nodes.values()].filter((n) => n.remote);
+    expect(remote.map((n) => n.name)).toEqual(['remote 1.1', 'remote 2.1', 'remote 2.2']);
+    host.heartbeat();
+    cluster.addNode('producer', producerConfig(pi, 3));
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+    expect(remote.reduce((k, n) => k + n.done.length, 0)).toBe(6);
+    expect(a.member.nodes[0].jobs + b.member.nodes[0].jobs + b.member.nodes[1].jobs).toBe(6);
+    // The heartbeat measured each peer's round trip; every node of a peer shows it.
+    expect(remote.every((n) => n.remote!.rtt !== null && n.remote!.rtt >= 0)).toBe(true);
+  });
+
+  test('a joiner that closes mid-job: its reserved job returns at once and the others finish the run', async () => {
+    const { cluster, host } = room();
+    const a = join(host, 1);
+    const b = join(host, 1);
+    await until(() => a.member.state.phase === 'joined' && b.member.state.phase === 'joined');
+    cluster.addNode('producer', producerConfig({ ...pi, darts: 12_000_000, jobs: 12 }, 3));
+    // A job reserved by a connection of remote 1.1 (connections are named after their node).
+    const holding = () => [...cluster.engine!.allConnections()].some((c) => c.name.startsWith('remote 1.1#') && c.reserved.size > 0);
+    await until(holding);
+    a.joiner.close();
+    await until(() => cluster.model.reservations.some((r) => r.outcome === 'returned'));
+    expect(host.peers[0].state).toBe('gone');
+    expect(host.peers[0].reason).toBe('closed the connection');
+    expect([...cluster.nodes.values()].find((n) => n.name === 'remote 1.1')!.status).toEqual({ state: 'failed', detail: 'left the room: closed the connection' });
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 30_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+  });
+
+  test('a joiner that sends garbage is dropped; the other joiner and the run carry on', async () => {
+    const { cluster, host } = room();
+    const good = join(host, 1);
+    const bad = join(host, 1);
+    await until(() => good.member.state.phase === 'joined' && bad.member.state.phase === 'joined');
+    bad.joiner.sendRaw('{"t":"node","s":0,"m":{"t":"data","vt":0,"conn":1,"bytes":"\u4e00"}}');
+    await until(() => host.peers[1].state === 'gone');
+    expect(host.peers[1].reason).toBe('sent a malformed message (bytes holds a char that is not a byte)');
+    await until(() => bad.member.state.phase === 'left');
+    expect(bad.member.state).toEqual({ phase: 'left', reason: 'sent a malformed message (bytes holds a char that is not a byte)', byHost: true });
+    cluster.addNode('producer', producerConfig(pi, 3));
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+    await until(() => good.member.nodes[0].jobs === 6);
+  });
+
+  test('a silent joiner keeps its job until TTR, then misses its heartbeats and is dropped; it can rejoin', async () => {
+    let now = wall();
+    const { cluster, host } = room({ now: () => now, silenceMs: 5000 });
+    const raw = rawJoiner(host);
+    raw.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: 'quiet' });
+    await until(() => raw.got().some((m) => m.t === 'welcome'));
+    raw.send({ t: 'node', s: 0, m: { t: 'connect', vt: 0, conn: 1 } });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    // A job from a connection of the test's own, straight into the engine; the silent node reserves it.
+    const engine = cluster.engine!;
+    const c = engine.connect('test', () => {});
+    engine.execute(c, { op: 'use', tube: 'msg_for_worker' });
+    const put = { op: 'put', pri: 0, delay: 0, ttr: 40_000, bytes: 4, trailingGarbage: false } as const;
+    const header = engine.putHeader(c, put);
+    if (header.kind === 'body') engine.putBody(c, header.id, put, latin1Bytes('pi 1\r\n'));
+    raw.send({ t: 'node', s: 0, m: { t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') } });
+    await until(() => raw.replies(1).includes('RESERVED'));
+    // Silence: the host pings, nobody answers; the job stays reserved until the peer is dropped.
+    now += 3000;
+    host.heartbeat();
+    expect(host.peers[0].state).toBe('admitted');
+    expect(cluster.model.totals().reserved).toBe(1);
+    now += 3000;
+    host.heartbeat();
+    expect(host.peers[0].state).toBe('gone');
+    expect(host.peers[0].reason).toBe('missed its heartbeats (silent for 6.0 s)');
+    expect(cluster.model.totals()).toMatchObject({ ready: 1, reserved: 0 });
+    // The same browser joins again: a new joiner number, new nodes.
+    const again = join(host, 1);
+    await until(() => again.member.state.phase === 'joined');
+    expect(again.member.state).toEqual({ phase: 'joined', joiner: 2 });
+  });
+});
+
+describe('what a remote node may do', () => {
+  async function connected() {
+    const { cluster, host } = room();
+    const raw = rawJoiner(host);
+    raw.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: 'raw' });
+    await until(() => raw.got().some((m) => m.t === 'welcome'));
+    raw.send({ t: 'node', s: 0, m: { t: 'connect', vt: 0, conn: 7 } });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    const say = (text: string) => raw.send({ t: 'node', s: 0, m: { t: 'data', vt: 0, conn: 7, bytes: latin1Bytes(text) } });
+    return { cluster, host, raw, say };
+  }
+
+  test("only the worker's commands run; others get UNKNOWN_COMMAND; put only into the result tube", async () => {
+    const { raw, say, cluster } = await connected();
+    say('stats\r\nkick 10\r\nput 0 0 10 5\r\nhello\r\nuse msg_for_client\r\nput 0 0 10 5\r\nhello\r\nwatch msg_for_worker\r\n');
+    await until(() => raw.replies(7).split('\r\n').length >= 7);
+    expect(raw.replies(7)).toBe('UNKNOWN_COMMAND\r\nUNKNOWN_COMMAND\r\nUNKNOWN_COMMAND\r\nUSING msg_for_client\r\nINSERTED 1\r\nWATCHING 2\r\n');
+    expect(cluster.model.totals().ready).toBe(1);
+  });
+
+  test('the host can allow every command', async () => {
+    const { raw, say, host } = await connected();
+    host.allowAllCommands = true;
+    say('list-tubes-watched\r\n');
+    await until(() => raw.replies(7).includes('OK'));
+    expect(raw.replies(7)).toMatch(/^OK \d+\r\n---\n- default\n\r\n$/);
+  });
+
+  test('a node that opens connection after connection is dropped', async () => {
+    const { raw, host } = await connected();
+    for (let conn = 8; conn < 12; conn++) raw.send({ t: 'node', s: 0, m: { t: 'connect', vt: 0, conn } });
+    await until(() => host.peers[0].state === 'gone');
+    expect(host.peers[0].reason).toBe('opened more than 4 connections from one node');
+  });
+
+  test('a node message before hello, a second hello, or the wrong room drops the peer', async () => {
+    const { host } = room();
+    const cases: [JoinerMessage, string][] = [
+      [{ t: 'pong', n: 1 }, 'spoke (pong) before saying hello'],
+      [{ t: 'hello', v: 1, room: 'zzzzzzzzzzzz', slots: 1, name: '' }, 'asked for another room'],
+      [{ t: 'hello', v: 9, room: CODE, slots: 1, name: '' }, 'speaks room protocol 9, this host speaks 1: reload both pages'],
+    ];
+    for (const [m] of cases) rawJoiner(host).send(m);
+    const twice = rawJoiner(host);
+    twice.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: '' });
+    twice.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: '' });
+    await until(() => host.peers.every((p) => p.state === 'gone'));
+    expect(host.peers.map((p) => p.reason)).toEqual([...cases.map((c) => c[1]), 'said hello twice']);
+    // Each was told why, as a bye.
+    expect(twice.got().at(-1)).toEqual({ t: 'bye', reason: 'said hello twice' } satisfies HostMessage);
+  });
+});
+
+describe('approval and removal', () => {
+  test('with approval on, a joiner waits; approved it joins; refused it is told', async () => {
+    const { cluster, host } = room();
+    host.requireApproval = true;
+    const a = join(host);
+    const b = join(host);
+    await until(() => a.member.state.phase === 'waiting' && b.member.state.phase === 'waiting');
+    expect(cluster.nodes.size).toBe(0);
+    host.approve(1);
+    host.refuse(2);
+    await until(() => a.member.state.phase === 'joined' && b.member.state.phase === 'left');
+    expect(b.member.state).toEqual({ phase: 'left', reason: 'the host refused to let this browser join', byHost: true });
+    expect([...cluster.nodes.values()].map((n) => n.name)).toEqual(['remote 1.1']);
+  });
+
+  test('a kicked joiner leaves the cluster view and is told why', async () => {
+    const { cluster, host } = room();
+    const a = join(host, 2);
+    await until(() => a.member.state.phase === 'joined');
+    expect(cluster.nodes.size).toBe(2);
+    host.kick(1);
+    expect(cluster.nodes.size).toBe(0);
+    await until(() => a.member.state.phase === 'left');
+    expect(a.member.state).toEqual({ phase: 'left', reason: 'removed by the host', byHost: true });
+  });
+
+  test('a joiner whose host falls silent leaves by itself and says why', async () => {
+    let now = 0;
+    const { joiner } = channelPair();
+    const member = new RoomMember(joiner as FakeEnd, { code: CODE, slots: 1, name: 'x', spawn: spawnInThread, now: () => now, silenceMs: 6000 });
+    now = 5000;
+    member.watch();
+    expect(member.state.phase).toBe('joining');
+    now = 7000;
+    member.watch();
+    expect(member.state).toEqual({ phase: 'left', reason: 'the host stopped answering (silent for 7.0 s)', byHost: false });
+  });
+});
