@@ -1,0 +1,207 @@
+// What a lesson step may do on the student's behalf ("Do it for me", or on entering the step): a fixed
+// set of named actions on the run, the same ones the student's own buttons and console perform.
+import type { Cluster } from '../sim/cluster.ts';
+import { SPEEDS } from '../sim/speeds.ts';
+
+/** The part of the app an action drives (the Lab satisfies it). */
+export interface ActionTarget {
+  readonly cluster: Cluster;
+  readonly console: { send(line: string): void; readonly lines: readonly { kind: string; text: string }[] };
+  speed: number;
+  play(): void;
+  pause(): void;
+  step(): Promise<void>;
+  startProducer(): void;
+  addWorker(): void;
+}
+
+export type Action =
+  | { op: 'console'; lines: string[] }
+  | { op: 'start-producer' | 'play' | 'pause' | 'crash-server' }
+  | { op: 'add-worker'; count: number }
+  | { op: 'step'; count: number }
+  | { op: 'speed'; value: number }
+  | { op: 'kill' | 'hang' | 'restart'; node: string }
+  | { op: 'kill-holder' | 'hang-holder'; job: number }
+  | { op: 'restart-server'; binlog: boolean };
+
+
+/** Every action a lesson may use, with what its argument is (for error messages and the README). */
+export const ACTIONS: Record<Action['op'], string> = {
+  console: 'a command line, or a list of lines, typed into the console',
+  'start-producer': 'no argument',
+  play: 'no argument',
+  pause: 'no argument',
+  'crash-server': 'no argument',
+  'add-worker': 'how many (default 1)',
+  step: 'how many protocol events (default 1)',
+  speed: `one of ${SPEEDS.join(', ')}`,
+  kill: 'a node name, e.g. worker 1',
+  hang: 'a node name',
+  restart: 'a node name',
+  'kill-holder': 'a job id: kill the worker working on that job',
+  'hang-holder': 'a job id: hang the worker working on that job',
+  'restart-server': 'binlog or no-binlog',
+};
+
+export function isActionName(name: string): name is Action['op'] {
+  return Object.hasOwn(ACTIONS, name);
+}
+
+function count(raw: unknown, what: string): number {
+  if (raw === null || raw === undefined) return 1;
+  if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > 1000) throw new Error(`${what} must be a whole number from 1 to 1000, not ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+function nodeName(raw: unknown, op: string): string {
+  if (typeof raw !== 'string' || !raw.trim()) throw new Error(`${op} needs a node name, e.g. "${op}: worker 1"`);
+  return raw;
+}
+
+/** Parses one action's argument; throws an Error saying what is wrong. */
+export function parseAction(op: Action['op'], raw: unknown): Action {
+  const none = () => {
+    if (raw !== null && raw !== undefined && raw !== true) throw new Error(`${op} takes no argument`);
+  };
+  switch (op) {
+    case 'console': {
+      const lines = typeof raw === 'string' || typeof raw === 'number' ? [String(raw)] : raw;
+      if (!Array.isArray(lines) || lines.length === 0 || !lines.every((l) => typeof l === 'string' || typeof l === 'number'))
+        throw new Error('console needs a command line or a list of lines');
+      return { op, lines: lines.map(String) };
+    }
+    case 'start-producer':
+    case 'play':
+    case 'pause':
+    case 'crash-server':
+      none();
+      return { op };
+    case 'add-worker':
+    case 'step':
+      return { op, count: count(raw, op) };
+    case 'speed':
+      if (typeof raw !== 'number' || !SPEEDS.includes(raw)) throw new Error(`speed must be one of ${SPEEDS.join(', ')}, not ${JSON.stringify(raw)}`);
+      return { op, value: raw };
+    case 'kill':
+    case 'hang':
+    case 'restart':
+      return { op, node: nodeName(raw, op) };
+    case 'kill-holder':
+    case 'hang-holder':
+      if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1) throw new Error(`${op} needs a job id, e.g. "${op}: 3"`);
+      return { op, job: raw };
+    case 'restart-server':
+      if (raw !== 'binlog' && raw !== 'no-binlog') throw new Error(`restart-server must be "binlog" or "no-binlog", not ${JSON.stringify(raw)}`);
+      return { op, binlog: raw === 'binlog' };
+  }
+}
+
+/** The action in words, for the "Do it for me" button's description. */
+export function describeAction(a: Action): string {
+  switch (a.op) {
+    case 'console':
+      return `type ${a.lines.map((l) => `“${l}”`).join(', ')} in the console`;
+    case 'start-producer':
+      return 'start the producer';
+    case 'play':
+      return 'press Play';
+    case 'pause':
+      return 'pause';
+    case 'crash-server':
+      return 'crash the queue server';
+    case 'add-worker':
+      return a.count === 1 ? 'add a worker' : `add ${a.count} workers`;
+    case 'step':
+      return a.count === 1 ? 'step one event' : `step ${a.count} events`;
+    case 'speed':
+      return `set the speed to ×${a.value}`;
+    case 'kill':
+    case 'hang':
+    case 'restart':
+      return `${a.op} ${a.node}`;
+    case 'kill-holder':
+      return `kill the worker holding job ${a.job}`;
+    case 'hang-holder':
+      return `hang the worker holding job ${a.job}`;
+    case 'restart-server':
+      return a.binlog ? 'restart the server with its binlog' : 'restart the server without its binlog';
+  }
+}
+
+function nodeId(target: ActionTarget, name: string): number {
+  for (const n of target.cluster.nodes.values()) if (n.name === name) return n.id;
+  throw new Error(`there is no node called ${name}`);
+}
+
+function holder(target: ActionTarget, job: number): number {
+  const model = target.cluster.model.jobs.get(job);
+  if (!model || model.state !== 'reserved') throw new Error(`job ${job} is not reserved by anyone right now`);
+  for (const n of target.cluster.nodes.values()) if (n.life !== 'dead' && n.status.job === job) return n.id;
+  throw new Error(`no node says it is working on job ${job}`);
+}
+
+/**
+ * `$RESERVED` and `$INSERTED` in a console line stand for the job id of the console's latest
+ * `RESERVED <id>` or `INSERTED <id>` reply, so a lesson can say "touch the job you reserved".
+ */
+function withIds(target: ActionTarget, line: string): string {
+  return line.replace(/\$(RESERVED|INSERTED)\b/g, (whole, word: string) => {
+    const lines = target.console.lines;
+    for (let i = lines.length - 1; i >= 0; i--) {
+      if (lines[i].kind !== 'out') continue;
+      const m = new RegExp(`^${word} (\\d+)`, 'm').exec(lines[i].text);
+      if (m) return m[1];
+    }
+    throw new Error(`the console has not seen a ${word} reply yet, so ${whole} has no value`);
+  });
+}
+
+/** Performs one action; throws an Error (shown to the student) if it cannot be done now. */
+export async function runAction(target: ActionTarget, a: Action): Promise<void> {
+  const cluster = target.cluster;
+  switch (a.op) {
+    case 'console':
+      for (const line of a.lines) target.console.send(withIds(target, line));
+      return;
+    case 'start-producer':
+      target.startProducer();
+      return;
+    case 'play':
+      target.play();
+      return;
+    case 'pause':
+      target.pause();
+      return;
+    case 'crash-server':
+      cluster.crashServer();
+      return;
+    case 'add-worker':
+      for (let i = 0; i < a.count; i++) target.addWorker();
+      return;
+    case 'step':
+      for (let i = 0; i < a.count; i++) await target.step();
+      return;
+    case 'speed':
+      target.speed = a.value;
+      return;
+    case 'kill':
+      cluster.killNode(nodeId(target, a.node));
+      return;
+    case 'hang':
+      cluster.hangNode(nodeId(target, a.node));
+      return;
+    case 'restart':
+      cluster.restartNode(nodeId(target, a.node));
+      return;
+    case 'kill-holder':
+      cluster.killNode(holder(target, a.job));
+      return;
+    case 'hang-holder':
+      cluster.hangNode(holder(target, a.job));
+      return;
+    case 'restart-server':
+      await cluster.restartServer(a.binlog);
+      return;
+  }
+}

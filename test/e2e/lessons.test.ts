@@ -1,0 +1,305 @@
+// Every lesson walked the way a student would, in headless Chromium at 1280×720: pick it, read, predict,
+// use the real controls (console, Step, Play, Kill, Crash server, the Speedup tab), and Next only once
+// the step's checks hold on the live cluster. Plus a broken lesson file and remembered progress.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { openLab, SCREENSHOTS, type Lab } from './browser.ts';
+
+let lab: Lab;
+beforeAll(async () => {
+  lab = await openLab();
+});
+afterAll(async () => {
+  await lab?.close();
+});
+
+async function start(title: string): Promise<{ page: Page; errors: string[] }> {
+  const { page, errors } = await lab.newPage();
+  page.setDefaultTimeout(60_000);
+  await page.goto(lab.url);
+  // At 1280 px the pane starts folded: the student opens it and picks the lesson from the list.
+  await page.getByRole('button', { name: 'Lessons', exact: true }).click();
+  await page.getByRole('button', { name: new RegExp(`^${title}`) }).click();
+  await expect.poll(() => stepTitle(page)).toMatch(/^Step 1 of/);
+  return { page, errors };
+}
+
+const stepTitle = async (page: Page) => ((await page.locator('#step-title').textContent()) ?? '').replace(/\s+/g, ' ').trim();
+
+/** Next (or Finish): waits until the step's checks have held, then checks we moved on. */
+async function next(page: Page) {
+  const before = await stepTitle(page);
+  const button = page.getByRole('navigation', { name: 'Lesson steps' }).getByRole('button', { name: /^(Next|Finish)$/ });
+  await button.click();
+  await expect.poll(() => stepTitle(page)).not.toBe(before);
+}
+
+async function predict(page: Page, choice: string) {
+  await page.getByRole('button', { name: choice, exact: true }).click();
+  await page.getByRole('status').filter({ hasText: /^(Right\.|Not quite)/ }).waitFor();
+}
+
+async function doIt(page: Page) {
+  await page.getByRole('button', { name: 'Do it for me' }).click();
+}
+
+async function type(page: Page, ...lines: string[]) {
+  await page.getByRole('tab', { name: 'Console' }).click();
+  const field = page.getByLabel('Console command');
+  for (const line of lines) {
+    await field.fill(line);
+    await field.press('Enter');
+  }
+}
+
+async function checksDone(page: Page) {
+  await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent()).not.toMatch(/not yet/);
+}
+
+async function finish(page: Page, errors: string[], shot: string) {
+  await next(page);
+  expect(await stepTitle(page)).toBe('Lesson complete');
+  await page.screenshot({ path: path.join(SCREENSHOTS, shot) });
+  expect(errors).toEqual([]);
+  await page.close();
+}
+
+async function scenario(page: Page, fields: Record<string, number>) {
+  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(String(value));
+  await page.getByRole('button', { name: 'Reset', exact: true }).click();
+}
+
+async function runSpeedup(page: Page) {
+  await page.getByRole('tab', { name: 'Speedup' }).click();
+  await page.getByRole('button', { name: 'Run speedup experiment' }).click();
+  await page.getByRole('button', { name: 'Run speedup experiment' }).and(page.locator(':enabled')).waitFor({ timeout: 90_000 });
+}
+
+test('lesson 1, first contact: put, reserve and delete at the console; a TTR runs out', async () => {
+  const { page, errors } = await start('First contact');
+  // Next is disabled while a step's checks have not held.
+  await next(page);
+  expect(await stepTitle(page)).toBe('Step 2 of 6 Put a job');
+  await expect.poll(() => page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+  await type(page, 'put 0 0 60 4', 'Job1');
+  await checksDone(page);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-01-put.png') });
+  await next(page);
+  await predict(page, 'reserved');
+  await type(page, 'reserve');
+  await next(page);
+  await type(page, 'delete 1');
+  await next(page);
+  await predict(page, 'ready again');
+  await doIt(page);
+  await next(page);
+  await finish(page, errors, 'lesson-01-done.png');
+});
+
+test('lesson 2, producer and consumer: two tubes, a run to π, the console as worker and producer', async () => {
+  const { page, errors } = await start('Producer and consumer');
+  await next(page);
+  await predict(page, 'A waiting worker reserves it at once');
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  const nextButton = page.getByRole('button', { name: 'Next' });
+  for (let i = 0; i < 80 && (await nextButton.isDisabled()); i++) await page.getByRole('button', { name: 'Step', exact: true }).click();
+  await next(page);
+  await page.getByLabel('Speed', { exact: true }).selectOption('10');
+  await page.getByRole('button', { name: 'Play' }).click();
+  await next(page);
+  await type(page, 'use msg_for_worker', 'put 0 0 60 9', 'pi 1000 7', 'watch msg_for_client', 'ignore default', 'reserve');
+  await checksDone(page);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-02-console.png') });
+  await next(page);
+  await finish(page, errors, 'lesson-02-done.png');
+});
+
+test('lesson 3, speedup: the experiment at three granularities', async () => {
+  const { page, errors } = await start('Speedup');
+  await next(page);
+  await predict(page, 'a little under 8');
+  await runSpeedup(page);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-03-speedup.png') });
+  await next(page);
+  await predict(page, 'about 2');
+  await scenario(page, { Jobs: 2 });
+  await runSpeedup(page);
+  await next(page);
+  await predict(page, 'around 2 or 3');
+  await scenario(page, { Darts: 80000, Jobs: 64 });
+  await runSpeedup(page);
+  await next(page);
+  await finish(page, errors, 'lesson-03-done.png');
+});
+
+test('lesson 4, worker failure and TTR: kill, hang, duplicate execution, touch, the seed bug', async () => {
+  const { page, errors } = await start('Worker failure and TTR');
+  await doIt(page);
+  await next(page);
+  await predict(page, 'At once');
+  await page.getByRole('button', { name: 'Kill worker 1' }).click();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-04-kill.png') });
+  await next(page);
+  await predict(page, 'When its TTR runs out');
+  await page.getByRole('button', { name: 'Hang worker 2' }).click();
+  await page.getByLabel('Speed', { exact: true }).selectOption('10');
+  await page.getByRole('button', { name: 'Play' }).click();
+  await next(page);
+  await predict(page, 'Two or more workers run it — its work is done more than once');
+  await doIt(page);
+  await next(page);
+  await doIt(page);
+  await next(page);
+  await predict(page, 'It is deleted — lost — and a bogus result is sent');
+  await doIt(page);
+  await checksDone(page);
+  await page.getByRole('tab', { name: 'Timeline' }).click();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-04-bug.png') });
+  await finish(page, errors, 'lesson-04-done.png');
+});
+
+test('lesson 5, server failure and the binlog: what survives, resume logic, the race', async () => {
+  const { page, errors } = await start('Server failure and the binlog');
+  await doIt(page);
+  await next(page);
+  await predict(page, '6');
+  await page.getByRole('button', { name: 'Crash server' }).click();
+  await page.getByRole('button', { name: 'Restart server with binlog' }).click();
+  await next(page);
+  await doIt(page);
+  await checksDone(page);
+  // Hung in the middle of its job: no result has been put yet.
+  expect(await page.evaluate(() => (window as unknown as { __beanlab: { cluster: { model: { tubes: Map<string, { counts: { ready: number } }> } } } }).__beanlab.cluster.model.tubes.get('msg_for_client')?.counts.ready ?? 0)).toBe(0);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-05-hung.png') });
+  await next(page);
+  await predict(page, 'It is ready again');
+  await page.getByRole('button', { name: 'Crash server' }).click();
+  await page.getByRole('button', { name: 'Restart server with binlog' }).click();
+  await next(page);
+  await page.getByRole('button', { name: 'Restart producer' }).click();
+  const nextButton = page.getByRole('button', { name: 'Next' });
+  for (let i = 0; i < 40 && (await nextButton.isDisabled()); i++) await page.getByRole('button', { name: 'Step', exact: true }).click();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-05-resume.png') });
+  await next(page);
+  await doIt(page);
+  await next(page);
+  await predict(page, 'Nothing');
+  await doIt(page);
+  await next(page);
+  await predict(page, 'It waits for ever for results that never come');
+  await finish(page, errors, 'lesson-05-done.png');
+});
+
+test('lesson 6, matrix multiplication with a shared store: per cell against row blocks', async () => {
+  const { page, errors } = await start('Matrix multiplication with a shared store');
+  await next(page);
+  await page.getByRole('button', { name: /^Start producer/ }).click();
+  await page.getByLabel('Speed', { exact: true }).selectOption('10');
+  await page.getByRole('button', { name: 'Play' }).click();
+  await next(page);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-06-cells.png') });
+  await next(page);
+  await predict(page, 'About a tenth or fewer');
+  await page.getByRole('combobox', { name: 'Jobs', exact: true }).selectOption('row-block');
+  await scenario(page, { 'Rows per job': 4 });
+  await page.getByRole('button', { name: /^Start producer/ }).click();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await next(page);
+  await predict(page, 'Jobs ×4, work per job ×2');
+  await finish(page, errors, 'lesson-06-done.png');
+});
+
+test('lesson 7, priorities, delays, bury and kick; rq states', async () => {
+  const { page, errors } = await start('Priorities, delays, bury and kick');
+  await predict(page, 'job 2, "high" (priority 1)');
+  await type(page, 'put 10 0 60 3', 'low', 'put 1 0 60 4', 'high', 'reserve');
+  await next(page);
+  await type(page, 'delete 2', 'put 0 5 60 5', 'later');
+  await page.getByRole('button', { name: 'Play' }).click();
+  await next(page);
+  await type(page, 'reserve', 'bury 3 0');
+  await next(page);
+  await type(page, 'kick 10');
+  await next(page);
+  await type(page, 'rq feed 2', 'rq submit sleep ms=500 count=4', 'rq submit fail', 'rq submit sleep delay=60', 'rq status');
+  await next(page);
+  await type(page, 'rq list dead');
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-07-rq.png') });
+  await finish(page, errors, 'lesson-07-done.png');
+});
+
+test('lesson 8, real nodes: more workers, live time, failures of real machines', async () => {
+  const { page, errors } = await start('Real nodes');
+  await next(page);
+  await page.getByRole('button', { name: 'Add worker' }).click();
+  await page.getByRole('button', { name: 'Add worker' }).click();
+  await next(page);
+  await predict(page, 'The real speed of the machine running the worker');
+  await page.getByLabel('Mode', { exact: true }).selectOption('live');
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await next(page);
+  await predict(page, 'A hang — the job comes back when its TTR runs out');
+  await next(page);
+  await finish(page, errors, 'lesson-08-done.png');
+});
+
+test('lesson 9, sample sort: buckets, load imbalance, the job size limit', async () => {
+  const { page, errors } = await start('A parallel algorithm — sample sort');
+  await next(page);
+  await doIt(page);
+  await next(page);
+  await predict(page, 'Uneven — some twice the size of others');
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-09-buckets.png') });
+  await next(page);
+  await predict(page, 'The producer stops: a bucket is too big to be a job');
+  await scenario(page, { Buckets: 2 });
+  await page.getByRole('button', { name: /^Start producer/ }).click();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await next(page);
+  await scenario(page, { Buckets: 16 });
+  await page.getByRole('button', { name: /^Start producer/ }).click();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await finish(page, errors, 'lesson-09-done.png');
+});
+
+test('progress is remembered: reload resumes at the step; Reset lesson starts over', async () => {
+  const { page, errors } = await start('Producer and consumer');
+  await next(page);
+  expect(await stepTitle(page)).toMatch(/^Step 2 of 5/);
+  await page.reload();
+  await expect.poll(() => stepTitle(page)).toMatch(/^Step 2 of 5/);
+  await page.getByRole('button', { name: 'Back' }).click();
+  await expect.poll(() => stepTitle(page)).toMatch(/^Step 1 of 5/);
+  await next(page);
+  await page.getByRole('button', { name: 'Reset lesson' }).click();
+  await expect.poll(() => stepTitle(page)).toMatch(/^Step 1 of 5/);
+  // A link can open a lesson directly (an instructor's handout).
+  await page.goto(`${lab.url}?lesson=03-speedup`);
+  await expect.poll(() => page.locator('#lesson-content h2').textContent()).toBe('3. Speedup');
+  expect(await page.getByLabel('Jobs', { exact: true }).inputValue()).toBe('8');
+  expect(errors).toEqual([]);
+  await page.close();
+});
+
+test('a broken lesson file shows a clear error naming the file and the line; a good one opens', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await page.getByRole('button', { name: 'Lessons', exact: true }).click();
+  const broken = ['---', 'title: Broken', '---', '', '## One', '', '```step', 'check:', '  - job-state: { job: 1, state: finished }', '```', ''].join('\n');
+  await page.getByLabel('Lesson file to open').setInputFiles({ name: 'broken.md', mimeType: 'text/markdown', buffer: Buffer.from(broken) });
+  const alert = page.getByRole('alert');
+  await expect.poll(() => alert.textContent()).toMatch(/broken\.md:9\s*check job-state: state must be one of ready, delayed, reserved, buried, deleted, not "finished"/);
+  // The bundled lessons are still there.
+  expect(await page.getByRole('combobox', { name: 'Lesson' }).locator('option').count()).toBeGreaterThanOrEqual(8);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-broken.png') });
+
+  const good = ['---', 'title: My trial lesson', 'scenario: { workers: 1 }', '---', '', '## Hello', '', 'Type `stats`.', '', '```step', 'check: { console-reply: "OK" }', '```', ''].join('\n');
+  await page.getByLabel('Lesson file to open').setInputFiles({ name: 'trial.md', mimeType: 'text/markdown', buffer: Buffer.from(good) });
+  await expect.poll(() => page.locator('#lesson-content h2').textContent()).toMatch(/My trial lesson/);
+  expect(await alert.textContent()).toMatch(/broken\.md/);
+  await type(page, 'stats');
+  await checksDone(page);
+  expect(errors).toEqual([]);
+});
