@@ -5,6 +5,33 @@ import type { TaskSpec } from '../tasks/index.ts';
 
 export type Role = 'worker' | 'producer';
 
+/** The seed report's matrix program (client.py with memcached): A and B go into the key-value store, jobs name what to compute. */
+export interface MatrixProducerConfig {
+  use: string;
+  watch: string;
+  /** Size of the square matrices A, B and C. */
+  n: number;
+  /** Rows of C per job; 0 means one job per cell C[i][j], as in the report. */
+  rowsPerJob: number;
+  /** Seeds the entries of A and B. */
+  seed: number;
+  ttr: number;
+}
+
+/** Sample sort (the report's future work): sample, splitters, one sort-chunk job per bucket, concatenate. */
+export interface SortProducerConfig {
+  use: string;
+  watch: string;
+  /** How many values to sort. */
+  values: number;
+  /** Buckets, one job each. */
+  buckets: number;
+  /** Sample values drawn per bucket to choose the splitters. */
+  oversampling: number;
+  seed: number;
+  ttr: number;
+}
+
 export interface WorkerConfig {
   /** Tube the worker reserves from (the report's msg_for_worker). */
   watch: string;
@@ -14,6 +41,10 @@ export interface WorkerConfig {
   onFailure: 'release-then-delete' | 'bury';
   /** Open a new connection for every job, as the seed's worker loop does. */
   reconnectEachJob: boolean;
+  /** Put each result into `use`, as the seed's worker does (default); rq's feeders keep results in the job history instead. */
+  putResults?: boolean;
+  /** Bury a job reserved more often than this (a retry limit; beanstalkd's stats-job counts reserves). None by default, as in the seed. */
+  maxReserves?: number;
 }
 
 export interface ProducerConfig {
@@ -29,7 +60,11 @@ export interface ProducerConfig {
   resume: boolean;
 }
 
-export type NodeConfig = { role: 'worker'; worker: WorkerConfig } | { role: 'producer'; producer: ProducerConfig };
+export type NodeConfig =
+  | { role: 'worker'; worker: WorkerConfig }
+  | { role: 'producer'; producer: ProducerConfig }
+  | { role: 'producer'; matrix: MatrixProducerConfig }
+  | { role: 'producer'; sort: SortProducerConfig };
 
 /** What a node shows on its card. */
 export interface NodeStatus {
@@ -40,9 +75,20 @@ export interface NodeStatus {
 
 /** Structured results a node reports for charts and checks. */
 export type NodeReport =
-  | { kind: 'task-done'; job: number; task: TaskSpec['kind']; ms: number; units: number }
+  /** `result`: the result text the worker computed (for the job history). */
+  | { kind: 'task-done'; job: number; task: TaskSpec['kind']; ms: number; units: number; result?: string }
+  /** The job's task could not run (a bad body, or it threw): its error, for the job history. */
+  | { kind: 'task-failed'; job: number; error: string }
   | { kind: 'pi-progress'; darts: number; hits: number; received: number; expected: number }
-  | { kind: 'producer-done'; estimate?: number; results: string[]; seconds: number };
+  | { kind: 'producer-done'; estimate?: number; results: string[]; seconds: number; check?: ResultCheck }
+  /** Sample sort's partition: how many values each bucket (job) got. */
+  | { kind: 'sort-buckets'; sizes: number[] };
+
+/** A producer's verdict on the combined result (C = A×B, the output sorted): `text` says it in words. */
+export interface ResultCheck {
+  ok: boolean;
+  text: string;
+}
 
 export type ToNode =
   | { t: 'start'; vt: number; name: string; seed: number; config: NodeConfig; virtual: boolean }
@@ -55,7 +101,8 @@ export type ToNode =
   | { t: 'slow'; factor: number };
 
 export type FromNode =
-  | { t: 'connect'; vt: number; conn: number }
+  /** A connection to the queue server, or to the key-value store when `to` says so. */
+  | { t: 'connect'; vt: number; conn: number; to?: 'store' }
   | { t: 'data'; vt: number; conn: number; bytes: Uint8Array }
   | { t: 'close'; vt: number; conn: number }
   /** Computing until `until` (virtual time); -1 when the duration is not known in advance (live mode). */

@@ -3,6 +3,7 @@
 import { bodyText, type Body, type Reply } from '../protocol/client.ts';
 import { decodeResult, decodeTask, encodeResult, encodeTask, piEstimate, type TaskResult, type TaskSpec } from '../tasks/index.ts';
 import type { NodeReport, NodeStatus, ProducerConfig, WorkerConfig } from './messages.ts';
+import { parseMatrixJob, runMatrixJob } from './matrix.ts';
 
 /** The connection was closed under the program (server crash, network drop, kicked out). */
 export class ConnectionLost extends Error {}
@@ -12,11 +13,20 @@ export interface NodeConnection {
   close(): void;
 }
 
+/** A connection to the key-value store (the report's `memcache.Client`). */
+export interface StoreConnection {
+  /** The values the store holds for `keys`, in one round trip. */
+  get(keys: string[]): Promise<Map<string, string>>;
+  set(key: string, value: string): Promise<void>;
+  close(): void;
+}
+
 export interface NodeRuntime {
   readonly name: string;
   /** Milliseconds on the node's clock (virtual or real). */
   now(): number;
   connect(): Promise<NodeConnection>;
+  connectStore(): Promise<StoreConnection>;
   compute(spec: TaskSpec): Promise<TaskResult>;
   sleep(ms: number): Promise<void>;
   status(s: NodeStatus): void;
@@ -47,16 +57,35 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise
         continue;
       }
       const id = Number(r.line.split(' ')[1]);
+      if (cfg.maxReserves !== undefined) {
+        // A job that keeps coming back (its workers die or hang on it) is given up on, not tried for ever.
+        const reserves = Number(/^reserves: (\d+)$/m.exec(bodyText(await conn.command(`stats-job ${id}`)))?.[1] ?? 0);
+        if (reserves > cfg.maxReserves) {
+          rt.report({ kind: 'task-failed', job: id, error: `reserved ${reserves} times, more than the retry limit of ${cfg.maxReserves}` });
+          await conn.command(`bury ${id} 0`);
+          rt.status({ state: 'idle', detail: `buried job ${id}: retry limit` });
+          continue;
+        }
+      }
       rt.status({ state: 'working', job: id });
       const started = rt.now();
       let result: TaskResult | null = null;
       let spec: TaskSpec | null = null;
+      /** What a matrix job puts in the results tube: its result itself stays in the key-value store. */
+      let confirmation: string | null = null;
       try {
-        spec = decodeTask(bodyText(r));
-        result = await rt.compute(spec);
+        const body = bodyText(r);
+        const matrixJob = parseMatrixJob(body);
+        if (matrixJob) {
+          ({ spec, result, confirmation } = await runMatrixJob(rt, matrixJob));
+        } else {
+          spec = decodeTask(body);
+          result = await rt.compute(spec);
+        }
       } catch (err) {
         if (err instanceof ConnectionLost) throw err;
         rt.log(`job ${id} failed: ${(err as Error).message}`);
+        rt.report({ kind: 'task-failed', job: id, error: (err as Error).message });
         if (cfg.onFailure === 'bury') {
           await conn.command(`bury ${id} 0`);
           rt.status({ state: 'idle', detail: `buried job ${id}` });
@@ -66,11 +95,13 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise
         await conn.command(`release ${id} 0 0`);
       }
       rt.status({ state: 'sending', job: id });
-      await conn.command(`use ${cfg.use}`);
-      const out = result ? encodeResult(result) : 'failed';
-      expect(await conn.command(`put 0 0 60 ${new TextEncoder().encode(out).length}`, out), 'INSERTED', 'put result');
+      const out = confirmation ?? (result ? encodeResult(result) : 'failed');
+      if (cfg.putResults !== false) {
+        await conn.command(`use ${cfg.use}`);
+        expect(await conn.command(`put 0 0 60 ${new TextEncoder().encode(out).length}`, out), 'INSERTED', 'put result');
+      }
       await conn.command(`delete ${id}`);
-      if (spec) rt.report({ kind: 'task-done', job: id, task: spec.kind, ms: rt.now() - started, units: 1 });
+      if (spec && result) rt.report({ kind: 'task-done', job: id, task: spec.kind, ms: rt.now() - started, units: 1, result: out });
       if (cfg.reconnectEachJob) {
         conn.close();
         conn = null;

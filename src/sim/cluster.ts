@@ -14,9 +14,11 @@ import { Heap, type HeapItem } from '../engine/heap.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
-import { Session } from '../protocol/session.ts';
-import { latin1 } from '../protocol/wire.ts';
+import { Session, type CommandPolicy } from '../protocol/session.ts';
+import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { QueueModel } from './queue-model.ts';
+import { JobHistory } from '../history/history.ts';
+import { KvSession, KvStore, storeReplyMs } from '../store/store.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from '../nodes/messages.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import type { Remote } from 'comlink';
@@ -32,6 +34,25 @@ export interface NodeProcess {
 
 export type NodeLife = 'running' | 'hung' | 'dead';
 
+/** A node in another browser tab (real-node mode): which peer hosts it and its measured round trip. */
+export interface RemoteLink {
+  peer: string;
+  /** Last heartbeat round trip over the data channel, ms (null until measured). */
+  rtt: number | null;
+  /** False once the peer has left: its nodes cannot be restarted. */
+  connected: boolean;
+}
+
+/** How a node that is not one of the page's own Web Workers is started and what it may do. */
+export interface AddNodeOptions {
+  spawn?: () => NodeProcess;
+  /** Commands its connections may run (all, if not given). */
+  allow?: CommandPolicy;
+  remote?: RemoteLink;
+  /** One-way latency the cluster adds (a remote node's network has its own). */
+  latency?: number;
+}
+
 export interface NodeView {
   id: number;
   name: string;
@@ -42,15 +63,19 @@ export interface NodeView {
   latency: number;
   /** Tasks finished and when (cluster ms), for throughput. */
   done: number[];
+  /** Modelled computing time so far, ms of virtual time (0 in live time, where it is not modelled). */
+  computeMs: number;
   reports: NodeReport[];
   log: string[];
+  remote?: RemoteLink;
 }
 
 export interface TraceEntry {
   /** Position in the run: the n-th processed event. */
   n: number;
   at: number;
-  kind: 'to-server' | 'to-node' | 'timer' | 'action';
+  /** Messages between a node and the queue server (to-server, to-node) or the key-value store (to-store, from-store). */
+  kind: 'to-server' | 'to-node' | 'to-store' | 'from-store' | 'timer' | 'action';
   node?: number;
   conn?: number;
   text: string;
@@ -59,15 +84,20 @@ export interface TraceEntry {
 /** A student's action, as data: replaying a run re-applies each at the same event position. */
 export type ClusterAction =
   | { op: 'add-node'; name: string; config: NodeConfig }
+  | { op: 'add-store' }
   | { op: 'kill' | 'hang' | 'restart' | 'remove' | 'drop'; node: number }
   | { op: 'slow'; node: number; factor: number }
   | { op: 'latency'; node: number; ms: number }
   | { op: 'crash-server' }
+  /** Bytes one of the page's own connections (the console, rq) sent to the queue server. */
+  | { op: 'page-input'; conn: string; text: string }
   | { op: 'restart-server'; binlog: boolean };
 
 export interface RecordedAction {
   /** Events processed before the action was taken. */
   n: number;
+  /** Cluster time it was taken at (between events, while time runs). */
+  at: number;
   action: ClusterAction;
 }
 
@@ -118,7 +148,14 @@ interface NodeHandle extends NodeView {
   msgSeq: number;
   /** The node's open connections to the server, by the node's connection number. */
   sessions: Map<number, Session>;
+  /** Its open connections to the key-value store. */
+  storeSessions: Map<number, KvSession>;
   generation: number;
+  spawnProcess: () => NodeProcess;
+  allow?: CommandPolicy;
+  /** Messages scheduled on the link and not delivered yet, each way (a zero-latency link keeps their order). */
+  queuedToNode: number;
+  queuedFromNode: number;
 }
 
 const textOf = (b: Uint8Array) => {
@@ -131,9 +168,15 @@ export class Cluster {
   readonly virtual: boolean;
   engine: Engine | null = null;
   model = new QueueModel();
+  /** Every job's record, across server crashes and restarts (rq's view of the queue). */
+  readonly history: JobHistory;
   readonly nodes = new Map<number, NodeHandle>();
   readonly trace: TraceEntry[] = [];
   readonly actions: RecordedAction[] = [];
+  /** The key-value store node (memcached's role in the report's matrix program), once a scenario adds it. */
+  store: KvStore | null = null;
+  /** Data messages and their bytes, both ways, between the nodes and each server: communication, counted. */
+  readonly traffic = { server: { messages: 0, bytes: 0 }, store: { messages: 0, bytes: 0 } };
   readonly binlog: BinlogStorage & { snapshot?(): Map<number, Uint8Array> };
   /** The server runs with a binlog (`-b`): its jobs survive a crash. */
   binlogEnabled: boolean;
@@ -157,6 +200,7 @@ export class Cluster {
     this.binlog = opts.binlogStorage ?? new MemoryBinlogStorage();
     this.binlogEnabled = opts.binlog ?? true;
     this.startedAt = this.clock.now();
+    this.history = new JobHistory(this.startedAt);
     this.bootServer(new Map());
   }
 
@@ -193,10 +237,19 @@ export class Cluster {
     const engine = new Engine({ clock: this.clock, instanceId: (this.opts.seed >>> 0).toString(16).padStart(16, '0') });
     this.model = new QueueModel();
     const model = this.model;
-    this.unsubscribe = engine.subscribe((e: EngineEvent) => model.apply(e));
+    const history = this.history;
+    history.attach((id) => {
+      const job = engine.jobs.get(id);
+      return job ? latin1(job.body, 0, Math.min(job.body.length, 200)) : null;
+    });
+    this.unsubscribe = engine.subscribe((e: EngineEvent) => {
+      model.apply(e);
+      history.apply(e);
+    });
     // `default` exists before anyone can listen: tell the model about the tubes already there.
     for (const t of engine.tubes.items) model.apply({ kind: 'tube', action: 'created', at: this.clock.now(), tube: t.name });
     if (this.binlogEnabled) restoreFromBinlog(engine, files, this.binlog, { fileSize: 10485760, warn: (m) => this.note(`binlog: ${m}`) });
+    history.serverUp(this.clock.now());
     this.engine = engine;
   }
 
@@ -206,6 +259,7 @@ export class Cluster {
     this.action('crash the queue server', { op: 'crash-server' });
     this.unsubscribe?.();
     this.engine = null;
+    this.history.serverDown(this.clock.now());
     for (const n of this.nodes.values()) {
       for (const [conn] of n.sessions) this.toNode(n, { t: 'closed', vt: 0, conn });
       n.sessions.clear();
@@ -228,9 +282,17 @@ export class Cluster {
     this.changed();
   }
 
+  /** Starts the key-value store node; nodes reach it with a connection of their own. */
+  addStore(): void {
+    if (this.store) return;
+    this.action('add the key-value store', { op: 'add-store' });
+    this.store = new KvStore();
+    this.changed();
+  }
+
   // ---- nodes ------------------------------------------------------------------------------------
 
-  addNode(name: string, config: NodeConfig): number {
+  addNode(name: string, config: NodeConfig, opts: AddNodeOptions = {}): number {
     const id = this.nextNodeId++;
     const n: NodeHandle = {
       id,
@@ -239,8 +301,9 @@ export class Cluster {
       life: 'running',
       status: { state: 'starting' },
       slow: 1,
-      latency: this.opts.latency ?? 1,
+      latency: opts.latency ?? this.opts.latency ?? 1,
       done: [],
+      computeMs: 0,
       reports: [],
       log: [],
       process: null as unknown as NodeProcess,
@@ -248,7 +311,13 @@ export class Cluster {
       horizon: Infinity,
       msgSeq: 0,
       sessions: new Map(),
+      storeSessions: new Map(),
       generation: 0,
+      spawnProcess: opts.spawn ?? this.opts.spawn,
+      allow: opts.allow,
+      remote: opts.remote,
+      queuedToNode: 0,
+      queuedFromNode: 0,
     };
     this.nodes.set(id, n);
     this.spawn(n);
@@ -258,7 +327,7 @@ export class Cluster {
 
   private spawn(n: NodeHandle): void {
     const gen = ++n.generation;
-    n.process = this.opts.spawn();
+    n.process = n.spawnProcess();
     n.life = 'running';
     n.status = { state: 'starting' };
     n.process.onmessage = (e) => {
@@ -274,7 +343,7 @@ export class Cluster {
   }
 
   /** Kill: the worker process is terminated; its connections close, so the server returns its jobs at once. */
-  killNode(id: number): void {
+  killNode(id: number, detail = 'killed'): void {
     const n = this.nodes.get(id);
     if (!n || n.life === 'dead') return;
     this.action(`kill ${n.name}`, { op: 'kill', node: id });
@@ -282,9 +351,10 @@ export class Cluster {
     n.generation++;
     n.life = 'dead';
     n.horizon = Infinity;
-    n.status = { state: 'failed', detail: 'killed' };
+    n.status = { state: 'failed', detail };
     for (const s of n.sessions.values()) s.destroy();
     n.sessions.clear();
+    this.closeStoreSessions(n, false);
     this.changed();
   }
 
@@ -307,6 +377,7 @@ export class Cluster {
       n.process.terminate();
       for (const s of n.sessions.values()) s.destroy();
       n.sessions.clear();
+      this.closeStoreSessions(n, false);
     }
     n.horizon = Infinity;
     this.spawn(n);
@@ -349,7 +420,17 @@ export class Cluster {
       this.toNode(n, { t: 'closed', vt: 0, conn });
     }
     n.sessions.clear();
+    this.closeStoreSessions(n, true);
     this.changed();
+  }
+
+  /** The store forgets the node's connections; `tell`: the node learns they closed (a network drop). */
+  private closeStoreSessions(n: NodeHandle, tell: boolean): void {
+    for (const [conn, s] of n.storeSessions) {
+      s.destroy();
+      if (tell) this.toNode(n, { t: 'closed', vt: 0, conn }, false, 'store');
+    }
+    n.storeSessions.clear();
   }
 
   // ---- messages ---------------------------------------------------------------------------------
@@ -359,19 +440,50 @@ export class Cluster {
     if (!this.virtual) this.armLive();
   }
 
-  /** Sends a message to a node after its link latency (immediately for `start`). */
-  private toNode(n: NodeHandle, m: ToNode, now = false): void {
-    const at = now ? this.clock.now() : this.clock.now() + n.latency;
+  /**
+   * Sends a message to a node after its link latency (immediately for `start`); `from` the queue
+   * server or the store, which first takes `delay` ms to produce it.
+   */
+  private toNode(n: NodeHandle, m: ToNode, now = false, from: 'server' | 'store' = 'server', delay = 0): void {
+    const at = now ? this.clock.now() : this.clock.now() + delay + n.latency;
+    const kind = from === 'store' ? 'from-store' : 'to-node';
     const deliver = () => {
       if (n.life !== 'running') return;
       if ('vt' in m) (m as { vt: number }).vt = this.clock.now();
-      if (m.t === 'data') this.record('to-node', n.id, m.conn, textOf(m.bytes));
-      else if (m.t !== 'start') this.record('to-node', n.id, 'conn' in m ? m.conn : undefined, m.t);
+      if (m.t === 'data') {
+        this.record(kind, n.id, m.conn, textOf(m.bytes));
+        this.count(from, m.bytes);
+      } else if (m.t !== 'start') this.record(kind, n.id, 'conn' in m ? m.conn : undefined, m.t);
       if (this.virtual) n.horizon = Math.min(n.horizon, this.clock.now());
       n.process.postMessage(m, m.t === 'data' ? [m.bytes.buffer as ArrayBuffer] : undefined);
     };
-    if (now) deliver();
-    else this.schedule(at, 0, 0, this.pageSeq++, deliver);
+    if (now || (this.direct(n) && delay === 0 && n.queuedToNode === 0)) return deliver();
+    n.queuedToNode++;
+    this.schedule(at, 0, 0, this.pageSeq++, () => {
+      n.queuedToNode--;
+      deliver();
+    });
+  }
+
+  /**
+   * Live time over a link that adds no latency (a remote node's data channel has its own): messages
+   * go through at once rather than through a timer, which browsers clamp to 4 ms when chained.
+   */
+  private direct(n: NodeHandle): boolean {
+    return !this.virtual && n.latency === 0;
+  }
+
+  /** Handles what a node sent at `at`: at once on a direct link with nothing of the node's still queued. */
+  private fromNodeEvent(n: NodeHandle, at: number, seq: number, run: () => void): void {
+    if (this.direct(n) && n.queuedFromNode === 0) {
+      this.processed++;
+      return run();
+    }
+    n.queuedFromNode++;
+    this.schedule(at, 1, n.id, seq, () => {
+      n.queuedFromNode--;
+      run();
+    });
   }
 
   private fromNode(n: NodeHandle, m: FromNode): void {
@@ -385,27 +497,40 @@ export class Cluster {
     };
     switch (m.t) {
       case 'connect':
-        this.schedule(at, 1, n.id, seq, fromLiveProcess(() => this.serverAccept(n, m.conn)));
+        this.fromNodeEvent(n, at, seq, fromLiveProcess(() => (m.to === 'store' ? this.storeAccept(n, m.conn) : this.serverAccept(n, m.conn))));
         break;
       case 'data':
-        this.schedule(
+        this.fromNodeEvent(
+          n,
           at,
-          1,
-          n.id,
           seq,
           fromLiveProcess(() => {
+            const store = n.storeSessions.get(m.conn);
+            if (store) {
+              this.record('to-store', n.id, m.conn, textOf(m.bytes));
+              this.count('store', m.bytes);
+              store.receive(m.bytes);
+              return;
+            }
             this.record('to-server', n.id, m.conn, textOf(m.bytes));
+            this.count('server', m.bytes);
             n.sessions.get(m.conn)?.receive(m.bytes);
           }),
         );
         break;
       case 'close':
-        this.schedule(
+        this.fromNodeEvent(
+          n,
           at,
-          1,
-          n.id,
           seq,
           fromLiveProcess(() => {
+            const store = n.storeSessions.get(m.conn);
+            if (store) {
+              n.storeSessions.delete(m.conn);
+              this.record('to-store', n.id, m.conn, 'close');
+              store.end();
+              return;
+            }
             const s = n.sessions.get(m.conn);
             n.sessions.delete(m.conn);
             this.record('to-server', n.id, m.conn, 'close');
@@ -414,7 +539,10 @@ export class Cluster {
         );
         break;
       case 'compute':
-        if (this.virtual) n.horizon = m.until;
+        if (this.virtual) {
+          n.horizon = m.until;
+          n.computeMs += m.until - m.vt;
+        }
         break;
       case 'sleep': {
         const until = this.virtual ? m.until : this.clock.now() + (m.until - m.vt);
@@ -444,6 +572,7 @@ export class Cluster {
     else if (m.t === 'report') {
       n.reports.push(m.report);
       if (m.report.kind === 'task-done') n.done.push(Math.max(m.vt, 0) - this.startedAt);
+      this.history.report(n.name, m.report, this.virtual ? m.vt : this.clock.now());
     } else {
       n.log.push(m.text);
       if (n.log.length > 200) n.log.shift();
@@ -476,9 +605,39 @@ export class Cluster {
         },
       },
       `${n.name}#${conn}`,
+      n.allow,
     );
     n.sessions.set(conn, session);
     this.toNode(n, { t: 'open', vt: 0, conn });
+  }
+
+  private storeAccept(n: NodeHandle, conn: number): void {
+    this.record('to-store', n.id, conn, 'connect');
+    const store = this.store;
+    if (!store) {
+      this.toNode(n, { t: 'refused', vt: 0, conn }, false, 'store');
+      return;
+    }
+    // The store answers a connection's requests one after another: a reply never overtakes an earlier one.
+    let busyUntil = 0;
+    const after = (ms: number) => {
+      busyUntil = Math.max(this.clock.now(), busyUntil) + ms;
+      return busyUntil - this.clock.now();
+    };
+    const session = new KvSession(store, {
+      write: (bytes) => this.toNode(n, { t: 'data', vt: 0, conn, bytes: bytes.slice() }, false, 'store', after(storeReplyMs(bytes.length))),
+      close: () => {
+        n.storeSessions.delete(conn);
+        this.toNode(n, { t: 'closed', vt: 0, conn }, false, 'store', after(0));
+      },
+    });
+    n.storeSessions.set(conn, session);
+    this.toNode(n, { t: 'open', vt: 0, conn }, false, 'store');
+  }
+
+  private count(peer: 'server' | 'store', bytes: Uint8Array): void {
+    this.traffic[peer].messages++;
+    this.traffic[peer].bytes += bytes.length;
   }
 
   // ---- time -------------------------------------------------------------------------------------
@@ -496,6 +655,46 @@ export class Cluster {
     const e = this.events.peek();
     const due = this.engine ? this.engine.nextDue : Infinity;
     return Math.min(e ? e.at : Infinity, due);
+  }
+
+  /**
+   * Records what one of the page's own connections (named `conn`: the console, rq) sends to the queue
+   * server. The page's connections live outside the cluster; recorded, their input is replayed at the same
+   * point of the run, on a connection of the same name.
+   */
+  recordPageInput(conn: string, bytes: Uint8Array): void {
+    this.action(`${conn}: ${textOf(bytes)}`, { op: 'page-input', conn, text: latin1(bytes) });
+  }
+
+  /** The replay's stand-ins for the page's connections (their replies are not needed: only their effects). */
+  private readonly pageSessions = new Map<string, { engine: Engine; session: Session }>();
+
+  private replayPageInput(conn: string, bytes: Uint8Array): void {
+    const engine = this.engine;
+    if (!engine) return;
+    this.recordPageInput(conn, bytes);
+    let page = this.pageSessions.get(conn);
+    if (!page || page.engine !== engine) {
+      const session: Session = new Session(
+        engine,
+        {
+          write: () => {},
+          close: () => {
+            if (this.pageSessions.get(conn)?.session === session) this.pageSessions.delete(conn);
+          },
+        },
+        conn,
+      );
+      page = { engine, session };
+      this.pageSessions.set(conn, page);
+    }
+    page.session.receive(bytes);
+    this.changed();
+  }
+
+  /** Moves virtual time on to `at` without processing anything: a replay reaching an action taken between events. */
+  advanceClock(at: number): void {
+    if (this.virtual && at > this.clock.now()) (this.clock as ManualClock).set(at);
   }
 
   /** Processes one event if it is safe to; returns false if nothing is due or a node must answer first. */
@@ -625,7 +824,7 @@ export class Cluster {
   }
 
   private action(text: string, action: ClusterAction): void {
-    this.actions.push({ n: this.processed, action: structuredClone(action) });
+    this.actions.push({ n: this.processed, at: this.clock.now(), action: structuredClone(action) });
     this.record('action', undefined, undefined, text);
   }
 
@@ -634,6 +833,9 @@ export class Cluster {
     switch (a.op) {
       case 'add-node':
         this.addNode(a.name, a.config);
+        break;
+      case 'add-store':
+        this.addStore();
         break;
       case 'kill':
         this.killNode(a.node);
@@ -658,6 +860,9 @@ export class Cluster {
         break;
       case 'crash-server':
         this.crashServer();
+        break;
+      case 'page-input':
+        this.replayPageInput(a.conn, latin1Bytes(a.text));
         break;
       case 'restart-server':
         await this.restartServer(a.binlog);

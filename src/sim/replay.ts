@@ -16,6 +16,9 @@ export function parseRun(json: string): RunRecord {
   if (!Array.isArray(r.actions) || !Array.isArray(r.trace) || typeof r.seed !== 'number' || typeof r.events !== 'number') {
     throw new Error('a beanlab run needs seed, events, actions and trace');
   }
+  if (!r.actions.every((a) => typeof a?.n === 'number' && typeof a.at === 'number' && typeof a.action?.op === 'string')) {
+    throw new Error('every action of a beanlab run needs n, at and action');
+  }
   return r as RunRecord;
 }
 
@@ -26,7 +29,9 @@ export async function replayRun(run: RunRecord, spawn: () => NodeProcess, progre
   for (;;) {
     while (actions.length && actions[0].n <= cluster.eventCount) {
       await cluster.settle();
-      await cluster.apply((actions.shift() as RunRecord['actions'][number]).action);
+      const next = actions.shift() as RunRecord['actions'][number];
+      cluster.advanceClock(next.at);
+      await cluster.apply(next.action);
     }
     if (cluster.eventCount >= run.events && !actions.length) break;
     if (!(await cluster.step()) && !actions.length) break;

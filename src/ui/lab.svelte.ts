@@ -7,11 +7,11 @@ import { parseRun, replayRun } from '../sim/replay.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
+import type { SpeedupPoint } from '../sim/experiment.ts';
+import type { HostedRoom } from '../net/peer-link.ts';
 
 /** Runs started in this page: each gets its own binlog database. */
 let runs = 0;
-
-export const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 5, 10] as const;
 
 /** A worker node in its own Web Worker, with its comlink control port. */
 function spawnWorker(): NodeProcess {
@@ -37,6 +37,10 @@ export class Lab {
   animateMessages = $state(true);
   /** How the cluster view draws worker cards; only full cards have room for their failure controls. */
   nodeDensity: 'full' | 'compact' | 'tiny' = $state('full');
+  /** The last speedup experiment's measurements (the Speedup tab runs it; lesson checks read it). */
+  speedupPoints: SpeedupPoint[] = $state.raw([]);
+  /** The room this page hosts (real-node mode): its joiners' worker slots join every live run. */
+  room: HostedRoom | null = $state.raw(null);
   /** The student's own connection to the queue server. */
   readonly console = new ConsoleConnection(
     () => this.cluster,
@@ -53,6 +57,15 @@ export class Lab {
   private binlog: IdbBinlogStorage | null = null;
 
   constructor(private readonly spawn: () => NodeProcess = spawnWorker) {
+    this.reset();
+  }
+
+  /** A fresh, paused run of `scenario` in virtual time (a lesson's starting point). */
+  loadScenario(scenario: Scenario, seed: number): void {
+    this.pause();
+    this.mode = 'virtual';
+    this.scenario = { ...scenario };
+    this.seed = seed;
     this.reset();
   }
 
@@ -73,6 +86,14 @@ export class Lab {
     this.cluster = cluster;
     this.selected = null;
     this.tick++;
+    // Remote nodes run on real time only: a simulated run closes the room.
+    if (this.room && cluster.virtual) this.closeRoom();
+    else this.room?.room.attach();
+  }
+
+  closeRoom(): void {
+    this.room?.close();
+    this.room = null;
   }
 
   /** The run so far as JSON (seed, the student's actions, the event trace): in virtual time it replays exactly. */
@@ -159,7 +180,7 @@ export class Lab {
   }
 
   startProducer(): void {
-    if (this.scenario.kind === 'pi') this.cluster.addNode('producer', producerConfig(this.scenario, this.seed));
+    this.cluster.addNode('producer', producerConfig(this.scenario, this.seed));
   }
 
   addWorker(): void {

@@ -103,3 +103,23 @@ export function piText(n: NodeView): { value: string; rest: string } | null {
   if (!last || last.darts === 0) return null;
   return { value: `π ≈ ${((4 * last.hits) / last.darts).toFixed(6)}`, rest: `(${last.received} of ${last.expected} results)` };
 }
+
+/** A producer's verdict on its combined result (C = A×B, the output sorted), once it has one, and how long the run took. */
+export function resultCheck(n: NodeView): { ok: boolean; text: string; took: string } | null {
+  for (let i = n.reports.length - 1; i >= 0; i--) {
+    const r = n.reports[i];
+    if (r.kind === 'producer-done') return r.check ? { ...r.check, took: `${r.results.length} jobs in ${r.seconds.toFixed(2)} s` } : null;
+  }
+  return null;
+}
+
+/** Sample sort's load balance: the smallest and largest bucket, and the largest against the mean. */
+export function bucketText(n: NodeView): string | null {
+  const r = n.reports.find((x): x is Extract<NodeReport, { kind: 'sort-buckets' }> => x.kind === 'sort-buckets');
+  if (!r || !r.sizes.length) return null;
+  const total = r.sizes.reduce((a, b) => a + b, 0);
+  const largest = Math.max(...r.sizes);
+  const mean = total / r.sizes.length;
+  const fmt = (x: number) => x.toLocaleString('en-US');
+  return `buckets: ${fmt(Math.min(...r.sizes))}–${fmt(largest)} values, largest ${mean ? (largest / mean).toFixed(2) : '–'}× the mean`;
+}

@@ -165,6 +165,34 @@ describe('export and replay', () => {
     expect(done(replayed)).toBe(true);
   });
 
+  test('console input and a kill taken between events, while time runs, replay to the same trace', async () => {
+    const { Session } = await import('../../src/protocol/session.ts');
+    const { latin1, latin1Bytes } = await import('../../src/protocol/wire.ts');
+    const { cluster } = piRun({ workers: 2, jobs: 4 }, 5);
+    const replies: string[] = [];
+    // The page's console: a connection of its own, whose input the cluster records.
+    const console = new Session(cluster.engine!, { write: (b) => replies.push(latin1(b)), close: () => {} }, 'console');
+    const type = (line: string) => {
+      const bytes = latin1Bytes(`${line}\r\n`);
+      cluster.recordPageInput('console', bytes);
+      console.receive(bytes);
+    };
+    await cluster.advanceTo(333);
+    type('pause-tube msg_for_worker 2');
+    await cluster.advanceTo(1234.5);
+    cluster.killNode(workerId(cluster, 'worker 1'));
+    await cluster.runUntil(() => done(cluster));
+    expect(replies).toEqual(['PAUSED\r\n']);
+    expect(cluster.actions.map((a) => a.at)).toContain(333);
+    expect(cluster.trace.some((e) => e.kind === 'action' && e.text === 'console: pause-tube msg_for_worker 2')).toBe(true);
+
+    const { parseRun, replayRun } = await import('../../src/sim/replay.ts');
+    const replayed = await replayRun(parseRun(JSON.stringify(cluster.exportRun())), spawnInThread);
+    clusters.push(replayed);
+    expect(replayed.trace).toEqual(cluster.trace);
+    expect(done(replayed)).toBe(true);
+  });
+
   test('a file that is not a run is refused with a clear error', async () => {
     const { parseRun } = await import('../../src/sim/replay.ts');
     expect(() => parseRun('{oops')).toThrow(/not a beanlab run/);
