@@ -4,8 +4,8 @@
 import { chromium } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
 import { startServer } from '../src/server/serve.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const SPEEDUP_TARGET = 1.8;
 const FPS_TARGET = 50;
 
@@ -25,19 +25,20 @@ export async function benchBrowser(): Promise<string[]> {
   const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'error'], { stdio: 'inherit' });
   if (build.status !== 0) throw new Error('vite build failed');
   const server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
     await page.goto(server.url);
     await page.waitForFunction(() => 'Window' in globalThis && (window as unknown as { __beanlab?: unknown }).__beanlab !== undefined);
 
-    // 1. Live speedup: the same job set with 1 and 2 worker nodes, measured by the producer.
+    // 1. Live speedup: the same job set with 1 and 2 worker nodes, measured by the producer. Large jobs
+    //    (4e8 darts, about 0.4 s each) keep the per-job dispatch small beside the work, as the target asks.
     const seconds: number[] = [];
     for (const workers of [1, 2]) {
       const s = await page.evaluate(async (workers) => {
         const lab = (window as unknown as { __beanlab: LabHandle }).__beanlab;
         lab.mode = 'live';
-        lab.scenario = { kind: 'pi', darts: 800_000_000, jobs: 16, workers, ttr: 600, autostart: false };
+        lab.scenario = { kind: 'pi', darts: 6_400_000_000, jobs: 16, workers, ttr: 600, autostart: false };
         lab.reset();
         lab.startProducer();
         const producer = () => [...lab.cluster.nodes.values()].find((n) => n.role === 'producer');
@@ -45,7 +46,7 @@ export async function benchBrowser(): Promise<string[]> {
         return producer()!.reports.find((r) => r.kind === 'producer-done')!.seconds!;
       }, workers);
       seconds.push(s);
-      lines.push(`live π run, 8e8 darts in 16 jobs, ${workers} worker node(s): ${s.toFixed(2)} s`);
+      lines.push(`live π run, 6.4e9 darts in 16 jobs, ${workers} worker node(s): ${s.toFixed(2)} s`);
     }
     const speedup = seconds[0] / seconds[1];
     lines.push(`speedup 2 workers vs 1: ${speedup.toFixed(2)}x (target >= ${SPEEDUP_TARGET}x) ${speedup >= SPEEDUP_TARGET ? 'PASS' : 'MISS'}`);

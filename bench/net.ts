@@ -9,18 +9,8 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../src/server/serve.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts';
 
-const ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-  '--disable-features=WebRtcHideLocalIpsWithMdns',
-];
 const RTT_TARGET_MS = 1;
 const SPEEDUP_TARGET = 1.7;
 
@@ -91,7 +81,7 @@ export async function benchNet(): Promise<string[]> {
   else process.env.BEANLAB_DIST = before;
   const browsers: Browser[] = [];
   try {
-    for (let i = 0; i < 3; i++) browsers.push(await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ARGS }));
+    for (let i = 0; i < 3; i++) browsers.push(await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }));
     const page = async (b: Browser, url: string) => {
       const context = await b.newContext({ viewport: { width: 1280, height: 720 }, permissions: ['microphone'] });
       const p = await context.newPage();

@@ -11,8 +11,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { PI_LANES } from '../src/tasks/pi.ts';
 import { ROOT, fmtRate, median } from './util.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts';
 
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const DARTS = 400_000_000;
 const SEED = 17;
 const RUNS = 3;
@@ -66,7 +66,7 @@ async function measureInChromium(): Promise<{ wasm: Measured; js: Measured; defa
     res.end(worker ? workerJs : PAGE);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ARGS });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);

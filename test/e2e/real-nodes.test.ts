@@ -6,7 +6,8 @@ import path from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer } from '../../src/server/serve.ts';
-import { CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS } from './browser.ts';
+import { SCREENSHOTS } from './browser.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
 
 let server: Awaited<ReturnType<typeof startServer>>;
 /** Three separate browser processes: the host's and two classmates'. */
