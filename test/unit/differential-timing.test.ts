@@ -55,7 +55,9 @@ async function block(c: DualConn, line: string, quietMs = 40): Promise<number> {
 requireBeanstalkd();
 afterAll(closeAllPairs);
 
-describe.concurrent('differential timing (real time, about 1-2 s each)', () => {
+// Real time against a real server on a shared machine: a case that misses its window (seen once: the real
+// server's TTR hand-off did not arrive within 5 s) runs again on fresh servers before it counts as failed.
+describe.concurrent('differential timing (real time, about 1-2 s each)', { retry: 2 }, () => {
   test('delay 1: a blocked reserve gets the job after about 1 s', async ({ expect }) => {
     await withPair({}, async (p) => {
       const prod = await p.connect('prod');
