@@ -353,17 +353,7 @@ export class MemoryBinlogStorage implements BinlogStorage {
   /** The files as they would be read back after a crash. */
   snapshot(): Map<number, Uint8Array> {
     const out = new Map<number, Uint8Array>();
-    for (const [seq, parts] of this.files) {
-      let n = 0;
-      for (const p of parts) n += p.length;
-      const all = new Uint8Array(n);
-      n = 0;
-      for (const p of parts) {
-        all.set(p, n);
-        n += p.length;
-      }
-      out.set(seq, all);
-    }
+    for (const [seq, parts] of this.files) out.set(seq, joinBytes(parts));
     return out;
   }
 
@@ -372,4 +362,17 @@ export class MemoryBinlogStorage implements BinlogStorage {
     this.files.clear();
     for (const [seq, b] of files) this.files.set(seq, [b.slice()]);
   }
+}
+
+/** One file's bytes from the writes that made it, in order. */
+export function joinBytes(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const all = new Uint8Array(n);
+  n = 0;
+  for (const p of parts) {
+    all.set(p, n);
+    n += p.length;
+  }
+  return all;
 }

@@ -1,11 +1,11 @@
 // `npm run beanstalkd -- [OPTIONS]`: beanlab's engine behind beanstalkd's own command line.
 // Same flags, defaults, messages and exit codes as beanstalkd 1.12 (util.c optparse, main.c).
-import os from 'node:os';
 import { Engine } from '../engine/engine.ts';
 import { RealClock } from '../engine/clock.ts';
-import { BINLOG_SIZE_DEFAULT, JOB_DATA_SIZE_LIMIT_DEFAULT, JOB_DATA_SIZE_LIMIT_MAX, VERSION, type HostInfo } from '../engine/types.ts';
+import { BINLOG_SIZE_DEFAULT, JOB_DATA_SIZE_LIMIT_DEFAULT, JOB_DATA_SIZE_LIMIT_MAX, VERSION } from '../engine/types.ts';
 import { startTcpServer, type ListenAddress } from './tcp.ts';
 import { openFileBinlog } from './binlog-files.ts';
+import { hostInfo } from './host-info.ts';
 
 const USAGE = `Use: beanstalkd [OPTIONS]
 
@@ -127,18 +127,6 @@ export function listenAddress(o: Options): ListenAddress {
   return { host: o.listen, port: Number(BigInt(o.port) % 65536n) };
 }
 
-function hostInfo(): HostInfo {
-  return {
-    pid: process.pid,
-    hostname: os.hostname(),
-    os: os.version(),
-    platform: os.machine(),
-    rusage: () => {
-      const u = process.resourceUsage();
-      return { utime: u.userCPUTime / 1e6, stime: u.systemCPUTime / 1e6 };
-    },
-  };
-}
 
 async function main(): Promise<void> {
   const warn = (msg: string) => process.stderr.write(`beanstalkd: ${msg}\n`);

@@ -1,7 +1,7 @@
 // The simulated queue server's binlog in the browser: kept in memory for the engine (which writes
 // synchronously) and mirrored to IndexedDB in order. After a crash of the server, its restart reads the
 // files back from IndexedDB, not from memory: what survives is what reached browser storage.
-import { MemoryBinlogStorage, type BinlogStorage } from '../engine/binlog.ts';
+import { MemoryBinlogStorage, joinBytes, type BinlogStorage } from '../engine/binlog.ts';
 
 const STORE = 'records';
 
@@ -78,17 +78,7 @@ export class IdbBinlogStorage implements BinlogStorage {
       parts.set(seq, list);
     });
     const files = new Map<number, Uint8Array>();
-    for (const [seq, list] of parts) {
-      let n = 0;
-      for (const p of list) n += p.length;
-      const all = new Uint8Array(n);
-      n = 0;
-      for (const p of list) {
-        all.set(p, n);
-        n += p.length;
-      }
-      files.set(seq, all);
-    }
+    for (const [seq, list] of parts) files.set(seq, joinBytes(list));
     return files;
   }
 

@@ -2,7 +2,6 @@
 // server side by side on loopback, raw byte-level connections to both, and reply comparison with the
 // values that legitimately differ (pid, uptime, rusage, instance id, host names, ages) masked.
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -10,8 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { Engine } from '../../src/engine/engine.ts';
 import { RealClock } from '../../src/engine/clock.ts';
-import type { HostInfo } from '../../src/engine/types.ts';
 import { startTcpServer } from '../../src/server/tcp.ts';
+import { hostInfo } from '../../src/server/host-info.ts';
 
 export const BEANSTALKD = process.env.BEANSTALKD_PATH ?? '/usr/bin/beanstalkd';
 export const HOST = '127.0.0.1';
@@ -151,19 +150,6 @@ export async function startReal(opts: ServerOptions & { flags?: string[] } = {})
   return spawnServer('real', BEANSTALKD, (port) => ['-l', HOST, '-p', String(port), ...flags], 'beanstalkd');
 }
 
-/** The host facts the CLI would report (only their format is compared; values are masked). */
-function hostInfo(): HostInfo {
-  return {
-    pid: process.pid,
-    hostname: os.hostname(),
-    os: os.version(),
-    platform: os.machine(),
-    rusage: () => {
-      const u = process.resourceUsage();
-      return { utime: u.userCPUTime / 1e6, stime: u.systemCPUTime / 1e6 };
-    },
-  };
-}
 
 /** beanlab's server in this process on port 0 (startTcpServer + an Engine on the real clock). */
 export async function startOurs(opts: ServerOptions = {}): Promise<RunningServer> {
