@@ -80,7 +80,16 @@ export function throughput(done: readonly number[], now: number, windowMs = 10_0
   return ((countUpTo(done, now) - firstAtOrAfter(done, from)) * 1000) / span;
 }
 
-/** Pixels per rem (the root font size grows with the screen: see App.svelte). */
+let rem = 0;
+
+/**
+ * Pixels per rem (the root font size grows with the screen: see App.svelte). Read once per window
+ * size: reading it forces a style recalculation, too dear for views that ask on every frame.
+ */
 export function remPx(): number {
-  return parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+  if (!rem) {
+    rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    addEventListener('resize', () => (rem = 0), { once: true });
+  }
+  return rem;
 }

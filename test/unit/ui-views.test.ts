@@ -8,6 +8,7 @@ import { JOB_STATES, snapshotQueue } from '../../src/ui/queue-snapshot.ts';
 import { countUpTo, fmtClock, fmtCount, ownerName, parseStats, shortOwner, throughput } from '../../src/ui/format.ts';
 import { nodeState, piText } from '../../src/ui/node-state.ts';
 import { messageColour, STATE_COLOURS } from '../../src/ui/theme.ts';
+import { arrived, dotAt, type Dot } from '../../src/ui/message-dots.ts';
 
 describe('queue snapshot', () => {
   test('each lane holds the first jobs in the same order as QueueModel.list, and the full count', async () => {
@@ -124,5 +125,28 @@ describe('message colours', () => {
     expect(messageColour('delete 5')).toBe(STATE_COLOURS.done);
     expect(messageColour('bury 5 0')).toBe(STATE_COLOURS.buried);
     expect(messageColour('watch tube')).not.toBeOneOf(Object.values(STATE_COLOURS));
+  });
+});
+
+describe('message dots', () => {
+  const dot: Dot = { x0: 0, y0: 100, x1: 200, y1: 0, colour: '#000', label: 'reserve', ms: 1000, node: 1, delay: 500, born: 10_000 };
+
+  test('a dot waits out its delay unseen, then travels from its start to its end', () => {
+    expect(dotAt(dot, 10_400)).toBeNull();
+    const start = dotAt(dot, 10_500)!;
+    expect(start).toMatchObject({ x: 0, y: 100, opacity: 0 });
+    const middle = dotAt(dot, 11_000)!;
+    expect(middle.x).toBeCloseTo(100);
+    expect(middle.y).toBeCloseTo(50);
+    expect(middle.opacity).toBe(1);
+    const nearEnd = dotAt(dot, 11_490)!;
+    expect(nearEnd.x).toBeGreaterThan(199);
+    expect(nearEnd.opacity).toBeLessThan(0.1);
+    expect(dotAt(dot, 11_500)).toBeNull();
+  });
+
+  test('a dot has arrived once its delay and travel time are over', () => {
+    expect(arrived(dot, 11_499)).toBe(false);
+    expect(arrived(dot, 11_500)).toBe(true);
   });
 });
