@@ -4,6 +4,8 @@
 // messages, relayed over the channel; it differs only in how it fails. A peer that closes its channel
 // has its nodes killed (beanstalkd's close rule: their reserved jobs return at once); one that falls
 // silent keeps its jobs until their TTR, and is dropped when it misses its heartbeats.
+// The speedup experiment borrows the joiners' slots (`lend`): they leave the lab's cluster, join its
+// runs' fresh clusters k at a time, and go back to the lab's cluster when it ends.
 import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../sim/cluster.ts';
 import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
@@ -43,11 +45,34 @@ export interface RoomPeer {
   name: string;
   state: PeerState;
   slots: number;
-  /** Cluster node ids of its slots, in slot order (empty until admitted). */
-  nodes: number[];
   link: RemoteLink;
   /** Why it left (shown as text). */
   reason?: string;
+}
+
+/**
+ * Remote slots lent to the speedup experiment. They are off the lab's cluster until `end`; each run
+ * takes the first k (one slot of every joiner before a second of any, so k nodes span as many machines
+ * as they can).
+ */
+export interface RoomLoan {
+  /** Lent slots whose joiner is still in the room. */
+  readonly size: number;
+  /**
+   * Takes the slots out of the run they were in and resolves once each joiner has answered a ping sent
+   * after that: nothing their stopped workers sent (a last report, a reconnect) can reach the next run.
+   */
+  settle(): Promise<void>;
+  /** Adds the first `k` slots still in the room to a run's cluster as worker nodes (settle first). */
+  attach(cluster: RoomCluster, k: number): void;
+  /** Gives the slots back to the lab's cluster. */
+  end(): Promise<void>;
+}
+
+/** Where one slot's node is: its cluster and its id there. */
+interface Placement {
+  cluster: RoomCluster;
+  id: number;
 }
 
 /** Open connections one remote node may hold at once (the worker needs one). */
@@ -58,11 +83,16 @@ class PeerEntry implements RoomPeer {
   name = '';
   state: PeerState = 'hello';
   slots = 0;
-  nodes: number[] = [];
+  /** Each slot's node (null while it is in no cluster: lent, between two runs). */
+  placed: (Placement | null)[] = [];
+  /** Slots lent to the speedup experiment: a fresh lab cluster does not take them. */
+  lent = new Set<number>();
   link: RemoteLink;
   reason?: string;
   lastHeard: number;
   pings = new Map<number, number>();
+  /** Waiting for the pong to these pings (see RoomLoan.settle). */
+  onPong = new Map<number, () => void>();
   nextPing = 0;
   /** The node process currently behind each slot, and its open connections. */
   processes: (RemoteNodeProcess | null)[] = [];
@@ -166,10 +196,8 @@ export class RoomHost {
   kick(no: number): void {
     const e = this.entry(no);
     if (!e || e.state === 'gone') return;
-    const nodes = e.nodes;
     this.drop(e, 'removed by the host');
-    const cluster = this.opts.cluster();
-    for (const id of nodes) cluster.removeNode(id);
+    for (const at of e.placed) at?.cluster.removeNode(at.id);
   }
 
   /** Pings every peer; drops those not heard from for too long. Call every `heartbeatInterval` ms. */
@@ -183,16 +211,57 @@ export class RoomHost {
       }
       const n = e.nextPing++;
       e.pings.set(n, now);
-      // Unanswered pings are forgotten once they are older than the silence limit.
-      for (const [k, at] of e.pings) if (now - at > this.silenceMs) e.pings.delete(k);
+      // Unanswered pings are forgotten once they are older than the silence limit; nobody waits for them.
+      for (const [k, at] of e.pings) {
+        if (now - at <= this.silenceMs) continue;
+        e.pings.delete(k);
+        this.answer(e, k);
+      }
       e.send({ t: 'ping', n });
     }
   }
 
-  /** A fresh run replaced the cluster: the joiners' slots become nodes of the new one. */
+  /** A fresh run replaced the cluster: the joiners' slots (those not lent) become nodes of the new one. */
   attach(): void {
     for (const e of this.entries) if (e.state === 'admitted') this.addNodes(e);
     this.changed();
+  }
+
+  /** Lends every admitted slot not lent yet to the speedup experiment (see RoomLoan). */
+  lend(): RoomLoan {
+    const admitted = this.entries.filter((e) => e.state === 'admitted');
+    const slots: { e: PeerEntry; s: number }[] = [];
+    for (let s = 0; admitted.some((e) => s < e.slots); s++) for (const e of admitted) if (s < e.slots && !e.lent.has(s)) slots.push({ e, s });
+    for (const { e, s } of slots) {
+      e.lent.add(s);
+      this.unplace(e, s);
+    }
+    this.changed();
+    const inRoom = () => slots.filter(({ e }) => e.state === 'admitted');
+    const settle = async () => {
+      for (const { e, s } of slots) this.unplace(e, s);
+      await Promise.all([...new Set(inRoom().map(({ e }) => e))].map((e) => this.pingAnswered(e)));
+    };
+    return {
+      get size() {
+        return inRoom().length;
+      },
+      settle,
+      attach: (cluster, k) => {
+        const free = inRoom();
+        if (free.length < k) throw new Error(`only ${free.length} remote node${free.length === 1 ? ' is' : 's are'} still in the room, not ${k}`);
+        for (const { e, s } of free.slice(0, k)) this.place(e, s, cluster);
+        this.changed();
+      },
+      end: async () => {
+        await settle();
+        for (const { e, s } of slots) {
+          e.lent.delete(s);
+          if (e.state === 'admitted') this.place(e, s, this.opts.cluster());
+        }
+        this.changed();
+      },
+    };
   }
 
   /** The host closes the room: every joiner is told and let go. */
@@ -222,6 +291,7 @@ export class RoomHost {
         if (sent === undefined) return;
         e.pings.delete(m.n);
         e.link.rtt = this.opts.now() - sent;
+        this.answer(e, m.n);
         return this.changed();
       }
       case 'bye':
@@ -273,24 +343,51 @@ export class RoomHost {
 
   private addNodes(e: PeerEntry): void {
     const cluster = this.opts.cluster();
-    e.processes = Array.from({ length: e.slots }, () => null);
-    e.nodes = Array.from({ length: e.slots }, (_, s) =>
-      cluster.addNode(
-        this.nodeName(e, s),
-        { role: 'worker', worker: this.opts.worker },
-        {
-          spawn: () => {
-            const p = new RemoteNodeProcess(e, s);
-            e.processes[s] = p;
-            return p;
-          },
-          allow: this.policy,
-          remote: e.link,
-          // The data channel's own delay is real: the cluster adds none.
-          latency: 0,
+    for (let s = 0; s < e.slots; s++) if (!e.lent.has(s)) this.place(e, s, cluster);
+  }
+
+  /** Makes a slot a worker node of `cluster`: the joiner starts its worker program. */
+  private place(e: PeerEntry, s: number, cluster: RoomCluster): void {
+    const id = cluster.addNode(
+      this.nodeName(e, s),
+      { role: 'worker', worker: this.opts.worker },
+      {
+        spawn: () => {
+          const p = new RemoteNodeProcess(e, s);
+          e.processes[s] = p;
+          return p;
         },
-      ),
+        allow: this.policy,
+        remote: e.link,
+        // The data channel's own delay is real: the cluster adds none.
+        latency: 0,
+      },
     );
+    e.placed[s] = { cluster, id };
+  }
+
+  /** Takes a slot's node out of its cluster (the joiner stops its worker); what the slot sends meanwhile is dropped. */
+  private unplace(e: PeerEntry, s: number): void {
+    const at = e.placed[s];
+    e.placed[s] = null;
+    e.processes[s] = null;
+    at?.cluster.removeNode(at.id);
+  }
+
+  /** Resolves once the peer answers a ping sent now (the channel is ordered: all it sent before has arrived), or leaves. */
+  private pingAnswered(e: PeerEntry): Promise<void> {
+    if (e.state !== 'admitted') return Promise.resolve();
+    return new Promise((resolve) => {
+      const n = e.nextPing++;
+      e.pings.set(n, this.opts.now());
+      e.onPong.set(n, resolve);
+      e.send({ t: 'ping', n });
+    });
+  }
+
+  private answer(e: PeerEntry, n: number): void {
+    e.onPong.get(n)?.();
+    e.onPong.delete(n);
   }
 
   /** Ends a peer's membership; its nodes die, so their connections close and their jobs return. */
@@ -303,9 +400,9 @@ export class RoomHost {
     e.channel.onmessage = null;
     e.channel.onclose = null;
     e.channel.close();
-    const cluster = this.opts.cluster();
-    for (const id of e.nodes) cluster.killNode(id, `left the room: ${reason}`);
+    for (const at of e.placed) at?.cluster.killNode(at.id, `left the room: ${reason}`);
     e.processes = [];
+    for (const n of [...e.onPong.keys()]) this.answer(e, n);
     this.changed();
   }
 

@@ -1,10 +1,14 @@
 // The speedup experiment in virtual time, with nodes on in-thread message channels: modelled durations
 // make it deterministic, so the measured speedups can be checked against what the schedule allows.
-import { describe, expect, test } from 'vitest';
-import { exportCsv, exportJson, runSpeedup, speedupPoints, type SpeedupProgress } from '../../src/sim/experiment.ts';
+import { afterEach, describe, expect, test } from 'vitest';
+import { exportCsv, exportJson, runSpeedup, speedupPoints, type RunMeasurement, type SpeedupProgress } from '../../src/sim/experiment.ts';
 import { hostNode, type NodePort } from '../../src/nodes/host.ts';
-import type { NodeProcess } from '../../src/sim/cluster.ts';
-import { piTasks, type PiScenario } from '../../src/sim/scenario.ts';
+import { Cluster, type NodeProcess } from '../../src/sim/cluster.ts';
+import { piTasks, producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
+import { spawnInThread } from '../../src/nodes/in-thread.ts';
+import { RoomHost } from '../../src/net/room-host.ts';
+import { RoomMember } from '../../src/net/room-member.ts';
+import { channelPair } from './net-fake-channel.ts';
 import { referenceSeconds } from '../../src/tasks/index.ts';
 
 /** A node on a MessageChannel in this thread: the same program and protocol as a Web Worker node. */
@@ -53,6 +57,17 @@ describe('runSpeedup in virtual time', () => {
     }
     // Same jobs, same seeds: the combined estimate is identical whoever computed each part.
     expect(new Set(points.map((p) => p.estimate)).size).toBe(1);
+    // Every job done once, by one of the run's own nodes; time outside jobs is never negative.
+    for (const p of points) {
+      expect(p.nodes.map((n) => n.name)).toEqual(Array.from({ length: p.workers }, (_, i) => `worker ${i + 1}`));
+      expect(p.nodes.every((n) => n.kind === 'local' && n.rttMs === null)).toBe(true);
+      expect(p.jobs).toBe(8);
+      expect(p.nodes.reduce((t, n) => t + n.share, 0)).toBeCloseTo(1, 12);
+      expect(p.jobSeconds).toBeGreaterThan(0);
+      expect(p.overheadMs).toBeGreaterThanOrEqual(0);
+      expect(p.overheadMs).toBeCloseTo(((p.seconds * p.workers - p.jobSeconds) * 1000) / 8, 9);
+    }
+    expect(four.nodes.map((n) => n.jobs)).toEqual([2, 2, 2, 2]);
     expect(progress.map((p) => [p.done, p.running ?? null, p.last?.workers ?? null])).toEqual([
       [0, 1, null],
       [1, null, 1],
@@ -120,11 +135,16 @@ describe('runSpeedup in live time', () => {
 });
 
 describe('speedup arithmetic and export', () => {
-  const runs = [
-    { workers: 4, seconds: 3, producerSeconds: 2.9, estimate: 3.14 },
-    { workers: 1, seconds: 10, producerSeconds: 9.9, estimate: null },
-    { workers: 2, seconds: 5.5, producerSeconds: 5.4, estimate: 3.14 },
-  ];
+  /** A local run whose `workers` nodes each did `jobs` jobs in `jobSeconds`. */
+  const local = (workers: number, seconds: number, producerSeconds: number, estimate: number | null, jobs: number, jobSeconds: number): RunMeasurement => ({
+    kind: 'local',
+    workers,
+    seconds,
+    producerSeconds,
+    estimate,
+    nodes: Array.from({ length: workers }, (_, i) => ({ name: `worker ${i + 1}`, kind: 'local' as const, jobs, jobSeconds, rttMs: null })),
+  });
+  const runs = [local(4, 3, 2.9, 3.14, 2, 2.5), local(1, 10, 9.9, null, 8, 9), local(2, 5.5, 5.4, 3.14, 4, 5)];
 
   test('speedup is T1/Tk and efficiency speedup/k, sorted by workers', () => {
     const p = speedupPoints(runs);
@@ -135,26 +155,195 @@ describe('speedup arithmetic and export', () => {
   });
 
   test('without a 1-worker run, the smallest count is the baseline and ideal scaling is still S(k) = k', () => {
-    const p = speedupPoints([
-      { workers: 2, seconds: 8, producerSeconds: 8, estimate: null },
-      { workers: 4, seconds: 4, producerSeconds: 4, estimate: null },
-    ]);
+    const p = speedupPoints([local(2, 8, 8, null, 1, 1), local(4, 4, 4, null, 1, 1)]);
     expect(p.map((x) => x.speedup)).toEqual([2, 4]);
     expect(p.map((x) => x.efficiency)).toEqual([1, 1]);
   });
 
-  test('CSV has a header, one row per worker count, and an empty cell for a missing estimate', () => {
+  test("per node: each node's share of the jobs; per run: the dispatch overhead, node time outside jobs per job", () => {
+    const [one, two, four] = speedupPoints(runs);
+    expect(one.jobs).toBe(8);
+    expect(one.overheadMs).toBeCloseTo(((10 - 9) * 1000) / 8, 12);
+    expect(two.jobSeconds).toBe(10);
+    expect(two.overheadMs).toBeCloseTo(((5.5 * 2 - 10) * 1000) / 8, 12);
+    expect(four.nodes.map((n) => n.share)).toEqual([0.25, 0.25, 0.25, 0.25]);
+    expect(four.overheadMs).toBeCloseTo(((3 * 4 - 10) * 1000) / 8, 12);
+    expect(one.rttMs).toBeNull();
+    expect(speedupPoints([local(1, 0.1, 0.1, null, 0, 0)])[0].overheadMs).toBeNull();
+  });
+
+  test('a room experiment: the 1-local-worker run is the baseline of the remote runs, even against a 1-remote-node run', () => {
+    const remote = (workers: number, seconds: number, nodes: [string, number, number, number | null][]): RunMeasurement => ({
+      kind: 'remote',
+      workers,
+      seconds,
+      producerSeconds: seconds,
+      estimate: 3.1416,
+      nodes: nodes.map(([name, jobs, jobSeconds, rttMs]) => ({ name, kind: 'remote' as const, jobs, jobSeconds, rttMs })),
+    });
+    const p = speedupPoints([
+      remote(2, 5.5, [
+        ['remote 1.1', 3, 4.5, 2],
+        ['remote 2.1', 5, 5, 4],
+      ]),
+      remote(1, 11, [['remote 1.1', 8, 10, null]]),
+      local(1, 10, 10, 3.1416, 8, 9),
+    ]);
+    expect(p.map((x) => `${x.workers} ${x.kind}`)).toEqual(['1 local', '1 remote', '2 remote']);
+    expect(p.map((x) => x.speedup)).toEqual([1, 10 / 11, 10 / 5.5]);
+    expect(p[2].efficiency).toBeCloseTo(10 / 5.5 / 2, 12);
+    expect(p[2].nodes.map((n) => [n.name, n.share])).toEqual([
+      ['remote 1.1', 3 / 8],
+      ['remote 2.1', 5 / 8],
+    ]);
+    expect(p[2].overheadMs).toBeCloseTo(((5.5 * 2 - 9.5) * 1000) / 8, 12);
+    // The mean round trip of the nodes that measured one.
+    expect(p[2].rttMs).toBe(3);
+    expect(p[1].rttMs).toBeNull();
+  });
+
+  test('CSV: the first columns as before, then node kind, jobs, overhead, round trip and each node\'s jobs and share', () => {
     const lines = exportCsv(speedupPoints(runs)).trimEnd().split('\n');
-    expect(lines[0]).toBe('workers,seconds,producerSeconds,speedup,efficiency,estimate');
+    expect(lines[0]).toBe('workers,seconds,producerSeconds,speedup,efficiency,estimate,kind,jobs,jobSeconds,overheadMsPerJob,rttMs,nodeJobs,nodeShares');
     expect(lines).toHaveLength(4);
-    expect(lines[1]).toBe('1,10,9.9,1,1,');
+    expect(lines[1]).toBe('1,10,9.9,1,1,,local,8,9,125,,worker 1=8,worker 1=1');
     expect(lines[3].split(',')[0]).toBe('4');
     expect(Number(lines[3].split(',')[3])).toBeCloseTo(10 / 3, 12);
+    expect(lines[3].split(',').slice(-2)).toEqual(['worker 1=2;worker 2=2;worker 3=2;worker 4=2', 'worker 1=0.25;worker 2=0.25;worker 3=0.25;worker 4=0.25']);
+  });
+
+  test('a CSV cell holding a comma or a quote is quoted', () => {
+    const [p] = speedupPoints([{ ...local(1, 1, 1, null, 1, 0.5), nodes: [{ name: 'a,"b"', kind: 'local', jobs: 1, jobSeconds: 0.5, rttMs: null }] }]);
+    expect(exportCsv([p]).trimEnd().split('\n')[1]).toBe('1,1,1,1,1,,local,1,0.5,500,,"a,""b""=1","a,""b""=1"');
   });
 
   test('JSON round-trips the points and says which setup they came from', () => {
     const points = speedupPoints(runs);
-    const setup = { scenario, seed: 3, mode: 'virtual' as const };
+    const setup = { scenario, seed: 3, mode: 'virtual' as const, nodes: 'local' as const };
     expect(JSON.parse(exportJson(points, setup))).toEqual({ setup, points });
+  });
+});
+
+// A room over in-memory channels (see net-room.test.ts): the lab's own live cluster, joiners whose slots run the worker
+// program on in-thread nodes. The experiment borrows their slots, runs 1 local worker and then k remote nodes.
+describe('runSpeedup with a room\'s remote nodes', () => {
+  const CODE = 'abcdefgh2345';
+  const wall = () => performance.timeOrigin + performance.now();
+  const cleanup: (() => void)[] = [];
+  afterEach(() => {
+    for (const f of cleanup.splice(0)) f();
+  });
+
+  async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) throw new Error('timed out waiting');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /** The lab's cluster and a room with joiners offering `slots[i]` worker slots each. */
+  async function room(...slots: number[]) {
+    const lab = new Cluster({ seed: 5, mode: 'live', spawn: spawnInThread });
+    const host = new RoomHost({ code: CODE, cluster: () => lab, worker: WORKER, now: wall });
+    let onMemberChange: (i: number) => void = () => {};
+    const joiners = slots.map((n, i) => {
+      const { host: hostEnd, joiner } = channelPair('beanlab-host', `joiner-${i + 1}`);
+      host.accept(hostEnd);
+      const member = new RoomMember(joiner, { code: CODE, slots: n, name: `joiner ${i + 1}`, spawn: spawnInThread, now: wall, onChange: () => onMemberChange(i) });
+      return { member, joiner };
+    });
+    cleanup.push(() => {
+      for (const j of joiners) j.member.leave();
+      host.close();
+      lab.dispose();
+    });
+    await until(() => joiners.every((j) => j.member.state.phase === 'joined'));
+    return { lab, host, joiners, onMemberChange: (fn: (i: number) => void) => (onMemberChange = fn) };
+  }
+
+  const remoteNames = (c: Cluster) => [...c.nodes.values()].filter((n) => n.remote && n.life === 'running').map((n) => n.name);
+  const pi: PiScenario = { kind: 'pi', darts: 3_000_000, jobs: 6, workers: 0, ttr: 40, autostart: false };
+
+  test('1 local worker, then 1, 2 and 3 remote nodes spread over the joiners; every job counted once; the slots go back', async () => {
+    const { lab, host, joiners } = await room(1, 2);
+    expect(remoteNames(lab)).toEqual(['remote 1.1', 'remote 2.1', 'remote 2.2']);
+    const loan = host.lend();
+    expect(loan.size).toBe(3);
+    // Lent, the slots are off the lab's cluster, and a fresh lab cluster (a reset) does not take them.
+    expect(remoteNames(lab)).toEqual([]);
+    host.attach();
+    expect(remoteNames(lab)).toEqual([]);
+    const started: string[] = [];
+    const points = await runSpeedup({
+      workers: [3, 1, 2],
+      scenario: pi,
+      seed: 2,
+      mode: 'live',
+      spawn: spawnInThread,
+      remote: loan,
+      limitMs: 30_000,
+      onProgress: (p) => {
+        if (p.running !== undefined) started.push(`${p.running} ${p.kind}`);
+      },
+    });
+    await loan.end();
+    expect(started).toEqual(['1 local', '1 remote', '2 remote', '3 remote']);
+    expect(points.map((p) => p.nodes.map((n) => n.name))).toEqual([['worker 1'], ['remote 1.1'], ['remote 1.1', 'remote 2.1'], ['remote 1.1', 'remote 2.1', 'remote 2.2']]);
+    expect(points.map((p) => p.nodes.map((n) => n.kind))).toEqual([['local'], ['remote'], ['remote', 'remote'], ['remote', 'remote', 'remote']]);
+    const [base, ...remote] = points;
+    expect(base.speedup).toBe(1);
+    for (const p of points) {
+      expect(p.jobs).toBe(6);
+      expect(p.nodes.reduce((t, n) => t + n.share, 0)).toBeCloseTo(1, 12);
+      expect(p.speedup).toBeCloseTo(base.seconds / p.seconds, 12);
+      expect(p.overheadMs).toBeCloseTo(((p.seconds * p.workers - p.jobSeconds) * 1000) / 6, 9);
+      expect(Math.abs(p.estimate! - Math.PI)).toBeLessThan(0.01);
+    }
+    expect(new Set(points.map((p) => p.estimate)).size).toBe(1);
+    // Settling pings each joiner before a run: every remote node has a measured round trip.
+    expect(base.rttMs).toBeNull();
+    for (const p of remote) expect(p.nodes.every((n) => n.rttMs !== null && n.rttMs >= 0)).toBe(true);
+    // The joiners' own counts agree: 6 jobs in each of the 3 remote runs, none lost or counted in the wrong run.
+    expect(joiners.flatMap((j) => j.member.nodes).reduce((t, n) => t + n.jobs, 0)).toBe(18);
+    // Back on the lab's (latest) cluster, the slots work there again.
+    expect(remoteNames(lab)).toEqual(['remote 1.1', 'remote 2.1', 'remote 2.2']);
+    lab.addNode('producer', producerConfig({ ...pi, autostart: true }, 2));
+    const done = () => [...lab.nodes.values()].some((n) => n.reports.some((r) => r.kind === 'producer-done'));
+    await lab.runUntil(done, 20_000);
+    expect(done()).toBe(true);
+    expect(joiners.flatMap((j) => j.member.nodes).reduce((t, n) => t + n.jobs, 0)).toBe(24);
+  });
+
+  test('a joiner that leaves mid-run fails the experiment and says which node and run', async () => {
+    const { host, joiners, onMemberChange } = await room(1, 1);
+    const loan = host.lend();
+    let armed = false;
+    onMemberChange((i) => {
+      if (armed && i === 0 && joiners[0].member.nodes[0]?.status.state === 'working') joiners[0].joiner.close();
+    });
+    const run = runSpeedup({
+      workers: [2],
+      scenario: { ...pi, darts: 24_000_000, jobs: 12 },
+      seed: 2,
+      mode: 'live',
+      spawn: spawnInThread,
+      remote: loan,
+      limitMs: 30_000,
+      onProgress: (p) => {
+        if (p.kind === 'remote' && p.running === 2) armed = true;
+      },
+    });
+    await expect(run).rejects.toThrow('remote 1.1 stopped during the run with 2 remote nodes (left the room: closed the connection): that run did not measure 2 remote nodes');
+    await loan.end();
+    expect(loan.size).toBe(1);
+  });
+
+  test('remote nodes need live time and enough slots', async () => {
+    const { host } = await room(1);
+    const loan = host.lend();
+    await expect(runSpeedup({ workers: [1], scenario: pi, seed: 1, mode: 'virtual', spawn: spawnInThread, remote: loan })).rejects.toThrow(/remote nodes run on the real clock only/);
+    await expect(runSpeedup({ workers: [1, 2], scenario: pi, seed: 1, mode: 'live', spawn: spawnInThread, remote: loan })).rejects.toThrow('runSpeedup: the room has 1 remote node, fewer than 2');
+    await loan.end();
   });
 });

@@ -206,7 +206,7 @@ describe('checks on the speedup experiment, the scenario and the clock', () => {
   test('speedup min and max read the measured points', () => {
     const l = lab();
     expect(l.holds('speedup', { workers: 8, min: 6 })).toBe(false);
-    l.speedup.push({ workers: 8, seconds: 0.55, producerSeconds: 0.5, speedup: 7.5, efficiency: 0.94, estimate: 3.14 });
+    l.speedup.push({ kind: 'local', workers: 8, seconds: 0.55, producerSeconds: 0.5, speedup: 7.5, efficiency: 0.94, estimate: 3.14, jobs: 8, jobSeconds: 4, overheadMs: 50, rttMs: null, nodes: [] });
     expect(l.holds('speedup', { workers: 8, min: 6 })).toBe(true);
     expect(l.holds('speedup', { workers: 8, max: 2.2 })).toBe(false);
     expect(l.holds('speedup', { workers: 4, min: 1 })).toBe(false);

@@ -242,3 +242,83 @@ describe('approval and removal', () => {
     expect(member.state).toEqual({ phase: 'left', reason: 'the host stopped answering (silent for 7.0 s)', byHost: false });
   });
 });
+
+describe('lending the slots to the speedup experiment', () => {
+  const taskDone = (job: number): JoinerMessage => ({ t: 'node', s: 0, m: { t: 'report', vt: 0, report: { kind: 'task-done', job, task: 'pi', ms: 5, units: 1 } } });
+  /** Answers the host's latest ping, as a joiner's page does. */
+  async function pong(raw: ReturnType<typeof rawJoiner>, answered: Set<number>) {
+    await until(() => raw.got().some((m) => m.t === 'ping' && !answered.has(m.n)));
+    const ping = raw.got().find((m): m is Extract<HostMessage, { t: 'ping' }> => m.t === 'ping' && !answered.has(m.n))!;
+    answered.add(ping.n);
+    raw.send({ t: 'pong', n: ping.n });
+  }
+  const names = (c: Cluster) => [...c.nodes.values()].map((n) => n.name);
+
+  test('what a stopped worker sent before the stop reached the joiner never reaches the next run', async () => {
+    let lab = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
+    const host = new RoomHost({ code: CODE, cluster: () => lab, worker: WORKER, now: wall });
+    cleanup.push(() => host.close());
+    const raw = rawJoiner(host);
+    raw.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: 'raw' });
+    await until(() => raw.got().some((m) => m.t === 'welcome'));
+    expect(names(lab)).toEqual(['remote 1.1']);
+    const loan = host.lend();
+    expect(names(lab)).toEqual([]);
+    await until(() => raw.got().some((m) => m.t === 'stop'));
+    // A reset while lent: the fresh lab cluster does not take the slot.
+    lab.dispose();
+    lab = new Cluster({ seed: 4, mode: 'live', spawn: spawnInThread });
+    host.attach();
+    expect(names(lab)).toEqual([]);
+    const answered = new Set<number>();
+    let settled = false;
+    const settling = loan.settle().then(() => (settled = true));
+    // The old worker's last report was on its way when the stop arrived: it comes before the pong.
+    raw.send(taskDone(1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    await pong(raw, answered);
+    await settling;
+    const run = new Cluster({ seed: 5, mode: 'live', spawn: spawnInThread });
+    cleanup.push(() => run.dispose());
+    loan.attach(run, 1);
+    expect(names(run)).toEqual(['remote 1.1']);
+    raw.send(taskDone(2));
+    const node = [...run.nodes.values()][0];
+    await until(() => node.reports.length > 0);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(node.reports).toEqual([{ kind: 'task-done', job: 2, task: 'pi', ms: 5, units: 1 }]);
+    expect(host.peers[0].link.rtt).not.toBeNull();
+    // Back on the lab's current cluster once the slot has settled again.
+    const ended = loan.end();
+    await pong(raw, answered);
+    await ended;
+    expect(names(run)).toEqual([]);
+    expect(names(lab)).toEqual(['remote 1.1']);
+    lab.dispose();
+  });
+
+  test('slots are lent one per joiner first; a joiner that leaves takes its slots out of the loan; nobody waits for it', async () => {
+    const { cluster, host } = room();
+    const a = join(host, 2);
+    const b = join(host, 1);
+    await until(() => a.member.state.phase === 'joined' && b.member.state.phase === 'joined');
+    const loan = host.lend();
+    expect(loan.size).toBe(3);
+    const run = new Cluster({ seed: 5, mode: 'live', spawn: spawnInThread });
+    cleanup.push(() => run.dispose());
+    await loan.settle();
+    loan.attach(run, 2);
+    expect(names(run)).toEqual(['remote 1.1', 'remote 2.1']);
+    run.dispose();
+    b.member.leave();
+    await until(() => host.peers[1].state === 'gone');
+    expect(loan.size).toBe(2);
+    await loan.settle();
+    const next = new Cluster({ seed: 6, mode: 'live', spawn: spawnInThread });
+    cleanup.push(() => next.dispose());
+    expect(() => loan.attach(next, 3)).toThrow('only 2 remote nodes are still in the room, not 3');
+    await loan.end();
+    expect(names(cluster)).toEqual(['remote 1.1', 'remote 1.2']);
+  });
+});
