@@ -109,15 +109,17 @@ export async function benchNet(): Promise<string[]> {
       `dispatch round trip over the data channel (host's reply -> joiner's Web Worker -> its next command), ${rtts.length} samples: median ${median.toFixed(2)} ms, p99 ${quantile(rtts, 0.99).toFixed(2)} ms (target median <= ${RTT_TARGET_MS} ms) ${median <= RTT_TARGET_MS ? 'PASS' : 'MISS'}`,
     );
 
-    // 2. Speedup: the same large π job on 1 joiner, then on 2. Jobs of 4e8 darts (about half a second
-    // each) keep the fixed costs (a fresh Web Worker per run, a few round trips per job) small.
+    // 2. Speedup: the same large π job on 1 joiner, then on 2. Jobs of 10^8 darts (about 0.1 s each):
+    // the few round trips per job stay small beside the work, and there are enough jobs that the last one
+    // leaves a node idle only briefly (with 16 jobs of 4e8 an uneven 9/7 split cost more than all dispatch).
     const darts = 6_400_000_000;
-    const one = await piRun(host, darts, 16);
-    lines.push(`live π run, 6.4e9 darts in 16 jobs, 1 joiner browser: ${one.seconds.toFixed(2)} s (π ≈ ${one.estimate.toFixed(5)})`);
+    const jobs = 64;
+    const one = await piRun(host, darts, jobs);
+    lines.push(`live π run, 6.4e9 darts in ${jobs} jobs, 1 joiner browser: ${one.seconds.toFixed(2)} s (π ≈ ${one.estimate.toFixed(5)})`);
     joiners.push(await page(browsers[2], link));
     while ((await joinerCount(host)) < 2) await new Promise((r) => setTimeout(r, 100));
-    const two = await piRun(host, darts, 16);
-    lines.push(`live π run, 6.4e9 darts in 16 jobs, 2 joiner browsers: ${two.seconds.toFixed(2)} s (π ≈ ${two.estimate.toFixed(5)})`);
+    const two = await piRun(host, darts, jobs);
+    lines.push(`live π run, 6.4e9 darts in ${jobs} jobs, 2 joiner browsers: ${two.seconds.toFixed(2)} s (π ≈ ${two.estimate.toFixed(5)})`);
     lines.push(`jobs done per node with 2 joiners: ${two.share.join(', ')}`);
     const speedup = one.seconds / two.seconds;
     lines.push(`speedup 2 joiner browsers vs 1: ${speedup.toFixed(2)}x (target >= ${SPEEDUP_TARGET}x) ${speedup >= SPEEDUP_TARGET ? 'PASS' : 'MISS'}`);

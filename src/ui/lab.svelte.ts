@@ -10,6 +10,17 @@ import { ConsoleConnection } from './console.svelte.ts';
 import type { SpeedupPoint } from '../sim/experiment.ts';
 import type { HostedRoom } from '../net/peer-link.ts';
 
+/**
+ * Redraws of the run's state take at most 1 / REDRAW_SHARE of the main thread, come at least every
+ * MAX_REDRAW_GAP_MS, and at most 30 times a second (every other frame: enough for clocks and growing
+ * bars, and half the drawing on a machine whose cores the nodes need). Message dots move every frame.
+ */
+const REDRAW_SHARE = 3;
+const MIN_REDRAW_GAP_MS = 30;
+const MAX_REDRAW_GAP_MS = 100;
+/** How often the clock moves on screen in live time. */
+const LIVE_CLOCK_MS = 100;
+
 /** Runs started in this page: each gets its own binlog database. */
 let runs = 0;
 
@@ -48,8 +59,19 @@ export class Lab {
   );
 
   private frame = 0;
+  private liveClock: ReturnType<typeof setTimeout> | undefined;
   private lastFrame = 0;
+  /** A redraw is due (asked for, not done yet). */
   private dirty = false;
+  /**
+   * Redraws are paced to take at most about a third of the main thread, which also carries every node's
+   * messages (Web Workers, and the room's data channels): when drawing a frame gets dear, the view is
+   * brought up to date every few frames instead of every frame, and messages wait less behind it.
+   */
+  private redrawStart = 0;
+  private redrawAfter = 0;
+  /** A message posted as a redraw starts runs once the frame is drawn: its arrival times the redraw. */
+  private readonly frameDrawn = new MessageChannel();
   /** The cluster whose virtual clock is being advanced (a fresh run must not wait for the old one's). */
   private advancing: Cluster | null = null;
   private stepping: Promise<void> = Promise.resolve();
@@ -57,6 +79,10 @@ export class Lab {
   private binlog: IdbBinlogStorage | null = null;
 
   constructor(private readonly spawn: () => NodeProcess = spawnWorker) {
+    this.frameDrawn.port1.onmessage = () => {
+      const cost = performance.now() - this.redrawStart;
+      this.redrawAfter = this.redrawStart + Math.min(MAX_REDRAW_GAP_MS, Math.max(MIN_REDRAW_GAP_MS, REDRAW_SHARE * cost));
+    };
     this.reset();
   }
 
@@ -124,11 +150,21 @@ export class Lab {
   private markDirty(): void {
     if (this.dirty) return;
     this.dirty = true;
-    requestAnimationFrame(() => {
-      this.dirty = false;
-      this.tick++;
-    });
+    requestAnimationFrame(this.redraw);
   }
+
+  /** In an animation frame while a redraw is due: redraws, or waits for a later frame (see `redrawAfter`). */
+  private readonly redraw = (): void => {
+    const now = performance.now();
+    if (now < this.redrawAfter) {
+      requestAnimationFrame(this.redraw);
+      return;
+    }
+    this.dirty = false;
+    this.redrawStart = now;
+    this.tick++;
+    this.frameDrawn.port2.postMessage(null);
+  };
 
   play(): void {
     if (!this.paused) return;
@@ -148,8 +184,15 @@ export class Lab {
           if (this.advancing === cluster) this.advancing = null;
         });
       }
-      this.tick++;
-      this.frame = requestAnimationFrame(loop);
+      // Time moved: the view is due for a redraw (in this frame, unless redraws are being paced).
+      if (!this.dirty) {
+        this.dirty = true;
+        this.redraw();
+      }
+      // Live time needs no driving frame by frame: the clock shows tenths of a second, so ten redraws a
+      // second keep it current (the nodes' messages still redraw as they come), and the cores stay with the nodes.
+      if (cluster.virtual) this.frame = requestAnimationFrame(loop);
+      else this.liveClock = setTimeout(() => (this.frame = requestAnimationFrame(loop)), LIVE_CLOCK_MS);
     };
     this.frame = requestAnimationFrame(loop);
   }
@@ -157,6 +200,7 @@ export class Lab {
   pause(): void {
     this.paused = true;
     cancelAnimationFrame(this.frame);
+    clearTimeout(this.liveClock);
   }
 
   toggle(): void {
