@@ -135,6 +135,12 @@ interface SimEvent extends HeapItem {
   srcId: number;
   seq: number;
   run: () => void;
+  /**
+   * True once the event is a message from a process that has died since it was sent: it is dropped
+   * unseen, neither moving the clock nor counting as an event, so a kill cuts the run at the same point
+   * whether or not the node's last message had arrived (in real time) when the student clicked.
+   */
+  stale?: () => boolean;
 }
 
 const eventLess = (a: SimEvent, b: SimEvent) =>
@@ -435,8 +441,8 @@ export class Cluster {
 
   // ---- messages ---------------------------------------------------------------------------------
 
-  private schedule(at: number, src: number, srcId: number, seq: number, run: () => void): void {
-    this.events.insert({ heapIndex: -1, at, src, srcId, seq, run });
+  private schedule(at: number, src: number, srcId: number, seq: number, run: () => void, stale?: () => boolean): void {
+    this.events.insert({ heapIndex: -1, at, src, srcId, seq, run, stale });
     if (!this.virtual) this.armLive();
   }
 
@@ -480,10 +486,18 @@ export class Cluster {
       return run();
     }
     n.queuedFromNode++;
-    this.schedule(at, 1, n.id, seq, () => {
-      n.queuedFromNode--;
-      run();
-    });
+    const gen = n.generation;
+    this.schedule(
+      at,
+      1,
+      n.id,
+      seq,
+      () => {
+        n.queuedFromNode--;
+        run();
+      },
+      () => n.generation !== gen,
+    );
   }
 
   private fromNode(n: NodeHandle, m: FromNode): void {
@@ -652,7 +666,11 @@ export class Cluster {
 
   /** The next thing to happen: a queued event or an engine timer (timers go first at equal times). */
   private nextAt(): number {
-    const e = this.events.peek();
+    let e = this.events.peek();
+    for (; e?.stale?.(); e = this.events.peek()) {
+      this.events.take();
+      e.run();
+    }
     const due = this.engine ? this.engine.nextDue : Infinity;
     return Math.min(e ? e.at : Infinity, due);
   }

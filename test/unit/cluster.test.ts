@@ -193,6 +193,27 @@ describe('export and replay', () => {
     expect(done(replayed)).toBe(true);
   });
 
+  test('a kill clicked before the worker\'s last answer arrived cuts the run where a kill after it does', async () => {
+    // The student's click lands at a real-time moment: the killed worker's answer to what it was just sent
+    // may or may not have reached the page yet. Either way it died with the worker, so the runs are one.
+    const runs = [piRun({ workers: 2, jobs: 4 }, 9), piRun({ workers: 2, jobs: 4 }, 9)].map((r) => r.cluster);
+    const w1 = workerId(runs[0], 'worker 1');
+    const toWorker1 = (c: Cluster) => {
+      const last = c.trace[c.trace.length - 1];
+      return last?.kind === 'to-node' && last.node === w1 && last.text.startsWith('RESERVED');
+    };
+    for (const c of runs) {
+      while (!toWorker1(c)) await c.step();
+    }
+    await runs[0].settle();
+    expect(runs[0].waitingFor()).toEqual([]);
+    for (const c of runs) c.killNode(w1);
+    for (const c of runs) await c.runUntil(() => done(c));
+    expect(done(runs[0])).toBe(true);
+    expect(runs[1].trace).toEqual(runs[0].trace);
+    expect(runs[1].eventCount).toBe(runs[0].eventCount);
+  });
+
   test('a file that is not a run is refused with a clear error', async () => {
     const { parseRun } = await import('../../src/sim/replay.ts');
     expect(() => parseRun('{oops')).toThrow(/not a beanlab run/);
