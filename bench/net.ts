@@ -65,6 +65,55 @@ function piRun(page: Page, darts: number, jobs: number): Promise<{ seconds: numb
   );
 }
 
+/**
+ * The platform's floor: a bare RTCDataChannel ping-pong between blank pages of two of the same browsers
+ * (no PeerJS, no app), 300 pings 5 ms apart, signaled by hand. Median, ms.
+ */
+async function bareChannelRtt(a: Browser, b: Browser): Promise<number> {
+  const pa = await (await a.newContext({ permissions: ['microphone'] })).newPage();
+  const pb = await (await b.newContext({ permissions: ['microphone'] })).newPage();
+  try {
+    const offer = await pa.evaluate(async () => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      const w = window as unknown as { pc: RTCPeerConnection; dc: RTCDataChannel };
+      w.pc = pc;
+      w.dc = pc.createDataChannel('ping');
+      await pc.setLocalDescription(await pc.createOffer());
+      await new Promise<void>((r) => (pc.iceGatheringState === 'complete' ? r() : pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r())));
+      return pc.localDescription!.toJSON();
+    });
+    const answer = await pb.evaluate(async (offer) => {
+      const pc = new RTCPeerConnection({ iceServers: [] });
+      (window as unknown as { pc: RTCPeerConnection }).pc = pc;
+      pc.ondatachannel = (e) => (e.channel.onmessage = (m) => e.channel.send(m.data));
+      await pc.setRemoteDescription(offer);
+      await pc.setLocalDescription(await pc.createAnswer());
+      await new Promise<void>((r) => (pc.iceGatheringState === 'complete' ? r() : pc.addEventListener('icegatheringstatechange', () => pc.iceGatheringState === 'complete' && r())));
+      return pc.localDescription!.toJSON();
+    }, offer);
+    const rtts = await pa.evaluate(async (answer) => {
+      const { pc, dc } = window as unknown as { pc: RTCPeerConnection; dc: RTCDataChannel };
+      await pc.setRemoteDescription(answer);
+      if (dc.readyState !== 'open') await new Promise((r) => (dc.onopen = r));
+      const out: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const t = performance.now();
+        await new Promise((r) => {
+          dc.onmessage = r;
+          dc.send(`ping ${i}`);
+        });
+        out.push(performance.now() - t);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      return out.sort((x, y) => x - y);
+    }, answer);
+    return quantile(rtts, 0.5);
+  } finally {
+    await pa.context().close();
+    await pb.context().close();
+  }
+}
+
 async function joinerCount(page: Page): Promise<number> {
   return page.evaluate(() => [...(window as unknown as { __beanlab: LabHandle }).__beanlab.cluster.nodes.values()].filter((n) => n.name.startsWith('remote ')).length);
 }
@@ -108,6 +157,8 @@ export async function benchNet(): Promise<string[]> {
     lines.push(
       `dispatch round trip over the data channel (host's reply -> joiner's Web Worker -> its next command), ${rtts.length} samples: median ${median.toFixed(2)} ms, p99 ${quantile(rtts, 0.99).toFixed(2)} ms (target median <= ${RTT_TARGET_MS} ms) ${median <= RTT_TARGET_MS ? 'PASS' : 'MISS'}`,
     );
+    const floor = await bareChannelRtt(browsers[0], browsers[1]);
+    lines.push(`  bare data channel between the same two browsers (blank pages, no PeerJS), 300 pings: median ${floor.toFixed(2)} ms; dispatch / bare: ${(median / floor).toFixed(2)}x`);
 
     // 2. Speedup: the same large π job on 1 joiner, then on 2. Jobs of 10^8 darts (about 0.1 s each):
     // the few round trips per job stay small beside the work, and there are enough jobs that the last one
