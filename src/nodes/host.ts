@@ -39,8 +39,10 @@ export function hostNode(port: NodePort): void {
     settleQueued = false;
     post({ t: 'idle', vt: now() });
   };
+  // Only virtual time waits on a node's idle and compute notices; in live time they would be traffic for
+  // nothing (for a remote node, most of what crosses its data channel).
   const settle = () => {
-    if (settleQueued || hung) return;
+    if (settleQueued || hung || !virtual) return;
     settleQueued = true;
     tick.port2.postMessage(0);
   };
@@ -69,7 +71,6 @@ export function hostNode(port: NodePort): void {
         vt = until;
         return Promise.resolve(result);
       }
-      post({ t: 'compute', vt: now(), until: -1 });
       const result = runTask(spec);
       // A slowed-down node takes k times as long: spin for the extra time.
       const extra = (wallNow() - t0) * (slow - 1);
