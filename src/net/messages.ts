@@ -3,12 +3,15 @@
 // the beanstalkd wire bytes inside them, so a remote node is a local one with a longer cable.
 // On the channel every message is one JSON text; wire bytes travel as latin1 strings (one char per byte).
 // Everything received is checked here, field by field: whoever sends something else is dropped.
+// Every message about a slot's node names the start of the slot's worker it belongs to (`g`, its
+// generation): a stopped worker's last messages may still be on their way when the slot starts again,
+// in another run, and neither side lets them reach the new one.
 import type { FromNode, NodeReport, NodeStatus, ToNode, WorkerConfig } from '../nodes/messages.ts';
 import { isValidTubeName } from '../protocol/parse.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { isTaskKind } from '../tasks/spec.ts';
 
-export const ROOM_PROTOCOL = 1;
+export const ROOM_PROTOCOL = 2;
 /** Largest message either side accepts (chars of JSON): a 64 KiB job body, escaped, fits. */
 export const MAX_MESSAGE_CHARS = 512 * 1024;
 /** Worker nodes one joiner may offer (one per core). */
@@ -28,7 +31,7 @@ export interface JoinerHello {
 
 export type JoinerMessage =
   | JoinerHello
-  | { t: 'node'; s: number; m: FromNode }
+  | { t: 'node'; s: number; g: number; m: FromNode }
   | { t: 'pong'; n: number }
   | { t: 'bye' };
 
@@ -37,9 +40,10 @@ export type HostMessage =
   | { t: 'welcome'; room: string; joiner: number; nodes: { s: number; name: string }[] }
   /** The host must approve this joiner first. */
   | { t: 'waiting' }
-  | { t: 'node'; s: number; m: ToNode }
-  /** The node in slot `s` was killed: stop its worker. */
-  | { t: 'stop'; s: number }
+  /** To slot `s`'s worker of start `g` (a 'start' message begins start `g`). */
+  | { t: 'node'; s: number; g: number; m: ToNode }
+  /** The node in slot `s` was killed: stop its worker (if it still runs start `g`). */
+  | { t: 'stop'; s: number; g: number }
   | { t: 'ping'; n: number }
   /** The host ends the membership (refused, kicked, room closed, a bad message): why, as text. */
   | { t: 'bye'; reason: string };
@@ -232,7 +236,7 @@ export function decodeJoinerMessage(raw: unknown): Decoded<JoinerMessage> {
       case 'hello':
         return { t: 'hello', v: int(o, 'v', 0, 1000), room: text(o, 'room', 40), slots: int(o, 'slots', 1, MAX_SLOTS), name: text(o, 'name', 60) };
       case 'node':
-        return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), m: fromNode(o.m) };
+        return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER), m: fromNode(o.m) };
       case 'pong':
         return { t: 'pong', n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER) };
       case 'bye':
@@ -258,9 +262,9 @@ export function decodeHostMessage(raw: unknown): Decoded<HostMessage> {
       case 'waiting':
         return { t: 'waiting' };
       case 'node':
-        return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), m: toNode(o.m) };
+        return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER), m: toNode(o.m) };
       case 'stop':
-        return { t: 'stop', s: int(o, 's', 0, MAX_SLOTS - 1) };
+        return { t: 'stop', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER) };
       case 'ping':
         return { t: 'ping', n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER) };
       case 'bye':

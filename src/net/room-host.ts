@@ -4,6 +4,9 @@
 // messages, relayed over the channel; it differs only in how it fails. A peer that closes its channel
 // has its nodes killed (beanstalkd's close rule: their reserved jobs return at once); one that falls
 // silent keeps its jobs until their TTR, and is dropped when it misses its heartbeats.
+// A slot's node changes run after run (a reset, the experiment's fresh clusters) and its worker restarts;
+// each start is a generation of the slot, named in every node message both ways, so what a stopped
+// worker sent before its stop reached the joiner never reaches the node that replaced it.
 // The speedup experiment borrows the joiners' slots (`lend`): they leave the lab's cluster, join its
 // runs' fresh clusters k at a time, and go back to the lab's cluster when it ends.
 import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../sim/cluster.ts';
@@ -60,7 +63,8 @@ export interface RoomLoan {
   readonly size: number;
   /**
    * Takes the slots out of the run they were in and resolves once each joiner has answered a ping sent
-   * after that: nothing their stopped workers sent (a last report, a reconnect) can reach the next run.
+   * after that: their stopped workers no longer compute beside the next run, which is timed, and each
+   * joiner's round trip is freshly measured.
    */
   settle(): Promise<void>;
   /** Adds the first `k` slots still in the room to a run's cluster as worker nodes (settle first). */
@@ -94,6 +98,8 @@ class PeerEntry implements RoomPeer {
   /** Waiting for the pong to these pings (see RoomLoan.settle). */
   onPong = new Map<number, () => void>();
   nextPing = 0;
+  /** Worker starts sent to this peer so far: the next start's generation. */
+  starts = 0;
   /** The node process currently behind each slot, and its open connections. */
   processes: (RemoteNodeProcess | null)[] = [];
 
@@ -124,15 +130,17 @@ class RemoteNodeProcess implements NodeProcess {
   constructor(
     private readonly entry: PeerEntry,
     private readonly slot: number,
+    /** Which start of the slot's worker this process is: the joiner tags that worker's messages with it. */
+    readonly generation: number,
   ) {}
 
   postMessage(m: ToNode): void {
     if (m.t === 'closed' || m.t === 'refused') this.open.delete(m.conn);
-    this.entry.send({ t: 'node', s: this.slot, m });
+    this.entry.send({ t: 'node', s: this.slot, g: this.generation, m });
   }
 
   terminate(): void {
-    this.entry.send({ t: 'stop', s: this.slot });
+    this.entry.send({ t: 'stop', s: this.slot, g: this.generation });
   }
 
   deliver(m: FromNode): void {
@@ -299,7 +307,8 @@ export class RoomHost {
       case 'node': {
         if (e.state !== 'admitted' || m.s >= e.slots) return this.drop(e, `sent a node message for slot ${m.s}, which it does not have`);
         const p = e.processes[m.s];
-        if (!p) return;
+        // The slot is in no run now, or this comes from an earlier start of its worker (sent before its stop reached the joiner).
+        if (p?.generation !== m.g) return;
         const fm = m.m;
         if (fm.t === 'connect') {
           p.open.add(fm.conn);
@@ -353,7 +362,7 @@ export class RoomHost {
       { role: 'worker', worker: this.opts.worker },
       {
         spawn: () => {
-          const p = new RemoteNodeProcess(e, s);
+          const p = new RemoteNodeProcess(e, s, e.starts++);
           e.processes[s] = p;
           return p;
         },

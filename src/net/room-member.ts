@@ -1,7 +1,8 @@
 // A joiner's side of a room: this browser offers worker slots to the host; each runs the worker
 // program in its own Web Worker (node.worker.ts, as a local node does), and this page only relays
 // the plain node messages between the data channel and the Web Worker. Whatever the host sends is
-// checked first; only the worker program ever starts here.
+// checked first; only the worker program ever starts here. Each worker runs one start (generation) of
+// its slot, tags what it sends with it, and takes only the host's messages for that start.
 import type { NodeProcess } from '../sim/cluster.ts';
 import type { NodeStatus } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
@@ -38,7 +39,8 @@ export interface RoomMemberOptions {
 export class RoomMember {
   state: MemberPhase = { phase: 'joining' };
   nodes: MemberNode[] = [];
-  private workers: (NodeProcess | null)[] = [];
+  /** Each slot's running worker and the start (generation) it runs. */
+  private workers: ({ process: NodeProcess; g: number } | null)[] = [];
   private lastHeard: number;
   private readonly silenceMs: number;
 
@@ -86,13 +88,16 @@ export class RoomMember {
       case 'ping':
         return this.send({ t: 'pong', n: m.n });
       case 'stop':
+        // A stop for an earlier start (its cluster let the node go after the slot started again) is not for this worker.
+        if (this.workers[m.s]?.g !== m.g) return;
         this.stopWorker(m.s);
         this.setStatus(m.s, { state: 'failed', detail: 'killed by the host' });
         break;
       case 'node': {
         if (this.state.phase !== 'joined' || !this.nodes[m.s]) return this.end(`the host addressed slot ${m.s}, which this browser does not offer`);
-        if (m.m.t === 'start') this.startWorker(m.s);
-        this.workers[m.s]?.postMessage(m.m, m.m.t === 'data' ? [m.m.bytes.buffer as ArrayBuffer] : undefined);
+        if (m.m.t === 'start') this.startWorker(m.s, m.g);
+        const w = this.workers[m.s];
+        if (w?.g === m.g) w.process.postMessage(m.m, m.m.t === 'data' ? [m.m.bytes.buffer as ArrayBuffer] : undefined);
         return;
       }
       case 'bye':
@@ -102,11 +107,11 @@ export class RoomMember {
   }
 
   /** A start (also a restart by the host) gets a fresh Web Worker. */
-  private startWorker(slot: number): void {
+  private startWorker(slot: number, g: number): void {
     this.stopWorker(slot);
-    const w = this.opts.spawn();
+    const w = { process: this.opts.spawn(), g };
     this.workers[slot] = w;
-    w.onmessage = (e) => {
+    w.process.onmessage = (e) => {
       if (this.workers[slot] !== w) return;
       const fm = e.data;
       if (fm.t === 'status') this.setStatus(slot, fm.status);
@@ -114,12 +119,12 @@ export class RoomMember {
         this.nodes[slot].jobs++;
         this.opts.onChange?.();
       }
-      this.send({ t: 'node', s: slot, m: fm });
+      this.send({ t: 'node', s: slot, g, m: fm });
     };
   }
 
   private stopWorker(slot: number): void {
-    this.workers[slot]?.terminate();
+    this.workers[slot]?.process.terminate();
     this.workers[slot] = null;
   }
 

@@ -120,7 +120,7 @@ test('a joiner that sends garbage is dropped and told why; the run completes on 
   await rogue.page.evaluate(() => {
     type Conn = { send(d: string): void };
     const joined = (window as unknown as { __beanlabJoin: { peer: { connections: Record<string, Conn[]> } } }).__beanlabJoin;
-    for (const conns of Object.values(joined.peer.connections)) for (const c of conns) c.send('{"t":"node","s":0,"m":{"t":"report","vt":0,"report":{"kind":"producer-done","job":1}}}');
+    for (const conns of Object.values(joined.peer.connections)) for (const c of conns) c.send('{"t":"node","s":0,"g":0,"m":{"t":"report","vt":0,"report":{"kind":"producer-done","job":1}}}');
   });
   await rogue.page
     .getByRole('status', { name: 'Membership' })

@@ -1,13 +1,13 @@
 // A room over in-memory channels: the host's cluster in live time, joiners whose worker slots run the
 // worker program on in-thread nodes (the joiner's Web Workers in the app), and joiners that misbehave.
 import { afterEach, describe, expect, test } from 'vitest';
-import { Cluster } from '../../src/sim/cluster.ts';
+import { Cluster, type NodeProcess } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { RoomHost } from '../../src/net/room-host.ts';
 import { RoomMember } from '../../src/net/room-member.ts';
-import { decodeHostMessage, encodeMessage, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
-import type { NodeReport } from '../../src/nodes/messages.ts';
+import { decodeHostMessage, encodeMessage, ROOM_PROTOCOL, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
+import type { FromNode, NodeReport } from '../../src/nodes/messages.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
 import { channelPair, type FakeEnd } from './net-fake-channel.ts';
 
@@ -37,10 +37,10 @@ function room(opts: { now?: () => number; silenceMs?: number } = {}) {
   return { cluster, host };
 }
 
-function join(host: RoomHost, slots = 1, peer = `joiner-${Math.random()}`) {
+function join(host: RoomHost, slots = 1, peer = `joiner-${Math.random()}`, spawn: () => NodeProcess = spawnInThread) {
   const { host: hostEnd, joiner } = channelPair('beanlab-host', peer);
   host.accept(hostEnd);
-  const member = new RoomMember(joiner, { code: CODE, slots, name: peer, spawn: spawnInThread, now: wall });
+  const member = new RoomMember(joiner, { code: CODE, slots, name: peer, spawn, now: wall });
   cleanup.push(() => member.leave());
   return { member, hostEnd, joiner };
 }
@@ -55,7 +55,14 @@ function rawJoiner(host: RoomHost) {
     got()
       .flatMap((m) => (m.t === 'node' && m.m.t === 'data' && m.m.conn === conn ? [latin1(m.m.bytes)] : []))
       .join('');
-  return { joiner, hostEnd, send, got, replies };
+  /** The generation of slot 0's latest start, which its node messages name. */
+  const started = () =>
+    got()
+      .flatMap((m) => (m.t === 'node' && m.m.t === 'start' ? [m.g] : []))
+      .at(-1) ?? -1;
+  /** A message from slot 0's worker of the latest start. */
+  const node = (m: FromNode) => send({ t: 'node', s: 0, g: started(), m });
+  return { joiner, hostEnd, send, got, replies, started, node };
 }
 
 const producerOf = (c: Cluster) => [...c.nodes.values()].find((n) => n.role === 'producer');
@@ -106,7 +113,7 @@ describe('a room in live time', () => {
     const good = join(host, 1);
     const bad = join(host, 1);
     await until(() => good.member.state.phase === 'joined' && bad.member.state.phase === 'joined');
-    bad.joiner.sendRaw('{"t":"node","s":0,"m":{"t":"data","vt":0,"conn":1,"bytes":"\u4e00"}}');
+    bad.joiner.sendRaw('{"t":"node","s":0,"g":0,"m":{"t":"data","vt":0,"conn":1,"bytes":"\u4e00"}}');
     await until(() => host.peers[1].state === 'gone');
     expect(host.peers[1].reason).toBe('sent a malformed message (bytes holds a char that is not a byte)');
     await until(() => bad.member.state.phase === 'left');
@@ -121,9 +128,9 @@ describe('a room in live time', () => {
     let now = wall();
     const { cluster, host } = room({ now: () => now, silenceMs: 5000 });
     const raw = rawJoiner(host);
-    raw.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: 'quiet' });
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'quiet' });
     await until(() => raw.got().some((m) => m.t === 'welcome'));
-    raw.send({ t: 'node', s: 0, m: { t: 'connect', vt: 0, conn: 1 } });
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
     // A job from a connection of the test's own, straight into the engine; the silent node reserves it.
     const engine = cluster.engine!;
@@ -132,7 +139,7 @@ describe('a room in live time', () => {
     const put = { op: 'put', pri: 0, delay: 0, ttr: 40_000, bytes: 4, trailingGarbage: false } as const;
     const header = engine.putHeader(c, put);
     if (header.kind === 'body') engine.putBody(c, header.id, put, latin1Bytes('pi 1\r\n'));
-    raw.send({ t: 'node', s: 0, m: { t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') } });
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
     await until(() => raw.replies(1).includes('RESERVED'));
     // Silence: the host pings, nobody answers; the job stays reserved until the peer is dropped.
     now += 3000;
@@ -151,15 +158,121 @@ describe('a room in live time', () => {
   });
 });
 
+describe('a fresh run, or a restart, while the remote workers are busy', () => {
+  /** A room whose lab cluster a reset replaces, as Lab.show does: the old run goes, then the room attaches to the new one. */
+  function resettableRoom() {
+    let cluster = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
+    const host = new RoomHost({ code: CODE, cluster: () => cluster, worker: WORKER, now: wall });
+    cleanup.push(() => {
+      host.close();
+      cluster.dispose();
+    });
+    return {
+      host,
+      get cluster() {
+        return cluster;
+      },
+      reset() {
+        cluster.dispose();
+        cluster = new Cluster({ seed: 4, mode: 'live', spawn: spawnInThread });
+        host.attach();
+        return cluster;
+      },
+    };
+  }
+
+  /** A joiner whose current worker sends `lastWords` just before the next stop reaches it: what it sent while the stop was on its way. */
+  function busyJoiner(host: RoomHost) {
+    const workers: NodeProcess[] = [];
+    const j = join(host, 1, undefined, () => {
+      const p = spawnInThread();
+      workers.push(p);
+      return p;
+    });
+    const beforeStop = (lastWords: FromNode[]) => {
+      const deliver = j.joiner.onmessage!;
+      j.joiner.onmessage = (data) => {
+        const d = decodeHostMessage(data);
+        if (d.ok && d.msg.t === 'stop') {
+          j.joiner.onmessage = deliver;
+          for (const m of lastWords) workers.at(-1)!.onmessage?.({ data: m } as MessageEvent<FromNode>);
+        }
+        deliver(data);
+      };
+    };
+    return { ...j, beforeStop };
+  }
+
+  const slotNode = (c: Cluster) => [...c.nodes.values()].find((n) => n.name === 'remote 1.1')!;
+  const connections = (c: Cluster) => [...c.engine!.allConnections()].map((x) => x.name).filter((name) => name.startsWith('remote 1.1#'));
+
+  test.each([
+    ['a reset (a fresh cluster)', (lab: ReturnType<typeof resettableRoom>) => lab.reset()],
+    [
+      'a restart of the node',
+      (lab: ReturnType<typeof resettableRoom>) => {
+        lab.cluster.restartNode(slotNode(lab.cluster).id);
+        return lab.cluster;
+      },
+    ],
+  ])("after %s, what the old worker sent before its stop reached the joiner never reaches the slot's new node", async (_what, replace) => {
+    const lab = resettableRoom();
+    const a = busyJoiner(lab.host);
+    await until(() => a.member.state.phase === 'joined');
+    await until(() => slotNode(lab.cluster).status.state === 'waiting');
+    // The old worker's report of a job, a reconnect and a reserve were on their way when the host let it go.
+    a.beforeStop([
+      { t: 'report', vt: 0, report: { kind: 'task-done', job: 99, task: 'pi', ms: 5, units: 1 } },
+      { t: 'connect', vt: 0, conn: 99 },
+      { t: 'data', vt: 0, conn: 99, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') },
+    ]);
+    const cluster = replace(lab);
+    const node = slotNode(cluster);
+    // The new worker's own reserve reaches the host after them (the channel is ordered).
+    await until(() => node.status.state === 'waiting' && connections(cluster).length > 0);
+    expect(node.reports).toEqual([]);
+    expect(connections(cluster)).toEqual(['remote 1.1#1']);
+    // The run goes on as usual with the remote node: it does all 6 jobs, and only those.
+    cluster.addNode('producer', producerConfig(pi, 3));
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+    await until(() => node.reports.length === 6);
+    expect(node.reports.some((r) => r.kind === 'task-done' && r.job === 99)).toBe(false);
+  });
+
+  test("a stop of the old run's node that reaches the joiner after the slot started again leaves the new worker running", async () => {
+    let lab = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
+    const host = new RoomHost({ code: CODE, cluster: () => lab, worker: WORKER, now: wall });
+    cleanup.push(() => {
+      host.close();
+      lab.dispose();
+    });
+    const a = join(host, 1);
+    await until(() => a.member.state.phase === 'joined');
+    // The fresh run takes the slot before the old one is let go (its nodes are stopped after the new start).
+    const old = lab;
+    lab = new Cluster({ seed: 4, mode: 'live', spawn: spawnInThread });
+    host.attach();
+    old.dispose();
+    host.heartbeat();
+    await until(() => host.peers[0].link.rtt !== null);
+    expect(a.member.nodes[0].status.state).not.toBe('failed');
+    lab.addNode('producer', producerConfig(pi, 3));
+    await lab.runUntil(() => estimate(lab) !== undefined, 20_000);
+    expect(Math.abs(estimate(lab)! - Math.PI)).toBeLessThan(0.01);
+    expect(a.member.nodes[0].jobs).toBe(6);
+  });
+});
+
 describe('what a remote node may do', () => {
   async function connected() {
     const { cluster, host } = room();
     const raw = rawJoiner(host);
-    raw.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: 'raw' });
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
     await until(() => raw.got().some((m) => m.t === 'welcome'));
-    raw.send({ t: 'node', s: 0, m: { t: 'connect', vt: 0, conn: 7 } });
+    raw.node({ t: 'connect', vt: 0, conn: 7 });
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
-    const say = (text: string) => raw.send({ t: 'node', s: 0, m: { t: 'data', vt: 0, conn: 7, bytes: latin1Bytes(text) } });
+    const say = (text: string) => raw.node({ t: 'data', vt: 0, conn: 7, bytes: latin1Bytes(text) });
     return { cluster, host, raw, say };
   }
 
@@ -181,7 +294,7 @@ describe('what a remote node may do', () => {
 
   test('a node that opens connection after connection is dropped', async () => {
     const { raw, host } = await connected();
-    for (let conn = 8; conn < 12; conn++) raw.send({ t: 'node', s: 0, m: { t: 'connect', vt: 0, conn } });
+    for (let conn = 8; conn < 12; conn++) raw.node({ t: 'connect', vt: 0, conn });
     await until(() => host.peers[0].state === 'gone');
     expect(host.peers[0].reason).toBe('opened more than 4 connections from one node');
   });
@@ -190,13 +303,13 @@ describe('what a remote node may do', () => {
     const { host } = room();
     const cases: [JoinerMessage, string][] = [
       [{ t: 'pong', n: 1 }, 'spoke (pong) before saying hello'],
-      [{ t: 'hello', v: 1, room: 'zzzzzzzzzzzz', slots: 1, name: '' }, 'asked for another room'],
-      [{ t: 'hello', v: 9, room: CODE, slots: 1, name: '' }, 'speaks room protocol 9, this host speaks 1: reload both pages'],
+      [{ t: 'hello', v: ROOM_PROTOCOL, room: 'zzzzzzzzzzzz', slots: 1, name: '' }, 'asked for another room'],
+      [{ t: 'hello', v: 9, room: CODE, slots: 1, name: '' }, `speaks room protocol 9, this host speaks ${ROOM_PROTOCOL}: reload both pages`],
     ];
     for (const [m] of cases) rawJoiner(host).send(m);
     const twice = rawJoiner(host);
-    twice.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: '' });
-    twice.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: '' });
+    twice.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: '' });
+    twice.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: '' });
     await until(() => host.peers.every((p) => p.state === 'gone'));
     expect(host.peers.map((p) => p.reason)).toEqual([...cases.map((c) => c[1]), 'said hello twice']);
     // Each was told why, as a bye.
@@ -244,7 +357,7 @@ describe('approval and removal', () => {
 });
 
 describe('lending the slots to the speedup experiment', () => {
-  const taskDone = (job: number): JoinerMessage => ({ t: 'node', s: 0, m: { t: 'report', vt: 0, report: { kind: 'task-done', job, task: 'pi', ms: 5, units: 1 } } });
+  const taskDone = (job: number): FromNode => ({ t: 'report', vt: 0, report: { kind: 'task-done', job, task: 'pi', ms: 5, units: 1 } });
   /** Answers the host's latest ping, as a joiner's page does. */
   async function pong(raw: ReturnType<typeof rawJoiner>, answered: Set<number>) {
     await until(() => raw.got().some((m) => m.t === 'ping' && !answered.has(m.n)));
@@ -259,7 +372,7 @@ describe('lending the slots to the speedup experiment', () => {
     const host = new RoomHost({ code: CODE, cluster: () => lab, worker: WORKER, now: wall });
     cleanup.push(() => host.close());
     const raw = rawJoiner(host);
-    raw.send({ t: 'hello', v: 1, room: CODE, slots: 1, name: 'raw' });
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
     await until(() => raw.got().some((m) => m.t === 'welcome'));
     expect(names(lab)).toEqual(['remote 1.1']);
     const loan = host.lend();
@@ -274,16 +387,18 @@ describe('lending the slots to the speedup experiment', () => {
     let settled = false;
     const settling = loan.settle().then(() => (settled = true));
     // The old worker's last report was on its way when the stop arrived: it comes before the pong.
-    raw.send(taskDone(1));
+    raw.node(taskDone(1));
     await new Promise((r) => setTimeout(r, 20));
     expect(settled).toBe(false);
     await pong(raw, answered);
     await settling;
     const run = new Cluster({ seed: 5, mode: 'live', spawn: spawnInThread });
     cleanup.push(() => run.dispose());
+    const stopped = raw.started();
     loan.attach(run, 1);
     expect(names(run)).toEqual(['remote 1.1']);
-    raw.send(taskDone(2));
+    await until(() => raw.started() !== stopped);
+    raw.node(taskDone(2));
     const node = [...run.nodes.values()][0];
     await until(() => node.reports.length > 0);
     await new Promise((r) => setTimeout(r, 20));
