@@ -14,6 +14,16 @@ export interface Lab {
   close(): Promise<void>;
 }
 
+/** What the page reports as errors (console errors and uncaught exceptions), as they come. */
+function consoleErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(String(err)));
+  return errors;
+}
+
 /** Starts the static site on a free port and one Chromium process with its own profile. */
 export async function openLab(): Promise<Lab> {
   const server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
@@ -26,16 +36,65 @@ export async function openLab(): Promise<Lab> {
     async newPage() {
       const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
       const page = await context.newPage();
-      const errors: string[] = [];
-      page.on('console', (msg) => {
-        if (msg.type() === 'error') errors.push(msg.text());
-      });
-      page.on('pageerror', (err) => errors.push(String(err)));
-      return { page, errors };
+      return { page, errors: consoleErrors(page) };
     },
     async close() {
       await browser.close();
       await server.close();
     },
   };
+}
+
+/**
+ * Real-node mode as in a lab: the static site with the PeerServer on its port, and three separate
+ * Chromium processes, the host's and two classmates'.
+ */
+export interface RoomLab {
+  url: string;
+  browsers: Browser[];
+  close(): Promise<void>;
+}
+
+export async function openRoomLab(): Promise<RoomLab> {
+  const server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
+  const browsers = await Promise.all([0, 1, 2].map(() => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })));
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  return {
+    url: server.url,
+    browsers,
+    async close() {
+      await Promise.all(browsers.map((b) => b.close()));
+      await server.close();
+    },
+  };
+}
+
+/** A page in a context of its own in `browser`, at `url`, with its errors collected. */
+export async function openRoomPage(browser: Browser, url: string, viewport = { width: 1280, height: 720 }): Promise<{ page: Page; errors: string[] }> {
+  // WebRTC hands out host candidates to pages with a media permission.
+  const context = await browser.newContext({ viewport, permissions: ['microphone'], acceptDownloads: true });
+  const page = await context.newPage();
+  const errors = consoleErrors(page);
+  await page.goto(url);
+  return { page, errors };
+}
+
+/** The host's page with a fresh scenario (no local workers) and an open room; returns the join link. */
+export async function hostRoom(lab: RoomLab, s: { darts: number; jobs: number }): Promise<{ page: Page; errors: string[]; link: string }> {
+  const { page, errors } = await openRoomPage(lab.browsers[0], lab.url);
+  await page.getByLabel('Darts', { exact: true }).fill(String(s.darts));
+  await page.getByLabel('Jobs', { exact: true }).fill(String(s.jobs));
+  await page.getByLabel('Workers', { exact: true }).fill('0');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Room', exact: true }).click();
+  await page.getByRole('button', { name: 'Host a room' }).click();
+  const link = await page.getByRole('textbox', { name: 'Join link' }).inputValue({ timeout: 10_000 });
+  return { page, errors, link };
+}
+
+/** A classmate's page joining by `link`, once it says it is node `expectNode` of the room. */
+export async function joinAs(browser: Browser, link: string, expectNode: string): Promise<{ page: Page; errors: string[] }> {
+  const joiner = await openRoomPage(browser, link);
+  await joiner.page.getByRole('status', { name: 'Membership' }).filter({ hasText: `node ${expectNode}` }).waitFor({ timeout: 20_000 });
+  return joiner;
 }

@@ -3,58 +3,16 @@
 // PeerServer that `npm start` serves on the app's own port (here on loopback).
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServer } from '../../src/server/serve.ts';
-import { SCREENSHOTS } from './browser.ts';
-import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
+import type { Page } from 'playwright-core';
+import { hostRoom, joinAs, openRoomLab, openRoomPage, SCREENSHOTS, type RoomLab } from './browser.ts';
 
-let server: Awaited<ReturnType<typeof startServer>>;
-/** Three separate browser processes: the host's and two classmates'. */
-let browsers: Browser[] = [];
-
+let lab: RoomLab;
 beforeAll(async () => {
-  server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
-  browsers = await Promise.all([0, 1, 2].map(() => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })));
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  lab = await openRoomLab();
 });
 afterAll(async () => {
-  await Promise.all(browsers.map((b) => b.close()));
-  await server?.close();
+  await lab?.close();
 });
-
-async function open(browser: Browser, url: string, viewport = { width: 1280, height: 720 }): Promise<{ page: Page; errors: string[] }> {
-  // WebRTC hands out host candidates to pages with a media permission.
-  const context = await browser.newContext({ viewport, permissions: ['microphone'] });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(String(err)));
-  await page.goto(url);
-  return { page, errors };
-}
-
-/** The host's page with a fresh scenario (no local workers) and an open room; returns the join link. */
-async function hostRoom(s: { darts: number; jobs: number }): Promise<{ page: Page; errors: string[]; link: string }> {
-  const { page, errors } = await open(browsers[0], server.url);
-  await page.getByLabel('Darts', { exact: true }).fill(String(s.darts));
-  await page.getByLabel('Jobs', { exact: true }).fill(String(s.jobs));
-  await page.getByLabel('Workers', { exact: true }).fill('0');
-  await page.getByRole('button', { name: 'Reset' }).click();
-  await page.getByRole('button', { name: 'Room', exact: true }).click();
-  await page.getByRole('button', { name: 'Host a room' }).click();
-  const link = await page.getByRole('textbox', { name: 'Join link' }).inputValue({ timeout: 10_000 });
-  expect(link).toMatch(/\?join=[a-z2-7]{12}$/);
-  return { page, errors, link };
-}
-
-async function joinAs(browser: Browser, link: string, expectNode: string) {
-  const joiner = await open(browser, link);
-  await joiner.page.getByRole('status', { name: 'Membership' }).filter({ hasText: `node ${expectNode}` }).waitFor({ timeout: 20_000 });
-  return joiner;
-}
 
 async function piEstimate(page: Page, timeout = 90_000): Promise<number> {
   const status = page.getByRole('status', { name: 'π estimate' });
@@ -65,9 +23,10 @@ async function piEstimate(page: Page, timeout = 90_000): Promise<number> {
 const card = (page: Page, name: string) => page.getByRole('region', { name, exact: true });
 
 test('a host and two joiners in separate browsers compute π; remote cards show their round trip', async () => {
-  const host = await hostRoom({ darts: 40_000_000, jobs: 8 });
-  const a = await joinAs(browsers[1], host.link, 'remote 1.1');
-  const b = await joinAs(browsers[2], host.link, 'remote 2.1');
+  const host = await hostRoom(lab, { darts: 40_000_000, jobs: 8 });
+  expect(host.link).toMatch(/\?join=[a-z2-7]{12}$/);
+  const a = await joinAs(lab.browsers[1], host.link, 'remote 1.1');
+  const b = await joinAs(lab.browsers[2], host.link, 'remote 2.1');
   await card(host.page, 'remote 1.1').filter({ hasText: /RTT \d+\.\d ms/ }).waitFor({ timeout: 10_000 });
   // The room panel is still open from hosting: it lists both joiners.
   const panel = host.page.getByRole('dialog', { name: 'Room' });
@@ -94,9 +53,9 @@ test('a host and two joiners in separate browsers compute π; remote cards show 
 });
 
 test('a joiner whose tab closes mid-job: its job comes back and the run still gives π', async () => {
-  const host = await hostRoom({ darts: 600_000_000, jobs: 12 });
-  const a = await joinAs(browsers[1], host.link, 'remote 1.1');
-  const b = await joinAs(browsers[2], host.link, 'remote 2.1');
+  const host = await hostRoom(lab, { darts: 600_000_000, jobs: 12 });
+  const a = await joinAs(lab.browsers[1], host.link, 'remote 1.1');
+  const b = await joinAs(lab.browsers[2], host.link, 'remote 2.1');
   await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
   await b.page.getByRole('list', { name: "This browser's nodes" }).filter({ hasText: 'working on job' }).waitFor({ timeout: 20_000 });
   await b.page.context().close();
@@ -114,9 +73,9 @@ test('a joiner whose tab closes mid-job: its job comes back and the run still gi
 });
 
 test('a joiner that sends garbage is dropped and told why; the run completes on the other', async () => {
-  const host = await hostRoom({ darts: 40_000_000, jobs: 8 });
-  const good = await joinAs(browsers[1], host.link, 'remote 1.1');
-  const rogue = await joinAs(browsers[2], host.link, 'remote 2.1');
+  const host = await hostRoom(lab, { darts: 40_000_000, jobs: 8 });
+  const good = await joinAs(lab.browsers[1], host.link, 'remote 1.1');
+  const rogue = await joinAs(lab.browsers[2], host.link, 'remote 2.1');
   await rogue.page.evaluate(() => {
     type Conn = { send(d: string): void };
     const joined = (window as unknown as { __beanlabJoin: { peer: { connections: Record<string, Conn[]> } } }).__beanlabJoin;
@@ -136,7 +95,7 @@ test('a joiner that sends garbage is dropped and told why; the run completes on 
 });
 
 test('joining a room that does not exist says so within seconds', async () => {
-  const { page, errors } = await open(browsers[1], `${server.url}?join=aaaaaaaaaaaa`);
+  const { page, errors } = await openRoomPage(lab.browsers[1], `${lab.url}?join=aaaaaaaaaaaa`);
   const alert = page.getByRole('alert');
   await alert.waitFor({ timeout: 15_000 });
   expect(await alert.textContent()).toContain('Room aaaaaaaaaaaa does not exist or has been closed.');

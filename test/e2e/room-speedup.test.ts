@@ -2,63 +2,30 @@
 // the host runs the Speedup tab's experiment on 1 local worker, then 1 and 2 remote nodes, and exports it.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import path from 'node:path';
-import { mkdirSync, readFileSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { startServer } from '../../src/server/serve.ts';
-import { SCREENSHOTS } from './browser.ts';
-import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { hostRoom, joinAs, openRoomLab, SCREENSHOTS, type RoomLab } from './browser.ts';
 
-let server: Awaited<ReturnType<typeof startServer>>;
-/** Three separate browser processes: the host's and two classmates'. */
-let browsers: Browser[] = [];
-
+let lab: RoomLab;
 beforeAll(async () => {
-  server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
-  browsers = await Promise.all([0, 1, 2].map(() => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })));
-  mkdirSync(SCREENSHOTS, { recursive: true });
+  lab = await openRoomLab();
 });
 afterAll(async () => {
-  await Promise.all(browsers.map((b) => b.close()));
-  await server?.close();
+  await lab?.close();
 });
-
-async function open(browser: Browser, url: string): Promise<{ page: Page; errors: string[] }> {
-  // WebRTC hands out host candidates to pages with a media permission.
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 }, permissions: ['microphone'], acceptDownloads: true });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
-  });
-  page.on('pageerror', (err) => errors.push(String(err)));
-  await page.goto(url);
-  return { page, errors };
-}
 
 const DARTS = 800_000_000;
 const JOBS = 8;
 
 test('the host measures 1 local worker against 1 and 2 remote nodes, with shares, overhead and a CSV', async () => {
-  const host = await open(browsers[0], server.url);
-  await host.page.getByLabel('Darts', { exact: true }).fill(String(DARTS));
-  await host.page.getByLabel('Jobs', { exact: true }).fill(String(JOBS));
-  await host.page.getByLabel('Workers', { exact: true }).fill('0');
-  await host.page.getByRole('button', { name: 'Reset' }).click();
-  await host.page.getByRole('button', { name: 'Room', exact: true }).click();
-  await host.page.getByRole('button', { name: 'Host a room' }).click();
-  const link = await host.page.getByRole('textbox', { name: 'Join link' }).inputValue({ timeout: 10_000 });
+  const host = await hostRoom(lab, { darts: DARTS, jobs: JOBS });
   await host.page.keyboard.press('Escape');
 
   await host.page.getByRole('tab', { name: 'Speedup' }).click();
   // Before anyone joins, the room's nodes are offered but cannot be chosen.
   await expect.poll(() => host.page.getByRole('radio', { name: "this room's remote nodes (nobody has joined yet)" }).isDisabled()).toBe(true);
 
-  const joiners = [];
-  for (const [i, browser] of [browsers[1], browsers[2]].entries()) {
-    const j = await open(browser, link);
-    await j.page.getByRole('status', { name: 'Membership' }).filter({ hasText: `node remote ${i + 1}.1` }).waitFor({ timeout: 20_000 });
-    joiners.push(j);
-  }
+  const joiners = [await joinAs(lab.browsers[1], host.link, 'remote 1.1'), await joinAs(lab.browsers[2], host.link, 'remote 2.1')];
   const card = (name: string) => host.page.getByRole('region', { name, exact: true });
   await card('remote 2.1').waitFor({ timeout: 10_000 });
 

@@ -8,7 +8,7 @@ import { piTasks, producerConfig, WORKER, type PiScenario } from '../../src/sim/
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { RoomHost } from '../../src/net/room-host.ts';
 import { RoomMember } from '../../src/net/room-member.ts';
-import { channelPair } from './net-fake-channel.ts';
+import { channelPair, CODE, until, wall } from './net-fake-channel.ts';
 import { referenceSeconds } from '../../src/tasks/index.ts';
 
 /** A node on a MessageChannel in this thread: the same program and protocol as a Web Worker node. */
@@ -227,20 +227,10 @@ describe('speedup arithmetic and export', () => {
 // A room over in-memory channels (see net-room.test.ts): the lab's own live cluster, joiners whose slots run the worker
 // program on in-thread nodes. The experiment borrows their slots, runs 1 local worker and then k remote nodes.
 describe('runSpeedup with a room\'s remote nodes', () => {
-  const CODE = 'abcdefgh2345';
-  const wall = () => performance.timeOrigin + performance.now();
   const cleanup: (() => void)[] = [];
   afterEach(() => {
     for (const f of cleanup.splice(0)) f();
   });
-
-  async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > end) throw new Error('timed out waiting');
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  }
 
   /** The lab's cluster and a room with joiners offering `slots[i]` worker slots each. */
   async function room(...slots: number[]) {

@@ -49,3 +49,16 @@ export function channelPair(hostPeer = 'host', joinerPeer = 'joiner'): { host: F
   wire(joiner, host);
   return { host, joiner };
 }
+
+/** A room code for tests, and the wall clock rooms run on. */
+export const CODE = 'abcdefgh2345';
+export const wall = () => performance.timeOrigin + performance.now();
+
+/** Waits (polling) until `cond` holds; fails after `ms`. */
+export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

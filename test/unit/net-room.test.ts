@@ -9,23 +9,12 @@ import { RoomMember } from '../../src/net/room-member.ts';
 import { decodeHostMessage, encodeMessage, ROOM_PROTOCOL, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
 import type { FromNode, NodeReport } from '../../src/nodes/messages.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
-import { channelPair, type FakeEnd } from './net-fake-channel.ts';
-
-const CODE = 'abcdefgh2345';
-const wall = () => performance.timeOrigin + performance.now();
+import { channelPair, CODE, until, wall, type FakeEnd } from './net-fake-channel.ts';
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
   for (const f of cleanup.splice(0)) f();
 });
-
-async function until(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function room(opts: { now?: () => number; silenceMs?: number } = {}) {
   const cluster = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
