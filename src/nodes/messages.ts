@@ -105,10 +105,10 @@ export type FromNode =
   | { t: 'connect'; vt: number; conn: number; to?: 'store' }
   | { t: 'data'; vt: number; conn: number; bytes: Uint8Array }
   | { t: 'close'; vt: number; conn: number }
-  /** Computing until `until` (virtual time); -1 when the duration is not known in advance (live mode). */
+  /** Computing until `until` (virtual time only: the page's clock waits for it). */
   | { t: 'compute'; vt: number; until: number }
   | { t: 'sleep'; vt: number; until: number }
-  /** Nothing more from this node until the page sends it something (or its compute ends). */
+  /** Nothing more from this node until the page sends it something, or its compute ends (virtual time only). */
   | { t: 'idle'; vt: number }
   | { t: 'status'; vt: number; status: NodeStatus }
   | { t: 'report'; vt: number; report: NodeReport }

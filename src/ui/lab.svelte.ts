@@ -68,9 +68,8 @@ export class Lab {
   /** A redraw is due (asked for, not done yet). */
   private dirty = false;
   /**
-   * Redraws are paced to take at most about a third of the main thread, which also carries every node's
-   * messages (Web Workers, and the room's data channels): when drawing a frame gets dear, the view is
-   * brought up to date every few frames instead of every frame, and messages wait less behind it.
+   * Redraws are paced (see REDRAW_SHARE and LIVE_REDRAW_MS): the main thread also carries every node's
+   * messages (Web Workers, and the room's data channels), which then wait less behind the drawing.
    */
   private redrawStart = 0;
   private redrawAfter = 0;
@@ -85,8 +84,8 @@ export class Lab {
   constructor(private readonly spawn: () => NodeProcess = spawnWorker) {
     this.frameDrawn.port1.onmessage = () => {
       const cost = performance.now() - this.redrawStart;
-      const least = this.cluster.virtual ? MIN_REDRAW_GAP_MS : LIVE_REDRAW_MS;
-      this.redrawAfter = this.redrawStart + Math.min(Math.max(MAX_REDRAW_GAP_MS, least), Math.max(least, REDRAW_SHARE * cost));
+      const gap = this.cluster.virtual ? Math.min(MAX_REDRAW_GAP_MS, Math.max(MIN_REDRAW_GAP_MS, REDRAW_SHARE * cost)) : LIVE_REDRAW_MS;
+      this.redrawAfter = this.redrawStart + gap;
     };
     this.reset();
   }
@@ -158,7 +157,7 @@ export class Lab {
     requestAnimationFrame(this.redraw);
   }
 
-  /** In an animation frame while a redraw is due: redraws, or waits for a later frame (see `redrawAfter`). */
+  /** In an animation frame while a redraw is due: redraws, or comes back once `redrawAfter` has passed. */
   private readonly redraw = (): void => {
     const now = performance.now();
     if (now < this.redrawAfter) {
