@@ -28,6 +28,9 @@ test('a host and two joiners in separate browsers compute π; remote cards show 
   const a = await joinAs(lab.browsers[1], host.link, 'remote 1.1');
   const b = await joinAs(lab.browsers[2], host.link, 'remote 2.1');
   await card(host.page, 'remote 1.1').filter({ hasText: /RTT \d+\.\d ms/ }).waitFor({ timeout: 10_000 });
+  // Its network is real: its card offers the failure controls, but no simulated latency.
+  await card(host.page, 'remote 1.1').getByRole('button', { name: 'Kill remote 1.1' }).waitFor();
+  expect(await card(host.page, 'remote 1.1').getByRole('spinbutton').count()).toBe(0);
   // The room panel is still open from hosting: it lists both joiners.
   const panel = host.page.getByRole('dialog', { name: 'Room' });
   await panel.filter({ hasText: /Joiner 1 \(.*\): joined, 1 node, RTT \d+\.\d ms/ }).waitFor({ timeout: 5000 });
