@@ -212,8 +212,9 @@ async function browserSections(): Promise<void> {
     log(title);
     for (const line of await run()) {
       log(line);
-      const m = /(PASS|MISS)\s*$/.exec(line);
-      if (m) row(line.replace(/\s*(PASS|MISS)\s*$/, '').slice(0, 60), '', '', '', '', m[1]);
+      // "figure: value (target …) PASS" goes into the summary as its columns, the value kept whole.
+      const m = /^\s*(.*?):\s*(.*?)\s*\(target ([^)]*)\)\s*(PASS|MISS)\s*$/.exec(line);
+      if (m) row(m[1].slice(0, 60), m[2], '', '', m[3], m[4]);
     }
     log();
   }
