@@ -94,8 +94,13 @@ export function defaultPiEngine(): PiEngine {
   return loadSimdKernel() ? 'wasm-simd' : 'js';
 }
 
-/** Groups per kernel call: its misses (at most PI_LANES per group) must fit the i32 it returns. */
-const MAX_GROUPS_PER_CALL = 1 << 24;
+/**
+ * Groups per kernel call, about half a millisecond of darts. Its misses (at most PI_LANES per group) fit
+ * the i32 it returns, and short calls matter for speed: V8 runs a fresh module's code in its baseline
+ * tier and swaps in optimized code only between calls (no on-stack replacement in wasm), so one call
+ * spanning a whole job ran the node's first job at half speed.
+ */
+export const PI_GROUPS_PER_KERNEL_CALL = 1 << 16;
 
 /** How many of `darts` darts land in the quarter disc; the same for every engine. */
 export function countPiHits(darts: number, seed: number, engine: PiEngine = defaultPiEngine()): number {
@@ -107,8 +112,8 @@ export function countPiHits(darts: number, seed: number, engine: PiEngine = defa
     const kernel = loadSimdKernel();
     if (!kernel) throw new Error('this runtime has no WebAssembly SIMD: use the js pi engine');
     kernel.lanes.set(lanes);
-    for (let left = groups; left > 0; left -= MAX_GROUPS_PER_CALL) {
-      misses += kernel.throwDarts(Math.min(left, MAX_GROUPS_PER_CALL));
+    for (let left = groups; left > 0; left -= PI_GROUPS_PER_KERNEL_CALL) {
+      misses += kernel.throwDarts(Math.min(left, PI_GROUPS_PER_KERNEL_CALL));
     }
     lanes.set(kernel.lanes);
     misses += throwDartsJs(lanes, (k) => (k < remainder ? 1 : 0));

@@ -14,7 +14,7 @@ import {
   type TaskResult,
   type TaskSpec,
 } from '../../src/tasks/index.ts';
-import { PI_LANES, SPLITMIX_GAMMA } from '../../src/tasks/pi.ts';
+import { PI_GROUPS_PER_KERNEL_CALL, PI_LANES, SPLITMIX_GAMMA } from '../../src/tasks/pi.ts';
 
 /** A small seeded generator for test data (not the pi kernel's). */
 function lcg(seed: number): () => number {
@@ -88,9 +88,10 @@ describe('pi darts', () => {
     }
   });
 
-  test('WASM SIMD and JS agree past one kernel call (2^24 groups of lanes)', () => {
-    const darts = (2 ** 24 + 1) * PI_LANES + 5;
-    expect(countPiHits(darts, 9, 'wasm-simd')).toBe(countPiHits(darts, 9, 'js'));
+  test('WASM SIMD and JS agree past one kernel call, and past several', () => {
+    for (const darts of [(PI_GROUPS_PER_KERNEL_CALL + 1) * PI_LANES + 5, 3 * PI_GROUPS_PER_KERNEL_CALL * PI_LANES]) {
+      expect(countPiHits(darts, 9, 'wasm-simd')).toBe(countPiHits(darts, 9, 'js'));
+    }
   });
 
   test('no safe-integer seed gives a lane the all-zero state (xorshift would stay at 0 and always hit)', () => {
