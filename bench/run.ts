@@ -238,4 +238,9 @@ main()
     if (rows.length) table();
     process.exitCode = 1;
   })
-  .finally(() => killAllChildren());
+  .finally(() => {
+    killAllChildren();
+    // The PeerJS signaling server (real-node section) re-arms two timers for ever and offers no way to
+    // stop them, so the closed server would keep this process alive.
+    process.exit();
+  });
