@@ -191,3 +191,41 @@ test('a run exported as JSON replays, with a kill in it, to the identical trace'
   await expect.poll(() => page.getByRole('status').filter({ hasText: /^Cannot replay/ }).textContent()).toMatch(/broken\.json: not a beanlab run/);
   expect(errors).toEqual([]);
 });
+
+test('the divider above the tabs resizes the panel by drag and by keys, within limits, and double-click restores it', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  const panel = page.getByRole('tabpanel');
+  const cluster = page.getByRole('main', { name: 'Cluster' });
+  const divider = page.getByRole('separator', { name: /Resize the tab panel/ });
+  const height = async (l: typeof panel) => (await l.boundingBox())!.height;
+  const start = { panel: await height(panel), cluster: await height(cluster) };
+
+  const grip = (await divider.boundingBox())!;
+  await page.mouse.move(grip.x + 200, grip.y + grip.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(grip.x + 200, grip.y + grip.height / 2 - 150, { steps: 5 });
+  await page.mouse.up();
+  const dragged = await height(panel);
+  expect(dragged).toBeGreaterThan(start.panel + 140);
+  expect(dragged).toBeLessThan(start.panel + 160);
+  expect(await height(cluster)).toBeLessThan(start.cluster - 140);
+  await page.getByRole('tab', { name: 'Speedup' }).click();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'divider-dragged-speedup.png') });
+
+  // Keys: a step down, then the limits (the cluster keeps room to be read).
+  await divider.focus();
+  await page.keyboard.press('ArrowDown');
+  expect(await height(panel)).toBeLessThan(dragged - 20);
+  await page.keyboard.press('Home');
+  const tallest = await height(panel);
+  expect(await height(cluster)).toBeGreaterThan(170);
+  await page.keyboard.press('ArrowUp');
+  expect(await height(panel)).toBe(tallest);
+  await page.keyboard.press('End');
+  expect(await height(panel)).toBeLessThan(start.panel);
+
+  await divider.dblclick();
+  expect(Math.abs((await height(panel)) - start.panel)).toBeLessThan(1);
+  expect(errors).toEqual([]);
+});
