@@ -70,8 +70,16 @@ test('the host measures 1 local worker against 1 and 2 remote nodes, with shares
   await times.scrollIntoViewIfNeeded();
   await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-speedup-times.png') });
   await shares.scrollIntoViewIfNeeded();
-  await host.page.screenshot({ path: '/tmp/room-speedup.png' });
   await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-speedup.png') });
+  // The divider above the tabs at its highest: the whole table shows with the panel scrolled to the top.
+  await host.page.getByRole('separator', { name: /Resize the tab panel/ }).focus();
+  await host.page.keyboard.press('Home');
+  const panel = host.page.getByRole('tabpanel');
+  await panel.evaluate((p) => (p.scrollTop = 0));
+  const [panelBox, sharesBox] = [(await panel.boundingBox())!, (await shares.boundingBox())!];
+  expect(sharesBox.y).toBeGreaterThanOrEqual(panelBox.y);
+  expect(sharesBox.y + sharesBox.height).toBeLessThanOrEqual(panelBox.y + panelBox.height);
+  await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-speedup-tall-panel.png') });
 
   // The CSV: the first columns as before, then kind, jobs, overhead, round trip and each node's jobs and share.
   const [download] = await Promise.all([host.page.waitForEvent('download'), host.page.getByRole('button', { name: 'Export CSV' }).click()]);
