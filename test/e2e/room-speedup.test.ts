@@ -112,3 +112,28 @@ test('the host measures 1 local worker against 1 and 2 remote nodes, with shares
   expect([...host.errors, ...joiners.flatMap((j) => j.errors)]).toEqual([]);
   await Promise.all([host.page.context().close(), ...joiners.map((j) => j.page.context().close())]);
 });
+
+test('a joiner leaving mid-experiment: the set-up stays the room one while it runs, and the run ends saying what went wrong', async () => {
+  const host = await hostRoom(lab, { darts: DARTS, jobs: JOBS });
+  await host.page.keyboard.press('Escape');
+  await host.page.getByRole('tab', { name: 'Speedup' }).click();
+  const joiner = await joinAs(lab.browsers[1], host.link, 'remote 1.1');
+  await host.page.getByRole('region', { name: 'remote 1.1', exact: true }).waitFor({ timeout: 10_000 });
+  await host.page.getByRole('radio', { name: "this room's remote nodes (1 local baseline, then k remote)" }).check();
+  const run = host.page.getByRole('button', { name: 'Run speedup experiment' });
+  await run.click();
+  // The only joiner leaves while the local baseline runs.
+  await joiner.page.context().close();
+  await expect.poll(() => host.page.getByRole('radio', { name: "this room's remote nodes (nobody has joined yet)" }).count(), { timeout: 15_000 }).toBe(1);
+  expect(await run.isDisabled()).toBe(true);
+  expect(await host.page.getByRole('group', { name: 'Remote node counts' }).count()).toBe(1);
+  expect(await host.page.getByRole('group', { name: 'Worker counts' }).count()).toBe(0);
+  await run.and(host.page.locator(':enabled')).waitFor({ timeout: 110_000 });
+  const failed = host.page.getByRole('status').filter({ hasText: /The experiment failed: .+/ });
+  expect(await failed.count()).toBe(1);
+  await failed.scrollIntoViewIfNeeded();
+  await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-speedup-joiner-left.png') });
+  // Now the set-up offers what there is: local workers.
+  expect(await host.page.getByRole('group', { name: 'Worker counts' }).count()).toBe(1);
+  await host.page.context().close();
+});
