@@ -361,6 +361,7 @@ export class Cluster {
     for (const s of n.sessions.values()) s.destroy();
     n.sessions.clear();
     this.closeStoreSessions(n, false);
+    this.wakeWaiters();
     this.changed();
   }
 
@@ -372,6 +373,7 @@ export class Cluster {
     n.process.postMessage({ t: 'hang' });
     n.life = 'hung';
     n.horizon = Infinity;
+    this.wakeWaiters();
     this.changed();
   }
 
@@ -575,10 +577,18 @@ export class Cluster {
         else this.show(n, m);
         break;
     }
+    this.wakeWaiters();
+    this.changed();
+  }
+
+  /**
+   * What virtual time waits on has changed: a node answered, or one that had not answered yet was killed
+   * or hung (it never will, so time must not wait for it).
+   */
+  private wakeWaiters(): void {
     const waiting = this.activity;
     this.activity = [];
     for (const w of waiting) w();
-    this.changed();
   }
 
   private show(n: NodeHandle, m: Extract<FromNode, { t: 'status' | 'report' | 'log' }>): void {

@@ -214,6 +214,24 @@ describe('export and replay', () => {
     expect(runs[1].eventCount).toBe(runs[0].eventCount);
   });
 
+  test.each(['killed', 'hung'] as const)('a step waiting for a worker\'s answer goes on when that worker is %s before answering', async (how) => {
+    // Step mode waits for the node just sent a reply; a kill or hang clicked meanwhile means no answer will come.
+    const { cluster } = piRun({ workers: 2, jobs: 4 }, 9);
+    const w1 = workerId(cluster, 'worker 1');
+    for (;;) {
+      const last = cluster.trace[cluster.trace.length - 1];
+      if (last?.kind === 'to-node' && last.node === w1 && last.text.startsWith('RESERVED')) break;
+      await cluster.step();
+    }
+    const events = cluster.eventCount;
+    const stepping = cluster.step();
+    if (how === 'killed') cluster.killNode(w1);
+    else cluster.hangNode(w1);
+    const outcome = await Promise.race([stepping.then(() => 'stepped'), new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000))]);
+    expect(outcome).toBe('stepped');
+    expect(cluster.eventCount).toBe(events + 1);
+  });
+
   test('a file that is not a run is refused with a clear error', async () => {
     const { parseRun } = await import('../../src/sim/replay.ts');
     expect(() => parseRun('{oops')).toThrow(/not a beanlab run/);
