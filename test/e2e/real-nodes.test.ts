@@ -56,7 +56,8 @@ test('a host and two joiners in separate browsers compute π; remote cards show 
 });
 
 test('a joiner whose tab closes mid-job: its job comes back and the run still gives π', async () => {
-  const host = await hostRoom(lab, { darts: 600_000_000, jobs: 12 });
+  // Jobs of 2e8 darts (about 0.2 s each): long enough that the joiner is seen working, and closed mid-job.
+  const host = await hostRoom(lab, { darts: 2_400_000_000, jobs: 12 });
   const a = await joinAs(lab.browsers[1], host.link, 'remote 1.1');
   const b = await joinAs(lab.browsers[2], host.link, 'remote 2.1');
   await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
