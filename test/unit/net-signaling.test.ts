@@ -1,8 +1,13 @@
 // The PeerJS signaling server lives on the app's own port, under /peerjs, beside the app itself and
 // beside Vite's hot-reload socket (`npm start` serves through Vite; no build is needed for this test).
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startServer } from '../../src/server/serve.ts';
+import { MAX_SIGNALING_FRAME } from '../../src/server/signaling.ts';
 
 let server: Awaited<ReturnType<typeof startServer>>;
 beforeAll(async () => {
@@ -42,4 +47,133 @@ test("Vite's hot-reload socket still opens on the same port", async () => {
   });
   ws.close();
   expect(JSON.parse(first)).toMatchObject({ type: 'connected' });
+});
+
+// Any classmate can reach the signaling socket: nothing one sends may stop `npm start` (it exited on
+// the first frame that was not a JSON object) or disturb the others. The server runs as `npm start
+// -- --static` does, in a child process, so an exit is seen as one.
+describe('a client that sends garbage', () => {
+  let child: ChildProcess;
+  let port: number;
+  let stderr = '';
+  const sockets: WebSocket[] = [];
+  beforeAll(async () => {
+    const dist = mkdtempSync(path.join(tmpdir(), 'beanlab-dist-'));
+    writeFileSync(path.join(dist, 'index.html'), '<div id="app"></div>');
+    child = spawn(process.execPath, ['--import', 'tsx', 'src/server/start.ts', '--static', '--port', '0'], {
+      env: { ...process.env, BEANLAB_DIST: dist },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stderr!.on('data', (d) => (stderr += String(d)));
+    port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d) => {
+        out += String(d);
+        const m = /running at http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
+    });
+  }, 30_000);
+  afterAll(() => {
+    for (const ws of sockets) ws.terminate();
+    child?.kill('SIGKILL');
+  });
+
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  };
+
+  /** A PeerJS client's signaling socket; its messages queue up in `received`. */
+  function socket(id: string, token = 't') {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/peerjs/peerjs?key=peerjs&id=${id}&token=${token}`);
+    sockets.push(ws);
+    ws.on('error', () => {});
+    const received: unknown[] = [];
+    ws.on('message', (data) => received.push(JSON.parse(String(data))));
+    const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    return { ws, received, closed };
+  }
+
+  /** A new peer, once the server said OPEN. */
+  async function peer(id: string) {
+    const p = socket(id);
+    await until(() => p.received.length > 0 || p.ws.readyState === WebSocket.CLOSED);
+    expect(p.received.shift()).toEqual({ type: 'OPEN' });
+    return p;
+  }
+
+  async function expectServerAlive() {
+    await new Promise((r) => setTimeout(r, 100));
+    expect(child.exitCode, stderr).toBeNull();
+    expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(200);
+  }
+
+  test.each([
+    ['x', 'not JSON'],
+    ['null', 'not a JSON object'],
+    ['3', 'not a JSON object'],
+    ['"OFFER"', 'not a JSON object'],
+    ['[]', 'not a JSON object'],
+    ['{"type":"OFFER","dst":"host"}', 'OFFER without an object payload'],
+    ['{"type":"ANSWER","dst":"host","payload":null}', 'ANSWER without an object payload'],
+    ['{"type":"CANDIDATE","payload":{"connectionId":"c"}}', 'CANDIDATE without a dst peer id'],
+    ['{"type":"LEAVE","dst":{}}', 'LEAVE with a dst that is not a peer id'],
+    ['{"type":"SHUTDOWN"}', 'unknown message type "SHUTDOWN"'],
+  ])('a frame %s closes only its sender (1008: %s); the others are still served', async (frame, problem) => {
+    const round = sockets.length;
+    const honest = await peer(`honest-${round}`);
+    const bad = await peer(`bad-${round}`);
+    bad.ws.send(frame);
+    expect(await bad.closed).toEqual({ code: 1008, reason: `bad signaling message: ${problem}` });
+    await expectServerAlive();
+    // The honest client still gets what is relayed to it, and a newcomer still gets OPEN.
+    const newcomer = await peer(`newcomer-${round}`);
+    const offer = { type: 'OFFER', dst: `honest-${round}`, payload: { connectionId: 'dc_1' } };
+    newcomer.ws.send(JSON.stringify(offer));
+    await until(() => honest.received.length > 0);
+    expect(honest.received).toEqual([{ ...offer, src: `newcomer-${round}` }]);
+  });
+
+  test(`a frame over ${MAX_SIGNALING_FRAME} bytes closes only its socket with 1009 (message too big)`, async () => {
+    const honest = await peer('honest-big');
+    const bad = await peer('bad-big');
+    const heartbeat = JSON.stringify({ type: 'HEARTBEAT', padding: 'x'.repeat(MAX_SIGNALING_FRAME) });
+    bad.ws.send(heartbeat);
+    expect((await bad.closed).code).toBe(1009);
+    await expectServerAlive();
+    expect(honest.ws.readyState).toBe(WebSocket.OPEN);
+    const newcomer = await peer('newcomer-big');
+    // A frame just under the bound is still a message.
+    newcomer.ws.send(JSON.stringify({ type: 'CANDIDATE', dst: 'honest-big', payload: { connectionId: 'dc_1', pad: 'x'.repeat(MAX_SIGNALING_FRAME - 200) } }));
+    await until(() => honest.received.length > 0);
+    expect(honest.received).toHaveLength(1);
+  });
+
+  test('many sockets with one peer id: each newer one closes the older, only the newest relays', async () => {
+    // `peer` says OPEN to the first socket only; a reconnection (same token) is taken silently.
+    const first = await peer('same-id');
+    const second = socket('same-id');
+    expect((await first.closed).code).toBe(1000);
+    const third = socket('same-id');
+    expect((await second.closed).code).toBe(1000);
+    const other = await peer('other');
+    other.ws.send(JSON.stringify({ type: 'ANSWER', dst: 'same-id', payload: { connectionId: 'dc_2' } }));
+    await until(() => third.received.length > 0);
+    expect(third.received).toEqual([{ type: 'ANSWER', src: 'other', dst: 'same-id', payload: { connectionId: 'dc_2' } }]);
+    // Another token for a taken id is refused, as `peer` does.
+    const thief = socket('same-id', 'other');
+    await thief.closed;
+    expect(thief.received).toMatchObject([{ type: 'ID-TAKEN' }]);
+    expect(third.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  test('the HTTP routes under /peerjs answer bad requests without throwing', async () => {
+    const base = `http://127.0.0.1:${port}/peerjs`;
+    expect((await fetch(`${base}/`)).status).toBe(200);
+    expect((await fetch(`${base}/peerjs/peers`)).status).toBe(401);
+    expect((await fetch(`${base}/%E0%A4%A/id`)).status).toBe(400);
+    expect((await fetch(`${base}/peerjs/id`, { method: 'POST', body: 'x'.repeat(100_000) })).status).toBe(404);
+    await expectServerAlive();
+  });
 });
