@@ -181,10 +181,23 @@ export function exportYaml(records: readonly JobRecord[], now: number): string {
   return stringifyYaml({ status: rqStatus(records, now), jobs }, YAML_OPTIONS);
 }
 
+// A job's command, tag and result are anyone's text (a classmate's node puts jobs and reports
+// results): a cell starting with =, +, -, @, tab or CR is a formula to a spreadsheet. As OWASP
+// advises, such a text cell gets a leading ' and is quoted. A text that is a plain number (a result of
+// -3) stays as it is: a spreadsheet reads it as the number, and number columns are never escaped. A
+// text already starting with ' gets one more, so the importer can take exactly one off every text cell
+// that starts with ' and read back what was exported.
+const FORMULA_START = /^[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
+const CSV_TEXT_ESCAPE = "'";
+
 const csvCell = (v: unknown) => {
-  const s = v === null || v === undefined ? '' : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  let s = v === null || v === undefined ? '' : String(v);
+  if (typeof v === 'string' && (s.startsWith(CSV_TEXT_ESCAPE) || (FORMULA_START.test(s) && !PLAIN_NUMBER.test(s)))) s = CSV_TEXT_ESCAPE + s;
+  return /[",\r\n]/.test(s) || s.startsWith(CSV_TEXT_ESCAPE) ? `"${s.replace(/"/g, '""')}"` : s;
 };
+
+const csvText = (cell: string) => (cell.startsWith(CSV_TEXT_ESCAPE) ? cell.slice(CSV_TEXT_ESCAPE.length) : cell);
 
 export function exportCsv(records: readonly JobRecord[]): string {
   const rows = [RQ_FIELDS.join(',')];
@@ -263,7 +276,7 @@ function importCsv(text: string): ImportedRecord[] {
   return rows.slice(1).map((row, i) => {
     if (row.length !== header.length) throw new Error(`CSV row ${i + 2}: ${row.length} cells, the header has ${header.length}`);
     const o: Record<string, unknown> = {};
-    header.forEach((h, k) => (o[h] = row[k] === '' ? null : NUMERIC.has(h) ? Number(row[k]) : row[k]));
+    header.forEach((h, k) => (o[h] = row[k] === '' ? null : NUMERIC.has(h) ? Number(row[k]) : csvText(row[k])));
     return toRecord(o, `CSV row ${i + 2}`);
   });
 }

@@ -6,7 +6,7 @@ import { advanceTo, ManualClock } from '../../src/engine/clock.ts';
 import { Session } from '../../src/protocol/session.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
 import { JobHistory, type JobRecord } from '../../src/history/history.ts';
-import { exportCsv, exportYaml, importJobs, rqStatus } from '../../src/history/status.ts';
+import { exportCsv, exportYaml, importJobs, parseCsv, rqStatus } from '../../src/history/status.ts';
 import { FEEDER, RqShell } from '../../src/history/rq-commands.ts';
 import { facets, filterJobs, NO_FILTER, sortJobs } from '../../src/history/table.ts';
 import { Cluster } from '../../src/sim/cluster.ts';
@@ -171,6 +171,29 @@ describe('rq status', () => {
     expect(yaml).toMatch(/^status:\n {2}jobs:\n {4}pending: 1\n/);
     expect(yaml).toContain('  - jid: 1\n');
     expect(exportCsv(history.records).split('\r\n')[0]).toBe('jid,id,priority,state,beanstalkd,tube,submitted,started,finished,elapsed,submitter,runner,exit_status,tag,ttr,reserves,timeouts,releases,returns,result,command');
+  });
+
+  test('CSV export: a text cell a spreadsheet would run as a formula starts with \' (OWASP), and import takes it off', () => {
+    const { history, client } = scripted();
+    const p = client('rq');
+    const texts = ['=HYPERLINK("http://x","click")', '+1+2', "-2+3+cmd|' /C calc'!A0", '@SUM(A1)', '\tx', '\rx', "'quoted", '-3', '2.5e-3', 'pi darts=10'];
+    for (const body of texts) p.send(`put 0 0 60 ${body.length}`, body);
+    history.tag(1, '=tag');
+    history.report('worker 1', { kind: 'task-done', job: 2, task: 'busy', ms: 1, units: 1, result: '-3' }, 1000);
+    history.report('worker 1', { kind: 'task-failed', job: 3, error: '@error' }, 1000);
+    const csv = exportCsv(history.records);
+    const [header, ...rows] = parseCsv(csv);
+    const column = (name: string) => rows.map((r) => r[header.indexOf(name)]);
+    expect(column('command')).toEqual(["'=HYPERLINK(\"http://x\",\"click\")", "'+1+2", "'-2+3+cmd|' /C calc'!A0", "'@SUM(A1)", "'\tx", "'\rx", "''quoted", '-3', '2.5e-3', 'pi darts=10']);
+    expect(column('tag')[0]).toBe("'=tag");
+    // A plain number stays a number; so does every number column (a negative exit status too).
+    expect(column('result').slice(0, 3)).toEqual(['', '-3', "'@error"]);
+    // Escaped cells are quoted, so the quote is part of the text, not of the CSV.
+    expect(csv).toContain(`,"'=HYPERLINK(""http://x"",""click"")"\r\n`);
+    const back = importJobs(csv, 'jobs.csv');
+    expect(back.map((r) => r.command)).toEqual(texts);
+    expect(back[0].tag).toBe('=tag');
+    expect(back.slice(0, 3).map((r) => r.result)).toEqual([null, '-3', '@error']);
   });
 
   test('bad files are refused with the reason, and nothing is read', () => {
