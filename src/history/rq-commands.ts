@@ -27,6 +27,13 @@ export const RQ_TUBE = 'rq';
 /** Feeders run rq's jobs: they keep results in the history (no result tube) and bury a job whose task fails or that was tried too often. */
 export const FEEDER: WorkerConfig = { watch: RQ_TUBE, use: RQ_TUBE, onFailure: 'bury', reconnectEachJob: false, putResults: false, maxReserves: 3 };
 
+/**
+ * The most jobs one `rq submit` puts. Each is put at once, in the page's own thread, through rq's
+ * connection, the engine, the binlog, the job history and the run's trace: about 40 µs a job in Node,
+ * so 10,000 jobs hold the page for about half a second; a million held it for half a minute.
+ */
+export const MAX_SUBMIT = 10_000;
+
 export const RQ_HELP = `rq commands (a line starting with "rq " is rq's, not beanstalkd's):
   rq submit JOB             submit one job
   rq submit                 then one job per line, or a YAML list; end with a line holding only "." (or an empty line)
@@ -42,6 +49,7 @@ A job line is a task and options:
   sleep [ms=500]                 wait without using the CPU
   fail                           a job no worker can run: its task fails
   options: tag=WORD pri=N tube=NAME ttr=SECONDS delay=SECONDS count=N (that many copies)
+One submit puts at most ${MAX_SUBMIT.toLocaleString('en')} jobs.
 Jobs go to tube "${RQ_TUBE}" unless tube= says otherwise. Times are seconds since the run started.
 Query fields: ${RQ_FIELDS.join(', ')}`;
 
@@ -63,7 +71,9 @@ interface Submission {
 
 const LIST_LIMIT = 200;
 const DEFAULT_TTR_S = 60;
-const MAX_COUNT = 1_000_000;
+
+const tooMany = (n: number) =>
+  `rq submit: ${n.toLocaleString('en')} jobs is more than one submit may put (${MAX_SUBMIT.toLocaleString('en')}: each is put at once, and more would freeze the page); submit them in parts; nothing submitted`;
 
 /** A bad command: its message is shown as an error and nothing has changed. */
 class RqError extends Error {}
@@ -295,7 +305,14 @@ export class RqShell {
   private submitText(text: string): RqOutput[] {
     const trimmed = text.trim();
     if (!trimmed) throw new RqError('rq submit: no jobs given');
-    const jobs = /^(-|---)(\s|$)/.test(trimmed) || trimmed.startsWith('[') ? this.parseYamlJobs(trimmed) : trimmed.split('\n').flatMap((l, i) => (l.trim() ? this.parseJobLine(l, `line ${i + 1}`) : []));
+    if (/^(-|---)(\s|$)/.test(trimmed) || trimmed.startsWith('[')) return this.submit(this.parseYamlJobs(trimmed));
+    const jobs: Submission[] = [];
+    for (const [i, line] of trimmed.split('\n').entries()) {
+      if (!line.trim()) continue;
+      const { copies, count } = this.parseJobLine(line, `line ${i + 1}`);
+      if (jobs.length + count > MAX_SUBMIT) throw new RqError(tooMany(jobs.length + count));
+      for (let copy = 0; copy < count; copy++) jobs.push(copies(copy));
+    }
     return this.submit(jobs);
   }
 
@@ -309,7 +326,11 @@ export class RqShell {
     if (!Array.isArray(doc)) throw new RqError('rq submit: the YAML must be a list of jobs; nothing submitted');
     return doc.flatMap((item, i) => {
       const where = `item ${i + 1}`;
-      if (typeof item === 'string') return this.parseJobLine(item, where);
+      if (typeof item === 'string') {
+        const { copies, count } = this.parseJobLine(item, where);
+        if (count > MAX_SUBMIT) throw new RqError(tooMany(count));
+        return Array.from({ length: count }, (_, copy) => copies(copy));
+      }
       if (item && typeof item === 'object' && !Array.isArray(item) && typeof (item as { command?: unknown }).command === 'string') {
         const o = item as Record<string, unknown>;
         const opt = (k: string, def: number) => {
@@ -323,8 +344,8 @@ export class RqShell {
     });
   }
 
-  /** `KIND [key=value ...]`: a task and its put options. */
-  private parseJobLine(line: string, where: string): Submission[] {
+  /** `KIND [key=value ...]`: a task and its put options, and how many copies (count=). */
+  private parseJobLine(line: string, where: string): { copies: (copy: number) => Submission; count: number } {
     const [kind, ...words] = line.trim().split(/\s+/);
     if (!['pi', 'busy', 'sleep', 'fail'].includes(kind)) throw new RqError(`rq submit: ${where}: unknown task "${kind}"; a job line starts with pi, busy, sleep or fail; nothing submitted`);
     const opts = new Map<string, string>();
@@ -361,7 +382,7 @@ export class RqShell {
     const pri = take('pri', 0, 4294967295);
     const ttr = take('ttr', DEFAULT_TTR_S);
     const delay = take('delay', 0);
-    const count = take('count', 1, MAX_COUNT);
+    const count = take('count', 1);
     const tube = opts.get('tube') ?? RQ_TUBE;
     const tag = opts.get('tag') ?? null;
     opts.delete('tube');
@@ -369,12 +390,13 @@ export class RqShell {
     if (opts.size) throw new RqError(`rq submit: ${where}: unknown option "${[...opts.keys()][0]}" for ${kind}; nothing submitted`);
     if (!/^[A-Za-z0-9\-+/;.$_()]{1,200}$/.test(tube) || tube.startsWith('-')) throw new RqError(`rq submit: ${where}: "${tube}" is not a tube name; nothing submitted`);
     if (count < 1) throw new RqError(`rq submit: ${where}: count must be at least 1; nothing submitted`);
-    return Array.from({ length: count }, (_, copy) => ({ body: body(copy), pri, delay, ttr: Math.max(1, ttr), tube, tag }));
+    return { copies: (copy) => ({ body: body(copy), pri, delay, ttr: Math.max(1, ttr), tube, tag }), count };
   }
 
   private submit(jobs: Submission[]): RqOutput[] {
     const engine = this.cluster().engine;
     if (!engine) throw new RqError('rq submit: the queue server is down: restart it and submit again; nothing submitted');
+    if (jobs.length > MAX_SUBMIT) throw new RqError(tooMany(jobs.length));
     const keys: number[] = [];
     let problem: string | null = null;
     for (const job of jobs) {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 import { Cluster } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
-import { RQ_HELP, RqShell, type RqOutput } from '../../src/history/rq-commands.ts';
+import { MAX_SUBMIT, RQ_HELP, RqShell, type RqOutput } from '../../src/history/rq-commands.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -83,6 +83,21 @@ describe('rq submit', () => {
     expect(run('rq submit sleep tube=-bad')).toMatch(/"-bad" is not a tube name/);
     expect(cluster.engine!.totalJobs).toBe(0);
     expect(cluster.history.records).toHaveLength(0);
+  });
+
+  test(`one submit puts at most ${MAX_SUBMIT} jobs (each is put at once in the page's thread): more is refused up front, naming the limit, nothing submitted`, () => {
+    const { cluster, run } = lab();
+    const refused = (n: number) => `! rq submit: ${n.toLocaleString('en')} jobs is more than one submit may put (10,000: each is put at once, and more would freeze the page); submit them in parts; nothing submitted`;
+    expect(run('rq submit pi count=1000000')).toBe(refused(1_000_000));
+    expect(run('rq submit', 'busy ms=1 count=6000', 'sleep ms=1 count=4001', '.')).toBe(refused(10_001));
+    expect(run('rq submit', '- busy ms=1 count=10001', '.')).toBe(refused(10_001));
+    expect(cluster.engine!.totalJobs).toBe(0);
+    expect(cluster.history.records).toHaveLength(0);
+    expect(run(`rq submit busy ms=1 count=${MAX_SUBMIT}`)).toMatch(/^submitted: 10000\njids: 1-10000\n/);
+    expect(run('rq submit busy ms=1')).toMatch(/^- jid: 10001\n/);
+    // Piped: what rq list gives is counted the same way.
+    expect(run('rq list all | rq submit')).toBe(refused(10_001));
+    expect(cluster.engine!.totalJobs).toBe(10_001);
   });
 
   test('the server down: refused, nothing submitted', () => {
