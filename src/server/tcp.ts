@@ -6,6 +6,9 @@ import type { Engine } from '../engine/engine.ts';
 import { RealTimeDriver } from '../engine/clock.ts';
 import { Session } from '../protocol/session.ts';
 
+/** Framing steps (a command line, a put's body) one connection runs before the others get a turn. */
+const STEPS_PER_TURN = 1000;
+
 export type ListenAddress = { host: string; port: number } | { path: string };
 
 export interface TcpServer {
@@ -24,17 +27,42 @@ export async function startTcpServer(engine: Engine, listen: ListenAddress, log:
     sockets.add(socket);
     const name = socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix';
     log(`accept ${name}`);
-    const session = new Session(
+    // Backpressure, as beanstalkd reads no next command while a reply is unsent: once Node queues
+    // output in memory (a client that does not read), stop reading the socket and running commands
+    // already read; carry on when the queue drains. And fairness, as beanstalkd reads at most a line
+    // per connection per turn: after STEPS_PER_TURN framing steps (a chunk can hold thousands of
+    // pipelined commands) the other connections get their turn first.
+    let steps = 0;
+    let yielded = false;
+    const carryOn = () => {
+      if (socket.destroyed) return;
+      steps = 0;
+      yielded = false;
+      session.resume();
+      if (!socket.writableNeedDrain && !yielded) socket.resume();
+      driver.poke();
+    };
+    const session: Session = new Session(
       engine,
       {
         write: (bytes) => {
-          if (!socket.destroyed) socket.write(bytes);
+          if (!socket.destroyed && !socket.write(bytes)) socket.pause();
         },
         close: () => socket.end(),
+        backedUp: () => {
+          if (socket.writableNeedDrain || yielded) return true;
+          if (++steps <= STEPS_PER_TURN) return false;
+          yielded = true;
+          socket.pause();
+          setImmediate(carryOn);
+          return true;
+        },
       },
       name,
     );
+    socket.on('drain', carryOn);
     socket.on('data', (chunk: Buffer) => {
+      steps = 0;
       session.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
       driver.poke();
     });
