@@ -35,8 +35,8 @@ interface Run {
   stderr: string;
 }
 
-/** Runs a command to completion (or kills it after timeoutMs, status 'still running'). */
-function run(cmd: string, args: string[], timeoutMs = 3000): Promise<Run> {
+/** Runs a command to completion (or kills it after timeoutMs, status 'still running'; generous: several helpers share 2 cores). */
+function run(cmd: string, args: string[], timeoutMs = 15000): Promise<Run> {
   return new Promise((resolve) => {
     // argv0 "beanstalkd": the real server names itself after argv[0] in its messages, as from a shell.
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], argv0: cmd === BEANSTALKD ? 'beanstalkd' : undefined });
@@ -130,7 +130,7 @@ describe.concurrent('differential CLI: options give the same stdout, stderr and 
       const dir = path.join(base, 'missing');
       const [p1, p2] = [await freePort(), await freePort()];
       const real = await run(BEANSTALKD, ['-b', dir, '-l', '127.0.0.1', '-p', String(p1)]);
-      const ours = await ourCli(['-b', path.join(base, 'missing2'), '-l', '127.0.0.1', '-p', String(p2)], 2500);
+      const ours = await ourCli(['-b', path.join(base, 'missing2'), '-l', '127.0.0.1', '-p', String(p2)]);
       expect(real.status).toBe(10);
       expect({ status: ours.status, stdout: ours.stdout }).toEqual({ status: real.status, stdout: real.stdout });
     } finally {
