@@ -3,7 +3,7 @@
 import { Engine } from '../engine/engine.ts';
 import { RealClock } from '../engine/clock.ts';
 import { BINLOG_SIZE_DEFAULT, JOB_DATA_SIZE_LIMIT_DEFAULT, JOB_DATA_SIZE_LIMIT_MAX, VERSION } from '../engine/types.ts';
-import { startTcpServer, type ListenAddress } from './tcp.ts';
+import { ListenRefused, startTcpServer, type ListenAddress } from './tcp.ts';
 import { openFileBinlog } from './binlog-files.ts';
 import { hostInfo } from './host-info.ts';
 
@@ -175,10 +175,12 @@ async function main(): Promise<void> {
   const verbose = opts.verbose > 0 ? (msg: string) => process.stdout.write(`${msg}\n`) : undefined;
   let server;
   try {
-    server = await startTcpServer(engine, listenAddress(opts), verbose);
+    server = await startTcpServer(engine, listenAddress(opts), verbose, warn);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    warn(e.code === 'EADDRINUSE' ? `bind(): Address already in use (${opts.listen.startsWith('unix:') ? opts.listen : `${opts.listen}:${opts.port}`})` : `listen: ${e.message}`);
+    if (e instanceof ListenRefused) warn(e.message);
+    else if (e.code === 'EADDRINUSE') warn(`bind(): Address already in use (${opts.listen.startsWith('unix:') ? opts.listen : `${opts.listen}:${opts.port}`})`);
+    else warn(`listen: ${e.message}`);
     process.exit(111);
   }
   if (verbose) verbose(`beanlab beanstalkd ${VERSION} listening on ${server.address}`);

@@ -1,7 +1,7 @@
 // A beanstalkd-compatible TCP (or Unix socket) server on the engine: one Session per socket,
 // one real-time driver for the engine's timers. Node only.
 import net from 'node:net';
-import { existsSync, unlinkSync } from 'node:fs';
+import { statSync, unlinkSync } from 'node:fs';
 import type { Engine } from '../engine/engine.ts';
 import { RealTimeDriver } from '../engine/clock.ts';
 import { Session } from '../protocol/session.ts';
@@ -19,7 +19,33 @@ export interface TcpServer {
   close(): Promise<void>;
 }
 
-export async function startTcpServer(engine: Engine, listen: ListenAddress, log: (msg: string) => void = () => {}): Promise<TcpServer> {
+/** The server will not listen where asked; the message says why. */
+export class ListenRefused extends Error {}
+
+/** sizeof(sockaddr_un.sun_path) - 1: beanstalkd refuses a longer path (Node would cut it short). */
+const UNIX_PATH_MAX = 107;
+
+/**
+ * make_unix_socket (net.c): a socket already at the path, live or stale, is replaced (with a
+ * warning); any other file is kept, and the server refuses to start.
+ */
+function clearUnixPath(path: string, warn: (msg: string) => void): void {
+  const length = Buffer.byteLength(path);
+  if (length > UNIX_PATH_MAX) throw new ListenRefused(`socket path ${path} is too long (${length} characters), where maximum allowed is ${UNIX_PATH_MAX}`);
+  const st = statSync(path, { throwIfNoEntry: false });
+  if (!st) return;
+  if (!st.isSocket()) throw new ListenRefused(`another file already exists in the given path (unix:${path})`);
+  warn('removing existing local socket to replace it');
+  unlinkSync(path);
+}
+
+/** log: verbose messages (-V); warn: warnings, such as a Unix socket replaced. */
+export async function startTcpServer(
+  engine: Engine,
+  listen: ListenAddress,
+  log: (msg: string) => void = () => {},
+  warn: (msg: string) => void = () => {},
+): Promise<TcpServer> {
   const driver = new RealTimeDriver(engine);
   const sockets = new Set<net.Socket>();
   // allowHalfOpen: a client that shuts its write side still gets TIMED_OUT for a blocked reserve.
@@ -78,7 +104,7 @@ export async function startTcpServer(engine: Engine, listen: ListenAddress, log:
       log(`close ${name}`);
     });
   });
-  if ('path' in listen && existsSync(listen.path)) unlinkSync(listen.path);
+  if ('path' in listen) clearUnixPath(listen.path, warn);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     if ('path' in listen) server.listen(listen.path, () => resolve());
