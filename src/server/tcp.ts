@@ -55,9 +55,9 @@ export async function startTcpServer(
     log(`accept ${name}`);
     // Backpressure, as beanstalkd reads no next command while a reply is unsent: once Node queues
     // output in memory (a client that does not read), stop reading the socket and running commands
-    // already read; carry on when the queue drains. And fairness, as beanstalkd reads at most a line
-    // per connection per turn: after STEPS_PER_TURN framing steps (a chunk can hold thousands of
-    // pipelined commands) the other connections get their turn first.
+    // already read; carry on when the queue drains. And fairness, as beanstalkd runs one command per
+    // connection per wakeup (then writes its reply): after STEPS_PER_TURN framing steps (a chunk can
+    // hold thousands of pipelined commands) the other connections get their turn first.
     let steps = 0;
     let yielded = false;
     const carryOn = () => {
