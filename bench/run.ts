@@ -4,11 +4,15 @@
 //   1. in-process engine: put and reserve+delete at queue depth 10^3 and 10^6 (+ the same via the codec)
 //   2. TCP loopback: our server (its own process) vs /usr/bin/beanstalkd under the same pipelined load
 //   3. memory per queued job: our engine's heap (fresh --expose-gc child) vs beanstalkd's RSS growth
+//   4. a client that pipelines `peek` and never reads: server RSS growth, another client's round trips
+//   5-7. in Debian's Chromium: the π kernel, the cluster simulator, real-node mode over WebRTC
 //
+// `npm run bench -- SECTION...` runs only the named sections (inproc, tcp, memory, slow-reader, browser).
 // Every process started here is stopped at the end, also on error or Ctrl-C.
 import os from 'node:os';
 import { EngineRig, codecSteady, BODY_SIZE, type SteadyResult } from './inproc.ts';
 import { fill, load, type LoadResult } from './load.ts';
+import { slowReader, type SlowReaderResult } from './slow-reader.ts';
 import {
   BEANSTALKD,
   RUN_TS,
@@ -31,6 +35,7 @@ const DEPTH_RATIO_TARGET = 2;
 const TCP_RATIO_TARGET = 0.8;
 const TCP = { conns: 4, batch: 100, warmMs: 500, measureMs: 3000, rounds: 3, prefill: 1000 };
 const MEM_JOBS = 1_000_000;
+const SLOW_READER = { sendBytes: 480 * 1024, measureMs: 3000, growthTargetMB: 64, medianTargetMs: 5, maxTargetMs: 100 };
 
 interface Row {
   figure: string;
@@ -185,6 +190,41 @@ async function memory(): Promise<void> {
   log();
 }
 
+// ---- 4. a client that never reads ----------------------------------------------------------------
+
+async function slowReaderSection(): Promise<void> {
+  const { sendBytes, measureMs, growthTargetMB, medianTargetMs, maxTargetMs } = SLOW_READER;
+  log(
+    `== 4. a client pipelines ${sendBytes / 1024} KB of \`peek 1\` (a 64 KiB job) and never reads; meanwhile another client's ` +
+      `put + reserve-with-timeout 0 + delete round trips for ${measureMs / 1000} s; fresh servers ==`,
+  );
+  const results: Record<'ours' | 'theirs', SlowReaderResult> = {} as never;
+  for (const [key, label, start] of [
+    ['theirs', 'beanstalkd', startTheirs],
+    ['ours', 'beanlab   ', startOurs],
+  ] as const) {
+    const port = await freePort();
+    const s = await start(port);
+    try {
+      const r = await slowReader(port, s.pid, sendBytes, measureMs);
+      results[key] = r;
+      log(
+        `${label}: server RSS +${(r.growth / 1e6).toFixed(1)} MB at peak, +${(r.growthAfter / 1e6).toFixed(1)} MB after the client left; ` +
+          `other client's round trip median ${r.medianMs.toFixed(2)} ms, max ${r.maxMs.toFixed(1)} ms (${r.trips} trips)`,
+      );
+    } finally {
+      await s.stop();
+    }
+  }
+  const { ours, theirs } = results;
+  const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+  const ratio = (a: number, b: number) => `${(a / Math.max(b, 1e-9)).toFixed(1)}x`;
+  row('never-reading client: server RSS growth', mb(ours.growth), mb(theirs.growth), ratio(ours.growth, theirs.growth), `< ${growthTargetMB} MB`, verdict(ours.growth < growthTargetMB * 1e6));
+  row('  other client round trip, median', `${ours.medianMs.toFixed(2)} ms`, `${theirs.medianMs.toFixed(2)} ms`, ratio(ours.medianMs, theirs.medianMs), `< ${medianTargetMs} ms`, verdict(ours.medianMs < medianTargetMs));
+  row('  other client round trip, max', `${ours.maxMs.toFixed(1)} ms`, `${theirs.maxMs.toFixed(1)} ms`, ratio(ours.maxMs, theirs.maxMs), `< ${maxTargetMs} ms`, verdict(ours.maxMs < maxTargetMs));
+  log();
+}
+
 // ---- table ------------------------------------------------------------------------------------
 
 function table(): void {
@@ -205,9 +245,9 @@ async function browserSections(): Promise<void> {
   const { benchBrowser } = await import('./browser.ts');
   const { benchNet } = await import('./net.ts');
   for (const [title, run] of [
-    ['== 4. π kernel: darts/s in one Chromium Web Worker vs the same algorithm in C (gcc -O2) ==', benchTasks],
-    ['== 5. cluster simulator in Chromium: live speedup of Web Worker nodes, frame rate with 64 nodes ==', benchBrowser],
-    ['== 6. real-node mode, 3 Chromium processes on loopback: dispatch round trip over WebRTC, speedup of 2 joiners vs 1 ==', benchNet],
+    ['== 5. π kernel: darts/s in one Chromium Web Worker vs the same algorithm in C (gcc -O2) ==', benchTasks],
+    ['== 6. cluster simulator in Chromium: live speedup of Web Worker nodes, frame rate with 64 nodes ==', benchBrowser],
+    ['== 7. real-node mode, 3 Chromium processes on loopback: dispatch round trip over WebRTC, speedup of 2 joiners vs 1 ==', benchNet],
   ] as const) {
     log(title);
     for (const line of await run()) {
@@ -224,10 +264,11 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   log(`beanlab bench — node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`);
   log();
-  await inProcess();
-  await tcp();
-  await memory();
-  await browserSections();
+  const sections = { inproc: inProcess, tcp, memory, 'slow-reader': slowReaderSection, browser: browserSections };
+  const only = process.argv.slice(2);
+  const unknown = only.filter((name) => !(name in sections));
+  if (unknown.length) throw new Error(`no bench section ${unknown.join(', ')}; the sections are ${Object.keys(sections).join(', ')}`);
+  for (const [name, run] of Object.entries(sections)) if (!only.length || only.includes(name)) await run();
   table();
   log(`\n(total ${((performance.now() - t0) / 1e3).toFixed(0)} s)`);
 }

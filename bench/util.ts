@@ -3,11 +3,18 @@ import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-/** The repository root: this code runs bundled from ROOT/node_modules/.cache/beanlab/. */
-const fromBundle = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const ROOT = existsSync(path.join(fromBundle, 'scripts/run-ts.mjs')) ? fromBundle : process.cwd();
+/**
+ * The repository root, found from the entry point run-ts.mjs ran (process.argv[1]): this code runs
+ * bundled from node_modules/.cache/, which may be another checkout's when node_modules is a symlink.
+ */
+function repoRoot(): string {
+  for (let d = path.dirname(path.resolve(process.argv[1] ?? '.')); d !== path.dirname(d); d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'scripts/run-ts.mjs'))) return d;
+  }
+  return process.cwd();
+}
+export const ROOT = repoRoot();
 export const RUN_TS = path.join(ROOT, 'scripts/run-ts.mjs');
 export const BEANSTALKD = '/usr/bin/beanstalkd';
 

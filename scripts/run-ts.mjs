@@ -3,6 +3,7 @@
 // external) into a cached ES module, rebuilt only when a source file is newer. It starts in well under
 // half a second, where a per-file transpiling loader takes longer.
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
 import { mkdirSync, statSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,7 +15,10 @@ if (!entry) {
   process.exit(2);
 }
 const cacheDir = path.join(root, 'node_modules/.cache/beanlab');
-const out = path.join(cacheDir, entry.replace(/[\\/]/g, '_').replace(/\.ts$/, '.mjs'));
+// Checkouts that share one node_modules (git worktrees, through a symlink) must not run each other's
+// bundles: each root has its own.
+const rootTag = createHash('sha1').update(root).digest('hex').slice(0, 8);
+const out = path.join(cacheDir, `${entry.replace(/[\\/]/g, '_').replace(/\.ts$/, '')}-${rootTag}.mjs`);
 
 function newestSource(dir) {
   let newest = 0;

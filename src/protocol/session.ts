@@ -6,6 +6,8 @@
 //   a block holds a CRLF, then answered with one BAD_FORMAT;
 // - a put reads exactly <bytes>+2 body bytes; JOB_TOO_BIG first throws exactly that many away;
 // - while a reserve is blocked, input is not read (commands after it wait their turn);
+// - while a reply is unsent, the next command is not read: here, while the transport says it is
+//   backed up (Transport.backedUp), no further command runs until it calls resume();
 // - end of input: a blocked reserve (also one read after the EOF) answers TIMED_OUT; complete
 //   commands still run; then it closes.
 import type { Engine } from '../engine/engine.ts';
@@ -26,6 +28,15 @@ export interface Transport {
   write(bytes: Uint8Array): void;
   /** The server ends the connection (quit, or end of input). */
   close(): void;
+  /**
+   * Backpressure, for a transport that can hold unsent output: true while it wants no further
+   * command run for now (it holds more unsent output than it wants to, as a socket whose client does
+   * not read; or other connections should have a turn first). The session then runs none until the
+   * transport calls Session.resume(), so a client that pipelines commands and never reads their
+   * replies costs a bounded amount of memory. Replies the engine makes meanwhile (a blocked
+   * reserve's job, TIMED_OUT, DEADLINE_SOON) are still written. Without it, never backed up.
+   */
+  backedUp?(): boolean;
 }
 
 type PutCommand = Extract<Command, { op: 'put' }>;
@@ -38,6 +49,9 @@ type Mode =
 
 const EMPTY = new Uint8Array(0);
 
+/** With a transport that can back up, queued replies are handed to it once they reach this size. */
+const FLUSH_BYTES = 16 * 1024;
+
 export class Session {
   readonly conn: Connection;
   private input: Uint8Array = EMPTY;
@@ -47,6 +61,7 @@ export class Session {
   private closed = false;
   private pumping = false;
   private out: Uint8Array[] = [];
+  private outBytes = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -80,11 +95,20 @@ export class Session {
     this.pump();
   }
 
+  /** The transport has written out what backed it up (see Transport.backedUp): run the commands that waited. */
+  resume(): void {
+    this.pump();
+  }
+
   /** The transport is gone (error, reset, peer vanished): close without further output. */
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
     this.out = [];
+    this.outBytes = 0;
+    this.input = EMPTY;
+    this.pos = 0;
+    this.mode = { kind: 'command' };
     this.engine.close(this.conn);
   }
 
@@ -94,7 +118,9 @@ export class Session {
 
   private onReply(line: string, body?: Uint8Array): void {
     if (this.closed) return;
-    this.out.push(encodeReply(line, body));
+    const bytes = encodeReply(line, body);
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
     // A reply can also arrive outside pump() (a job for a blocked reserve, a timer): send it, then
     // carry on with input that waited behind the reserve, once the engine call causing it is over.
     if (!this.pumping) this.engine.defer(() => this.pump());
@@ -104,6 +130,7 @@ export class Session {
     if (!this.out.length) return;
     const chunks = this.out;
     this.out = [];
+    this.outBytes = 0;
     if (chunks.length === 1) return this.transport.write(chunks[0]);
     let n = 0;
     for (const c of chunks) n += c.length;
@@ -119,8 +146,12 @@ export class Session {
   private pump(): void {
     if (this.pumping || this.closed) return;
     this.pumping = true;
+    let backedUp = false;
     try {
-      while (!this.closed && !this.conn.closed && !this.conn.waiting && this.step());
+      while (!this.closed && !this.conn.closed && !this.conn.waiting) {
+        backedUp = this.backedUp();
+        if (backedUp || !this.step()) break;
+      }
     } finally {
       this.pumping = false;
     }
@@ -132,7 +163,8 @@ export class Session {
       return;
     }
     this.flush();
-    if (!this.ended || this.closed) return;
+    // Backed up, the end of input waits behind the commands still to run: resume() gets to it.
+    if (!this.ended || this.closed || backedUp) return;
     if (this.conn.waiting) {
       // The EOF stays pending (EPOLLRDHUP is level-triggered), so every reserve that blocks after it,
       // even one read in the same packet, answers TIMED_OUT; its reply resumes the input.
@@ -143,6 +175,13 @@ export class Session {
       this.engine.close(this.conn);
       this.transport.close();
     }
+  }
+
+  /** Asked before each framing step: hands the transport the replies queued so far once they are worth a write, then asks it. */
+  private backedUp(): boolean {
+    if (!this.transport.backedUp) return false;
+    if (this.outBytes >= FLUSH_BYTES) this.flush();
+    return this.transport.backedUp();
   }
 
   /** Consumes input for one framing step; false when more bytes are needed. */

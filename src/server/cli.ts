@@ -3,7 +3,7 @@
 import { Engine } from '../engine/engine.ts';
 import { RealClock } from '../engine/clock.ts';
 import { BINLOG_SIZE_DEFAULT, JOB_DATA_SIZE_LIMIT_DEFAULT, JOB_DATA_SIZE_LIMIT_MAX, VERSION } from '../engine/types.ts';
-import { startTcpServer, type ListenAddress } from './tcp.ts';
+import { ListenRefused, startTcpServer, type ListenAddress } from './tcp.ts';
 import { openFileBinlog } from './binlog-files.ts';
 import { hostInfo } from './host-info.ts';
 
@@ -76,11 +76,10 @@ export function parseOptions(argv: string[], warn: (msg: string) => void): Optio
           o.listen = value();
           break;
         case 'z': {
-          o.maxJobSize = size(value());
-          if (o.maxJobSize > JOB_DATA_SIZE_LIMIT_MAX) {
-            o.maxJobSize = JOB_DATA_SIZE_LIMIT_MAX;
-            warn(`maximum job size was set to ${JOB_DATA_SIZE_LIMIT_MAX}`);
-          }
+          const z = parseSizeT(value());
+          const capped = z > BigInt(JOB_DATA_SIZE_LIMIT_MAX);
+          if (capped) warn(`maximum job size was set to ${JOB_DATA_SIZE_LIMIT_MAX}`);
+          o.maxJobSize = capped ? JOB_DATA_SIZE_LIMIT_MAX : Number(z);
           break;
         }
         case 's':
@@ -118,6 +117,19 @@ export function parseOptions(argv: string[], warn: (msg: string) => void): Optio
     }
   }
   return o;
+}
+
+/**
+ * parse_size_t (util.c), which is sscanf(str, "%zu%c") == 1: white space, a sign, decimal digits and
+ * nothing after them. As strtoul does, a minus sign negates modulo 2^64 (so -1 is the largest size)
+ * and a number past 2^64-1 gives 2^64-1.
+ */
+export function parseSizeT(v: string): bigint {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)$/.exec(v);
+  if (!m) throw new UsageError(`invalid size: ${v}`);
+  const n = BigInt(m[2]);
+  if (n >= 2n ** 64n) return 2n ** 64n - 1n;
+  return m[1] === '-' ? BigInt.asUintN(64, -n) : n;
 }
 
 /** Where to listen; throws (like getaddrinfo) for a port that is not a number. Like beanstalkd, a number past 65535 wraps. */
@@ -163,10 +175,12 @@ async function main(): Promise<void> {
   const verbose = opts.verbose > 0 ? (msg: string) => process.stdout.write(`${msg}\n`) : undefined;
   let server;
   try {
-    server = await startTcpServer(engine, listenAddress(opts), verbose);
+    server = await startTcpServer(engine, listenAddress(opts), verbose, warn);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    warn(e.code === 'EADDRINUSE' ? `bind(): Address already in use (${opts.listen.startsWith('unix:') ? opts.listen : `${opts.listen}:${opts.port}`})` : `listen: ${e.message}`);
+    if (e instanceof ListenRefused) warn(e.message);
+    else if (e.code === 'EADDRINUSE') warn(`bind(): Address already in use (${opts.listen.startsWith('unix:') ? opts.listen : `${opts.listen}:${opts.port}`})`);
+    else warn(`listen: ${e.message}`);
     process.exit(111);
   }
   if (verbose) verbose(`beanlab beanstalkd ${VERSION} listening on ${server.address}`);

@@ -21,6 +21,8 @@ export type Side = 'real' | 'ours';
 export interface RunningServer {
   side: Side;
   port: number;
+  /** The server process's pid (real server / CLI); the in-process server has none of its own. */
+  pid?: number;
   /** What the process wrote to stderr so far (real server / CLI only). */
   stderr(): string;
   /** Sends a signal to the server process (real server / CLI only); SIGKILL waits for the exit. */
@@ -106,6 +108,7 @@ async function spawnServer(side: Side, cmd: string, argsFor: (port: number) => s
       return {
         side,
         port,
+        pid: child.pid,
         stderr: () => err,
         signal: async (sig) => {
           if (exited) throw new Error(`${what} already exited`);

@@ -3,7 +3,7 @@
 // socket, -z, SIGUSR1 drain mode and SIGTERM.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
@@ -246,6 +246,69 @@ describe('cli: serving', () => {
       expect((await s.exited).code).toBe(0);
     }
     expect(await connectRefused({ path: sock })).toBe(true);
+  });
+
+  test('-l unix:PATH where PATH is a regular file: the file is kept and the server refuses, exit 111, like beanstalkd', async () => {
+    const runs: Record<'ours' | 'real', Run> = {} as never;
+    for (const which of ['ours', 'real'] as const) {
+      const file = path.join(tmp, `notes-${which}.txt`);
+      writeFileSync(file, 'a student\'s notes\n');
+      runs[which] = await run(which, ['-l', `unix:${file}`]);
+      expect(readFileSync(file, 'utf8'), which).toBe('a student\'s notes\n');
+    }
+    const { ours, real } = runs;
+    expect(real.code).toBe(111);
+    // beanstalkd: "net.c:177 in make_unix_socket: another file already exists in the given path", then "main.c:99 in main: make_server_socket()"
+    expect(real.stderr).toContain('another file already exists in the given path\n');
+    expect(ours.code).toBe(111);
+    expect(ours.stdout).toBe('');
+    expect(ours.stderr).toBe(`beanstalkd: another file already exists in the given path (unix:${path.join(tmp, 'notes-ours.txt')})\n`);
+  });
+
+  test('-l unix:PATH with a path past 107 bytes is refused (Node would cut it short), exit 111, like beanstalkd', async () => {
+    const runs: Record<'ours' | 'real', Run> = {} as never;
+    for (const which of ['ours', 'real'] as const) {
+      const long = path.join(tmp, `${which}-${'s'.repeat(120)}.sock`);
+      runs[which] = await run(which, ['-l', `unix:${long}`]);
+      expect(runs[which].code, which).toBe(111);
+      expect(runs[which].stderr.split('\n')[0], which).toBe(`${which === 'ours' ? 'beanstalkd' : REAL_BEANSTALKD}: socket path ${long} is too long (${Buffer.byteLength(long)} characters), where maximum allowed is 107`);
+    }
+  });
+
+  test('a socket already at -l unix:PATH, stale or live, is replaced with a warning, like beanstalkd', async () => {
+    /** A socket file nobody listens on: its server was killed (SIGKILL leaves the file). */
+    const staleSocket = async (sock: string) => {
+      const holder = spawn(process.execPath, ['-e', "require('net').createServer().listen(process.argv[1], () => console.log('up'))", sock]);
+      await new Promise((r) => holder.stdout.once('data', r));
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+      expect(existsSync(sock)).toBe(true);
+      expect(await connectRefused({ path: sock })).toBe(true);
+    };
+    for (const which of ['ours', 'real'] as const) {
+      const prog = which === 'ours' ? 'beanstalkd' : REAL_BEANSTALKD;
+      for (const kind of ['stale', 'live'] as const) {
+        const sock = path.join(tmp, `${which}-${kind}.sock`);
+        const live = net.createServer((c) => c.destroy());
+        if (kind === 'stale') await staleSocket(sock);
+        else await new Promise<void>((resolve) => live.listen(sock, () => resolve()));
+        const p = spawnServer(which, ['-l', `unix:${sock}`]);
+        let stderr = '';
+        p.stderr!.on('data', (d) => (stderr += d));
+        try {
+          await expect.poll(() => stderr, { timeout: 10000 }).toBe(`${prog}: removing existing local socket to replace it\n`);
+          await new Promise((r) => setTimeout(r, 200));
+          await waitForListen({ path: sock }, 10000);
+          const c = await rawClient({ path: sock });
+          expect(await c.send('list-tube-used'), `${which}, ${kind} socket`).toBe('USING default');
+          c.close();
+          expect(p.exitCode).toBeNull();
+        } finally {
+          p.kill('SIGKILL');
+          await new Promise<void>((resolve) => live.close(() => resolve()));
+        }
+      }
+    }
   });
 
   test('-z 10: a 10-byte put is INSERTED, an 11-byte put is JOB_TOO_BIG and its body is skipped', async () => {

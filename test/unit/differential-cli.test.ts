@@ -35,8 +35,8 @@ interface Run {
   stderr: string;
 }
 
-/** Runs a command to completion (or kills it after timeoutMs, status 'still running'). */
-function run(cmd: string, args: string[], timeoutMs = 3000): Promise<Run> {
+/** Runs a command to completion (or kills it after timeoutMs, status 'still running'; generous: several helpers share 2 cores). */
+function run(cmd: string, args: string[], timeoutMs = 15000): Promise<Run> {
   return new Promise((resolve) => {
     // argv0 "beanstalkd": the real server names itself after argv[0] in its messages, as from a shell.
     const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], argv0: cmd === BEANSTALKD ? 'beanstalkd' : undefined });
@@ -84,6 +84,19 @@ describe.concurrent('differential CLI: options give the same stdout, stderr and 
     ['-z', '2000000000', '-v'],
     ['-z2000000000', '-v'],
     ['-p', '99999', '-v'],
+    // -z goes through parse_size_t, sscanf("%zu%c"): strtoul's sign, white space and overflow rules
+    ['-z', '-1', '-v'],
+    ['-z-1', '-v'],
+    ['-z', '0', '-v'],
+    ['-z', '99999999999', '-v'],
+    ['-z', '99999999999999999999999', '-v'],
+    ['-z', '-18446744073709551615', '-v'],
+    ['-z', ' 5', '-v'],
+    ['-z', '+5', '-v'],
+    ['-z', '5 '],
+    ['-z', '0x10'],
+    ['-z', ''],
+    ['-z', '- 5'],
   ];
   for (const args of cases) {
     test(`beanstalkd ${args.join(' ')}`, async ({ expect }) => {
@@ -130,7 +143,7 @@ describe.concurrent('differential CLI: options give the same stdout, stderr and 
       const dir = path.join(base, 'missing');
       const [p1, p2] = [await freePort(), await freePort()];
       const real = await run(BEANSTALKD, ['-b', dir, '-l', '127.0.0.1', '-p', String(p1)]);
-      const ours = await ourCli(['-b', path.join(base, 'missing2'), '-l', '127.0.0.1', '-p', String(p2)], 2500);
+      const ours = await ourCli(['-b', path.join(base, 'missing2'), '-l', '127.0.0.1', '-p', String(p2)]);
       expect(real.status).toBe(10);
       expect({ status: ours.status, stdout: ours.stdout }).toEqual({ status: real.status, stdout: real.stdout });
     } finally {
@@ -153,6 +166,23 @@ describe('differential CLI: the running server', () => {
         expect(field(ours, k), `stats ${k}: ours ${visible(String(field(ours, k)))} vs ${visible(String(field(real, k)))}`).toBe(field(real, k));
       }
       expect(Number(field(ours, 'pid'))).not.toBe(process.pid);
+    });
+  });
+
+  test('-z -1 starts with the largest job size (a warning on stderr), as beanstalkd does; -z 0 allows only empty jobs', async () => {
+    await withPair({ realFlags: ['-z', '-1'], ours: 'cli' }, async (p) => {
+      expect(p.ours.stderr()).toBe('beanstalkd: maximum job size was set to 1073741824\n');
+      expect(p.real.stderr()).toMatch(/: maximum job size was set to 1073741824\n$/);
+      const c = await p.connect();
+      c.send(L('stats'));
+      const r = await c.collect(1);
+      expect(field(r.raw.ours[0].body!.toString('latin1'), 'max-job-size')).toBe('1073741824');
+      expect(r.ours).toEqual(r.real);
+      await c.same(put('a job bigger than the default of 65535 bytes: '.padEnd(70000, '.')));
+    });
+    await withPair({ realFlags: ['-z', '0'], ours: 'cli' }, async (p) => {
+      const c = await p.connect();
+      expect(await c.same(put('') + put('x') + L('stats-job 1'), 3)).toEqual(['INSERTED 1', 'JOB_TOO_BIG', expect.stringMatching(/^OK /)]);
     });
   });
 
