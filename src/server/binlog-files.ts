@@ -1,7 +1,7 @@
 // Binlog files on disk for the Node server (`-b DIR`): binlog.N files plus a lock file.
 // Every record reaches the OS (writeSync) before the command's reply is sent, so a SIGKILL loses no
 // acknowledged job; fsync follows beanstalkd's -f MS (at most every MS ms; 0 = every write) / -F (never).
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import { restoreFromBinlog, type Binlog, type BinlogStorage } from '../engine/binlog.ts';
@@ -35,8 +35,15 @@ function lockDir(dir: string): string {
   return lock;
 }
 
+/** Writes all of bytes at position `at` of the file. */
+function writeAll(fd: number, bytes: Uint8Array, at: number): void {
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off, at + off);
+}
+
 class FileStorage implements BinlogStorage {
   private readonly fds = new Map<number, number>();
+  /** Where the next write goes in each open file. */
+  private readonly ends = new Map<number, number>();
   private lastSync = 0;
   private syncTimer: ReturnType<typeof setTimeout> | null = null;
   private dirty = new Set<number>();
@@ -50,26 +57,56 @@ class FileStorage implements BinlogStorage {
     return path.join(this.dir, `binlog.${seq}`);
   }
 
-  append(seq: number, bytes: Uint8Array): void {
-    let fd = this.fds.get(seq);
-    if (fd === undefined) {
-      fd = openSync(this.file(seq), 'a');
-      this.fds.set(seq, fd);
+  /** Like beanstalkd's filewopen + rawfalloc: zeros written in 4096-byte blocks, so later records never need new disk space. */
+  create(seq: number, size: number, header: Uint8Array): void {
+    const name = this.file(seq);
+    const fd = openSync(name, 'wx', 0o600);
+    try {
+      const zeros = new Uint8Array(4096);
+      for (let n = 0; n < size; n += 4096) writeAll(fd, zeros, n);
+      writeAll(fd, header, 0);
+    } catch (err) {
+      closeSync(fd);
+      unlinkSync(name);
+      throw err;
     }
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    this.fds.set(seq, fd);
+    this.ends.set(seq, header.length);
     this.dirty.add(seq);
+  }
+
+  append(seq: number, bytes: Uint8Array): void {
+    const fd = this.fds.get(seq);
+    const end = this.ends.get(seq);
+    if (fd === undefined || end === undefined) throw new Error(`binlog.${seq} is not open`);
+    writeAll(fd, bytes, end);
+    this.ends.set(seq, end + bytes.length);
+    this.dirty.add(seq);
+  }
+
+  close(seq: number, truncate: boolean): void {
+    const fd = this.fds.get(seq);
+    if (fd === undefined) return;
+    this.fds.delete(seq);
+    this.dirty.delete(seq);
+    try {
+      if (truncate) ftruncateSync(fd, this.ends.get(seq));
+    } finally {
+      this.ends.delete(seq);
+      closeSync(fd);
+    }
   }
 
   remove(seq: number): void {
     const fd = this.fds.get(seq);
     if (fd !== undefined) closeSync(fd);
     this.fds.delete(seq);
+    this.ends.delete(seq);
     this.dirty.delete(seq);
     try {
       unlinkSync(this.file(seq));
-    } catch {
-      // already gone
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
 
@@ -94,7 +131,7 @@ class FileStorage implements BinlogStorage {
     this.lastSync = Date.now();
   }
 
-  close(): void {
+  closeAll(): void {
     if (this.fsyncMs >= 0) this.sync();
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
@@ -116,7 +153,7 @@ export async function openFileBinlog(engine: Engine, dir: string, opts: FileBinl
   return {
     binlog,
     close() {
-      storage.close();
+      storage.closeAll();
       try {
         unlinkSync(lock);
       } catch {
