@@ -152,4 +152,21 @@ describe('binlog files, counters and ids match beanstalkd (walg.c accounting)', 
       }
     });
   });
+
+  test('-s is shown as given, and files take the size beanstalkd preallocates (-s rounded up to 4096)', async () => {
+    for (const size of [1, 601, 4096, 5000, 10485760]) {
+      await withDirs(async (dirs) => {
+        const s = await startBoth(dirs, ['-s', String(size)]);
+        try {
+          const c = await s.connect('c');
+          await both(c, put('x'));
+          expect((await sameBinlogStats(c, `with -s ${size}`))['binlog-max-size']).toBe(String(size));
+          const sizes = (dir: string) => binlogFiles(dir).map((f) => [f, statSync(path.join(dir, f)).size]);
+          expect(sizes(dirs.ours), `file sizes with -s ${size}`).toEqual(sizes(dirs.real));
+        } finally {
+          await s.close();
+        }
+      });
+    }
+  });
 });
