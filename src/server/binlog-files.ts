@@ -1,7 +1,20 @@
 // Binlog files on disk for the Node server (`-b DIR`): binlog.N files plus a lock file.
 // Every record reaches the OS (writeSync) before the command's reply is sent, so a SIGKILL loses no
 // acknowledged job; fsync follows beanstalkd's -f MS (at most every MS ms; 0 = every write) / -F (never).
-import { closeSync, existsSync, fsyncSync, ftruncateSync, openSync, readFileSync, readdirSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  ftruncateSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { Engine } from '../engine/engine.ts';
 import { restoreFromBinlog, type Binlog, type BinlogStorage } from '../engine/binlog.ts';
@@ -13,13 +26,19 @@ export interface FileBinlogOptions {
   warn: (msg: string) => void;
 }
 
+/**
+ * The lock is a symbolic link `lock` -> our pid: made atomically, and it takes no disk block (a
+ * short link lives in its inode), so on a nearly full disk we run out of space exactly where
+ * beanstalkd, whose lock file is empty, does. A lock whose pid is gone (kill -9) is taken over.
+ */
 function lockDir(dir: string): string {
   const lock = path.join(dir, 'lock');
   try {
-    writeFileSync(lock, `${process.pid}\n`, { flag: 'wx' });
+    symlinkSync(String(process.pid), lock);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const pid = Number(readFileSync(lock, 'utf8').trim());
+    // A regular file is beanstalkd's lock or an older beanlab's (which held the pid).
+    const pid = Number((lstatSync(lock).isSymbolicLink() ? readlinkSync(lock) : readFileSync(lock, 'utf8')).trim());
     let alive = false;
     try {
       if (pid > 0 && pid !== process.pid) {
@@ -30,7 +49,8 @@ function lockDir(dir: string): string {
       alive = false;
     }
     if (alive) throw new Error(`binlog directory ${dir} is locked by another server (pid ${pid})`);
-    writeFileSync(lock, `${process.pid}\n`);
+    unlinkSync(lock);
+    symlinkSync(String(process.pid), lock);
   }
   return lock;
 }
