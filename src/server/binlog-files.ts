@@ -71,6 +71,7 @@ class FileStorage implements BinlogStorage {
   constructor(
     private readonly dir: string,
     private readonly fsyncMs: number,
+    private readonly warn: (msg: string) => void,
   ) {}
 
   private file(seq: number): string {
@@ -145,7 +146,12 @@ class FileStorage implements BinlogStorage {
     this.syncTimer = null;
     for (const seq of this.dirty) {
       const fd = this.fds.get(seq);
-      if (fd !== undefined) fsyncSync(fd);
+      try {
+        if (fd !== undefined) fsyncSync(fd);
+      } catch (err) {
+        // Like beanstalkd: say so and go on serving (the records are with the OS already).
+        this.warn(`binlog.${seq}: fsync: ${(err as Error).message}`);
+      }
     }
     this.dirty.clear();
     this.lastSync = Date.now();
@@ -168,7 +174,7 @@ export async function openFileBinlog(engine: Engine, dir: string, opts: FileBinl
     const m = /^binlog\.(\d+)$/.exec(name);
     if (m) files.set(Number(m[1]), readFileSync(path.join(dir, name)));
   }
-  const storage = new FileStorage(dir, opts.fsyncMs);
+  const storage = new FileStorage(dir, opts.fsyncMs, opts.warn);
   const binlog = restoreFromBinlog(engine, files, storage, opts);
   return {
     binlog,
