@@ -140,10 +140,19 @@ function nextRecord(b: Uint8Array, v: DataView, from: number): number {
   return -1;
 }
 
-/** Records (counted by their markers) in a damaged stretch of a file; at least one. */
-function markersIn(b: Uint8Array, v: DataView, from: number, to: number): number {
+/**
+ * Records in a damaged stretch [from, to) of a file: the first, plus each later marker whose length
+ * field leads to another such marker or to exactly `to` (so a record copied inside a body, which
+ * ends before its body does, is not counted).
+ */
+function damagedRecords(b: Uint8Array, v: DataView, from: number, to: number): number {
+  const starts = new Set<number>();
+  for (let o = from + 1; o + 12 <= to; o++) if (v.getUint32(o, true) === RECORD_MARK) starts.add(o);
   let n = 1;
-  for (let o = from + 1; o + 4 <= to; o++) if (v.getUint32(o, true) === RECORD_MARK) n++;
+  for (const o of starts) {
+    const end = o + v.getUint32(o + 8, true);
+    if (end === to || starts.has(end)) n++;
+  }
   return n;
 }
 
@@ -216,7 +225,7 @@ export function readBinlog(files: Map<number, Uint8Array>, warn: (msg: string) =
           warn(`binlog.${seq}: torn last record at byte ${o} skipped`);
           break;
         }
-        damaged += markersIn(b, v, o, p);
+        damaged += damagedRecords(b, v, o, p);
         o = p;
         continue;
       }
