@@ -6,34 +6,78 @@
 // - on start-up every file is read in order and each job's last record decides its fields, so a job
 //   reserved at the crash comes back ready, and unlogged changes (a release to a new pri) are lost;
 // - replaying a buried job counts one more bury (beanstalkd calls bury_job again);
-// - next id = 1 + the highest id of any full record still on disk (deleted jobs included);
-// - each start writes to a new file binlog.<max+1>; files holding no live job are deleted.
-// The byte layout is beanlab's own, with a length and checksum per record so that a torn final record
-// (a crash in the middle of a write) is detected and skipped instead of being fatal.
+// - next id = 1 + the highest id of any full record still on disk (deleted jobs included), and never
+//   less than 1 + the highest id handed out before any record still on disk was written (each record
+//   carries it): beanstalkd can hand out an id again once the file holding its put is gone, we do not.
+//   Only when no record at all is left (every job deleted, then a run that wrote nothing) do ids
+//   start again at 1, as in beanstalkd;
+// - each start writes to a new file binlog.<max+1>.
+//
+// Space, files and counters are beanstalkd's decisions, made the way walg.c makes them: a put
+// reserves the space of its full record plus a later delete record (walresvput), a bury, a kick and
+// a release with delay reserve one more short record (walresvupdate), a new file is preallocated to
+// -s bytes (rounded up to 4096, like falloc) when the reservation does not fit, and a command whose
+// reservation cannot be had (disk full, directory not writable) is refused with OUT_OF_MEMORY and
+// undone. Deletes never need new space, so they work on a full disk. Compaction (walcompact) moves
+// the oldest file's live jobs to the current file while the log holds twice its live bytes or more,
+// and a file goes as soon as it and every older file hold no live job (walgc). For these decisions to
+// be beanstalkd's, every record takes exactly beanstalkd's size on disk: a short record is 84 bytes
+// (4 + sizeof(Jobrec) on x86_64), a full one 84 + tube name + body + CRLF, the file header 4 bytes;
+// so the accounting is both beanstalkd's and the real bytes on disk, and space reserved for a delete
+// is really preallocated.
+//
+// The byte layout is beanlab's own. A record: marker u32, checksum u32 (FNV-1a of the rest, seeded
+// with the record's offset in its file, so a record copied elsewhere, e.g. inside a job body, does not
+// check out), length u32, tube name length u8 (0 = short), state u8, id, pri, delay, ttr, created,
+// deadline, the five counters, the highest id handed out (u48), then for a full record the tube name
+// and the body with its CRLF. The rest of a preallocated file is zeros.
+//
+// Reading: a record whose marker, length or checksum do not hold is damaged; the reader skips it,
+// finds the next record that checks out (resynchronises on the marker) and goes on, then says on
+// stderr how many records of the file it skipped. Damage at the very end of a file with nothing
+// intact after it is a torn last write (a crash mid-write): skipped with a short note, not counted.
+// What a skipped record means: a damaged put loses that job unless an older full record of it is
+// still on disk (its later short records are ignored, as beanstalkd ignores short records whose full
+// record is gone); a damaged delete brings its job back (the job may run twice: at-least-once, the
+// same promise as for a job reserved at the crash); a damaged bury, kick or release leaves the job as
+// its previous record said.
 import type { Engine, JobLog } from './engine.ts';
 import type { Job } from './job.ts';
 import type { JobState } from './types.ts';
 
-/** Where binlog files live: files on disk in Node, IndexedDB in the browser. Writes must not be lost once append returns (for Node: written to the OS). */
+/**
+ * Where binlog files live: files on disk in Node, IndexedDB in the browser. Writes must not be lost
+ * once append returns (for Node: written to the OS). create and append throw when the storage cannot
+ * do it (no space, no permission); create then leaves no file behind.
+ */
 export interface BinlogStorage {
+  /** Makes file seq with `header` at its start, preallocated to `size` bytes rounded up to 4096. */
+  create(seq: number, size: number, header: Uint8Array): void;
+  /** Writes bytes after the file's last write. */
   append(seq: number, bytes: Uint8Array): void;
+  /** No more writes to the file; `truncate`: cut the preallocated space after the last write. */
+  close(seq: number, truncate: boolean): void;
   remove(seq: number): void;
   /** Called after each logged command; the storage applies its sync policy (beanstalkd's -f/-F). */
   flush(): void;
 }
 
-const MAGIC = 0x42414c42; // "BLAB"
-const FORMAT_VERSION = 1;
-const HEADER_SIZE = 8;
-const FULL = 1;
-const SHORT = 2;
+const FILE_MAGIC = 0x32424c42; // "BLB2"
+const HEADER_SIZE = 4; // beanstalkd's header: its format version, an int
+const RECORD_MARK = 0xb1e55ed5;
+/** A short record; beanstalkd's delete record (walresvupdate's unit). */
+const SHORT_SIZE = 84;
 const STATE_CODES: Record<JobState | 'deleted', number> = { deleted: 0, ready: 1, reserved: 2, buried: 3, delayed: 4 };
 const CODE_STATES: (JobState | 'deleted')[] = ['deleted', 'ready', 'reserved', 'buried', 'delayed'];
-// kind u8, id f64, pri u32, delay f64, ttr f64, createdAt f64, deadlineAt f64, 5 counters u32, state u8
-const FIELDS_SIZE = 1 + 8 + 4 + 8 * 4 + 4 * 5 + 1;
 
-function checksum(b: Uint8Array, from: number, to: number): number {
-  let h = 0x811c9dc5;
+/** Bytes of a job's full record (and of beanstalkd's: 4 + name + Jobrec + body with CRLF). */
+function fullSize(j: Job): number {
+  return SHORT_SIZE + j.tube.name.length + j.body.length + 2;
+}
+
+function checksum(b: Uint8Array, from: number, to: number, seed: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  h = Math.imul(h, 0x01000193);
   for (let i = from; i < to; i++) {
     h ^= b[i];
     h = Math.imul(h, 0x01000193);
@@ -43,42 +87,78 @@ function checksum(b: Uint8Array, from: number, to: number): number {
 
 function fileHeader(): Uint8Array {
   const b = new Uint8Array(HEADER_SIZE);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, MAGIC, true);
-  v.setUint32(4, FORMAT_VERSION, true);
+  new DataView(b.buffer).setUint32(0, FILE_MAGIC, true);
   return b;
 }
 
-export function encodeRecord(j: Job, full: boolean, deleted: boolean): Uint8Array {
+/** The record for the job's current state, to be written at byte `offset` of its file. */
+export function encodeRecord(j: Job, full: boolean, deleted: boolean, lastId: number, offset: number): Uint8Array {
   const name = full ? j.tube.name : '';
-  const payload = FIELDS_SIZE + (full ? 2 + name.length + 4 + j.body.length : 0);
-  const b = new Uint8Array(8 + payload);
+  const b = new Uint8Array(full ? fullSize(j) : SHORT_SIZE);
   const v = new DataView(b.buffer);
-  let o = 8;
-  v.setUint8(o, full ? FULL : SHORT);
-  v.setFloat64(o + 1, j.id, true);
-  v.setUint32(o + 9, j.pri, true);
-  v.setFloat64(o + 13, j.delay, true);
-  v.setFloat64(o + 21, j.ttr, true);
-  v.setFloat64(o + 29, j.createdAt, true);
-  v.setFloat64(o + 37, j.deadlineAt, true);
-  v.setUint32(o + 45, j.reserveCount, true);
-  v.setUint32(o + 49, j.timeoutCount, true);
-  v.setUint32(o + 53, j.releaseCount, true);
-  v.setUint32(o + 57, j.buryCount, true);
-  v.setUint32(o + 61, j.kickCount, true);
-  v.setUint8(o + 65, STATE_CODES[deleted ? 'deleted' : j.state]);
-  o += FIELDS_SIZE;
+  v.setUint32(0, RECORD_MARK, true);
+  v.setUint32(8, b.length, true);
+  v.setUint8(12, name.length);
+  v.setUint8(13, STATE_CODES[deleted ? 'deleted' : j.state]);
+  v.setFloat64(14, j.id, true);
+  v.setUint32(22, j.pri, true);
+  v.setFloat64(26, j.delay, true);
+  v.setFloat64(34, j.ttr, true);
+  v.setFloat64(42, j.createdAt, true);
+  v.setFloat64(50, j.deadlineAt, true);
+  v.setUint32(58, j.reserveCount, true);
+  v.setUint32(62, j.timeoutCount, true);
+  v.setUint32(66, j.releaseCount, true);
+  v.setUint32(70, j.buryCount, true);
+  v.setUint32(74, j.kickCount, true);
+  v.setUint32(78, lastId % 2 ** 32, true);
+  v.setUint16(82, Math.floor(lastId / 2 ** 32), true);
   if (full) {
-    v.setUint16(o, name.length, true);
-    for (let i = 0; i < name.length; i++) b[o + 2 + i] = name.charCodeAt(i);
-    o += 2 + name.length;
-    v.setUint32(o, j.body.length, true);
-    b.set(j.body, o + 4);
+    for (let i = 0; i < name.length; i++) b[SHORT_SIZE + i] = name.charCodeAt(i);
+    b.set(j.body, SHORT_SIZE + name.length);
+    b[b.length - 2] = 13;
+    b[b.length - 1] = 10;
   }
-  v.setUint32(0, payload, true);
-  v.setUint32(4, checksum(b, 8, b.length), true);
+  v.setUint32(4, checksum(b, 8, b.length, offset), true);
   return b;
+}
+
+/** Length of the intact record at byte o of b, or 0 if there is none. */
+function recordAt(b: Uint8Array, v: DataView, o: number): number {
+  if (o + SHORT_SIZE > b.length || v.getUint32(o, true) !== RECORD_MARK) return 0;
+  const len = v.getUint32(o + 8, true);
+  const nameLen = b[o + 12];
+  if (nameLen === 0 ? len !== SHORT_SIZE : len < SHORT_SIZE + nameLen + 2 || b[o + len - 2] !== 13 || b[o + len - 1] !== 10) return 0;
+  if (o + len > b.length || b[o + 13] >= CODE_STATES.length) return 0;
+  return checksum(b, o + 8, o + len, o) === v.getUint32(o + 4, true) ? len : 0;
+}
+
+/** The first offset at or after `from` holding an intact record, or -1. */
+function nextRecord(b: Uint8Array, v: DataView, from: number): number {
+  const first = RECORD_MARK & 0xff;
+  for (let o = b.indexOf(first, from); o >= 0; o = b.indexOf(first, o + 1)) if (recordAt(b, v, o)) return o;
+  return -1;
+}
+
+/**
+ * Records in a damaged stretch [from, to) of a file: the first, plus each later marker whose length
+ * field leads to another such marker or to exactly `to` (so a record copied inside a body, which
+ * ends before its body does, is not counted).
+ */
+function damagedRecords(b: Uint8Array, v: DataView, from: number, to: number): number {
+  const starts = new Set<number>();
+  for (let o = from + 1; o + 12 <= to; o++) if (v.getUint32(o, true) === RECORD_MARK) starts.add(o);
+  let n = 1;
+  for (const o of starts) {
+    const end = o + v.getUint32(o + 8, true);
+    if (end === to || starts.has(end)) n++;
+  }
+  return n;
+}
+
+function allZero(b: Uint8Array, from: number): boolean {
+  for (let i = from; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
 }
 
 /** A job as the log last described it. */
@@ -99,204 +179,401 @@ export interface RecoveredJob {
   body: Uint8Array;
   /** File holding its last full record. */
   file: number;
-  /** Bytes of its records still on disk. */
-  bytes: number;
+  /** Bytes of its records from that full record on (beanstalkd's walused). */
+  walUsed: number;
+  /** Where its last full record stands among all full records read: its place in its file's job list. */
+  fullOrder: number;
 }
 
 export interface Recovery {
   /** Live jobs, in the order the log first mentions them. */
   jobs: RecoveredJob[];
-  /** Highest id of any full record read (0 if none). */
-  maxId: number;
+  /** 1 + the highest id of a full record read (beanstalkd's next id); 1 if none. */
+  nextId: number;
+  /** The highest id handed out that any record read remembers (0 if none). */
+  lastId: number;
+  /** Files read, in order (files that are not beanlab binlogs are left out, and left alone). */
+  files: number[];
+  /** Highest file number present, read or not (0 if none). */
   maxSeq: number;
 }
 
-/** Reads every file in sequence order. A damaged or torn record ends the reading of its file, with a warning. */
+/** Reads every file in sequence order, skipping damaged records (see the header comment). */
 export function readBinlog(files: Map<number, Uint8Array>, warn: (msg: string) => void, maxJobSize = Infinity): Recovery {
   const jobs = new Map<number, RecoveredJob>();
-  let maxId = 0;
+  let nextId = 1;
+  let lastId = 0;
+  let fullOrder = 0;
+  const read: number[] = [];
   const seqs = [...files.keys()].sort((a, b) => a - b);
   for (const seq of seqs) {
     const b = files.get(seq) as Uint8Array;
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    if (b.length < HEADER_SIZE || v.getUint32(0, true) !== MAGIC) {
-      if (b.length) warn(`binlog.${seq}: not a beanlab binlog file; ignored`);
+    if (b.length < HEADER_SIZE || v.getUint32(0, true) !== FILE_MAGIC) {
+      warn(`binlog.${seq}: not a beanlab binlog file (format 2); left alone`);
       continue;
     }
-    if (v.getUint32(4, true) !== FORMAT_VERSION) {
-      warn(`binlog.${seq}: format version ${v.getUint32(4, true)} is not ${FORMAT_VERSION}; ignored`);
-      continue;
-    }
+    read.push(seq);
+    let damaged = 0;
     let o = HEADER_SIZE;
     while (o < b.length) {
-      if (o + 8 > b.length) {
-        warn(`binlog.${seq}: torn record at byte ${o} skipped (${b.length - o} bytes)`);
-        break;
-      }
-      const len = v.getUint32(o, true);
-      if (len < FIELDS_SIZE || o + 8 + len > b.length || checksum(b, o + 8, o + 8 + len) !== v.getUint32(o + 4, true)) {
-        warn(`binlog.${seq}: torn or damaged record at byte ${o} skipped; the rest of this file is ignored`);
-        break;
-      }
-      const p = o + 8;
-      const kind = v.getUint8(p);
-      const id = v.getFloat64(p + 1, true);
-      const state = CODE_STATES[v.getUint8(p + 65)] ?? 'deleted';
-      let rec = jobs.get(id);
-      if (kind === FULL) {
-        const nameLen = v.getUint16(p + FIELDS_SIZE, true);
-        const bodyAt = p + FIELDS_SIZE + 2 + nameLen;
-        const bodyLen = v.getUint32(bodyAt, true);
-        if (bodyLen > maxJobSize) {
-          warn(`binlog.${seq}: job ${id} is bigger than the maximum job size; the rest of this file is ignored, data may be missing`);
+      const len = recordAt(b, v, o);
+      if (!len) {
+        if (allZero(b, o)) break; // the preallocated rest of the file
+        const p = nextRecord(b, v, o + 1);
+        if (p < 0) {
+          warn(`binlog.${seq}: torn last record at byte ${o} skipped`);
           break;
         }
+        damaged += damagedRecords(b, v, o, p);
+        o = p;
+        continue;
+      }
+      const p = o;
+      o += len;
+      const nameLen = b[p + 12];
+      const state = CODE_STATES[b[p + 13]];
+      const id = v.getFloat64(p + 14, true);
+      const carried = v.getUint32(p + 78, true) + v.getUint16(p + 82, true) * 2 ** 32;
+      if (carried > lastId) lastId = carried;
+      let rec = jobs.get(id);
+      // A short record of a job with no full record read: that record was in a file since deleted,
+      // so the job was deleted or moved on (readrec).
+      if (!rec && !nameLen) continue;
+      if (state === 'deleted') {
+        jobs.delete(id);
+        continue;
+      }
+      if (nameLen) {
+        const bodyLen = len - SHORT_SIZE - nameLen - 2;
+        if (!rec && bodyLen > maxJobSize) {
+          warn(`binlog.${seq}: job ${id} is bigger than the maximum job size (${bodyLen} > ${maxJobSize}); skipped`);
+          continue;
+        }
         let tube = '';
-        for (let i = 0; i < nameLen; i++) tube += String.fromCharCode(b[p + FIELDS_SIZE + 2 + i]);
-        if (id > maxId) maxId = id;
-        const body = b.slice(bodyAt + 4, bodyAt + 4 + bodyLen);
-        if (rec) {
-          rec.tube = tube;
-          rec.body = body;
-          rec.file = seq;
-        } else if (state !== 'deleted') {
-          rec = { id, tube, body, file: seq, bytes: 0 } as RecoveredJob;
+        for (let i = 0; i < nameLen; i++) tube += String.fromCharCode(b[p + SHORT_SIZE + i]);
+        const body = b.slice(p + SHORT_SIZE + nameLen, p + len - 2);
+        if (!rec) {
+          if (id >= nextId) nextId = id + 1;
+          rec = { id } as RecoveredJob;
           jobs.set(id, rec);
         }
+        rec.tube = tube;
+        rec.body = body;
+        rec.file = seq;
+        rec.walUsed = 0;
+        rec.fullOrder = fullOrder++;
       }
-      if (rec) {
-        if (state === 'deleted') {
-          jobs.delete(id);
-        } else {
-          rec.pri = v.getUint32(p + 9, true);
-          rec.delay = v.getFloat64(p + 13, true);
-          rec.ttr = v.getFloat64(p + 21, true);
-          rec.createdAt = v.getFloat64(p + 29, true);
-          rec.deadlineAt = v.getFloat64(p + 37, true);
-          rec.reserveCount = v.getUint32(p + 45, true);
-          rec.timeoutCount = v.getUint32(p + 49, true);
-          rec.releaseCount = v.getUint32(p + 53, true);
-          rec.buryCount = v.getUint32(p + 57, true);
-          rec.kickCount = v.getUint32(p + 61, true);
-          rec.state = state;
-          rec.bytes += 8 + len;
-        }
-      }
-      o += 8 + len;
+      rec = rec as RecoveredJob;
+      rec.pri = v.getUint32(p + 22, true);
+      rec.delay = v.getFloat64(p + 26, true);
+      rec.ttr = v.getFloat64(p + 34, true);
+      rec.createdAt = v.getFloat64(p + 42, true);
+      rec.deadlineAt = v.getFloat64(p + 50, true);
+      rec.reserveCount = v.getUint32(p + 58, true);
+      rec.timeoutCount = v.getUint32(p + 62, true);
+      rec.releaseCount = v.getUint32(p + 66, true);
+      rec.buryCount = v.getUint32(p + 70, true);
+      rec.kickCount = v.getUint32(p + 74, true);
+      rec.state = state === 'reserved' ? 'ready' : state;
+      rec.walUsed += len;
     }
+    if (damaged) warn(`binlog.${seq}: ${damaged} damaged record${damaged === 1 ? '' : 's'} skipped; every intact record was read`);
   }
-  return { jobs: [...jobs.values()], maxId, maxSeq: seqs.length ? seqs[seqs.length - 1] : 0 };
+  return { jobs: [...jobs.values()], nextId, lastId, files: read, maxSeq: seqs.length ? seqs[seqs.length - 1] : 0 };
 }
 
+/** One binlog file as walg.c keeps it. */
 interface LogFile {
   seq: number;
+  /** Bytes neither written nor reserved (may go negative, as in beanstalkd). */
+  free: number;
+  /** Bytes reserved for records to come. */
+  resv: number;
+  /** Bytes written, header included: where the next record goes. */
   size: number;
-  /** Live jobs whose full record is in this file: the file must stay while any remains. */
+  /** Open for writing: holds a reference, like a job. */
+  open: boolean;
+  /** Live jobs whose full record is in this file, in the order they were added (jlist). */
   jobs: Set<Job>;
 }
 
+export interface BinlogOptions {
+  /** -s: the size of each file. */
+  fileSize: number;
+  warn: (msg: string) => void;
+  /** The highest id handed out so far; every record carries it. */
+  lastId: () => number;
+}
+
 export class Binlog implements JobLog {
+  /** head .. tail. */
   private readonly files: LogFile[] = [];
-  private cur: LogFile;
+  private cur!: LogFile;
+  private next: number;
+  private resv = 0;
   /** Bytes of records that still describe live jobs. */
   private alive = 0;
   private written = 0;
   private migrated = 0;
+  /** False once a write failed: like beanstalkd, nothing more is logged. */
+  private use = true;
 
   constructor(
     private readonly storage: BinlogStorage,
-    private readonly fileSize: number,
-    existing: { seq: number; size: number }[],
+    private readonly opts: BinlogOptions,
+    existing: number[],
     nextSeq: number,
   ) {
-    for (const f of existing) this.files.push({ seq: f.seq, size: f.size, jobs: new Set() });
-    this.cur = this.openFile(nextSeq);
+    for (const seq of existing) this.files.push({ seq, free: 0, resv: 0, size: 0, open: false, jobs: new Set() });
+    this.next = nextSeq;
   }
 
   get stats() {
     return {
-      oldestIndex: this.files[0].seq,
-      currentIndex: this.cur.seq,
+      oldestIndex: this.files.length ? this.files[0].seq : 0,
+      currentIndex: this.cur ? this.cur.seq : 0,
       recordsMigrated: this.migrated,
       recordsWritten: this.written,
-      maxSize: this.fileSize,
+      maxSize: this.opts.fileSize,
     };
   }
 
-  /** Binds a recovered job to the file holding its full record. */
-  adopt(j: Job, seq: number, bytes: number): void {
+  private get tail(): LogFile {
+    return this.files[this.files.length - 1];
+  }
+
+  private fileOf(j: Job): LogFile | undefined {
+    return j.file ? this.files.find((f) => f.seq === j.file) : undefined;
+  }
+
+  /** Binds a recovered job to the file holding its full record (read order: fileaddjob). */
+  adopt(j: Job, seq: number, walUsed: number): void {
     const f = this.files.find((x) => x.seq === seq);
     if (!f) return;
     f.jobs.add(j);
     j.file = seq;
-    j.walUsed = bytes;
-    this.alive += bytes;
+    j.walUsed = walUsed;
+    this.alive += walUsed;
   }
 
-  write(j: Job, deleted = false): void {
-    const full = j.file === 0;
-    const rec = encodeRecord(j, full, deleted);
-    if (this.cur.size + rec.length > this.fileSize && this.cur.size > HEADER_SIZE) this.cur = this.openFile(this.cur.seq + 1);
-    this.storage.append(this.cur.seq, rec);
-    this.cur.size += rec.length;
-    this.written++;
-    j.walUsed += rec.length;
-    this.alive += rec.length;
-    if (full) {
-      j.file = this.cur.seq;
-      this.cur.jobs.add(j);
+  /** After recovery: drops dead files, opens the first file to write (walinit). */
+  start(): void {
+    this.collect();
+    if (!this.makeNextFile()) throw new Error(`cannot create binlog.${this.next}`);
+    this.cur = this.tail;
+  }
+
+  reservePut(j: Job): boolean {
+    return this.reserve(fullSize(j) + SHORT_SIZE) > 0;
+  }
+
+  reserveUpdate(): boolean {
+    return this.reserve(SHORT_SIZE) > 0;
+  }
+
+  /** Appends a record for the job (walwrite); false if it could not be written (the log is then off). */
+  write(j: Job, deleted = false): boolean {
+    if (!this.use) return true;
+    let ok = false;
+    if (this.cur.resv > 0 || this.useNext()) {
+      const f = this.cur;
+      const full = j.file === 0;
+      if (full) {
+        f.jobs.add(j);
+        j.file = f.seq;
+      }
+      const rec = encodeRecord(j, full, deleted, this.opts.lastId(), f.size);
+      try {
+        this.storage.append(f.seq, rec);
+        ok = true;
+      } catch (err) {
+        this.opts.warn(`binlog.${f.seq}: write failed: ${(err as Error).message}; the binlog is off from now on`);
+      }
+      if (ok) {
+        f.size += rec.length;
+        this.resv -= rec.length;
+        f.resv -= rec.length;
+        j.walUsed += rec.length;
+        this.alive += rec.length;
+        if (deleted) this.removeJob(this.fileOf(j), j);
+      }
     }
-    if (deleted) this.forget(j);
+    if (!ok) {
+      this.closeFile(this.cur);
+      this.use = false;
+    }
+    this.written++;
+    return ok;
   }
 
   maintain(): void {
+    if (!this.use) return;
     this.compact();
-    this.deleteDeadFiles();
     this.storage.flush();
   }
 
-  private forget(j: Job): void {
-    this.files.find((f) => f.seq === j.file)?.jobs.delete(j);
+  // ---- walg.c -------------------------------------------------------------------------------
+
+  /** filermjob */
+  private removeJob(f: LogFile | undefined, j: Job): void {
+    if (!f || f.seq !== j.file) return;
+    f.jobs.delete(j);
+    j.file = 0;
     this.alive -= j.walUsed;
     j.walUsed = 0;
-    j.file = 0;
+    if (!this.refs(f)) this.collect();
   }
 
-  private openFile(seq: number): LogFile {
-    const f: LogFile = { seq, size: HEADER_SIZE, jobs: new Set() };
-    this.files.push(f);
-    this.storage.append(seq, fileHeader());
-    return f;
+  private refs(f: LogFile): number {
+    return f.jobs.size + (f.open ? 1 : 0);
+  }
+
+  /** walgc: deletes files from the oldest on while they hold nothing. */
+  private collect(): void {
+    while (this.files.length && !this.refs(this.files[0])) {
+      const f = this.files.shift() as LogFile;
+      try {
+        this.storage.remove(f.seq);
+      } catch (err) {
+        this.opts.warn(`binlog.${f.seq}: cannot delete: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** filewclose */
+  private closeFile(f: LogFile): void {
+    if (!f.open) return;
+    try {
+      this.storage.close(f.seq, f.free !== 0);
+    } catch (err) {
+      this.opts.warn(`binlog.${f.seq}: ${(err as Error).message}`);
+    }
+    f.open = false;
+    if (!this.refs(f)) this.collect();
+  }
+
+  /** usenext */
+  private useNext(): boolean {
+    const f = this.cur;
+    const next = this.files[this.files.indexOf(f) + 1];
+    if (!next) {
+      this.opts.warn('there is no next binlog file');
+      return false;
+    }
+    this.cur = next;
+    this.closeFile(f);
+    return true;
+  }
+
+  /** makenextfile + filewopen: a preallocated file; false if the storage refuses (full, not writable). */
+  private makeNextFile(): boolean {
+    try {
+      this.storage.create(this.next, this.opts.fileSize, fileHeader());
+    } catch (err) {
+      this.opts.warn(`binlog.${this.next}: cannot create: ${(err as Error).message}`);
+      return false;
+    }
+    this.files.push({ seq: this.next, free: this.opts.fileSize - HEADER_SIZE, resv: 0, size: HEADER_SIZE, open: true, jobs: new Set() });
+    this.next++;
+    return true;
+  }
+
+  private needFree(n: number): number {
+    if (this.tail.free >= n) return n;
+    if (this.makeNextFile()) return n;
+    return 0;
+  }
+
+  private moveResv(to: LogFile, from: LogFile, n: number): void {
+    from.resv -= n;
+    from.free += n;
+    to.resv += n;
+    to.free -= n;
   }
 
   /**
-   * Moves live jobs out of the oldest file into the current one (a full record each), so old files can
-   * go. Like walcompact, it moves more the more the log outweighs its live records.
+   * balancerest: keeps each file's reservation a whole number of short records (after cur's first n
+   * bytes), so records never straddle files; may need a new file.
    */
-  private compact(): void {
-    const head = this.files[0];
-    if (head === this.cur || this.files[1] === this.cur || !this.alive) return;
-    const wasted = this.files.length * this.fileSize - this.alive;
-    let n = Math.min(Math.floor(wasted / this.alive), head.jobs.size);
-    for (const j of head.jobs) {
-      if (n-- <= 0) break;
-      this.forget(j);
-      this.write(j);
-      this.migrated++;
+  private balanceRest(from: number, n: number): boolean {
+    for (let i = from; i < this.files.length; i++, n = 0) {
+      const b = this.files[i];
+      const r = (b.resv - n) % SHORT_SIZE;
+      if (r === 0) continue;
+      const c = SHORT_SIZE - r;
+      if (this.tail.resv >= c && b.free >= c) {
+        this.moveResv(b, this.tail, c);
+        continue;
+      }
+      if (this.needFree(r) !== r) return false;
+      this.moveResv(this.tail, b, r);
     }
+    return true;
   }
 
-  private deleteDeadFiles(): void {
-    while (this.files.length > 1 && this.files[0] !== this.cur && this.files[0].jobs.size === 0) {
-      const f = this.files.shift() as LogFile;
-      this.storage.remove(f.seq);
+  /** balance: cur holds at least n reserved bytes, and the rest is in whole short records. */
+  private balance(n: number): boolean {
+    while (this.cur.resv < n) {
+      const m = this.cur.resv;
+      if (this.needFree(m) !== m) return false;
+      this.moveResv(this.tail, this.cur, m);
+      if (!this.useNext()) return false;
     }
+    return this.balanceRest(this.files.indexOf(this.cur), n);
+  }
+
+  /** reserve: n bytes or 0. */
+  private reserve(n: number): number {
+    if (!this.use) return 1;
+    if (this.cur.free >= n) {
+      this.cur.free -= n;
+      this.cur.resv += n;
+      this.resv += n;
+      return n;
+    }
+    if (this.needFree(n) !== n) return 0;
+    const tail = this.tail;
+    tail.free -= n;
+    tail.resv += n;
+    this.resv += n;
+    if (!this.balance(n)) {
+      this.resv -= n;
+      tail.resv -= n;
+      tail.free += n;
+      return 0;
+    }
+    return n;
+  }
+
+  private ratio(): number {
+    const d = this.alive + this.resv;
+    if (!d) return 0;
+    return Math.trunc((this.files.length * this.opts.fileSize - d) / d);
+  }
+
+  /** moveone: the oldest file's first live job gets a full record in the current file. */
+  private moveOne(): void {
+    const head = this.files[0];
+    if (head === this.cur || this.files[1] === this.cur) return;
+    const j = head.jobs.values().next().value;
+    if (!j) return;
+    if (!this.reserve(fullSize(j))) return;
+    this.removeJob(head, j);
+    this.migrated++;
+    this.write(j);
+  }
+
+  /** walcompact: moves more the more the log outweighs its live and reserved bytes. */
+  private compact(): void {
+    for (let r = this.ratio(); r >= 2; r--) this.moveOne();
   }
 }
 
 /**
  * Rebuilds an engine's queue from binlog files (read from storage at start-up) and attaches a binlog
- * that continues in a new file. Call on a fresh engine, before any connection.
+ * that continues in a new file. Call on a fresh engine, before any connection. Throws if the new file
+ * cannot be made or the recovered jobs' space cannot be reserved (beanstalkd exits then too).
  */
 export function restoreFromBinlog(
   engine: Engine,
@@ -305,12 +582,7 @@ export function restoreFromBinlog(
   opts: { fileSize: number; warn: (msg: string) => void },
 ): Binlog {
   const rec = readBinlog(files, opts.warn, engine.maxJobSize);
-  const log = new Binlog(
-    storage,
-    opts.fileSize,
-    [...files.entries()].sort((a, b) => a[0] - b[0]).map(([seq, b]) => ({ seq, size: b.length })),
-    rec.maxSeq + 1,
-  );
+  const log = new Binlog(storage, { ...opts, lastId: () => engine.nextId - 1 }, rec.files, rec.maxSeq + 1);
   const jobs: Job[] = [];
   for (const r of rec.jobs) {
     const j = engine.makeJob(r.id, r.pri, r.delay, r.ttr, r.body, engine.findOrMakeTube(r.tube), r.createdAt);
@@ -321,13 +593,16 @@ export function restoreFromBinlog(
     j.buryCount = r.buryCount;
     j.kickCount = r.kickCount;
     j.state = r.state;
-    log.adopt(j, r.file, r.bytes);
     jobs.push(j);
   }
-  if (rec.maxId >= engine.nextId) engine.nextId = rec.maxId + 1;
+  const byFull = jobs.map((j, i) => ({ j, r: rec.jobs[i] })).sort((a, b) => a.r.fullOrder - b.r.fullOrder);
+  for (const { j, r } of byFull) log.adopt(j, r.file, r.walUsed);
+  engine.nextId = Math.max(engine.nextId, rec.nextId, rec.lastId + 1);
+  log.start();
+  // prot_replay: each recovered job gets the space of one more record (its delete, say).
+  for (let i = 0; i < jobs.length; i++) if (!log.reserveUpdate()) throw new Error('failed to replay log: no space for the recovered jobs');
   engine.replay(jobs);
   engine.log = log;
-  log.maintain();
   return log;
 }
 
@@ -336,11 +611,17 @@ export class MemoryBinlogStorage implements BinlogStorage {
   private readonly files = new Map<number, Uint8Array[]>();
   flushes = 0;
 
-  append(seq: number, bytes: Uint8Array): void {
-    const parts = this.files.get(seq) ?? [];
-    parts.push(bytes.slice());
-    this.files.set(seq, parts);
+  create(seq: number, _size: number, header: Uint8Array): void {
+    this.files.set(seq, [header.slice()]);
   }
+
+  append(seq: number, bytes: Uint8Array): void {
+    const parts = this.files.get(seq);
+    if (!parts) throw new Error(`binlog.${seq} does not exist`);
+    parts.push(bytes.slice());
+  }
+
+  close(): void {}
 
   remove(seq: number): void {
     this.files.delete(seq);

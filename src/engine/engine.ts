@@ -23,7 +23,11 @@ import { HANDLERS } from './commands/index.ts';
 
 /** Where the engine logs job transitions (the binlog). Absent = in-memory only, like beanstalkd without -b. */
 export interface JobLog {
-  /** Appends a record for the job's current state (deleted = true for a delete). */
+  /** Reserves space for a new job's full record and its later delete (walresvput); false: none to be had. */
+  reservePut(job: Job): boolean;
+  /** Reserves space for one more short record: a bury, a kick, a release with delay (walresvupdate). */
+  reserveUpdate(): boolean;
+  /** Appends a record for the job's current state (deleted = true for a delete), in reserved space. */
   write(job: Job, deleted?: boolean): void;
   /** Housekeeping after writes: compaction, fsync scheduling, deleting dead files. */
   maintain(): void;
@@ -468,16 +472,27 @@ export class Engine {
     return j;
   }
 
-  kickBuriedJob(j: Job, c: Connection): void {
+  /** Reserves binlog space for one more record of a job (true without a binlog). */
+  reserveUpdate(): boolean {
+    return !this.log || this.log.reserveUpdate();
+  }
+
+  /** False, and the job stays buried, when the binlog has no space for the kick. */
+  kickBuriedJob(j: Job, c: Connection): boolean {
+    if (!this.reserveUpdate()) return false;
     this.removeBuriedJob(j);
     j.kickCount++;
     this.enqueueJob(j, 0, true, 'kicked', c);
+    return true;
   }
 
-  kickDelayedJob(j: Job, c: Connection): void {
+  /** False, and the job stays delayed, when the binlog has no space for the kick. */
+  kickDelayedJob(j: Job, c: Connection): boolean {
+    if (!this.reserveUpdate()) return false;
     j.tube.delay.remove(j);
     j.kickCount++;
     this.enqueueJob(j, 0, true, 'kicked', c);
+    return true;
   }
 
   /** The ready job to hand out next: min (pri, id) over unpaused tubes that have a waiting worker. */
@@ -676,6 +691,12 @@ export class Engine {
       }
       const ttr = Math.max(cmd.ttr, 1000);
       const j = this.makeJob(id, cmd.pri, cmd.delay, ttr, data.subarray(0, n - 2), c.use);
+      // No binlog space (disk full, directory not writable): the put is undone, its id stays used.
+      if (this.log && !this.log.reservePut(j)) {
+        this.freeJob(j);
+        this.reply(c, 'OUT_OF_MEMORY');
+        return;
+      }
       this.enqueueJob(j, j.delay, true, 'put', c);
       this.totalJobs++;
       j.tube.totalJobsCount++;

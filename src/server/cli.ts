@@ -83,7 +83,7 @@ export function parseOptions(argv: string[], warn: (msg: string) => void): Optio
           break;
         }
         case 's':
-          o.binlogSize = Math.ceil(size(value()) / 4096) * 4096;
+          o.binlogSize = size(value());
           break;
         case 'f':
           o.fsyncMs = size(value());

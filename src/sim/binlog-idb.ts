@@ -44,12 +44,21 @@ export class IdbBinlogStorage implements BinlogStorage {
     );
   }
 
+  create(seq: number, size: number, header: Uint8Array): void {
+    this.memory.create(seq, size, header);
+    const copy = header.slice();
+    const key = [seq, this.counter++];
+    this.write((s) => s.put(copy, key));
+  }
+
   append(seq: number, bytes: Uint8Array): void {
     this.memory.append(seq, bytes);
     const copy = bytes.slice();
     const key = [seq, this.counter++];
     this.write((s) => s.put(copy, key));
   }
+
+  close(): void {}
 
   remove(seq: number): void {
     this.memory.remove(seq);

@@ -39,20 +39,21 @@ export const inspectCommands = {
     e.count('kick');
     const t = c.use;
     let i = 0;
-    // Buried jobs first, and only them; delayed jobs only when nothing is buried (kick_jobs).
+    // Buried jobs first, and only them; delayed jobs only when nothing is buried (kick_jobs). Kicking
+    // stops when the binlog has no space for another kick (beanstalkd counts those it failed too).
     if (t.buried.size) {
-      for (; i < cmd.bound && t.buried.size; i++) e.kickBuriedJob(firstBuried(t.buried) as Job, c);
+      for (; i < cmd.bound && t.buried.size; i++) if (!e.kickBuriedJob(firstBuried(t.buried) as Job, c)) break;
     } else {
-      for (; i < cmd.bound && t.delay.length; i++) e.kickDelayedJob(t.delay.peek() as Job, c);
+      for (; i < cmd.bound && t.delay.length; i++) if (!e.kickDelayedJob(t.delay.peek() as Job, c)) break;
     }
     e.reply(c, `KICKED ${i}`);
   },
 
   'kick-job': (e, c, cmd) => {
     const j = e.jobs.get(cmd.id);
-    if (j?.state === 'buried') e.kickBuriedJob(j, c);
-    else if (j?.state === 'delayed') e.kickDelayedJob(j, c);
-    else return e.reply(c, 'NOT_FOUND');
+    if (j?.state !== 'buried' && j?.state !== 'delayed') return e.reply(c, 'NOT_FOUND');
+    // No binlog space for the kick: the job stays as it was (beanstalkd answers NOT_FOUND).
+    if (!(j.state === 'buried' ? e.kickBuriedJob(j, c) : e.kickDelayedJob(j, c))) return e.reply(c, 'OUT_OF_MEMORY');
     e.reply(c, 'KICKED');
   },
 

@@ -1,5 +1,6 @@
 // Commands on one job that a worker owns or any client can remove: delete, release, bury, touch.
 import type { Handler } from './index.ts';
+import type { Job } from '../job.ts';
 
 export const jobCommands = {
   delete: (e, c, cmd) => {
@@ -19,8 +20,11 @@ export const jobCommands = {
 
   release: (e, c, cmd) => {
     e.count('release');
-    const j = e.removeReservedJob(c, e.jobs.get(cmd.id));
-    if (!j) return e.reply(c, 'NOT_FOUND');
+    const found = e.jobs.get(cmd.id);
+    if (found?.reserver !== c || found.state !== 'reserved') return e.reply(c, 'NOT_FOUND');
+    // A delay is logged: without binlog space the job stays reserved (beanstalkd loses it).
+    if (cmd.delay > 0 && !e.reserveUpdate()) return e.reply(c, 'OUT_OF_MEMORY');
+    const j = e.removeReservedJob(c, found) as Job;
     j.pri = cmd.pri;
     j.delay = cmd.delay;
     j.releaseCount++;
@@ -30,8 +34,11 @@ export const jobCommands = {
 
   bury: (e, c, cmd) => {
     e.count('bury');
-    const j = e.removeReservedJob(c, e.jobs.get(cmd.id));
-    if (!j) return e.reply(c, 'NOT_FOUND');
+    const found = e.jobs.get(cmd.id);
+    if (found?.reserver !== c || found.state !== 'reserved') return e.reply(c, 'NOT_FOUND');
+    // Without binlog space the job stays reserved (beanstalkd answers INTERNAL_ERROR and loses it).
+    if (!e.reserveUpdate()) return e.reply(c, 'OUT_OF_MEMORY');
+    const j = e.removeReservedJob(c, found) as Job;
     j.pri = cmd.pri;
     e.buryJob(j, true);
     e.emitJob('buried', j, c);
