@@ -12,7 +12,7 @@
 import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../sim/cluster.ts';
 import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
-import { decodeJoinerMessage, encodeMessage, ROOM_PROTOCOL, type HostMessage, type JoinerHello } from './messages.ts';
+import { decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello } from './messages.ts';
 import { workerCommands } from './worker-commands.ts';
 
 /** What the room needs of the cluster (a reset replaces the cluster, so it is looked up each time). */
@@ -102,6 +102,7 @@ class PeerEntry implements RoomPeer {
   starts = 0;
   /** The node process currently behind each slot, and its open connections. */
   processes: (RemoteNodeProcess | null)[] = [];
+  readonly reader = new FrameReader();
 
   constructor(
     readonly channel: PeerChannel,
@@ -118,7 +119,7 @@ class PeerEntry implements RoomPeer {
   }
 
   send(m: HostMessage): void {
-    if (this.state !== 'gone') this.channel.send(encodeMessage(m));
+    if (this.state !== 'gone') for (const f of frames(encodeMessage(m))) this.channel.send(f);
   }
 }
 
@@ -136,7 +137,7 @@ class RemoteNodeProcess implements NodeProcess {
 
   postMessage(m: ToNode): void {
     if (m.t === 'closed' || m.t === 'refused') this.open.delete(m.conn);
-    this.entry.send({ t: 'node', s: this.slot, g: this.generation, m });
+    for (const part of m.t === 'data' ? splitData(m) : [m]) this.entry.send({ t: 'node', s: this.slot, g: this.generation, m: part });
   }
 
   terminate(): void {
@@ -283,7 +284,10 @@ export class RoomHost {
 
   private receive(e: PeerEntry, data: unknown): void {
     if (e.state === 'gone') return;
-    const d = decodeJoinerMessage(data);
+    const frame = e.reader.read(data);
+    if (!frame.ok) return this.drop(e, `sent a malformed message (${frame.why})`);
+    if (frame.msg === null) return;
+    const d = decodeJoinerMessage(frame.msg);
     if (!d.ok) return this.drop(e, `sent a malformed message (${d.why})`);
     e.lastHeard = this.opts.now();
     const m = d.msg;

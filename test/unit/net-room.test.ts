@@ -6,7 +6,7 @@ import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { RoomHost } from '../../src/net/room-host.ts';
 import { RoomMember } from '../../src/net/room-member.ts';
-import { decodeHostMessage, encodeMessage, ROOM_PROTOCOL, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
+import { decodeHostMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
 import type { FromNode, NodeReport } from '../../src/nodes/messages.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
 import { channelPair, CODE, until, wall, type FakeEnd } from './net-fake-channel.ts';
@@ -34,12 +34,21 @@ function join(host: RoomHost, slots = 1, peer = `joiner-${Math.random()}`, spawn
   return { member, hostEnd, joiner };
 }
 
-/** A joiner driven by hand: raw room messages, no RoomMember. */
-function rawJoiner(host: RoomHost) {
-  const { host: hostEnd, joiner } = channelPair('beanlab-host', `raw-${Math.random()}`);
+/** A joiner driven by hand: raw room messages (in frames, wire bytes split as RoomMember does), no RoomMember. */
+function rawJoiner(host: RoomHost, peer = `raw-${Math.random()}`) {
+  const { host: hostEnd, joiner } = channelPair('beanlab-host', peer);
   host.accept(hostEnd);
-  const send = (m: JoinerMessage) => joiner.send(encodeMessage(m));
-  const got = () => joiner.received.map((r) => decodeHostMessage(r)).flatMap((d) => (d.ok ? [d.msg] : []));
+  const send = (m: JoinerMessage) => {
+    for (const part of m.t === 'node' && m.m.t === 'data' ? splitData(m.m).map((d) => ({ ...m, m: d })) : [m]) for (const f of frames(encodeMessage(part))) joiner.send(f);
+  };
+  const got = () => {
+    const reader = new FrameReader();
+    return joiner.received.flatMap((r) => {
+      const f = reader.read(r);
+      const d = f.ok && f.msg !== null ? decodeHostMessage(f.msg) : null;
+      return d?.ok ? [d.msg] : [];
+    });
+  };
   const replies = (conn: number) =>
     got()
       .flatMap((m) => (m.t === 'node' && m.m.t === 'data' && m.m.conn === conn ? [latin1(m.m.bytes)] : []))
@@ -52,6 +61,22 @@ function rawJoiner(host: RoomHost) {
   /** A message from slot 0's worker of the latest start. */
   const node = (m: FromNode) => send({ t: 'node', s: 0, g: started(), m });
   return { joiner, hostEnd, send, got, replies, started, node };
+}
+
+/** Puts a job straight into the engine, from a connection of the test's own; its id. */
+function putJob(cluster: Cluster, tube: string, body: Uint8Array | string): number {
+  const engine = cluster.engine!;
+  const c = engine.connect('test', () => {});
+  engine.execute(c, { op: 'use', tube });
+  const data = typeof body === 'string' ? latin1Bytes(body) : body;
+  const put = { op: 'put', pri: 0, delay: 0, ttr: 40_000, bytes: data.length, trailingGarbage: false } as const;
+  const header = engine.putHeader(c, put);
+  if (header.kind !== 'body') throw new Error('put refused');
+  const withCrlf = new Uint8Array(data.length + 2);
+  withCrlf.set(data);
+  withCrlf.set([13, 10], data.length);
+  engine.putBody(c, header.id, put, withCrlf);
+  return header.id;
 }
 
 const producerOf = (c: Cluster) => [...c.nodes.values()].find((n) => n.role === 'producer');
@@ -122,12 +147,7 @@ describe('a room in live time', () => {
     raw.node({ t: 'connect', vt: 0, conn: 1 });
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
     // A job from a connection of the test's own, straight into the engine; the silent node reserves it.
-    const engine = cluster.engine!;
-    const c = engine.connect('test', () => {});
-    engine.execute(c, { op: 'use', tube: 'msg_for_worker' });
-    const put = { op: 'put', pri: 0, delay: 0, ttr: 40_000, bytes: 4, trailingGarbage: false } as const;
-    const header = engine.putHeader(c, put);
-    if (header.kind === 'body') engine.putBody(c, header.id, put, latin1Bytes('pi 1\r\n'));
+    putJob(cluster, 'msg_for_worker', 'pi 1');
     raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
     await until(() => raw.replies(1).includes('RESERVED'));
     // Silence: the host pings, nobody answers; the job stays reserved until the peer is dropped.
@@ -302,7 +322,55 @@ describe('what a remote node may do', () => {
     await until(() => host.peers.every((p) => p.state === 'gone'));
     expect(host.peers.map((p) => p.reason)).toEqual([...cases.map((c) => c[1]), 'said hello twice']);
     // Each was told why, as a bye.
+    await until(() => twice.got().some((m) => m.t === 'bye'));
     expect(twice.got().at(-1)).toEqual({ t: 'bye', reason: 'said hello twice' } satisfies HostMessage);
+  });
+});
+
+describe('large messages travel in frames the data channel can carry', () => {
+  /** A 64 KiB job of control bytes: 393 KB of JSON (each byte is \u00XX), over Chromium's 256 KiB. */
+  const awkward = new Uint8Array(65535).map((_, i) => i % 8);
+
+  test("a student's 64 KiB job reaches a remote worker, which reports it cannot run it; the node stays, and π still comes out", async () => {
+    const { cluster, host } = room();
+    const a = join(host, 1);
+    await until(() => a.member.state.phase === 'joined');
+    const job = putJob(cluster, 'msg_for_worker', awkward);
+    await until(() => cluster.history.byJobId(job)?.exitStatus === 1);
+    expect(host.peers[0].state).toBe('admitted');
+    expect(a.member.state.phase).toBe('joined');
+    // The seed's worker released it, put "failed" and deleted it.
+    await until(() => cluster.model.totals().ready === 1 && cluster.engine!.jobs.get(job) === undefined);
+    const engine = cluster.engine!;
+    const replies: string[] = [];
+    const c = engine.connect('test', (line, body) => replies.push(body ? `${line} ${latin1(body)}` : line));
+    engine.execute(c, { op: 'watch', tube: 'msg_for_client' });
+    engine.execute(c, { op: 'reserve' });
+    expect(replies.at(-1)).toMatch(/^RESERVED \d+ 6 failed$/);
+    engine.execute(c, { op: 'delete', id: Number(replies.at(-1)!.split(' ')[1]) });
+    cluster.addNode('producer', producerConfig({ ...pi, jobs: 4 }, 3));
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+    await until(() => a.member.nodes[0].jobs === 4);
+  });
+
+  test('a 64 KiB result of control bytes reaches the host from a remote node', async () => {
+    const { cluster, host } = room();
+    const job = putJob(cluster, 'msg_for_worker', 'pi 1');
+    const raw = rawJoiner(host);
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\nuse msg_for_client\r\n') });
+    await until(() => raw.replies(1).includes('USING'));
+    const put = new Uint8Array([...latin1Bytes(`put 0 0 10 ${awkward.length}\r\n`), ...awkward, 13, 10, ...latin1Bytes(`delete ${job}\r\n`)]);
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: put });
+    await until(() => raw.replies(1).includes('DELETED'));
+    expect(raw.replies(1)).toMatch(/INSERTED (\d+)\r\nDELETED\r\n$/);
+    const result = Number(/INSERTED (\d+)/.exec(raw.replies(1))![1]);
+    expect([...cluster.engine!.jobs.get(result)!.body]).toEqual([...awkward]);
+    expect(host.peers[0].state).toBe('admitted');
   });
 });
 
