@@ -9,11 +9,14 @@
 // worker sent before its stop reached the joiner never reaches the node that replaced it.
 // The speedup experiment borrows the joiners' slots (`lend`): they leave the lab's cluster, join its
 // runs' fresh clusters k at a time, and go back to the lab's cluster when it ends.
+// A joiner is a classmate's tab, but what it sends is checked as if anyone had written it: its nodes'
+// commands follow the worker's rules (worker-commands.ts) and it reports only jobs its node reserved;
+// whoever breaks a rule is dropped and told which.
 import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../sim/cluster.ts';
 import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
 import { decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello } from './messages.ts';
-import { workerCommands } from './worker-commands.ts';
+import { RemoteNodeRules } from './worker-commands.ts';
 
 /** What the room needs of the cluster (a reset replaces the cluster, so it is looked up each time). */
 export interface RoomCluster {
@@ -127,16 +130,22 @@ class PeerEntry implements RoomPeer {
 class RemoteNodeProcess implements NodeProcess {
   onmessage: ((e: MessageEvent<FromNode>) => void) | null = null;
   readonly open = new Set<number>();
+  readonly rules: RemoteNodeRules;
 
   constructor(
     private readonly entry: PeerEntry,
     private readonly slot: number,
     /** Which start of the slot's worker this process is: the joiner tags that worker's messages with it. */
     readonly generation: number,
-  ) {}
+    worker: WorkerConfig,
+  ) {
+    this.rules = new RemoteNodeRules(worker);
+  }
 
   postMessage(m: ToNode): void {
     if (m.t === 'closed' || m.t === 'refused') this.open.delete(m.conn);
+    // A reply is going out: if it reserved a job, the node holds it from now on.
+    if (m.t === 'data') this.rules.noteReservations();
     for (const part of m.t === 'data' ? splitData(m) : [m]) this.entry.send({ t: 'node', s: this.slot, g: this.generation, m: part });
   }
 
@@ -160,15 +169,12 @@ export class RoomHost {
   private readonly heartbeatMs: number;
   private readonly silenceMs: number;
   private readonly maxPeers: number;
-  private readonly policy;
 
   constructor(private readonly opts: RoomHostOptions) {
     this.code = opts.code;
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
     this.silenceMs = opts.silenceMs ?? 5000;
     this.maxPeers = opts.maxPeers ?? 64;
-    const worker = workerCommands(opts.worker.use);
-    this.policy = (...args: Parameters<typeof worker>) => this.allowAllCommands || worker(...args);
   }
 
   /** Everyone who has joined or tried to, in order (those gone say why). */
@@ -318,6 +324,10 @@ export class RoomHost {
           p.open.add(fm.conn);
           if (p.open.size > MAX_OPEN_CONNECTIONS) return this.drop(e, `opened more than ${MAX_OPEN_CONNECTIONS} connections from one node`);
         } else if (fm.t === 'close') p.open.delete(fm.conn);
+        else if (fm.t === 'report' && (fm.report.kind === 'task-done' || fm.report.kind === 'task-failed')) {
+          const refused = p.rules.refuseReport(fm.report.job);
+          if (refused) return this.drop(e, refused);
+        }
         return p.deliver(this.restamp(fm));
       }
     }
@@ -361,16 +371,17 @@ export class RoomHost {
 
   /** Makes a slot a worker node of `cluster`: the joiner starts its worker program. */
   private place(e: PeerEntry, s: number, cluster: RoomCluster): void {
+    let process: RemoteNodeProcess;
     const id = cluster.addNode(
       this.nodeName(e, s),
       { role: 'worker', worker: this.opts.worker },
       {
         spawn: () => {
-          const p = new RemoteNodeProcess(e, s, e.starts++);
-          e.processes[s] = p;
-          return p;
+          process = new RemoteNodeProcess(e, s, e.starts++, this.opts.worker);
+          e.processes[s] = process;
+          return process;
         },
-        allow: this.policy,
+        allow: (cmd, conn) => process.rules.allows(cmd, conn, this.allowAllCommands),
         remote: e.link,
         // The data channel's own delay is real: the cluster adds none.
         latency: 0,

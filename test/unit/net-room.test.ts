@@ -138,6 +138,30 @@ describe('a room in live time', () => {
     await until(() => good.member.nodes[0].jobs === 6);
   });
 
+  test('a hostile joiner deletes jobs it never reserved, takes results and forges a report: refused, then dropped; the honest joiner finishes π', async () => {
+    const { cluster, host } = room();
+    const honest = join(host, 2);
+    await until(() => honest.member.state.phase === 'joined');
+    const hostile = rawJoiner(host);
+    hostile.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'hostile' });
+    await until(() => hostile.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    hostile.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => hostile.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    cluster.addNode('producer', producerConfig(pi, 3));
+    await until(() => cluster.model.totals().ready + cluster.model.totals().reserved > 0);
+    const guesses = Array.from({ length: 12 }, (_, i) => `delete ${i + 1}\r\n`).join('');
+    hostile.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes(`${guesses}watch msg_for_client\r\nreserve-with-timeout 0\r\n`) });
+    await until(() => hostile.replies(1).split('\r\n').length > 14);
+    expect(hostile.replies(1)).toBe(`${'NOT_FOUND\r\n'.repeat(12)}UNKNOWN_COMMAND\r\nTIMED_OUT\r\n`);
+    hostile.node({ t: 'report', vt: 0, report: { kind: 'task-failed', job: 1, error: 'injected' } });
+    await until(() => host.peers[1].state === 'gone');
+    expect(host.peers[1].reason).toBe('reported job 1, which its node did not reserve');
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+    expect(honest.member.nodes[0].jobs + honest.member.nodes[1].jobs).toBe(6);
+    expect(cluster.history.records.filter((r) => r.exitStatus === 1)).toEqual([]);
+  });
+
   test('a silent joiner keeps its job until TTR, then misses its heartbeats and is dropped; it can rejoin', async () => {
     let now = wall();
     const { cluster, host } = room({ now: () => now, silenceMs: 5000 });
@@ -285,12 +309,76 @@ describe('what a remote node may do', () => {
     return { cluster, host, raw, say };
   }
 
-  test("only the worker's commands run; others get UNKNOWN_COMMAND; put only into the result tube", async () => {
-    const { raw, say, cluster } = await connected();
-    say('stats\r\nkick 10\r\nput 0 0 10 5\r\nhello\r\nuse msg_for_client\r\nput 0 0 10 5\r\nhello\r\nwatch msg_for_worker\r\n');
-    await until(() => raw.replies(7).split('\r\n').length >= 7);
-    expect(raw.replies(7)).toBe('UNKNOWN_COMMAND\r\nUNKNOWN_COMMAND\r\nUNKNOWN_COMMAND\r\nUSING msg_for_client\r\nINSERTED 1\r\nWATCHING 2\r\n');
-    expect(cluster.model.totals().ready).toBe(1);
+  /** Sends `text` on connection 7 and waits for `n` reply lines. */
+  async function ask(c: Awaited<ReturnType<typeof connected>>, text: string, n: number, conn = 7) {
+    const before = c.raw.replies(conn).length;
+    c.raw.node({ t: 'data', vt: 0, conn, bytes: latin1Bytes(text) });
+    await until(() => c.raw.replies(conn).slice(before).split('\r\n').length > n);
+    return c.raw.replies(conn).slice(before);
+  }
+
+  test("only the worker's commands run: use only the results tube, watch only the work tube; others get UNKNOWN_COMMAND", async () => {
+    const c = await connected();
+    putJob(c.cluster, 'msg_for_worker', 'pi 1');
+    const replies = await ask(c, 'stats\r\nkick 10\r\nreserve-job 1\r\npeek 1\r\npeek-ready\r\nuse other\r\nwatch other\r\nuse msg_for_client\r\nwatch msg_for_worker\r\nignore default\r\n', 10);
+    expect(replies).toBe(`${'UNKNOWN_COMMAND\r\n'.repeat(7)}USING msg_for_client\r\nWATCHING 2\r\nWATCHING 1\r\n`);
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 1, reserved: 0 });
+  });
+
+  test('a connection deletes, releases, buries, touches and reads (stats-job) only a job it reserved: any other is NOT_FOUND', async () => {
+    const c = await connected();
+    const work = putJob(c.cluster, 'msg_for_worker', 'pi 1');
+    const other = putJob(c.cluster, 'msg_for_worker', 'pi 2');
+    const result = putJob(c.cluster, 'msg_for_client', 'a result');
+    const touchAll = (id: number) => `delete ${id}\r\nrelease ${id} 0 0\r\nbury ${id} 0\r\ntouch ${id}\r\nstats-job ${id}\r\n`;
+    // A ready job it never reserved, a result waiting for the producer, a job that does not exist.
+    expect(await ask(c, touchAll(work) + touchAll(result) + touchAll(99), 15)).toBe('NOT_FOUND\r\n'.repeat(15));
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 3, buried: 0 });
+    // The job it reserves is its own to touch, read and delete; the other ready job is still not.
+    expect(await ask(c, 'watch msg_for_worker\r\nreserve\r\n', 2)).toMatch(new RegExp(`^WATCHING 2\r\nRESERVED ${work} 4\r\npi 1\r\n$`));
+    expect(await ask(c, `touch ${work}\r\nstats-job ${work}\r\n`, 2)).toMatch(/^TOUCHED\r\nOK \d+\r\n---\n/);
+    expect(await ask(c, `delete ${other}\r\ndelete ${work}\r\n`, 2)).toBe('NOT_FOUND\r\nDELETED\r\n');
+    // Another remote node's reserved job: NOT_FOUND, as beanstalkd itself answers.
+    const d = rawJoiner(c.host);
+    d.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'd' });
+    await until(() => d.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    d.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => d.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    d.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
+    await until(() => d.replies(1).includes(`RESERVED ${other}`));
+    expect(await ask(c, touchAll(other), 5)).toBe('NOT_FOUND\r\n'.repeat(5));
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 1, reserved: 1 });
+    expect(c.host.peers.every((p) => p.state === 'admitted')).toBe(true);
+  });
+
+  test("the seed's release-then-delete: a connection may delete the job it released, unless someone reserved it since", async () => {
+    const c = await connected();
+    const a = putJob(c.cluster, 'msg_for_worker', 'pi 1');
+    await ask(c, 'watch msg_for_worker\r\n', 1);
+    expect(await ask(c, `reserve\r\nrelease ${a} 0 0\r\ndelete ${a}\r\n`, 3)).toMatch(/RELEASED\r\nDELETED\r\n$/);
+    const b = putJob(c.cluster, 'msg_for_worker', 'pi 2');
+    expect(await ask(c, `reserve\r\nrelease ${b} 0 0\r\n`, 2)).toMatch(/RELEASED\r\n$/);
+    // The producer's side takes the job and gives it back: it is not the job this connection released any more.
+    const engine = c.cluster.engine!;
+    const other = engine.connect('other', () => {});
+    engine.execute(other, { op: 'watch', tube: 'msg_for_worker' });
+    engine.execute(other, { op: 'reserve' });
+    engine.execute(other, { op: 'release', id: b, pri: 0, delay: 0 });
+    expect(await ask(c, `delete ${b}\r\n`, 1)).toBe('NOT_FOUND\r\n');
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 1 });
+  });
+
+  test('a node puts only results, one per job it reserved, over all its connections (a new one per job, as the seed does)', async () => {
+    const c = await connected();
+    const job = putJob(c.cluster, 'msg_for_worker', 'pi 1');
+    // Nothing reserved yet: no result to put, even into the results tube.
+    expect(await ask(c, 'use msg_for_client\r\nput 0 0 10 5\r\nhello\r\n', 2)).toBe('USING msg_for_client\r\nUNKNOWN_COMMAND\r\n');
+    expect(await ask(c, `watch msg_for_worker\r\nreserve\r\nput 0 0 10 6\r\nresult\r\ndelete ${job}\r\n`, 4)).toMatch(/INSERTED \d+\r\nDELETED\r\n$/);
+    // A second result for the same job, from the node's next connection: refused.
+    c.raw.node({ t: 'connect', vt: 0, conn: 8 });
+    await until(() => c.raw.got().some((m) => m.t === 'node' && m.m.t === 'open' && m.m.conn === 8));
+    expect(await ask(c, 'use msg_for_client\r\nput 0 0 10 6\r\nagain!\r\nuse msg_for_worker\r\n', 3, 8)).toBe('USING msg_for_client\r\nUNKNOWN_COMMAND\r\nUNKNOWN_COMMAND\r\n');
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 1 });
   });
 
   test('the host can allow every command', async () => {
@@ -324,6 +412,46 @@ describe('what a remote node may do', () => {
     // Each was told why, as a bye.
     await until(() => twice.got().some((m) => m.t === 'bye'));
     expect(twice.got().at(-1)).toEqual({ t: 'bye', reason: 'said hello twice' } satisfies HostMessage);
+  });
+});
+
+describe('what a remote node may report', () => {
+  const failed = (job: number): FromNode => ({ t: 'report', vt: 0, report: { kind: 'task-failed', job, error: 'injected' } });
+
+  async function reserving() {
+    const { cluster, host } = room();
+    const job = putJob(cluster, 'msg_for_worker', 'pi 1');
+    const raw = rawJoiner(host);
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    return { cluster, host, raw, job };
+  }
+
+  test("a report of another node's job (or one nobody reserved) drops the joiner; the job's record keeps no injected result", async () => {
+    const { cluster, host, raw, job } = await reserving();
+    raw.node({ t: 'report', vt: 0, report: { kind: 'task-done', job, task: 'pi', ms: 1, units: 1, result: 'pi 0 0' } });
+    await until(() => host.peers[0].state === 'gone');
+    expect(host.peers[0].reason).toBe(`reported job ${job}, which its node did not reserve`);
+    await until(() => raw.got().some((m) => m.t === 'bye'));
+    expect(raw.got().at(-1)).toEqual({ t: 'bye', reason: `reported job ${job}, which its node did not reserve` });
+    expect(cluster.history.byJobId(job)).toMatchObject({ exitStatus: null, result: null });
+  });
+
+  test('a job the node reserved is reported once per reservation, even after its TTR ran out; a second report drops the joiner', async () => {
+    const { cluster, host, raw, job } = await reserving();
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
+    await until(() => raw.replies(1).includes('RESERVED'));
+    // Its connection closes before the report (the job went back, as after a TTR): the reservation was still its own.
+    raw.node({ t: 'close', vt: 0, conn: 1 });
+    await until(() => cluster.model.totals().ready === 1);
+    raw.node(failed(job));
+    await until(() => cluster.history.byJobId(job)?.exitStatus === 1);
+    expect(host.peers[0].state).toBe('admitted');
+    raw.node(failed(job));
+    await until(() => host.peers[0].state === 'gone');
+    expect(host.peers[0].reason).toBe(`reported job ${job} twice`);
   });
 });
 
@@ -455,11 +583,17 @@ describe('lending the slots to the speedup experiment', () => {
     loan.attach(run, 1);
     expect(names(run)).toEqual(['remote 1.1']);
     await until(() => raw.started() !== stopped);
-    raw.node(taskDone(2));
+    // The new start reserves a job of the run, and reports it.
+    const job = putJob(run, 'msg_for_worker', 'pi 1');
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.g === raw.started() && m.m.t === 'open'));
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
+    await until(() => raw.replies(1).includes('RESERVED'));
+    raw.node(taskDone(job));
     const node = [...run.nodes.values()][0];
     await until(() => node.reports.length > 0);
     await new Promise((r) => setTimeout(r, 20));
-    expect(node.reports).toEqual([{ kind: 'task-done', job: 2, task: 'pi', ms: 5, units: 1 }]);
+    expect(node.reports).toEqual([{ kind: 'task-done', job, task: 'pi', ms: 5, units: 1 }]);
     expect(host.peers[0].link.rtt).not.toBeNull();
     // Back on the lab's current cluster once the slot has settled again.
     const ended = loan.end();
