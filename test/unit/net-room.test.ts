@@ -9,6 +9,7 @@ import { RoomMember } from '../../src/net/room-member.ts';
 import { decodeHostMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
 import type { FromNode, NodeReport } from '../../src/nodes/messages.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
+import { CHARS_PER_SECOND_PER_SLOT, MAX_WATCHED_TUBES, MESSAGES_PER_SECOND_PER_SLOT, PUTS_PER_SECOND_PER_SLOT } from '../../src/net/room-host.ts';
 import { channelPair, CODE, until, wall, type FakeEnd } from './net-fake-channel.ts';
 
 const cleanup: (() => void)[] = [];
@@ -16,9 +17,9 @@ afterEach(() => {
   for (const f of cleanup.splice(0)) f();
 });
 
-function room(opts: { now?: () => number; silenceMs?: number } = {}) {
+function room(opts: { now?: () => number; silenceMs?: number; maxPeers?: number; maxNodes?: number; maxWaiting?: number } = {}) {
   const cluster = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
-  const host = new RoomHost({ code: CODE, cluster: () => cluster, worker: WORKER, now: opts.now ?? wall, silenceMs: opts.silenceMs });
+  const host = new RoomHost({ code: CODE, cluster: () => cluster, worker: WORKER, ...opts, now: opts.now ?? wall });
   cleanup.push(() => {
     host.close();
     cluster.dispose();
@@ -452,6 +453,104 @@ describe('what a remote node may report', () => {
     raw.node(failed(job));
     await until(() => host.peers[0].state === 'gone');
     expect(host.peers[0].reason).toBe(`reported job ${job} twice`);
+  });
+});
+
+describe("a joiner's quotas", () => {
+  async function admitted(opts: Parameters<typeof room>[0] = {}, slots = 1) {
+    const r = room(opts);
+    const raw = rawJoiner(r.host);
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots, name: 'raw' });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    return { ...r, raw };
+  }
+  const gone = async (host: RoomHost, reason: string) => {
+    await until(() => host.peers[0].state === 'gone');
+    expect(host.peers[0].reason).toBe(reason);
+  };
+
+  test('messages a second: a joiner sending more than its slots allow (2 s worth at once) is dropped', async () => {
+    const now = wall();
+    const { host, raw } = await admitted({ now: () => now }, 2);
+    const allowance = 2 * 2 * MESSAGES_PER_SECOND_PER_SLOT;
+    for (let n = 0; n < allowance - 10; n++) raw.send({ t: 'pong', n: 1_000_000 + n });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(host.peers[0].state).toBe('admitted');
+    for (let n = 0; n < 10; n++) raw.send({ t: 'pong', n });
+    await gone(host, `sent more than ${MESSAGES_PER_SECOND_PER_SLOT} messages a second per node`);
+  });
+
+  test('chars a second: a joiner sending more text than its slots allow is dropped', async () => {
+    const now = wall();
+    const { host, raw } = await admitted({ now: () => now });
+    // Padding the checks let through, in whole messages of 400 Ki chars (7 frames each).
+    const padded = `{"t":"pong","n":123456789,"pad":"${'x'.repeat(400 * 1024)}"}`;
+    for (let i = 0; i < 4; i++) for (const f of frames(padded)) raw.joiner.send(f);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(host.peers[0].state).toBe('admitted');
+    for (let i = 0; i < 2; i++) for (const f of frames(padded)) raw.joiner.send(f);
+    await gone(host, `sent more than ${CHARS_PER_SECOND_PER_SLOT} chars a second per node`);
+  });
+
+  test('puts a second: even with every command allowed, a node putting more than its quota is dropped', async () => {
+    const now = wall();
+    const { host, raw, cluster } = await admitted({ now: () => now });
+    host.allowAllCommands = true;
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('put 0 0 10 1\r\nx\r\n'.repeat(2 * PUTS_PER_SECOND_PER_SLOT + 1)) });
+    await gone(host, `put more than ${PUTS_PER_SECOND_PER_SLOT} jobs a second per node`);
+    expect(cluster.model.totals().ready).toBe(2 * PUTS_PER_SECOND_PER_SLOT);
+  });
+
+  test('tubes: even with every command allowed, a connection watching more than its quota is dropped', async () => {
+    const { host, raw, cluster } = await admitted();
+    host.allowAllCommands = true;
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes(Array.from({ length: 20_000 }, (_, i) => `watch t${i}\r\n`).join('')) });
+    await gone(host, `watched more than ${MAX_WATCHED_TUBES} tubes on one connection`);
+    // default and the 7 it watched before; their connection closed, so the tubes went too.
+    expect([...cluster.engine!.allConnections()].some((c) => c.watch.length > MAX_WATCHED_TUBES)).toBe(false);
+  });
+
+  test('one channel per browser: a second data channel from the same peer takes no seat', async () => {
+    const { host } = room();
+    const first = rawJoiner(host, 'tab-1');
+    first.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 16, name: 'a' });
+    await until(() => first.got().some((m) => m.t === 'welcome'));
+    const again = Array.from({ length: 5 }, () => rawJoiner(host, 'tab-1'));
+    for (const j of again) j.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 16, name: 'a' });
+    await until(() => host.peers.slice(1).every((p) => p.state === 'gone'));
+    expect(new Set(host.peers.slice(1).map((p) => p.reason))).toEqual(new Set(['this browser (tab-1) is already connected to the room']));
+    expect(host.peers[0].state).toBe('admitted');
+  });
+
+  test('nodes per room: a joiner gets the nodes left; once none are left the room is full', async () => {
+    const { host, cluster } = room({ maxNodes: 3 });
+    const a = join(host, 2);
+    await until(() => a.member.state.phase === 'joined');
+    const b = join(host, 2);
+    await until(() => b.member.state.phase === 'joined');
+    expect(b.member.nodes.map((n) => n.name)).toEqual(['remote 2.1']);
+    const c = join(host, 1);
+    await until(() => c.member.state.phase === 'left');
+    expect(c.member.state).toEqual({ phase: 'left', reason: 'the room is full (3 nodes)', byHost: true });
+    expect(cluster.nodes.size).toBe(3);
+  });
+
+  test('seats: joiners waiting for approval take none, so a flood of them does not fill the room; the waiting list is bounded', async () => {
+    const { host } = room({ maxPeers: 2, maxWaiting: 6 });
+    host.requireApproval = true;
+    const flood = Array.from({ length: 5 }, () => join(host, 16));
+    const honest = join(host, 2);
+    await until(() => [...flood, honest].every((j) => j.member.state.phase === 'waiting'));
+    const late = join(host, 1);
+    await until(() => late.member.state.phase === 'left');
+    expect(late.member.state).toEqual({ phase: 'left', reason: 'too many browsers are waiting to join (6): try again once the host has let them in', byHost: true });
+    host.approve(host.peers[5].no);
+    await until(() => honest.member.state.phase === 'joined');
+    expect(honest.member.nodes).toHaveLength(2);
   });
 });
 
