@@ -2,6 +2,8 @@
 // plain node messages a local Web Worker node exchanges with the page (src/nodes/messages.ts), with
 // the beanstalkd wire bytes inside them, so a remote node is a local one with a longer cable.
 // On the channel every message is one JSON text; wire bytes travel as latin1 strings (one char per byte).
+// A message longer than a data channel carries goes in pieces (frames), put back together on the other
+// side up to a bounded size (see frames, FrameReader).
 // Everything received is checked here, field by field: whoever sends something else is dropped.
 // Every message about a slot's node names the start of the slot's worker it belongs to (`g`, its
 // generation): a stopped worker's last messages may still be on their way when the slot starts again,
@@ -11,9 +13,24 @@ import { isValidTubeName } from '../protocol/parse.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { isTaskKind } from '../tasks/spec.ts';
 
-export const ROOM_PROTOCOL = 2;
-/** Largest message either side accepts (chars of JSON): a 64 KiB job body, escaped, fits. */
-export const MAX_MESSAGE_CHARS = 512 * 1024;
+export const ROOM_PROTOCOL = 3;
+/**
+ * Largest text sent on the data channel at once (a frame), chars. Chromium refuses a message over
+ * 256 KiB (and PeerJS then closes the channel); a char takes at most 3 bytes of UTF-8, so a frame of
+ * 64 Ki chars and its header always fit.
+ */
+export const FRAME_CHARS = 64 * 1024;
+/** Frames one message may take. */
+const MAX_FRAMES = 8;
+/**
+ * Largest message either side accepts, chars of JSON (at most 8 frames): a data message of
+ * MAX_DATA_BYTES fits even if every byte is escaped (a control byte becomes the 6 chars of \u00XX).
+ */
+export const MAX_MESSAGE_CHARS = MAX_FRAMES * FRAME_CHARS;
+/** Wire bytes one data message carries at most: longer runs go as several (the wire is a byte stream). */
+export const MAX_DATA_BYTES = 64 * 1024;
+/** Longest result text a worker reports: a result is what it put, at most beanstalkd's largest job (64 KiB - 1). */
+const MAX_RESULT_CHARS = 64 * 1024;
 /** Worker nodes one joiner may offer (one per core). */
 export const MAX_SLOTS = 16;
 const MAX_TEXT = 500;
@@ -63,6 +80,74 @@ export function encodeMessage(msg: JoinerMessage | HostMessage): string {
   return JSON.stringify(msg);
 }
 
+const cut = (s: string) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT - 1)}…` : s);
+
+/** A node's message with its texts cut to what the host accepts (a worker's error quotes a job's body, escaped). */
+export function withinLimits(m: FromNode): FromNode {
+  if (m.t === 'log') return { ...m, text: cut(m.text) };
+  if (m.t === 'status' && m.status.detail !== undefined) return { ...m, status: { ...m.status, detail: cut(m.status.detail) } };
+  if (m.t === 'report' && m.report.kind === 'task-failed') return { ...m, report: { ...m.report, error: cut(m.report.error) } };
+  return m;
+}
+
+/** A message carrying wire bytes, as data messages of at most MAX_DATA_BYTES each. */
+export function splitData<T extends { bytes: Uint8Array }>(m: T): T[] {
+  if (m.bytes.length <= MAX_DATA_BYTES) return [m];
+  const parts: T[] = [];
+  for (let i = 0; i < m.bytes.length; i += MAX_DATA_BYTES) parts.push({ ...m, bytes: m.bytes.subarray(i, i + MAX_DATA_BYTES) });
+  return parts;
+}
+
+// ---- frames ---------------------------------------------------------------------------------------
+// A message of at most FRAME_CHARS goes as it is (JSON: it starts with "{"); a longer one as pieces
+// "~i/n:" + text, i = 0 … n-1, sent one after another (the channel is ordered, so nothing comes between
+// them). A piece never ends between the two halves of a surrogate pair, which UTF-8 could not carry.
+
+/** The frames that carry message text `text` (from encodeMessage). */
+export function frames(text: string): string[] {
+  if (text.length <= FRAME_CHARS) return [text];
+  if (text.length > MAX_MESSAGE_CHARS) throw new Error(`a room message of ${text.length} chars, over the limit of ${MAX_MESSAGE_CHARS}`);
+  const chunks: string[] = [];
+  for (let from = 0; from < text.length; ) {
+    let to = Math.min(from + FRAME_CHARS, text.length);
+    const last = text.charCodeAt(to - 1);
+    if (to < text.length && last >= 0xd800 && last <= 0xdbff) to--;
+    chunks.push(text.slice(from, to));
+    from = to;
+  }
+  return chunks.map((c, i) => `~${i}/${chunks.length}:${c}`);
+}
+
+const PIECE = /^~(\d)\/(\d):/;
+
+/** Puts one side's frames back together into messages; holds at most one message's pieces. */
+export class FrameReader {
+  private pieces: string[] = [];
+  private of = 0;
+
+  /** A frame as received: the message text it completes, null while pieces are missing, or why it is refused. */
+  read(raw: unknown): Decoded<string | null> {
+    if (typeof raw !== 'string') return { ok: false, why: 'not a text message' };
+    const piece = PIECE.exec(raw);
+    if (!piece) {
+      if (this.pieces.length) return { ok: false, why: 'a message came between the pieces of another' };
+      if (raw.length > FRAME_CHARS) return { ok: false, why: `a frame of ${raw.length} chars, over the limit of ${FRAME_CHARS}` };
+      return { ok: true, msg: raw };
+    }
+    const [i, n] = [Number(piece[1]), Number(piece[2])];
+    if (n < 2 || n > MAX_FRAMES) return { ok: false, why: `a message in ${n} pieces (at most ${MAX_FRAMES})` };
+    if (i !== this.pieces.length || (i > 0 && n !== this.of)) return { ok: false, why: `piece ${i}/${n} out of order` };
+    const text = raw.slice(piece[0].length);
+    if (text.length > FRAME_CHARS) return { ok: false, why: `a piece of ${text.length} chars, over the limit of ${FRAME_CHARS}` };
+    this.of = n;
+    this.pieces.push(text);
+    if (this.pieces.length < n) return { ok: true, msg: null };
+    const whole = this.pieces.join('');
+    this.pieces = [];
+    return { ok: true, msg: whole };
+  }
+}
+
 // ---- validation -----------------------------------------------------------------------------------
 
 class Invalid extends Error {}
@@ -99,7 +184,7 @@ function bool(o: Obj, k: string): boolean {
 }
 
 function bytes(o: Obj, k: string): Uint8Array {
-  const s = text(o, k, MAX_MESSAGE_CHARS);
+  const s = text(o, k, MAX_DATA_BYTES);
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) throw new Invalid(`${k} holds a char that is not a byte`);
   return latin1Bytes(s);
 }
@@ -158,7 +243,7 @@ function fromNode(v: unknown): FromNode {
       const task = text(r, 'task', 40);
       if (!isTaskKind(task)) throw new Invalid('task is not a built-in task kind');
       const report: NodeReport = { kind: 'task-done', job, task, ms: num(r, 'ms'), units: num(r, 'units') };
-      if (r.result !== undefined) report.result = text(r, 'result', MAX_MESSAGE_CHARS);
+      if (r.result !== undefined) report.result = text(r, 'result', MAX_RESULT_CHARS);
       return { t: 'report', vt, report };
     }
     default:

@@ -9,11 +9,18 @@
 // worker sent before its stop reached the joiner never reaches the node that replaced it.
 // The speedup experiment borrows the joiners' slots (`lend`): they leave the lab's cluster, join its
 // runs' fresh clusters k at a time, and go back to the lab's cluster when it ends.
+// A joiner is a classmate's tab, but what it sends is checked as if anyone had written it: its nodes'
+// commands follow the worker's rules (worker-commands.ts), it reports only jobs its node reserved, and
+// it keeps to the quotas below (messages, chars and puts per second, tubes, connections, one channel per
+// browser); whoever breaks one is dropped and told which. Seats (joiners and nodes) go only to admitted
+// joiners: those still waiting to say hello or to be approved wait in a list of their own.
 import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../sim/cluster.ts';
 import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messages.ts';
+import type { Command } from '../engine/command.ts';
+import type { Connection } from '../engine/connection.ts';
 import type { PeerChannel } from './channel.ts';
-import { decodeJoinerMessage, encodeMessage, ROOM_PROTOCOL, type HostMessage, type JoinerHello } from './messages.ts';
-import { workerCommands } from './worker-commands.ts';
+import { decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello } from './messages.ts';
+import { RemoteNodeRules } from './worker-commands.ts';
 
 /** What the room needs of the cluster (a reset replaces the cluster, so it is looked up each time). */
 export interface RoomCluster {
@@ -33,8 +40,12 @@ export interface RoomHostOptions {
   heartbeatMs?: number;
   /** A peer not heard from for this long is dropped, ms. */
   silenceMs?: number;
-  /** Peers the room takes at once. */
+  /** Joiners admitted at once (MAX_JOINERS). */
   maxPeers?: number;
+  /** Remote nodes at once, over all joiners (MAX_ROOM_NODES). */
+  maxNodes?: number;
+  /** Joiners waiting to say hello or to be approved (MAX_WAITING). */
+  maxWaiting?: number;
   onChange?: () => void;
 }
 
@@ -79,8 +90,55 @@ interface Placement {
   id: number;
 }
 
+// The room's quotas, for a class of 30–40 students whose machines have up to 16 cores (MAX_SLOTS).
+/** Joiners admitted at once: a class of 40, and a few second tabs or rejoins. */
+export const MAX_JOINERS = 48;
+/** Remote nodes at once: 40 joiners of 16 cores each. */
+export const MAX_ROOM_NODES = 640;
+/** Joiners waiting (before their hello, or for approval): a whole class joining at the same moment. */
+export const MAX_WAITING = 64;
+/** Live channels from one PeerJS id: a joiner's tab opens one (a rejoin is a new peer). */
+export const MAX_CHANNELS_PER_PEER = 1;
 /** Open connections one remote node may hold at once (the worker needs one). */
-const MAX_OPEN_CONNECTIONS = 4;
+export const MAX_OPEN_CONNECTIONS = 4;
+/** Tubes one remote connection may watch, even when every command is allowed (the worker watches one). */
+export const MAX_WATCHED_TUBES = 8;
+/**
+ * Rates per slot a joiner offers, each with up to 2 s worth at once. A worker slot waits for the answer
+ * to each command, so a job costs it about 6 round trips over the data channel and 12 messages, and puts
+ * one result: at 200 jobs a second (a job every 5 ms, tasks of no length on a fast LAN) that is
+ * 2,400 messages and 200 puts. Chars: a 64 KiB result of control bytes is 384 Ki chars of JSON.
+ */
+export const MESSAGES_PER_SECOND_PER_SLOT = 3000;
+export const PUTS_PER_SECOND_PER_SLOT = 200;
+export const CHARS_PER_SECOND_PER_SLOT = 1024 * 1024;
+
+/** A rate quota: `perSecond` on average, up to 2 s worth at once. */
+class Allowance {
+  private left: number;
+  private at: number;
+
+  constructor(
+    private perSecond: number,
+    now: number,
+  ) {
+    this.left = 2 * perSecond;
+    this.at = now;
+  }
+
+  /** Scales the rate (a joiner's slots are known at its hello). */
+  scale(k: number): void {
+    this.perSecond *= k;
+    this.left *= k;
+  }
+
+  /** Spends `n`; false once the quota is overdrawn. */
+  spend(n: number, now: number): boolean {
+    this.left = Math.min(2 * this.perSecond, this.left + ((now - this.at) * this.perSecond) / 1000) - n;
+    this.at = now;
+    return this.left >= 0;
+  }
+}
 
 class PeerEntry implements RoomPeer {
   no: number;
@@ -102,6 +160,10 @@ class PeerEntry implements RoomPeer {
   starts = 0;
   /** The node process currently behind each slot, and its open connections. */
   processes: (RemoteNodeProcess | null)[] = [];
+  readonly reader = new FrameReader();
+  readonly messages: Allowance;
+  readonly chars: Allowance;
+  readonly puts: Allowance;
 
   constructor(
     readonly channel: PeerChannel,
@@ -111,6 +173,10 @@ class PeerEntry implements RoomPeer {
     this.no = no;
     this.link = { peer: channel.peer, rtt: null, connected: true };
     this.lastHeard = now;
+    // One slot's worth until the hello says how many it offers.
+    this.messages = new Allowance(MESSAGES_PER_SECOND_PER_SLOT, now);
+    this.chars = new Allowance(CHARS_PER_SECOND_PER_SLOT, now);
+    this.puts = new Allowance(PUTS_PER_SECOND_PER_SLOT, now);
   }
 
   get peer(): string {
@@ -118,7 +184,7 @@ class PeerEntry implements RoomPeer {
   }
 
   send(m: HostMessage): void {
-    if (this.state !== 'gone') this.channel.send(encodeMessage(m));
+    if (this.state !== 'gone') for (const f of frames(encodeMessage(m))) this.channel.send(f);
   }
 }
 
@@ -126,17 +192,23 @@ class PeerEntry implements RoomPeer {
 class RemoteNodeProcess implements NodeProcess {
   onmessage: ((e: MessageEvent<FromNode>) => void) | null = null;
   readonly open = new Set<number>();
+  readonly rules: RemoteNodeRules;
 
   constructor(
     private readonly entry: PeerEntry,
     private readonly slot: number,
     /** Which start of the slot's worker this process is: the joiner tags that worker's messages with it. */
     readonly generation: number,
-  ) {}
+    worker: WorkerConfig,
+  ) {
+    this.rules = new RemoteNodeRules(worker);
+  }
 
   postMessage(m: ToNode): void {
     if (m.t === 'closed' || m.t === 'refused') this.open.delete(m.conn);
-    this.entry.send({ t: 'node', s: this.slot, g: this.generation, m });
+    // A reply is going out: if it reserved a job, the node holds it from now on.
+    if (m.t === 'data') this.rules.noteReservations();
+    for (const part of m.t === 'data' ? splitData(m) : [m]) this.entry.send({ t: 'node', s: this.slot, g: this.generation, m: part });
   }
 
   terminate(): void {
@@ -159,15 +231,16 @@ export class RoomHost {
   private readonly heartbeatMs: number;
   private readonly silenceMs: number;
   private readonly maxPeers: number;
-  private readonly policy;
+  private readonly maxNodes: number;
+  private readonly maxWaiting: number;
 
   constructor(private readonly opts: RoomHostOptions) {
     this.code = opts.code;
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
     this.silenceMs = opts.silenceMs ?? 5000;
-    this.maxPeers = opts.maxPeers ?? 64;
-    const worker = workerCommands(opts.worker.use);
-    this.policy = (...args: Parameters<typeof worker>) => this.allowAllCommands || worker(...args);
+    this.maxPeers = opts.maxPeers ?? MAX_JOINERS;
+    this.maxNodes = opts.maxNodes ?? MAX_ROOM_NODES;
+    this.maxWaiting = opts.maxWaiting ?? MAX_WAITING;
   }
 
   /** Everyone who has joined or tried to, in order (those gone say why). */
@@ -181,18 +254,21 @@ export class RoomHost {
 
   /** A new data channel from a would-be joiner; it must say hello first. */
   accept(channel: PeerChannel): void {
-    const live = this.entries.filter((e) => e.state !== 'gone').length;
+    const live = this.entries.filter((e) => e.state !== 'gone');
+    const waiting = live.filter((e) => e.state === 'hello' || e.state === 'pending').length;
+    const sameBrowser = live.filter((e) => e.peer === channel.peer).length;
     const entry = new PeerEntry(channel, this.nextNo++, this.opts.now());
     channel.onmessage = (data) => this.receive(entry, data);
     channel.onclose = () => this.drop(entry, 'closed the connection', false);
     this.entries.push(entry);
-    if (live >= this.maxPeers) this.drop(entry, `the room is full (${this.maxPeers} joiners)`);
+    if (sameBrowser >= MAX_CHANNELS_PER_PEER) this.drop(entry, `this browser (${channel.peer}) is already connected to the room`);
+    else if (waiting >= this.maxWaiting) this.drop(entry, `too many browsers are waiting to join (${this.maxWaiting}): try again once the host has let them in`);
     this.changed();
   }
 
   approve(no: number): void {
     const e = this.entry(no);
-    if (e?.state === 'pending') this.admit(e);
+    if (e?.state === 'pending') this.seat(e);
   }
 
   refuse(no: number): void {
@@ -283,9 +359,15 @@ export class RoomHost {
 
   private receive(e: PeerEntry, data: unknown): void {
     if (e.state === 'gone') return;
-    const d = decodeJoinerMessage(data);
+    const now = this.opts.now();
+    if (!e.messages.spend(1, now)) return this.drop(e, `sent more than ${MESSAGES_PER_SECOND_PER_SLOT} messages a second per node`);
+    if (typeof data === 'string' && !e.chars.spend(data.length, now)) return this.drop(e, `sent more than ${CHARS_PER_SECOND_PER_SLOT} chars a second per node`);
+    const frame = e.reader.read(data);
+    if (!frame.ok) return this.drop(e, `sent a malformed message (${frame.why})`);
+    if (frame.msg === null) return;
+    const d = decodeJoinerMessage(frame.msg);
     if (!d.ok) return this.drop(e, `sent a malformed message (${d.why})`);
-    e.lastHeard = this.opts.now();
+    e.lastHeard = now;
     const m = d.msg;
     if (e.state === 'hello') {
       if (m.t !== 'hello') return this.drop(e, `spoke (${m.t}) before saying hello`);
@@ -314,6 +396,10 @@ export class RoomHost {
           p.open.add(fm.conn);
           if (p.open.size > MAX_OPEN_CONNECTIONS) return this.drop(e, `opened more than ${MAX_OPEN_CONNECTIONS} connections from one node`);
         } else if (fm.t === 'close') p.open.delete(fm.conn);
+        else if (fm.t === 'report' && (fm.report.kind === 'task-done' || fm.report.kind === 'task-failed')) {
+          const refused = p.rules.refuseReport(fm.report.job);
+          if (refused) return this.drop(e, refused);
+        }
         return p.deliver(this.restamp(fm));
       }
     }
@@ -331,11 +417,22 @@ export class RoomHost {
     if (m.room !== this.code) return this.drop(e, 'asked for another room');
     e.name = m.name;
     e.slots = m.slots;
+    for (const quota of [e.messages, e.chars, e.puts]) quota.scale(m.slots);
     if (this.requireApproval) {
       e.state = 'pending';
       e.send({ t: 'waiting' });
       return this.changed();
     }
+    this.seat(e);
+  }
+
+  /** Admits a joiner if the room has seats left: as many of its slots as there are nodes left. */
+  private seat(e: PeerEntry): void {
+    const admitted = this.entries.filter((x) => x.state === 'admitted');
+    const nodesLeft = this.maxNodes - admitted.reduce((n, x) => n + x.slots, 0);
+    if (admitted.length >= this.maxPeers) return this.drop(e, `the room is full (${this.maxPeers} joiners)`);
+    if (nodesLeft <= 0) return this.drop(e, `the room is full (${this.maxNodes} nodes)`);
+    e.slots = Math.min(e.slots, nodesLeft);
     this.admit(e);
   }
 
@@ -357,22 +454,37 @@ export class RoomHost {
 
   /** Makes a slot a worker node of `cluster`: the joiner starts its worker program. */
   private place(e: PeerEntry, s: number, cluster: RoomCluster): void {
+    let process: RemoteNodeProcess;
     const id = cluster.addNode(
       this.nodeName(e, s),
       { role: 'worker', worker: this.opts.worker },
       {
         spawn: () => {
-          const p = new RemoteNodeProcess(e, s, e.starts++);
-          e.processes[s] = p;
-          return p;
+          process = new RemoteNodeProcess(e, s, e.starts++, this.opts.worker);
+          e.processes[s] = process;
+          return process;
         },
-        allow: this.policy,
+        allow: (cmd, conn) => this.withinQuota(e, cmd, conn) && process.rules.allows(cmd, conn, this.allowAllCommands),
         remote: e.link,
         // The data channel's own delay is real: the cluster adds none.
         latency: 0,
       },
     );
     e.placed[s] = { cluster, id };
+  }
+
+  /** The quotas a command of a joiner's node spends, which hold even when every command is allowed; false once the joiner is dropped. */
+  private withinQuota(e: PeerEntry, cmd: Command, conn: Connection): boolean {
+    if (e.state === 'gone') return false;
+    if (cmd.op === 'put' && !e.puts.spend(1, this.opts.now())) {
+      this.drop(e, `put more than ${PUTS_PER_SECOND_PER_SLOT} jobs a second per node`);
+      return false;
+    }
+    if (cmd.op === 'watch' && conn.watch.length >= MAX_WATCHED_TUBES && !conn.watch.items.some((t) => t.name === cmd.tube)) {
+      this.drop(e, `watched more than ${MAX_WATCHED_TUBES} tubes on one connection`);
+      return false;
+    }
+    return true;
   }
 
   /** Takes a slot's node out of its cluster (the joiner stops its worker); what the slot sends meanwhile is dropped. */

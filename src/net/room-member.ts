@@ -3,10 +3,13 @@
 // the plain node messages between the data channel and the Web Worker. Whatever the host sends is
 // checked first; only the worker program ever starts here. Each worker runs one start (generation) of
 // its slot, tags what it sends with it, and takes only the host's messages for that start.
+// Messages go in frames the data channel can carry (messages.ts), wire bytes in data messages of a
+// bounded size (a 64 KiB result reaches the host as a student's 64 KiB job reaches this browser), and
+// texts cut to the protocol's limits.
 import type { NodeProcess } from '../sim/cluster.ts';
 import type { NodeStatus } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
-import { decodeHostMessage, encodeMessage, ROOM_PROTOCOL, type JoinerMessage } from './messages.ts';
+import { decodeHostMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, withinLimits, type JoinerMessage } from './messages.ts';
 
 export type MemberPhase =
   | { phase: 'joining' }
@@ -43,6 +46,7 @@ export class RoomMember {
   private workers: ({ process: NodeProcess; g: number } | null)[] = [];
   private lastHeard: number;
   private readonly silenceMs: number;
+  private readonly reader = new FrameReader();
 
   constructor(
     private readonly channel: PeerChannel,
@@ -67,12 +71,15 @@ export class RoomMember {
   }
 
   private send(m: JoinerMessage): void {
-    if (this.state.phase !== 'left') this.channel.send(encodeMessage(m));
+    if (this.state.phase !== 'left') for (const f of frames(encodeMessage(m))) this.channel.send(f);
   }
 
   private receive(data: unknown): void {
     if (this.state.phase === 'left') return;
-    const d = decodeHostMessage(data);
+    const frame = this.reader.read(data);
+    if (!frame.ok) return this.end(`the host sent a malformed message (${frame.why})`);
+    if (frame.msg === null) return;
+    const d = decodeHostMessage(frame.msg);
     if (!d.ok) return this.end(`the host sent a malformed message (${d.why})`);
     this.lastHeard = this.opts.now();
     const m = d.msg;
@@ -119,7 +126,7 @@ export class RoomMember {
         this.nodes[slot].jobs++;
         this.opts.onChange?.();
       }
-      this.send({ t: 'node', s: slot, g, m: fm });
+      for (const m of fm.t === 'data' ? splitData(fm) : [withinLimits(fm)]) this.send({ t: 'node', s: slot, g, m });
     };
   }
 

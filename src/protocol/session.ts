@@ -19,10 +19,11 @@ import { encodeReply, latin1 } from './wire.ts';
 
 /**
  * Which commands a connection may run (real-node mode limits remote nodes to the worker's commands).
- * A refused command is answered UNKNOWN_COMMAND, a reply every beanstalkd client understands; a
- * refused put first reads and discards its body, as beanstalkd does for JOB_TOO_BIG.
+ * `true` runs the command. A refused one is answered UNKNOWN_COMMAND (`false`), a reply every
+ * beanstalkd client understands, or NOT_FOUND, beanstalkd's answer about a job the connection may not
+ * touch; a refused put first reads and discards its body, as beanstalkd does for JOB_TOO_BIG.
  */
-export type CommandPolicy = (cmd: Command, conn: Connection) => boolean;
+export type CommandPolicy = (cmd: Command, conn: Connection) => boolean | 'NOT_FOUND';
 
 export interface Transport {
   write(bytes: Uint8Array): void;
@@ -45,7 +46,7 @@ type Mode =
   | { kind: 'command' }
   | { kind: 'endline' } // discarding an over-long line, block by block
   | { kind: 'body'; id: number; cmd: PutCommand; need: number; parts: Uint8Array[]; got: number }
-  | { kind: 'discard'; left: number; refused?: boolean }; // JOB_TOO_BIG, or a put the policy refuses
+  | { kind: 'discard'; left: number; refusal?: string }; // JOB_TOO_BIG, or a put the policy refuses (its reply)
 
 const EMPTY = new Uint8Array(0);
 
@@ -231,7 +232,7 @@ export class Session {
         m.left -= take;
         if (m.left > 0) return false;
         this.mode = { kind: 'command' };
-        if (m.refused) this.engine.reply(this.conn, 'UNKNOWN_COMMAND');
+        if (m.refusal) this.engine.reply(this.conn, m.refusal);
         else this.engine.putTooBig(this.conn);
         return true;
       }
@@ -243,9 +244,11 @@ export class Session {
       this.engine.emit({ kind: 'wire', direction: 'in', at: this.engine.clock.now(), conn: this.conn.id, line });
     }
     const cmd = parseCommand(line);
-    if (this.allow && !this.allow(cmd, this.conn)) {
-      if (cmd.op === 'put') this.mode = { kind: 'discard', left: cmd.bytes + 2, refused: true };
-      else this.engine.reply(this.conn, 'UNKNOWN_COMMAND');
+    const verdict = this.allow ? this.allow(cmd, this.conn) : true;
+    if (verdict !== true) {
+      const refusal = verdict || 'UNKNOWN_COMMAND';
+      if (cmd.op === 'put') this.mode = { kind: 'discard', left: cmd.bytes + 2, refusal };
+      else this.engine.reply(this.conn, refusal);
       return;
     }
     if (cmd.op !== 'put') return this.engine.execute(this.conn, cmd);

@@ -1,6 +1,10 @@
 // An in-memory stand-in for a data channel: an ordered, asynchronous text pipe between two ends, with
-// a close both sides see. Tests run the room protocol over it exactly as over PeerJS.
+// a close both sides see. Tests run the room protocol over it exactly as over PeerJS. Like Chromium's,
+// it carries a message of at most 256 KiB (as UTF-8); PeerJS closes the channel when a send is refused.
 import type { PeerChannel } from '../../src/net/channel.ts';
+
+/** Chromium's largest data channel message (its SCTP max-message-size), bytes. */
+export const CHANNEL_MAX_MESSAGE_BYTES = 256 * 1024;
 
 export interface FakeEnd extends PeerChannel {
   /** Everything this end was sent, as received (for assertions). */
@@ -29,6 +33,7 @@ export function channelPair(hostPeer = 'host', joinerPeer = 'joiner'): { host: F
   const wire = (from: FakeEnd, to: FakeEnd) => {
     from.sendRaw = (data: unknown) => {
       if (from.closed) return;
+      if (typeof data === 'string' && new TextEncoder().encode(data).length > CHANNEL_MAX_MESSAGE_BYTES) return from.close();
       setTimeout(() => {
         if (to.closed) return;
         to.received.push(data);

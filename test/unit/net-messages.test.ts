@@ -1,6 +1,7 @@
 // The room protocol's messages: what each side accepts from the other, checked field by field.
 import { describe, expect, test } from 'vitest';
-import { decodeHostMessage, decodeJoinerMessage, encodeMessage, MAX_MESSAGE_CHARS, ROOM_PROTOCOL } from '../../src/net/messages.ts';
+import { decodeHostMessage, decodeJoinerMessage, encodeMessage, FRAME_CHARS, FrameReader, frames, MAX_DATA_BYTES, MAX_MESSAGE_CHARS, ROOM_PROTOCOL, splitData } from '../../src/net/messages.ts';
+import { CHANNEL_MAX_MESSAGE_BYTES } from './net-fake-channel.ts';
 import { hostPeerId, newRoomCode, normaliseRoomCode, ROOM_CODE_LENGTH } from '../../src/net/room-code.ts';
 
 describe('room codes', () => {
@@ -92,5 +93,57 @@ describe('host -> joiner', () => {
 
   test('bye carries its reason as text', () => {
     expect(decodeHostMessage(encodeMessage({ t: 'bye', reason: 'removed by the host' }))).toEqual({ ok: true, msg: { t: 'bye', reason: 'removed by the host' } });
+  });
+});
+
+describe('frames: what goes on the data channel', () => {
+  /** The reply that hands a worker a 64 KiB job of control bytes (each is 6 chars of JSON: \u00XX). */
+  const job = new Uint8Array(MAX_DATA_BYTES).map((_, i) => i % 8);
+  const message = encodeMessage({ t: 'node', s: 0, g: 1, m: { t: 'data', vt: 0, conn: 1, bytes: job } });
+
+  test("a 64 KiB job of control bytes, 6 times that as JSON, goes in frames Chromium's data channel carries and comes back whole", () => {
+    expect(new TextEncoder().encode(message).length).toBeGreaterThan(CHANNEL_MAX_MESSAGE_BYTES);
+    expect(message.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    const sent = frames(message);
+    for (const f of sent) expect(new TextEncoder().encode(f).length).toBeLessThanOrEqual(CHANNEL_MAX_MESSAGE_BYTES);
+    const reader = new FrameReader();
+    const got = sent.map((f) => reader.read(f));
+    expect(got.slice(0, -1)).toEqual(sent.slice(1).map(() => ({ ok: true, msg: null })));
+    const d = decodeHostMessage((got.at(-1) as { msg: string }).msg);
+    if (!d.ok || d.msg.t !== 'node' || d.msg.m.t !== 'data') throw new Error('not a data message');
+    expect([...d.msg.m.bytes]).toEqual([...job]);
+  });
+
+  test('a frame never splits a surrogate pair (UTF-8 could not carry half of one)', () => {
+    const text = JSON.stringify({ t: 'bye', reason: 'x'.repeat(FRAME_CHARS - 14) + '😀'.repeat(10) });
+    const sent = frames(text);
+    for (const f of sent) expect(f).toBe(new TextDecoder().decode(new TextEncoder().encode(f)));
+    const reader = new FrameReader();
+    expect(sent.map((f) => reader.read(f)).at(-1)).toEqual({ ok: true, msg: text });
+  });
+
+  test('wire bytes longer than a data message carries are split; the stream is the same', () => {
+    const bytes = new Uint8Array(2 * MAX_DATA_BYTES + 5).map((_, i) => i);
+    const parts = splitData({ t: 'data', vt: 0, conn: 3, bytes });
+    expect(parts.map((p) => p.bytes.length)).toEqual([MAX_DATA_BYTES, MAX_DATA_BYTES, 5]);
+    const joined = Buffer.concat(parts.map((p) => p.bytes));
+    expect(joined.equals(bytes)).toBe(true);
+    expect(decodeJoinerMessage(encodeMessage({ t: 'node', s: 0, g: 0, m: { t: 'data', vt: 0, conn: 1, bytes: new Uint8Array(MAX_DATA_BYTES + 1) } }))).toMatchObject({ ok: false });
+  });
+
+  test.each([
+    ['a frame over the limit', () => ['{"t":"bye","pad":"' + 'x'.repeat(FRAME_CHARS) + '"}'], 'over the limit'],
+    ['a message in 9 pieces', () => ['~0/9:{'], 'in 9 pieces'],
+    ['pieces out of order', () => ['~1/2:{}'], 'out of order'],
+    ['a piece of another message in between', () => ['~0/3:{', '~0/2:{'], 'out of order'],
+    ['a whole message between two pieces', () => ['~0/2:{', '{"t":"bye"}'], 'came between the pieces'],
+    ['an over-long piece', () => ['~0/2:' + 'x'.repeat(FRAME_CHARS + 1)], 'a piece of'],
+    ['binary data', () => [new Uint8Array(4)], 'not a text message'],
+  ])('a reader refuses %s', (_what, sent, why) => {
+    const reader = new FrameReader();
+    const got = (sent() as unknown[]).map((f) => reader.read(f));
+    const last = got.at(-1)!;
+    expect(last.ok).toBe(false);
+    if (!last.ok) expect(last.why).toContain(why);
   });
 });

@@ -6,9 +6,10 @@ import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { RoomHost } from '../../src/net/room-host.ts';
 import { RoomMember } from '../../src/net/room-member.ts';
-import { decodeHostMessage, encodeMessage, ROOM_PROTOCOL, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
+import { decodeHostMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
 import type { FromNode, NodeReport } from '../../src/nodes/messages.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
+import { CHARS_PER_SECOND_PER_SLOT, MAX_WATCHED_TUBES, MESSAGES_PER_SECOND_PER_SLOT, PUTS_PER_SECOND_PER_SLOT } from '../../src/net/room-host.ts';
 import { channelPair, CODE, until, wall, type FakeEnd } from './net-fake-channel.ts';
 
 const cleanup: (() => void)[] = [];
@@ -16,9 +17,9 @@ afterEach(() => {
   for (const f of cleanup.splice(0)) f();
 });
 
-function room(opts: { now?: () => number; silenceMs?: number } = {}) {
+function room(opts: { now?: () => number; silenceMs?: number; maxPeers?: number; maxNodes?: number; maxWaiting?: number } = {}) {
   const cluster = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
-  const host = new RoomHost({ code: CODE, cluster: () => cluster, worker: WORKER, now: opts.now ?? wall, silenceMs: opts.silenceMs });
+  const host = new RoomHost({ code: CODE, cluster: () => cluster, worker: WORKER, ...opts, now: opts.now ?? wall });
   cleanup.push(() => {
     host.close();
     cluster.dispose();
@@ -34,12 +35,21 @@ function join(host: RoomHost, slots = 1, peer = `joiner-${Math.random()}`, spawn
   return { member, hostEnd, joiner };
 }
 
-/** A joiner driven by hand: raw room messages, no RoomMember. */
-function rawJoiner(host: RoomHost) {
-  const { host: hostEnd, joiner } = channelPair('beanlab-host', `raw-${Math.random()}`);
+/** A joiner driven by hand: raw room messages (in frames, wire bytes split as RoomMember does), no RoomMember. */
+function rawJoiner(host: RoomHost, peer = `raw-${Math.random()}`) {
+  const { host: hostEnd, joiner } = channelPair('beanlab-host', peer);
   host.accept(hostEnd);
-  const send = (m: JoinerMessage) => joiner.send(encodeMessage(m));
-  const got = () => joiner.received.map((r) => decodeHostMessage(r)).flatMap((d) => (d.ok ? [d.msg] : []));
+  const send = (m: JoinerMessage) => {
+    for (const part of m.t === 'node' && m.m.t === 'data' ? splitData(m.m).map((d) => ({ ...m, m: d })) : [m]) for (const f of frames(encodeMessage(part))) joiner.send(f);
+  };
+  const got = () => {
+    const reader = new FrameReader();
+    return joiner.received.flatMap((r) => {
+      const f = reader.read(r);
+      const d = f.ok && f.msg !== null ? decodeHostMessage(f.msg) : null;
+      return d?.ok ? [d.msg] : [];
+    });
+  };
   const replies = (conn: number) =>
     got()
       .flatMap((m) => (m.t === 'node' && m.m.t === 'data' && m.m.conn === conn ? [latin1(m.m.bytes)] : []))
@@ -52,6 +62,22 @@ function rawJoiner(host: RoomHost) {
   /** A message from slot 0's worker of the latest start. */
   const node = (m: FromNode) => send({ t: 'node', s: 0, g: started(), m });
   return { joiner, hostEnd, send, got, replies, started, node };
+}
+
+/** Puts a job straight into the engine, from a connection of the test's own; its id. */
+function putJob(cluster: Cluster, tube: string, body: Uint8Array | string): number {
+  const engine = cluster.engine!;
+  const c = engine.connect('test', () => {});
+  engine.execute(c, { op: 'use', tube });
+  const data = typeof body === 'string' ? latin1Bytes(body) : body;
+  const put = { op: 'put', pri: 0, delay: 0, ttr: 40_000, bytes: data.length, trailingGarbage: false } as const;
+  const header = engine.putHeader(c, put);
+  if (header.kind !== 'body') throw new Error('put refused');
+  const withCrlf = new Uint8Array(data.length + 2);
+  withCrlf.set(data);
+  withCrlf.set([13, 10], data.length);
+  engine.putBody(c, header.id, put, withCrlf);
+  return header.id;
 }
 
 const producerOf = (c: Cluster) => [...c.nodes.values()].find((n) => n.role === 'producer');
@@ -113,6 +139,30 @@ describe('a room in live time', () => {
     await until(() => good.member.nodes[0].jobs === 6);
   });
 
+  test('a hostile joiner deletes jobs it never reserved, takes results and forges a report: refused, then dropped; the honest joiner finishes π', async () => {
+    const { cluster, host } = room();
+    const honest = join(host, 2);
+    await until(() => honest.member.state.phase === 'joined');
+    const hostile = rawJoiner(host);
+    hostile.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'hostile' });
+    await until(() => hostile.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    hostile.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => hostile.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    cluster.addNode('producer', producerConfig(pi, 3));
+    await until(() => cluster.model.totals().ready + cluster.model.totals().reserved > 0);
+    const guesses = Array.from({ length: 12 }, (_, i) => `delete ${i + 1}\r\n`).join('');
+    hostile.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes(`${guesses}watch msg_for_client\r\nreserve-with-timeout 0\r\n`) });
+    await until(() => hostile.replies(1).split('\r\n').length > 14);
+    expect(hostile.replies(1)).toBe(`${'NOT_FOUND\r\n'.repeat(12)}UNKNOWN_COMMAND\r\nTIMED_OUT\r\n`);
+    hostile.node({ t: 'report', vt: 0, report: { kind: 'task-failed', job: 1, error: 'injected' } });
+    await until(() => host.peers[1].state === 'gone');
+    expect(host.peers[1].reason).toBe('reported job 1, which its node did not reserve');
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+    expect(honest.member.nodes[0].jobs + honest.member.nodes[1].jobs).toBe(6);
+    expect(cluster.history.records.filter((r) => r.exitStatus === 1)).toEqual([]);
+  });
+
   test('a silent joiner keeps its job until TTR, then misses its heartbeats and is dropped; it can rejoin', async () => {
     let now = wall();
     const { cluster, host } = room({ now: () => now, silenceMs: 5000 });
@@ -122,12 +172,7 @@ describe('a room in live time', () => {
     raw.node({ t: 'connect', vt: 0, conn: 1 });
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
     // A job from a connection of the test's own, straight into the engine; the silent node reserves it.
-    const engine = cluster.engine!;
-    const c = engine.connect('test', () => {});
-    engine.execute(c, { op: 'use', tube: 'msg_for_worker' });
-    const put = { op: 'put', pri: 0, delay: 0, ttr: 40_000, bytes: 4, trailingGarbage: false } as const;
-    const header = engine.putHeader(c, put);
-    if (header.kind === 'body') engine.putBody(c, header.id, put, latin1Bytes('pi 1\r\n'));
+    putJob(cluster, 'msg_for_worker', 'pi 1');
     raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
     await until(() => raw.replies(1).includes('RESERVED'));
     // Silence: the host pings, nobody answers; the job stays reserved until the peer is dropped.
@@ -265,12 +310,76 @@ describe('what a remote node may do', () => {
     return { cluster, host, raw, say };
   }
 
-  test("only the worker's commands run; others get UNKNOWN_COMMAND; put only into the result tube", async () => {
-    const { raw, say, cluster } = await connected();
-    say('stats\r\nkick 10\r\nput 0 0 10 5\r\nhello\r\nuse msg_for_client\r\nput 0 0 10 5\r\nhello\r\nwatch msg_for_worker\r\n');
-    await until(() => raw.replies(7).split('\r\n').length >= 7);
-    expect(raw.replies(7)).toBe('UNKNOWN_COMMAND\r\nUNKNOWN_COMMAND\r\nUNKNOWN_COMMAND\r\nUSING msg_for_client\r\nINSERTED 1\r\nWATCHING 2\r\n');
-    expect(cluster.model.totals().ready).toBe(1);
+  /** Sends `text` on connection 7 and waits for `n` reply lines. */
+  async function ask(c: Awaited<ReturnType<typeof connected>>, text: string, n: number, conn = 7) {
+    const before = c.raw.replies(conn).length;
+    c.raw.node({ t: 'data', vt: 0, conn, bytes: latin1Bytes(text) });
+    await until(() => c.raw.replies(conn).slice(before).split('\r\n').length > n);
+    return c.raw.replies(conn).slice(before);
+  }
+
+  test("only the worker's commands run: use only the results tube, watch only the work tube; others get UNKNOWN_COMMAND", async () => {
+    const c = await connected();
+    putJob(c.cluster, 'msg_for_worker', 'pi 1');
+    const replies = await ask(c, 'stats\r\nkick 10\r\nreserve-job 1\r\npeek 1\r\npeek-ready\r\nuse other\r\nwatch other\r\nuse msg_for_client\r\nwatch msg_for_worker\r\nignore default\r\n', 10);
+    expect(replies).toBe(`${'UNKNOWN_COMMAND\r\n'.repeat(7)}USING msg_for_client\r\nWATCHING 2\r\nWATCHING 1\r\n`);
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 1, reserved: 0 });
+  });
+
+  test('a connection deletes, releases, buries, touches and reads (stats-job) only a job it reserved: any other is NOT_FOUND', async () => {
+    const c = await connected();
+    const work = putJob(c.cluster, 'msg_for_worker', 'pi 1');
+    const other = putJob(c.cluster, 'msg_for_worker', 'pi 2');
+    const result = putJob(c.cluster, 'msg_for_client', 'a result');
+    const touchAll = (id: number) => `delete ${id}\r\nrelease ${id} 0 0\r\nbury ${id} 0\r\ntouch ${id}\r\nstats-job ${id}\r\n`;
+    // A ready job it never reserved, a result waiting for the producer, a job that does not exist.
+    expect(await ask(c, touchAll(work) + touchAll(result) + touchAll(99), 15)).toBe('NOT_FOUND\r\n'.repeat(15));
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 3, buried: 0 });
+    // The job it reserves is its own to touch, read and delete; the other ready job is still not.
+    expect(await ask(c, 'watch msg_for_worker\r\nreserve\r\n', 2)).toMatch(new RegExp(`^WATCHING 2\r\nRESERVED ${work} 4\r\npi 1\r\n$`));
+    expect(await ask(c, `touch ${work}\r\nstats-job ${work}\r\n`, 2)).toMatch(/^TOUCHED\r\nOK \d+\r\n---\n/);
+    expect(await ask(c, `delete ${other}\r\ndelete ${work}\r\n`, 2)).toBe('NOT_FOUND\r\nDELETED\r\n');
+    // Another remote node's reserved job: NOT_FOUND, as beanstalkd itself answers.
+    const d = rawJoiner(c.host);
+    d.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'd' });
+    await until(() => d.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    d.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => d.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    d.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
+    await until(() => d.replies(1).includes(`RESERVED ${other}`));
+    expect(await ask(c, touchAll(other), 5)).toBe('NOT_FOUND\r\n'.repeat(5));
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 1, reserved: 1 });
+    expect(c.host.peers.every((p) => p.state === 'admitted')).toBe(true);
+  });
+
+  test("the seed's release-then-delete: a connection may delete the job it released, unless someone reserved it since", async () => {
+    const c = await connected();
+    const a = putJob(c.cluster, 'msg_for_worker', 'pi 1');
+    await ask(c, 'watch msg_for_worker\r\n', 1);
+    expect(await ask(c, `reserve\r\nrelease ${a} 0 0\r\ndelete ${a}\r\n`, 3)).toMatch(/RELEASED\r\nDELETED\r\n$/);
+    const b = putJob(c.cluster, 'msg_for_worker', 'pi 2');
+    expect(await ask(c, `reserve\r\nrelease ${b} 0 0\r\n`, 2)).toMatch(/RELEASED\r\n$/);
+    // The producer's side takes the job and gives it back: it is not the job this connection released any more.
+    const engine = c.cluster.engine!;
+    const other = engine.connect('other', () => {});
+    engine.execute(other, { op: 'watch', tube: 'msg_for_worker' });
+    engine.execute(other, { op: 'reserve' });
+    engine.execute(other, { op: 'release', id: b, pri: 0, delay: 0 });
+    expect(await ask(c, `delete ${b}\r\n`, 1)).toBe('NOT_FOUND\r\n');
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 1 });
+  });
+
+  test('a node puts only results, one per job it reserved, over all its connections (a new one per job, as the seed does)', async () => {
+    const c = await connected();
+    const job = putJob(c.cluster, 'msg_for_worker', 'pi 1');
+    // Nothing reserved yet: no result to put, even into the results tube.
+    expect(await ask(c, 'use msg_for_client\r\nput 0 0 10 5\r\nhello\r\n', 2)).toBe('USING msg_for_client\r\nUNKNOWN_COMMAND\r\n');
+    expect(await ask(c, `watch msg_for_worker\r\nreserve\r\nput 0 0 10 6\r\nresult\r\ndelete ${job}\r\n`, 4)).toMatch(/INSERTED \d+\r\nDELETED\r\n$/);
+    // A second result for the same job, from the node's next connection: refused.
+    c.raw.node({ t: 'connect', vt: 0, conn: 8 });
+    await until(() => c.raw.got().some((m) => m.t === 'node' && m.m.t === 'open' && m.m.conn === 8));
+    expect(await ask(c, 'use msg_for_client\r\nput 0 0 10 6\r\nagain!\r\nuse msg_for_worker\r\n', 3, 8)).toBe('USING msg_for_client\r\nUNKNOWN_COMMAND\r\nUNKNOWN_COMMAND\r\n');
+    expect(c.cluster.model.totals()).toMatchObject({ ready: 1 });
   });
 
   test('the host can allow every command', async () => {
@@ -302,7 +411,193 @@ describe('what a remote node may do', () => {
     await until(() => host.peers.every((p) => p.state === 'gone'));
     expect(host.peers.map((p) => p.reason)).toEqual([...cases.map((c) => c[1]), 'said hello twice']);
     // Each was told why, as a bye.
+    await until(() => twice.got().some((m) => m.t === 'bye'));
     expect(twice.got().at(-1)).toEqual({ t: 'bye', reason: 'said hello twice' } satisfies HostMessage);
+  });
+});
+
+describe('what a remote node may report', () => {
+  const failed = (job: number): FromNode => ({ t: 'report', vt: 0, report: { kind: 'task-failed', job, error: 'injected' } });
+
+  async function reserving() {
+    const { cluster, host } = room();
+    const job = putJob(cluster, 'msg_for_worker', 'pi 1');
+    const raw = rawJoiner(host);
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    return { cluster, host, raw, job };
+  }
+
+  test("a report of another node's job (or one nobody reserved) drops the joiner; the job's record keeps no injected result", async () => {
+    const { cluster, host, raw, job } = await reserving();
+    raw.node({ t: 'report', vt: 0, report: { kind: 'task-done', job, task: 'pi', ms: 1, units: 1, result: 'pi 0 0' } });
+    await until(() => host.peers[0].state === 'gone');
+    expect(host.peers[0].reason).toBe(`reported job ${job}, which its node did not reserve`);
+    await until(() => raw.got().some((m) => m.t === 'bye'));
+    expect(raw.got().at(-1)).toEqual({ t: 'bye', reason: `reported job ${job}, which its node did not reserve` });
+    expect(cluster.history.byJobId(job)).toMatchObject({ exitStatus: null, result: null });
+  });
+
+  test('a job the node reserved is reported once per reservation, even after its TTR ran out; a second report drops the joiner', async () => {
+    const { cluster, host, raw, job } = await reserving();
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
+    await until(() => raw.replies(1).includes('RESERVED'));
+    // Its connection closes before the report (the job went back, as after a TTR): the reservation was still its own.
+    raw.node({ t: 'close', vt: 0, conn: 1 });
+    await until(() => cluster.model.totals().ready === 1);
+    raw.node(failed(job));
+    await until(() => cluster.history.byJobId(job)?.exitStatus === 1);
+    expect(host.peers[0].state).toBe('admitted');
+    raw.node(failed(job));
+    await until(() => host.peers[0].state === 'gone');
+    expect(host.peers[0].reason).toBe(`reported job ${job} twice`);
+  });
+});
+
+describe("a joiner's quotas", () => {
+  async function admitted(opts: Parameters<typeof room>[0] = {}, slots = 1) {
+    const r = room(opts);
+    const raw = rawJoiner(r.host);
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots, name: 'raw' });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    return { ...r, raw };
+  }
+  const gone = async (host: RoomHost, reason: string) => {
+    await until(() => host.peers[0].state === 'gone');
+    expect(host.peers[0].reason).toBe(reason);
+  };
+
+  test('messages a second: a joiner sending more than its slots allow (2 s worth at once) is dropped', async () => {
+    const now = wall();
+    const { host, raw } = await admitted({ now: () => now }, 2);
+    const allowance = 2 * 2 * MESSAGES_PER_SECOND_PER_SLOT;
+    for (let n = 0; n < allowance - 10; n++) raw.send({ t: 'pong', n: 1_000_000 + n });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(host.peers[0].state).toBe('admitted');
+    for (let n = 0; n < 10; n++) raw.send({ t: 'pong', n });
+    await gone(host, `sent more than ${MESSAGES_PER_SECOND_PER_SLOT} messages a second per node`);
+  });
+
+  test('chars a second: a joiner sending more text than its slots allow is dropped', async () => {
+    const now = wall();
+    const { host, raw } = await admitted({ now: () => now });
+    // Padding the checks let through, in whole messages of 400 Ki chars (7 frames each).
+    const padded = `{"t":"pong","n":123456789,"pad":"${'x'.repeat(400 * 1024)}"}`;
+    for (let i = 0; i < 4; i++) for (const f of frames(padded)) raw.joiner.send(f);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(host.peers[0].state).toBe('admitted');
+    for (let i = 0; i < 2; i++) for (const f of frames(padded)) raw.joiner.send(f);
+    await gone(host, `sent more than ${CHARS_PER_SECOND_PER_SLOT} chars a second per node`);
+  });
+
+  test('puts a second: even with every command allowed, a node putting more than its quota is dropped', async () => {
+    const now = wall();
+    const { host, raw, cluster } = await admitted({ now: () => now });
+    host.allowAllCommands = true;
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('put 0 0 10 1\r\nx\r\n'.repeat(2 * PUTS_PER_SECOND_PER_SLOT + 1)) });
+    await gone(host, `put more than ${PUTS_PER_SECOND_PER_SLOT} jobs a second per node`);
+    expect(cluster.model.totals().ready).toBe(2 * PUTS_PER_SECOND_PER_SLOT);
+  });
+
+  test('tubes: even with every command allowed, a connection watching more than its quota is dropped', async () => {
+    const { host, raw, cluster } = await admitted();
+    host.allowAllCommands = true;
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes(Array.from({ length: 20_000 }, (_, i) => `watch t${i}\r\n`).join('')) });
+    await gone(host, `watched more than ${MAX_WATCHED_TUBES} tubes on one connection`);
+    // default and the 7 it watched before; their connection closed, so the tubes went too.
+    expect([...cluster.engine!.allConnections()].some((c) => c.watch.length > MAX_WATCHED_TUBES)).toBe(false);
+  });
+
+  test('one channel per browser: a second data channel from the same peer takes no seat', async () => {
+    const { host } = room();
+    const first = rawJoiner(host, 'tab-1');
+    first.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 16, name: 'a' });
+    await until(() => first.got().some((m) => m.t === 'welcome'));
+    const again = Array.from({ length: 5 }, () => rawJoiner(host, 'tab-1'));
+    for (const j of again) j.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 16, name: 'a' });
+    await until(() => host.peers.slice(1).every((p) => p.state === 'gone'));
+    expect(new Set(host.peers.slice(1).map((p) => p.reason))).toEqual(new Set(['this browser (tab-1) is already connected to the room']));
+    expect(host.peers[0].state).toBe('admitted');
+  });
+
+  test('nodes per room: a joiner gets the nodes left; once none are left the room is full', async () => {
+    const { host, cluster } = room({ maxNodes: 3 });
+    const a = join(host, 2);
+    await until(() => a.member.state.phase === 'joined');
+    const b = join(host, 2);
+    await until(() => b.member.state.phase === 'joined');
+    expect(b.member.nodes.map((n) => n.name)).toEqual(['remote 2.1']);
+    const c = join(host, 1);
+    await until(() => c.member.state.phase === 'left');
+    expect(c.member.state).toEqual({ phase: 'left', reason: 'the room is full (3 nodes)', byHost: true });
+    expect(cluster.nodes.size).toBe(3);
+  });
+
+  test('seats: joiners waiting for approval take none, so a flood of them does not fill the room; the waiting list is bounded', async () => {
+    const { host } = room({ maxPeers: 2, maxWaiting: 6 });
+    host.requireApproval = true;
+    const flood = Array.from({ length: 5 }, () => join(host, 16));
+    const honest = join(host, 2);
+    await until(() => [...flood, honest].every((j) => j.member.state.phase === 'waiting'));
+    const late = join(host, 1);
+    await until(() => late.member.state.phase === 'left');
+    expect(late.member.state).toEqual({ phase: 'left', reason: 'too many browsers are waiting to join (6): try again once the host has let them in', byHost: true });
+    host.approve(host.peers[5].no);
+    await until(() => honest.member.state.phase === 'joined');
+    expect(honest.member.nodes).toHaveLength(2);
+  });
+});
+
+describe('large messages travel in frames the data channel can carry', () => {
+  /** A 64 KiB job of control bytes: 393 KB of JSON (each byte is \u00XX), over Chromium's 256 KiB. */
+  const awkward = new Uint8Array(65535).map((_, i) => i % 8);
+
+  test("a student's 64 KiB job reaches a remote worker, which reports it cannot run it; the node stays, and π still comes out", async () => {
+    const { cluster, host } = room();
+    const a = join(host, 1);
+    await until(() => a.member.state.phase === 'joined');
+    const job = putJob(cluster, 'msg_for_worker', awkward);
+    await until(() => cluster.history.byJobId(job)?.exitStatus === 1);
+    expect(host.peers[0].state).toBe('admitted');
+    expect(a.member.state.phase).toBe('joined');
+    // The seed's worker released it, put "failed" and deleted it.
+    await until(() => cluster.model.totals().ready === 1 && cluster.engine!.jobs.get(job) === undefined);
+    const engine = cluster.engine!;
+    const replies: string[] = [];
+    const c = engine.connect('test', (line, body) => replies.push(body ? `${line} ${latin1(body)}` : line));
+    engine.execute(c, { op: 'watch', tube: 'msg_for_client' });
+    engine.execute(c, { op: 'reserve' });
+    expect(replies.at(-1)).toMatch(/^RESERVED \d+ 6 failed$/);
+    engine.execute(c, { op: 'delete', id: Number(replies.at(-1)!.split(' ')[1]) });
+    cluster.addNode('producer', producerConfig({ ...pi, jobs: 4 }, 3));
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+    await until(() => a.member.nodes[0].jobs === 4);
+  });
+
+  test('a 64 KiB result of control bytes reaches the host from a remote node', async () => {
+    const { cluster, host } = room();
+    const job = putJob(cluster, 'msg_for_worker', 'pi 1');
+    const raw = rawJoiner(host);
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\nuse msg_for_client\r\n') });
+    await until(() => raw.replies(1).includes('USING'));
+    const put = new Uint8Array([...latin1Bytes(`put 0 0 10 ${awkward.length}\r\n`), ...awkward, 13, 10, ...latin1Bytes(`delete ${job}\r\n`)]);
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: put });
+    await until(() => raw.replies(1).includes('DELETED'));
+    expect(raw.replies(1)).toMatch(/INSERTED (\d+)\r\nDELETED\r\n$/);
+    const result = Number(/INSERTED (\d+)/.exec(raw.replies(1))![1]);
+    expect([...cluster.engine!.jobs.get(result)!.body]).toEqual([...awkward]);
+    expect(host.peers[0].state).toBe('admitted');
   });
 });
 
@@ -387,11 +682,17 @@ describe('lending the slots to the speedup experiment', () => {
     loan.attach(run, 1);
     expect(names(run)).toEqual(['remote 1.1']);
     await until(() => raw.started() !== stopped);
-    raw.node(taskDone(2));
+    // The new start reserves a job of the run, and reports it.
+    const job = putJob(run, 'msg_for_worker', 'pi 1');
+    raw.node({ t: 'connect', vt: 0, conn: 1 });
+    await until(() => raw.got().some((m) => m.t === 'node' && m.g === raw.started() && m.m.t === 'open'));
+    raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
+    await until(() => raw.replies(1).includes('RESERVED'));
+    raw.node(taskDone(job));
     const node = [...run.nodes.values()][0];
     await until(() => node.reports.length > 0);
     await new Promise((r) => setTimeout(r, 20));
-    expect(node.reports).toEqual([{ kind: 'task-done', job: 2, task: 'pi', ms: 5, units: 1 }]);
+    expect(node.reports).toEqual([{ kind: 'task-done', job, task: 'pi', ms: 5, units: 1 }]);
     expect(host.peers[0].link.rtt).not.toBeNull();
     // Back on the lab's current cluster once the slot has settled again.
     const ended = loan.end();
