@@ -10,8 +10,9 @@ import type { FromNode, NodeReport, NodeStatus, ToNode, WorkerConfig } from '../
 import { isValidTubeName } from '../protocol/parse.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { isTaskKind } from '../tasks/spec.ts';
+import { MAC_HEX, NONCE_HEX } from './challenge.ts';
 
-export const ROOM_PROTOCOL = 2;
+export const ROOM_PROTOCOL = 3;
 /** Largest message either side accepts (chars of JSON): a 64 KiB job body, escaped, fits. */
 export const MAX_MESSAGE_CHARS = 512 * 1024;
 /** Worker nodes one joiner may offer (one per core). */
@@ -27,6 +28,9 @@ export interface JoinerHello {
   slots: number;
   /** What the joiner calls its machine (shown on the host, as text). */
   name: string;
+  /** The challenge (challenge.ts): a fresh nonce, and the joiner's proof that it knows the room's secret. */
+  nonce?: string;
+  proof?: string;
 }
 
 export type JoinerMessage =
@@ -36,6 +40,8 @@ export type JoinerMessage =
   | { t: 'bye' };
 
 export type HostMessage =
+  /** The host's answer to the hello's nonce: it knows the room's secret (challenge.ts). */
+  | { t: 'hello'; answer: string }
   /** Admitted: you are joiner `joiner`; your slots became these nodes. */
   | { t: 'welcome'; room: string; joiner: number; nodes: { s: number; name: string }[] }
   /** The host must approve this joiner first. */
@@ -102,6 +108,12 @@ function bytes(o: Obj, k: string): Uint8Array {
   const s = text(o, k, MAX_MESSAGE_CHARS);
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) throw new Invalid(`${k} holds a char that is not a byte`);
   return latin1Bytes(s);
+}
+
+function hexText(o: Obj, k: string, length: number): string {
+  const v = o[k];
+  if (typeof v !== 'string' || !new RegExp(`^[0-9a-f]{${length}}$`).test(v)) throw new Invalid(`${k} is not ${length} hex digits`);
+  return v;
 }
 
 function oneOf<T extends string>(o: Obj, k: string, values: readonly T[]): T {
@@ -233,8 +245,13 @@ function decodeWith<T>(raw: unknown, read: (o: Obj) => T): Decoded<T> {
 export function decodeJoinerMessage(raw: unknown): Decoded<JoinerMessage> {
   return decodeWith(raw, (o): JoinerMessage => {
     switch (o.t) {
-      case 'hello':
-        return { t: 'hello', v: int(o, 'v', 0, 1000), room: text(o, 'room', 40), slots: int(o, 'slots', 1, MAX_SLOTS), name: text(o, 'name', 60) };
+      case 'hello': {
+        const hello: JoinerHello = { t: 'hello', v: int(o, 'v', 0, 1000), room: text(o, 'room', 40), slots: int(o, 'slots', 1, MAX_SLOTS), name: text(o, 'name', 60) };
+        // Optional here, so that a hello without them is refused by the host with its reason.
+        if (o.nonce !== undefined) hello.nonce = hexText(o, 'nonce', NONCE_HEX);
+        if (o.proof !== undefined) hello.proof = hexText(o, 'proof', MAC_HEX);
+        return hello;
+      }
       case 'node':
         return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER), m: fromNode(o.m) };
       case 'pong':
@@ -251,6 +268,8 @@ export function decodeJoinerMessage(raw: unknown): Decoded<JoinerMessage> {
 export function decodeHostMessage(raw: unknown): Decoded<HostMessage> {
   return decodeWith(raw, (o): HostMessage => {
     switch (o.t) {
+      case 'hello':
+        return { t: 'hello', answer: hexText(o, 'answer', MAC_HEX) };
       case 'welcome': {
         if (!Array.isArray(o.nodes) || o.nodes.length > MAX_SLOTS) throw new Invalid('nodes is not a list of slots');
         const nodes = o.nodes.map((n: unknown) => {

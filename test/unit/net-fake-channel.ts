@@ -1,6 +1,8 @@
 // An in-memory stand-in for a data channel: an ordered, asynchronous text pipe between two ends, with
 // a close both sides see. Tests run the room protocol over it exactly as over PeerJS.
 import type { PeerChannel } from '../../src/net/channel.ts';
+import { joinerProof, newNonce } from '../../src/net/challenge.ts';
+import { ROOM_PROTOCOL, type JoinerHello } from '../../src/net/messages.ts';
 
 export interface FakeEnd extends PeerChannel {
   /** Everything this end was sent, as received (for assertions). */
@@ -50,8 +52,9 @@ export function channelPair(hostPeer = 'host', joinerPeer = 'joiner'): { host: F
   return { host, joiner };
 }
 
-/** A room code for tests, and the wall clock rooms run on. */
+/** A room code and its secret for tests, and the wall clock rooms run on. */
 export const CODE = 'abcdefgh2345';
+export const SECRET = 'mnopqrstuvwx';
 export const wall = () => performance.timeOrigin + performance.now();
 
 /** Waits (polling) until `cond` holds; fails after `ms`. */
@@ -61,4 +64,10 @@ export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A joiner's hello to room CODE, with the challenge done right (as RoomMember says it). */
+export function helloFor(name: string, slots = 1): JoinerHello {
+  const nonce = newNonce();
+  return { t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots, name, nonce, proof: joinerProof(SECRET, CODE, nonce) };
 }
