@@ -190,3 +190,20 @@ test('joiners are told apart by name: distinct default names, a name of their ow
   expect([...host.errors, ...a.errors, ...b.errors]).toEqual([]);
   await Promise.all([host.page.context().close(), a.page.context().close(), b.page.context().close()]);
 });
+
+test('a link without the secret, or a typed room code alone, says what is missing; a typed join code opens the join link with its secret', async () => {
+  const bare = await openRoomPage(lab.browsers[1], `${lab.url}?join=abcdefgh2345`);
+  await bare.page.getByRole('alert').filter({ hasText: 'This link has no room secret.' }).waitFor({ timeout: 5000 });
+  const { page, errors } = await openRoomPage(lab.browsers[1], lab.url);
+  await page.getByRole('button', { name: 'Room', exact: true }).click();
+  const typed = page.getByRole('textbox', { name: 'Join code (room code and secret, from the host)' });
+  await typed.fill('ABCD EFGH 2345');
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: "That is only the room's code" }).waitFor();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'room-peer-code-alone.png') });
+  await typed.fill('abcd-efgh-2345-mnop-qrst-uvwx');
+  await page.getByRole('button', { name: 'Join', exact: true }).click();
+  await page.waitForURL(/\?join=abcdefgh2345#mnopqrstuvwx$/);
+  expect([...bare.errors, ...errors]).toEqual([]);
+  await Promise.all([bare.page.context().close(), page.context().close()]);
+});
