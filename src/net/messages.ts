@@ -3,6 +3,7 @@
 // the beanstalkd wire bytes inside them, so a remote node is a local one with a longer cable.
 // On the channel every message is one JSON text; wire bytes travel as latin1 strings (one char per byte).
 // Everything received is checked here, field by field: whoever sends something else is dropped.
+// The joiner's hello and the host's answering hello carry the room's challenge (challenge.ts).
 // Every message about a slot's node names the start of the slot's worker it belongs to (`g`, its
 // generation): a stopped worker's last messages may still be on their way when the slot starts again,
 // in another run, and neither side lets them reach the new one.

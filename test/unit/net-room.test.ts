@@ -525,6 +525,13 @@ describe("the challenge: joiner and host both prove they know the room's secret"
     expect(sentAfterHello).toEqual([{ t: 'bye' }]);
   });
 
+  test('a host that answers the challenge twice is left', async () => {
+    const answer = (h: JoinerHello): HostMessage => ({ t: 'hello', answer: hostAnswer(SECRET, CODE, h.nonce!) });
+    const { member, spawned } = await impostor((h) => [answer(h), answer(h)]);
+    expect(member.state).toEqual({ phase: 'left', reason: 'the host said hello twice', byHost: false });
+    expect(spawned).toBe(0);
+  });
+
   test('a host that never answers the challenge (only pings) is left once the silence limit passes', async () => {
     let now = 0;
     const { host: hostEnd, joiner } = channelPair();
