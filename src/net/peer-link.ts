@@ -1,7 +1,9 @@
 // PeerJS in the browser: the signaling server (by default the app's own, under /peerjs), the host's
 // open room and a joiner's way in. Data channels carry text ('raw' serialization), ordered and
 // reliable; no STUN/TURN server is used, so browsers connect over the lab LAN's host candidates.
-// Every way a join can fail ends within seconds with what went wrong and what to try.
+// Every way a join can fail ends within seconds with what went wrong and what to try. PeerJS is let
+// build only connections the room speaks (screenOffers); the host hears at once when its id on the
+// signaling server is lost or taken, and can reopen the room under a new code.
 import Peer, { type DataConnection, type PeerError, type PeerOptions } from 'peerjs';
 import type { WorkerConfig } from '../nodes/messages.ts';
 import type { NodeProcess } from '../sim/cluster.ts';
@@ -186,7 +188,7 @@ export class HostedRoom {
   private readonly timer: ReturnType<typeof setInterval>;
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
-  private earlier: Peer[] = [];
+  private readonly earlier: Peer[] = [];
   signalingState: SignalingState = 'open';
 
   private constructor(
