@@ -306,7 +306,7 @@ describe('what a remote node may do', () => {
     const twice = rawJoiner(host);
     twice.send(helloFor(''));
     twice.send(helloFor(''));
-    await until(() => host.peers.every((p) => p.state === 'gone'));
+    await until(() => host.peers.every((p) => p.state === 'gone') && twice.got().at(-1)?.t === 'bye');
     expect(host.peers.map((p) => p.reason)).toEqual([...cases.map((c) => c[1]), 'said hello twice']);
     // Each was told why, as a bye.
     expect(twice.got().at(-1)).toEqual({ t: 'bye', reason: 'said hello twice' } satisfies HostMessage);
@@ -476,7 +476,7 @@ describe("the challenge: joiner and host both prove they know the room's secret"
     const { cluster, host } = room();
     const raw = rawJoiner(host);
     raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'code only' });
-    await until(() => host.peers[0].state === 'gone');
+    await until(() => host.peers[0].state === 'gone' && raw.got().length > 0);
     const reason = "came without the room's secret (the part of the join link after #, or of the code after the dash)";
     expect(host.peers[0].reason).toBe(reason);
     expect(raw.got()).toEqual([{ t: 'bye', reason }]);
