@@ -5,6 +5,7 @@
 // A message longer than a data channel carries goes in pieces (frames), put back together on the other
 // side up to a bounded size (see frames, FrameReader).
 // Everything received is checked here, field by field: whoever sends something else is dropped.
+// The joiner's hello and the host's answering hello carry the room's challenge (challenge.ts).
 // Every message about a slot's node names the start of the slot's worker it belongs to (`g`, its
 // generation): a stopped worker's last messages may still be on their way when the slot starts again,
 // in another run, and neither side lets them reach the new one.
@@ -12,6 +13,7 @@ import type { FromNode, NodeReport, NodeStatus, ToNode, WorkerConfig } from '../
 import { isValidTubeName } from '../protocol/parse.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { isTaskKind } from '../tasks/spec.ts';
+import { MAC_HEX, NONCE_HEX } from './challenge.ts';
 
 export const ROOM_PROTOCOL = 3;
 /**
@@ -44,6 +46,9 @@ export interface JoinerHello {
   slots: number;
   /** What the joiner calls its machine (shown on the host, as text). */
   name: string;
+  /** The challenge (challenge.ts): a fresh nonce, and the joiner's proof that it knows the room's secret. */
+  nonce?: string;
+  proof?: string;
 }
 
 export type JoinerMessage =
@@ -53,6 +58,8 @@ export type JoinerMessage =
   | { t: 'bye' };
 
 export type HostMessage =
+  /** The host's answer to the hello's nonce: it knows the room's secret (challenge.ts). */
+  | { t: 'hello'; answer: string }
   /** Admitted: you are joiner `joiner`; your slots became these nodes. */
   | { t: 'welcome'; room: string; joiner: number; nodes: { s: number; name: string }[] }
   /** The host must approve this joiner first. */
@@ -189,6 +196,12 @@ function bytes(o: Obj, k: string): Uint8Array {
   return latin1Bytes(s);
 }
 
+function hexText(o: Obj, k: string, length: number): string {
+  const v = o[k];
+  if (typeof v !== 'string' || !new RegExp(`^[0-9a-f]{${length}}$`).test(v)) throw new Invalid(`${k} is not ${length} hex digits`);
+  return v;
+}
+
 function oneOf<T extends string>(o: Obj, k: string, values: readonly T[]): T {
   const v = o[k];
   if (!values.includes(v as T)) throw new Invalid(`${k} is not one of ${values.join(', ')}`);
@@ -318,8 +331,13 @@ function decodeWith<T>(raw: unknown, read: (o: Obj) => T): Decoded<T> {
 export function decodeJoinerMessage(raw: unknown): Decoded<JoinerMessage> {
   return decodeWith(raw, (o): JoinerMessage => {
     switch (o.t) {
-      case 'hello':
-        return { t: 'hello', v: int(o, 'v', 0, 1000), room: text(o, 'room', 40), slots: int(o, 'slots', 1, MAX_SLOTS), name: text(o, 'name', 60) };
+      case 'hello': {
+        const hello: JoinerHello = { t: 'hello', v: int(o, 'v', 0, 1000), room: text(o, 'room', 40), slots: int(o, 'slots', 1, MAX_SLOTS), name: text(o, 'name', 60) };
+        // Optional here, so that a hello without them is refused by the host with its reason.
+        if (o.nonce !== undefined) hello.nonce = hexText(o, 'nonce', NONCE_HEX);
+        if (o.proof !== undefined) hello.proof = hexText(o, 'proof', MAC_HEX);
+        return hello;
+      }
       case 'node':
         return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER), m: fromNode(o.m) };
       case 'pong':
@@ -336,6 +354,8 @@ export function decodeJoinerMessage(raw: unknown): Decoded<JoinerMessage> {
 export function decodeHostMessage(raw: unknown): Decoded<HostMessage> {
   return decodeWith(raw, (o): HostMessage => {
     switch (o.t) {
+      case 'hello':
+        return { t: 'hello', answer: hexText(o, 'answer', MAC_HEX) };
       case 'welcome': {
         if (!Array.isArray(o.nodes) || o.nodes.length > MAX_SLOTS) throw new Invalid('nodes is not a list of slots');
         const nodes = o.nodes.map((n: unknown) => {

@@ -1,12 +1,14 @@
 // PeerJS in the browser: the signaling server (by default the app's own, under /peerjs), the host's
 // open room and a joiner's way in. Data channels carry text ('raw' serialization), ordered and
 // reliable; no STUN/TURN server is used, so browsers connect over the lab LAN's host candidates.
-// Every way a join can fail ends within seconds with what went wrong and what to try.
+// Every way a join can fail ends within seconds with what went wrong and what to try. PeerJS is let
+// build only connections the room speaks (screenOffers); the host hears at once when its id on the
+// signaling server is lost or taken, and can reopen the room under a new code.
 import Peer, { type DataConnection, type PeerError, type PeerOptions } from 'peerjs';
 import type { WorkerConfig } from '../nodes/messages.ts';
 import type { NodeProcess } from '../sim/cluster.ts';
 import type { PeerChannel } from './channel.ts';
-import { hostPeerId, newRoomCode } from './room-code.ts';
+import { hostPeerId, joinCodeText, joinLink, newRoomCode, newRoomSecret } from './room-code.ts';
 import { RoomHost, type RoomCluster } from './room-host.ts';
 import { RoomMember } from './room-member.ts';
 
@@ -86,75 +88,193 @@ function unreachable(s: SignalingServer): RoomError {
 /** Waits for the peer's signaling connection, at most `ms`. */
 function signalingOpen(peer: Peer, s: SignalingServer, ms: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(unreachable(s)), ms);
-    peer.once('open', () => {
+    const done = () => {
       clearTimeout(timer);
+      peer.off('open', opened);
+      peer.off('error', failed);
+    };
+    const opened = () => {
+      done();
       resolve();
-    });
-    peer.once('error', (err: PeerError<string>) => {
-      clearTimeout(timer);
+    };
+    const failed = (err: PeerError<string>) => {
+      done();
       reject(err.type === 'unavailable-id' ? err : SIGNALING_ERRORS.has(err.type) ? unreachable(s) : new RoomError(`PeerJS: ${err.message}`, 'Reload the page and try again.'));
-    });
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(unreachable(s));
+    }, ms);
+    peer.on('open', opened);
+    peer.on('error', failed);
   });
+}
+
+/** A message from the signaling server, as PeerJS reads it: the server names the sender, the sender wrote the payload. */
+interface SignalingMessage {
+  type?: unknown;
+  src?: string;
+  payload?: { type?: unknown; serialization?: unknown; connectionId?: unknown } | null;
+}
+
+/**
+ * PeerJS builds a connection for any offer the signaling server relays, with whatever serialization
+ * it names: 'binary' reassembles chunks without a limit, and a name it does not know throws in the
+ * page. Here only data offers in the 'raw' serialization the room speaks reach PeerJS (a joiner takes
+ * none: it only makes connections), and the rest of a connection's negotiation only if PeerJS has that
+ * connection (it would otherwise keep it, unbounded, for a connection to come).
+ */
+function screenOffers(peer: Peer, takeOffers: boolean): void {
+  const internals = peer as unknown as { _handleMessage(m: SignalingMessage): void };
+  const handle = internals._handleMessage.bind(peer);
+  internals._handleMessage = (m) => {
+    const p = typeof m?.payload === 'object' ? m.payload : null;
+    switch (m?.type) {
+      case 'OFFER':
+        if (takeOffers && p?.type === 'data' && p.serialization === 'raw') return handle(m);
+        return;
+      case 'ANSWER':
+      case 'CANDIDATE':
+        if (typeof m.src === 'string' && typeof p?.connectionId === 'string' && peer.getConnection(m.src, p.connectionId)) return handle(m);
+        return;
+      case 'OPEN':
+      case 'ERROR':
+      case 'ID-TAKEN':
+      case 'INVALID-KEY':
+      case 'LEAVE':
+      case 'EXPIRE':
+        return handle(m);
+    }
+  };
 }
 
 const SIGNALING_TIMEOUT_MS = 6000;
 /** The signaling server reports an unknown room after about 5 s (its message expiry), so wait longer. */
 const CONNECT_TIMEOUT_MS = 12_000;
+const RECONNECT_MS = 2000;
 
-/** The host's open room: its PeerJS id is derived from the code, its heartbeat runs on a timer. */
+/** Claims a fresh room code's id on the signaling server: a new code (and secret) each time. */
+async function claimRoom(s: SignalingServer): Promise<{ code: string; secret: string; peer: Peer }> {
+  for (;;) {
+    const code = newRoomCode();
+    const peer = new Peer(hostPeerId(code), peerOptions(s));
+    screenOffers(peer, true);
+    try {
+      await signalingOpen(peer, s, SIGNALING_TIMEOUT_MS);
+      return { code, secret: newRoomSecret(), peer };
+    } catch (err) {
+      peer.destroy();
+      // 60 random bits taken already: draw another code.
+      if ((err as PeerError<string>).type === 'unavailable-id') continue;
+      throw err;
+    }
+  }
+}
+
+/**
+ * Whether new classmates can find the room: `open`; `lost`, the signaling server went away (those in
+ * the room stay; the host reconnects every 2 s and asks for its id back); `taken`, another browser
+ * holds the room's id on the signaling server, so offers for this code reach it (it cannot pass the
+ * challenge): the room must reopen under a new code.
+ */
+export type SignalingState = 'open' | 'lost' | 'taken';
+
+/**
+ * The host's open room: its PeerJS id is derived from the code, its heartbeat runs on a timer. A room
+ * that reopens under a new code keeps its joiners: their data channels belong to the earlier peers,
+ * which stay (off the signaling server) until the room closes.
+ */
 export class HostedRoom {
   private readonly timer: ReturnType<typeof setInterval>;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private readonly earlier: Peer[] = [];
+  signalingState: SignalingState = 'open';
 
   private constructor(
     readonly room: RoomHost,
-    private readonly peer: Peer,
+    private peer: Peer,
+    private secret: string,
     readonly signaling: SignalingServer,
+    private readonly onChange: () => void,
   ) {
     this.timer = setInterval(() => room.heartbeat(), room.heartbeatInterval);
-    peer.on('connection', (conn) => conn.on('open', () => room.accept(channelOf(conn))));
-    // Losing the signaling server stops new joins, not the joiners already connected.
-    peer.on('disconnected', () => {
-      if (!peer.destroyed) setTimeout(() => peer.reconnect(), 2000);
-    });
+    this.listen(peer);
   }
 
   get code(): string {
     return this.room.code;
   }
 
-  /** The address a joiner opens: this page with ?join=CODE (and the signaling server, if not this one). */
-  joinUrl(page: Location = location): string {
-    const u = new URL(page.pathname, page.origin);
-    u.searchParams.set('join', this.code);
-    const signal = new URLSearchParams(page.search).get('signal');
-    if (signal) u.searchParams.set('signal', signal);
-    return u.toString();
+  /** What a student types to join (the code and the secret). */
+  get joinCode(): string {
+    return joinCodeText(this.code, this.secret);
+  }
+
+  /** The address a joiner opens: this page with ?join=CODE#SECRET (and the signaling server, if not this one). */
+  joinUrl(page: string = location.href): string {
+    return joinLink(page, this.code, this.secret);
   }
 
   static async open(opts: { cluster: () => RoomCluster; worker: WorkerConfig; signaling: SignalingServer; onChange: () => void }): Promise<HostedRoom> {
-    for (;;) {
-      const code = newRoomCode();
-      const peer = new Peer(hostPeerId(code), peerOptions(opts.signaling));
-      try {
-        await signalingOpen(peer, opts.signaling, SIGNALING_TIMEOUT_MS);
-      } catch (err) {
-        peer.destroy();
-        // 60 random bits taken already: draw another code.
-        if ((err as PeerError<string>).type === 'unavailable-id') continue;
-        throw err;
-      }
-      const now = () => performance.timeOrigin + performance.now();
-      const room = new RoomHost({ code, cluster: opts.cluster, worker: opts.worker, now, onChange: opts.onChange });
-      return new HostedRoom(room, peer, opts.signaling);
-    }
+    const { code, secret, peer } = await claimRoom(opts.signaling);
+    const now = () => performance.timeOrigin + performance.now();
+    const room = new RoomHost({ code, secret, cluster: opts.cluster, worker: opts.worker, now, onChange: opts.onChange });
+    return new HostedRoom(room, peer, secret, opts.signaling, opts.onChange);
+  }
+
+  /** A new code and secret on the signaling server; whoever is in the room stays. */
+  async reopen(): Promise<void> {
+    const { code, secret, peer } = await claimRoom(this.signaling);
+    if (this.closed) return peer.destroy();
+    clearTimeout(this.reconnectTimer);
+    const old = this.peer;
+    this.earlier.push(old);
+    this.peer = peer;
+    old.disconnect();
+    this.secret = secret;
+    this.signalingState = 'open';
+    this.listen(peer);
+    this.room.reopen(code, secret);
   }
 
   close(): void {
+    this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.reconnectTimer);
     this.room.close();
     // Let the goodbyes leave before the connections go.
-    setTimeout(() => this.peer.destroy(), 300);
+    const peers = [this.peer, ...this.earlier];
+    setTimeout(() => {
+      for (const p of peers) p.destroy();
+    }, 300);
+  }
+
+  private listen(peer: Peer): void {
+    const current = () => peer === this.peer && !this.closed;
+    peer.on('connection', (conn) => conn.on('open', () => this.room.accept(channelOf(conn))));
+    peer.on('open', () => {
+      if (!current()) return;
+      this.signalingState = 'open';
+      this.onChange();
+    });
+    peer.on('error', (err: PeerError<string>) => {
+      if (!current() || err.type !== 'unavailable-id') return;
+      clearTimeout(this.reconnectTimer);
+      this.signalingState = 'taken';
+      this.onChange();
+    });
+    // Losing the signaling server stops new joins, not the joiners already connected. Destroying the
+    // peer (closing the room) disconnects it too: then there is nothing to reconnect.
+    peer.on('disconnected', () => {
+      if (!current() || this.signalingState === 'taken') return;
+      this.signalingState = 'lost';
+      this.onChange();
+      clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = setTimeout(() => {
+        if (current() && peer.disconnected && !peer.destroyed && this.signalingState === 'lost') peer.reconnect();
+      }, RECONNECT_MS);
+    });
   }
 }
 
@@ -172,13 +292,14 @@ export class JoinedRoom {
     }, 1000);
   }
 
-  static async join(opts: { code: string; slots: number; name: string; signaling: SignalingServer; spawn: () => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
+  static async join(opts: { code: string; secret: string; slots: number; name: string; signaling: SignalingServer; spawn: () => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
     const peer = new Peer(peerOptions(opts.signaling));
+    screenOffers(peer, false);
     try {
       await signalingOpen(peer, opts.signaling, SIGNALING_TIMEOUT_MS);
       const conn = await connect(peer, opts.code);
       const now = () => performance.timeOrigin + performance.now();
-      const member = new RoomMember(channelOf(conn), { code: opts.code, slots: opts.slots, name: opts.name, spawn: opts.spawn, now, onChange: opts.onChange });
+      const member = new RoomMember(channelOf(conn), { code: opts.code, secret: opts.secret, slots: opts.slots, name: opts.name, spawn: opts.spawn, now, onChange: opts.onChange });
       return new JoinedRoom(member, peer);
     } catch (err) {
       peer.destroy();

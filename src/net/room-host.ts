@@ -21,6 +21,8 @@ import type { Connection } from '../engine/connection.ts';
 import type { PeerChannel } from './channel.ts';
 import { decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello } from './messages.ts';
 import { RemoteNodeRules } from './worker-commands.ts';
+import { hostAnswer, joinerProof } from './challenge.ts';
+import { sameMac } from './hmac.ts';
 
 /** What the room needs of the cluster (a reset replaces the cluster, so it is looked up each time). */
 export interface RoomCluster {
@@ -32,6 +34,8 @@ export interface RoomCluster {
 
 export interface RoomHostOptions {
   code: string;
+  /** What joiners prove they know, and the host proves it knows (challenge.ts). */
+  secret: string;
   cluster: () => RoomCluster;
   worker: WorkerConfig;
   /** Wall-clock ms. */
@@ -221,7 +225,8 @@ class RemoteNodeProcess implements NodeProcess {
 }
 
 export class RoomHost {
-  readonly code: string;
+  private roomCode: string;
+  private secret: string;
   /** New joiners wait until the host approves them. */
   requireApproval = false;
   /** Remote nodes may run every command, not only the worker's. */
@@ -235,12 +240,24 @@ export class RoomHost {
   private readonly maxWaiting: number;
 
   constructor(private readonly opts: RoomHostOptions) {
-    this.code = opts.code;
+    this.roomCode = opts.code;
+    this.secret = opts.secret;
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
     this.silenceMs = opts.silenceMs ?? 5000;
     this.maxPeers = opts.maxPeers ?? MAX_JOINERS;
     this.maxNodes = opts.maxNodes ?? MAX_ROOM_NODES;
     this.maxWaiting = opts.maxWaiting ?? MAX_WAITING;
+  }
+
+  get code(): string {
+    return this.roomCode;
+  }
+
+  /** The room moves to a new code and secret (its id on the signaling server was lost): those in it stay, new joiners need the new link. */
+  reopen(code: string, secret: string): void {
+    this.roomCode = code;
+    this.secret = secret;
+    this.changed();
   }
 
   /** Everyone who has joined or tried to, in order (those gone say why). */
@@ -415,6 +432,9 @@ export class RoomHost {
   private hello(e: PeerEntry, m: JoinerHello): void {
     if (m.v !== ROOM_PROTOCOL) return this.drop(e, `speaks room protocol ${m.v}, this host speaks ${ROOM_PROTOCOL}: reload both pages`);
     if (m.room !== this.code) return this.drop(e, 'asked for another room');
+    if (m.nonce === undefined || m.proof === undefined) return this.drop(e, "came without the room's secret (the part of the join link after #, or of the code after the dash)");
+    if (!sameMac(m.proof, joinerProof(this.secret, this.code, m.nonce))) return this.drop(e, "had the wrong secret for this room (an old link or a mistyped code?)");
+    e.send({ t: 'hello', answer: hostAnswer(this.secret, this.code, m.nonce) });
     e.name = m.name;
     e.slots = m.slots;
     for (const quota of [e.messages, e.chars, e.puts]) quota.scale(m.slots);

@@ -10,6 +10,8 @@ import type { NodeProcess } from '../sim/cluster.ts';
 import type { NodeStatus } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
 import { decodeHostMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, withinLimits, type JoinerMessage } from './messages.ts';
+import { hostAnswer, joinerProof, newNonce } from './challenge.ts';
+import { sameMac } from './hmac.ts';
 
 export type MemberPhase =
   | { phase: 'joining' }
@@ -28,16 +30,21 @@ export interface MemberNode {
 
 export interface RoomMemberOptions {
   code: string;
+  /** The room's secret, from the join link: the host must prove it knows it (challenge.ts). */
+  secret: string;
   slots: number;
   /** What the host will call this machine. */
   name: string;
   /** Starts a Web Worker running a node. */
   spawn: () => NodeProcess;
   now: () => number;
-  /** Leave when the host has not been heard from for this long, ms. */
+  /** Leave when the host has not been heard from (or has not proved itself) for this long, ms. */
   silenceMs?: number;
   onChange?: () => void;
 }
+
+/** Whoever answered at the host's id did not prove it knows the room's secret. */
+export const NOT_THE_HOST = "this is not the room's host (it could not prove it knows the room's secret). Ask the host for the room's current link";
 
 export class RoomMember {
   state: MemberPhase = { phase: 'joining' };
@@ -47,16 +54,21 @@ export class RoomMember {
   private lastHeard: number;
   private readonly silenceMs: number;
   private readonly reader = new FrameReader();
+  private readonly nonce = newNonce();
+  private readonly since: number;
+  /** The host answered the challenge: until then nothing runs here and nothing but pongs goes back. */
+  private verified = false;
 
   constructor(
     private readonly channel: PeerChannel,
     private readonly opts: RoomMemberOptions,
   ) {
     this.silenceMs = opts.silenceMs ?? 6000;
-    this.lastHeard = opts.now();
+    this.lastHeard = this.since = opts.now();
     channel.onmessage = (data) => this.receive(data);
     channel.onclose = () => this.end('the connection to the host closed', false, false);
-    this.send({ t: 'hello', v: ROOM_PROTOCOL, room: opts.code, slots: opts.slots, name: opts.name });
+    const proof = joinerProof(opts.secret, opts.code, this.nonce);
+    this.send({ t: 'hello', v: ROOM_PROTOCOL, room: opts.code, slots: opts.slots, name: opts.name, nonce: this.nonce, proof });
   }
 
   /** The student leaves: the host sees the channel close and takes its jobs back. */
@@ -66,6 +78,7 @@ export class RoomMember {
 
   /** Call now and then: a host that stopped answering (tab closed, network gone) ends the membership. */
   watch(): void {
+    if (!this.verified && this.state.phase !== 'left' && this.opts.now() - this.since > this.silenceMs) return this.end(NOT_THE_HOST);
     const silent = this.opts.now() - this.lastHeard;
     if (this.state.phase !== 'left' && silent > this.silenceMs) this.end(`the host stopped answering (silent for ${(silent / 1000).toFixed(1)} s)`);
   }
@@ -83,7 +96,14 @@ export class RoomMember {
     if (!d.ok) return this.end(`the host sent a malformed message (${d.why})`);
     this.lastHeard = this.opts.now();
     const m = d.msg;
+    // A bye needs no proof: the host refuses a wrong secret without answering.
+    if (!this.verified && m.t !== 'hello' && m.t !== 'ping' && m.t !== 'bye') return this.end(NOT_THE_HOST);
     switch (m.t) {
+      case 'hello':
+        if (this.verified) return this.end('the host said hello twice');
+        if (!sameMac(m.answer, hostAnswer(this.opts.secret, this.opts.code, this.nonce))) return this.end(NOT_THE_HOST);
+        this.verified = true;
+        break;
       case 'waiting':
         this.state = { phase: 'waiting' };
         break;

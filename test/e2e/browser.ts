@@ -52,16 +52,22 @@ export async function openLab(): Promise<Lab> {
 export interface RoomLab {
   url: string;
   browsers: Browser[];
+  /** Stops the server (and so the signaling server: every peer's id is lost) and starts a fresh one on the same port. */
+  restartServer(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function openRoomLab(): Promise<RoomLab> {
-  const server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
+  let server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
   const browsers = await Promise.all([0, 1, 2].map(() => chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS })));
   mkdirSync(SCREENSHOTS, { recursive: true });
   return {
     url: server.url,
     browsers,
+    async restartServer() {
+      await server.close();
+      server = await startServer({ port: server.port, host: '127.0.0.1', staticSite: true });
+    },
     async close() {
       await Promise.all(browsers.map((b) => b.close()));
       await server.close();

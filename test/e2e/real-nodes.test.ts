@@ -24,7 +24,7 @@ const card = (page: Page, name: string) => page.getByRole('region', { name, exac
 
 test('a host and two joiners in separate browsers compute π; remote cards show their round trip', async () => {
   const host = await hostRoom(lab, { darts: 40_000_000, jobs: 8 });
-  expect(host.link).toMatch(/\?join=[a-z2-7]{12}$/);
+  expect(host.link).toMatch(/\?join=[a-z2-7]{12}#[a-z2-7]{12}$/);
   const a = await joinAs(lab.browsers[1], host.link, 'remote 1.1');
   const b = await joinAs(lab.browsers[2], host.link, 'remote 2.1');
   await card(host.page, 'remote 1.1').filter({ hasText: /RTT \d+\.\d ms/ }).waitFor({ timeout: 10_000 });
@@ -99,7 +99,7 @@ test('a joiner that sends garbage is dropped and told why; the run completes on 
 });
 
 test('joining a room that does not exist says so within seconds', async () => {
-  const { page, errors } = await openRoomPage(lab.browsers[1], `${lab.url}?join=aaaaaaaaaaaa`);
+  const { page, errors } = await openRoomPage(lab.browsers[1], `${lab.url}?join=aaaaaaaaaaaa#bbbbbbbbbbbb`);
   const alert = page.getByRole('alert');
   await alert.waitFor({ timeout: 15_000 });
   expect(await alert.textContent()).toContain('Room aaaaaaaaaaaa does not exist or has been closed.');

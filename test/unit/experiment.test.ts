@@ -8,7 +8,7 @@ import { piTasks, producerConfig, WORKER, type PiScenario } from '../../src/sim/
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { RoomHost } from '../../src/net/room-host.ts';
 import { RoomMember } from '../../src/net/room-member.ts';
-import { channelPair, CODE, until, wall } from './net-fake-channel.ts';
+import { channelPair, CODE, SECRET, until, wall } from './net-fake-channel.ts';
 import { referenceSeconds } from '../../src/tasks/index.ts';
 
 /** A node on a MessageChannel in this thread: the same program and protocol as a Web Worker node. */
@@ -235,12 +235,12 @@ describe('runSpeedup with a room\'s remote nodes', () => {
   /** The lab's cluster and a room with joiners offering `slots[i]` worker slots each. */
   async function room(...slots: number[]) {
     const lab = new Cluster({ seed: 5, mode: 'live', spawn: spawnInThread });
-    const host = new RoomHost({ code: CODE, cluster: () => lab, worker: WORKER, now: wall });
+    const host = new RoomHost({ code: CODE, secret: SECRET, cluster: () => lab, worker: WORKER, now: wall });
     let onMemberChange: (i: number) => void = () => {};
     const joiners = slots.map((n, i) => {
       const { host: hostEnd, joiner } = channelPair('beanlab-host', `joiner-${i + 1}`);
       host.accept(hostEnd);
-      const member = new RoomMember(joiner, { code: CODE, slots: n, name: `joiner ${i + 1}`, spawn: spawnInThread, now: wall, onChange: () => onMemberChange(i) });
+      const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots: n, name: `joiner ${i + 1}`, spawn: spawnInThread, now: wall, onChange: () => onMemberChange(i) });
       return { member, joiner };
     });
     cleanup.push(() => {

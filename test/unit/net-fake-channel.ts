@@ -2,6 +2,8 @@
 // a close both sides see. Tests run the room protocol over it exactly as over PeerJS. Like Chromium's,
 // it carries a message of at most 256 KiB (as UTF-8); PeerJS closes the channel when a send is refused.
 import type { PeerChannel } from '../../src/net/channel.ts';
+import { joinerProof, newNonce } from '../../src/net/challenge.ts';
+import { ROOM_PROTOCOL, type JoinerHello } from '../../src/net/messages.ts';
 
 /** Chromium's largest data channel message (its SCTP max-message-size), bytes. */
 export const CHANNEL_MAX_MESSAGE_BYTES = 256 * 1024;
@@ -55,8 +57,9 @@ export function channelPair(hostPeer = 'host', joinerPeer = 'joiner'): { host: F
   return { host, joiner };
 }
 
-/** A room code for tests, and the wall clock rooms run on. */
+/** A room code and its secret for tests, and the wall clock rooms run on. */
 export const CODE = 'abcdefgh2345';
+export const SECRET = 'mnopqrstuvwx';
 export const wall = () => performance.timeOrigin + performance.now();
 
 /** Waits (polling) until `cond` holds; fails after `ms`. */
@@ -66,4 +69,10 @@ export async function until(cond: () => boolean, ms = 10_000): Promise<void> {
     if (Date.now() > end) throw new Error('timed out waiting');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** A joiner's hello to room CODE, with the challenge done right (as RoomMember says it). */
+export function helloFor(name: string, slots = 1): JoinerHello {
+  const nonce = newNonce();
+  return { t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots, name, nonce, proof: joinerProof(SECRET, CODE, nonce) };
 }

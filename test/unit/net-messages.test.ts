@@ -2,7 +2,7 @@
 import { describe, expect, test } from 'vitest';
 import { decodeHostMessage, decodeJoinerMessage, encodeMessage, FRAME_CHARS, FrameReader, frames, MAX_DATA_BYTES, MAX_MESSAGE_CHARS, ROOM_PROTOCOL, splitData } from '../../src/net/messages.ts';
 import { CHANNEL_MAX_MESSAGE_BYTES } from './net-fake-channel.ts';
-import { hostPeerId, newRoomCode, normaliseRoomCode, ROOM_CODE_LENGTH } from '../../src/net/room-code.ts';
+import { hostPeerId, joinCodeText, joinLink, linkSecret, newRoomCode, newRoomSecret, normaliseRoomCode, parseJoinCode, ROOM_CODE_LENGTH } from '../../src/net/room-code.ts';
 
 describe('room codes', () => {
   test('are 12 base32 letters from the crypto RNG, different each time', () => {
@@ -17,6 +17,49 @@ describe('room codes', () => {
     expect(normaliseRoomCode('abcdefgh2340')).toBeNull();
     expect(normaliseRoomCode('<img src=x>')).toBeNull();
     expect(hostPeerId('abcdefgh2345')).toBe('beanlab-abcdefgh2345');
+  });
+});
+
+describe("join links and join codes carry the room's secret", () => {
+  const code = 'abcdefgh2345';
+  const secret = 'mnopqrstuvwx';
+
+  test('secrets are 12 base32 letters from the crypto RNG, different each time', () => {
+    const secrets = new Set(Array.from({ length: 200 }, () => newRoomSecret()));
+    expect(secrets.size).toBe(200);
+    for (const s of secrets) expect(s).toMatch(/^[a-z2-7]{12}$/);
+  });
+
+  test("the link holds the secret in its #fragment (never sent to a server) and keeps the page's ?signal=", () => {
+    const link = joinLink('http://192.168.1.20:5173/lab/?signal=http%3A%2F%2Fsig%3A9000%2Fpeerjs&foo=1#old', code, secret);
+    const u = new URL(link);
+    expect(u.search).toBe('?join=abcdefgh2345&signal=http%3A%2F%2Fsig%3A9000%2Fpeerjs');
+    expect(u.pathname).toBe('/lab/');
+    expect(u.hash).toBe('#mnopqrstuvwx');
+    expect(linkSecret(u.hash)).toBe(secret);
+  });
+
+  test('a join page without a secret, or with something else after #, has none', () => {
+    expect(linkSecret('')).toBeNull();
+    expect(linkSecret('#')).toBeNull();
+    expect(linkSecret('#abc')).toBeNull();
+    expect(linkSecret('#<img src=x>')).toBeNull();
+    expect(linkSecret('#MNOP-QRST-UVWX')).toBe(secret);
+  });
+
+  test.each([
+    ['as the panel shows it', joinCodeText(code, secret)],
+    ['code#secret', `${code}#${secret}`],
+    ['in groups of four, any case', ' ABCD efgh-2345 MNOP-qrst uvwx '],
+    ['with no separator', `${code}${secret}`],
+  ])('a join code typed %s gives the code and the secret', (_how, typed) => {
+    expect(parseJoinCode(typed)).toEqual({ ok: true, code, secret });
+  });
+
+  test('a room code alone is not enough to join, and says so; anything else is not a join code', () => {
+    expect(parseJoinCode(code)).toEqual({ ok: false, why: expect.stringContaining("only the room's code") });
+    for (const typed of [`${code}-mnop`, `${code}-mnopqrstuvwx2`, `${code}-mnopqrstuvw0`, '<img src=x>', ''])
+      expect(parseJoinCode(typed)).toEqual({ ok: false, why: expect.stringContaining('12 + 12 letters') });
   });
 });
 
@@ -38,9 +81,15 @@ describe('joiner -> host', () => {
     expect(decodeJoinerMessage(encodeMessage(store))).toEqual({ ok: true, msg: store });
   });
 
-  test('a hello round-trips', () => {
-    const hello = { t: 'hello', v: ROOM_PROTOCOL, room: 'abcdefgh2345', slots: 2, name: 'lab PC 7' } as const;
+  test("a hello round-trips, with the challenge's nonce and proof", () => {
+    const hello = { t: 'hello', v: ROOM_PROTOCOL, room: 'abcdefgh2345', slots: 2, name: 'lab PC 7', nonce: '0f'.repeat(16), proof: 'a5'.repeat(32) } as const;
     expect(decodeJoinerMessage(encodeMessage(hello))).toEqual({ ok: true, msg: hello });
+  });
+
+  test("the host's hello round-trips; an answer that is not a MAC is malformed", () => {
+    const hello = { t: 'hello', answer: 'c3'.repeat(32) } as const;
+    expect(decodeHostMessage(encodeMessage(hello))).toEqual({ ok: true, msg: hello });
+    expect(decodeHostMessage('{"t":"hello","answer":"xyz"}')).toEqual({ ok: false, why: 'answer is not 64 hex digits' });
   });
 
   test.each([
@@ -51,6 +100,8 @@ describe('joiner -> host', () => {
     ['an unknown type', '{"t":"stats"}', 'unknown message type'],
     ['a hello offering no slots', '{"t":"hello","v":1,"room":"x","slots":0,"name":""}', 'slots'],
     ['a hello offering 17 slots', '{"t":"hello","v":1,"room":"x","slots":17,"name":""}', 'slots'],
+    ['a hello whose nonce is not hex', '{"t":"hello","v":3,"room":"x","slots":1,"name":"","nonce":"zz","proof":""}', 'nonce is not 32 hex digits'],
+    ['a hello whose proof is not a MAC', `{"t":"hello","v":3,"room":"x","slots":1,"name":"","nonce":"${'0'.repeat(32)}","proof":"${'0'.repeat(63)}"}`, 'proof is not 64 hex digits'],
     ['a slot out of range', '{"t":"node","s":99,"g":0,"m":{"t":"idle","vt":0}}', 's is not'],
     ['a producer report', '{"t":"node","s":0,"g":0,"m":{"t":"report","vt":0,"report":{"kind":"producer-done","job":1,"results":[],"seconds":1}}}', 'only task-done and task-failed'],
     ['a task that is not built in', '{"t":"node","s":0,"g":0,"m":{"t":"report","vt":0,"report":{"kind":"task-done","job":1,"task":"mine-bitcoin","ms":1,"units":1}}}', 'built-in'],

@@ -5,12 +5,13 @@ import { Cluster, type NodeProcess } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { RoomHost } from '../../src/net/room-host.ts';
-import { RoomMember } from '../../src/net/room-member.ts';
-import { decodeHostMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
+import { NOT_THE_HOST, RoomMember } from '../../src/net/room-member.ts';
+import { hostAnswer } from '../../src/net/challenge.ts';
+import { decodeHostMessage, decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type JoinerMessage } from '../../src/net/messages.ts';
 import type { FromNode, NodeReport } from '../../src/nodes/messages.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
 import { CHARS_PER_SECOND_PER_SLOT, MAX_WATCHED_TUBES, MESSAGES_PER_SECOND_PER_SLOT, PUTS_PER_SECOND_PER_SLOT } from '../../src/net/room-host.ts';
-import { channelPair, CODE, until, wall, type FakeEnd } from './net-fake-channel.ts';
+import { channelPair, CODE, helloFor, SECRET, until, wall, type FakeEnd } from './net-fake-channel.ts';
 
 const cleanup: (() => void)[] = [];
 afterEach(() => {
@@ -19,7 +20,7 @@ afterEach(() => {
 
 function room(opts: { now?: () => number; silenceMs?: number; maxPeers?: number; maxNodes?: number; maxWaiting?: number } = {}) {
   const cluster = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
-  const host = new RoomHost({ code: CODE, cluster: () => cluster, worker: WORKER, ...opts, now: opts.now ?? wall });
+  const host = new RoomHost({ code: CODE, secret: SECRET, cluster: () => cluster, worker: WORKER, ...opts, now: opts.now ?? wall });
   cleanup.push(() => {
     host.close();
     cluster.dispose();
@@ -30,7 +31,7 @@ function room(opts: { now?: () => number; silenceMs?: number; maxPeers?: number;
 function join(host: RoomHost, slots = 1, peer = `joiner-${Math.random()}`, spawn: () => NodeProcess = spawnInThread) {
   const { host: hostEnd, joiner } = channelPair('beanlab-host', peer);
   host.accept(hostEnd);
-  const member = new RoomMember(joiner, { code: CODE, slots, name: peer, spawn, now: wall });
+  const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots, name: peer, spawn, now: wall });
   cleanup.push(() => member.leave());
   return { member, hostEnd, joiner };
 }
@@ -78,6 +79,12 @@ function putJob(cluster: Cluster, tube: string, body: Uint8Array | string): numb
   withCrlf.set([13, 10], data.length);
   engine.putBody(c, header.id, put, withCrlf);
   return header.id;
+}
+
+function decodeJoinerHello(raw: unknown) {
+  const d = decodeJoinerMessage(raw);
+  if (!d.ok || d.msg.t !== 'hello') throw new Error('not a hello');
+  return d.msg;
 }
 
 const producerOf = (c: Cluster) => [...c.nodes.values()].find((n) => n.role === 'producer');
@@ -144,7 +151,7 @@ describe('a room in live time', () => {
     const honest = join(host, 2);
     await until(() => honest.member.state.phase === 'joined');
     const hostile = rawJoiner(host);
-    hostile.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'hostile' });
+    hostile.send(helloFor('hostile'));
     await until(() => hostile.got().some((m) => m.t === 'node' && m.m.t === 'start'));
     hostile.node({ t: 'connect', vt: 0, conn: 1 });
     await until(() => hostile.got().some((m) => m.t === 'node' && m.m.t === 'open'));
@@ -167,7 +174,7 @@ describe('a room in live time', () => {
     let now = wall();
     const { cluster, host } = room({ now: () => now, silenceMs: 5000 });
     const raw = rawJoiner(host);
-    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'quiet' });
+    raw.send(helloFor('quiet'));
     await until(() => raw.got().some((m) => m.t === 'welcome'));
     raw.node({ t: 'connect', vt: 0, conn: 1 });
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
@@ -196,7 +203,7 @@ describe('a fresh run, or a restart, while the remote workers are busy', () => {
   /** A room whose lab cluster a reset replaces, as Lab.show does: the old run goes, then the room attaches to the new one. */
   function resettableRoom() {
     let cluster = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
-    const host = new RoomHost({ code: CODE, cluster: () => cluster, worker: WORKER, now: wall });
+    const host = new RoomHost({ code: CODE, secret: SECRET, cluster: () => cluster, worker: WORKER, now: wall });
     cleanup.push(() => {
       host.close();
       cluster.dispose();
@@ -276,7 +283,7 @@ describe('a fresh run, or a restart, while the remote workers are busy', () => {
 
   test("a stop of the old run's node that reaches the joiner after the slot started again leaves the new worker running", async () => {
     let lab = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
-    const host = new RoomHost({ code: CODE, cluster: () => lab, worker: WORKER, now: wall });
+    const host = new RoomHost({ code: CODE, secret: SECRET, cluster: () => lab, worker: WORKER, now: wall });
     cleanup.push(() => {
       host.close();
       lab.dispose();
@@ -302,7 +309,7 @@ describe('what a remote node may do', () => {
   async function connected() {
     const { cluster, host } = room();
     const raw = rawJoiner(host);
-    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
+    raw.send(helloFor('raw'));
     await until(() => raw.got().some((m) => m.t === 'welcome'));
     raw.node({ t: 'connect', vt: 0, conn: 7 });
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
@@ -341,7 +348,7 @@ describe('what a remote node may do', () => {
     expect(await ask(c, `delete ${other}\r\ndelete ${work}\r\n`, 2)).toBe('NOT_FOUND\r\nDELETED\r\n');
     // Another remote node's reserved job: NOT_FOUND, as beanstalkd itself answers.
     const d = rawJoiner(c.host);
-    d.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'd' });
+    d.send(helloFor('d'));
     await until(() => d.got().some((m) => m.t === 'node' && m.m.t === 'start'));
     d.node({ t: 'connect', vt: 0, conn: 1 });
     await until(() => d.got().some((m) => m.t === 'node' && m.m.t === 'open'));
@@ -406,9 +413,9 @@ describe('what a remote node may do', () => {
     ];
     for (const [m] of cases) rawJoiner(host).send(m);
     const twice = rawJoiner(host);
-    twice.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: '' });
-    twice.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: '' });
-    await until(() => host.peers.every((p) => p.state === 'gone'));
+    twice.send(helloFor(''));
+    twice.send(helloFor(''));
+    await until(() => host.peers.every((p) => p.state === 'gone') && twice.got().at(-1)?.t === 'bye');
     expect(host.peers.map((p) => p.reason)).toEqual([...cases.map((c) => c[1]), 'said hello twice']);
     // Each was told why, as a bye.
     await until(() => twice.got().some((m) => m.t === 'bye'));
@@ -423,7 +430,7 @@ describe('what a remote node may report', () => {
     const { cluster, host } = room();
     const job = putJob(cluster, 'msg_for_worker', 'pi 1');
     const raw = rawJoiner(host);
-    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
+    raw.send(helloFor('raw'));
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
     raw.node({ t: 'connect', vt: 0, conn: 1 });
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
@@ -460,7 +467,7 @@ describe("a joiner's quotas", () => {
   async function admitted(opts: Parameters<typeof room>[0] = {}, slots = 1) {
     const r = room(opts);
     const raw = rawJoiner(r.host);
-    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots, name: 'raw' });
+    raw.send(helloFor('raw', slots));
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
     return { ...r, raw };
   }
@@ -517,10 +524,10 @@ describe("a joiner's quotas", () => {
   test('one channel per browser: a second data channel from the same peer takes no seat', async () => {
     const { host } = room();
     const first = rawJoiner(host, 'tab-1');
-    first.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 16, name: 'a' });
+    first.send(helloFor('a', 16));
     await until(() => first.got().some((m) => m.t === 'welcome'));
     const again = Array.from({ length: 5 }, () => rawJoiner(host, 'tab-1'));
-    for (const j of again) j.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 16, name: 'a' });
+    for (const j of again) j.send(helloFor('a', 16));
     await until(() => host.peers.slice(1).every((p) => p.state === 'gone'));
     expect(new Set(host.peers.slice(1).map((p) => p.reason))).toEqual(new Set(['this browser (tab-1) is already connected to the room']));
     expect(host.peers[0].state).toBe('admitted');
@@ -585,7 +592,7 @@ describe('large messages travel in frames the data channel can carry', () => {
     const { cluster, host } = room();
     const job = putJob(cluster, 'msg_for_worker', 'pi 1');
     const raw = rawJoiner(host);
-    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
+    raw.send(helloFor('raw'));
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
     raw.node({ t: 'connect', vt: 0, conn: 1 });
     await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
@@ -629,11 +636,17 @@ describe('approval and removal', () => {
 
   test('a joiner whose host falls silent leaves by itself and says why', async () => {
     let now = 0;
-    const { joiner } = channelPair();
-    const member = new RoomMember(joiner as FakeEnd, { code: CODE, slots: 1, name: 'x', spawn: spawnInThread, now: () => now, silenceMs: 6000 });
+    const { joiner, host } = channelPair();
+    const member = new RoomMember(joiner as FakeEnd, { code: CODE, secret: SECRET, slots: 1, name: 'x', spawn: spawnInThread, now: () => now, silenceMs: 6000 });
+    // The host answers the challenge and lets it in, then says nothing more.
+    await until(() => host.received.length > 0);
+    const hello = decodeJoinerHello(host.received[0]);
+    host.send(encodeMessage({ t: 'hello', answer: hostAnswer(SECRET, CODE, hello.nonce!) }));
+    host.send(encodeMessage({ t: 'welcome', room: CODE, joiner: 1, nodes: [] }));
+    await until(() => member.state.phase === 'joined');
     now = 5000;
     member.watch();
-    expect(member.state.phase).toBe('joining');
+    expect(member.state.phase).toBe('joined');
     now = 7000;
     member.watch();
     expect(member.state).toEqual({ phase: 'left', reason: 'the host stopped answering (silent for 7.0 s)', byHost: false });
@@ -653,10 +666,10 @@ describe('lending the slots to the speedup experiment', () => {
 
   test('what a stopped worker sent before the stop reached the joiner never reaches the next run', async () => {
     let lab = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread });
-    const host = new RoomHost({ code: CODE, cluster: () => lab, worker: WORKER, now: wall });
+    const host = new RoomHost({ code: CODE, secret: SECRET, cluster: () => lab, worker: WORKER, now: wall });
     cleanup.push(() => host.close());
     const raw = rawJoiner(host);
-    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'raw' });
+    raw.send(helloFor('raw'));
     await until(() => raw.got().some((m) => m.t === 'welcome'));
     expect(names(lab)).toEqual(['remote 1.1']);
     const loan = host.lend();
@@ -725,5 +738,127 @@ describe('lending the slots to the speedup experiment', () => {
     expect(() => loan.attach(next, 3)).toThrow('only 2 remote nodes are still in the room, not 3');
     await loan.end();
     expect(names(cluster)).toEqual(['remote 1.1', 'remote 1.2']);
+  });
+});
+
+describe("the challenge: joiner and host both prove they know the room's secret", () => {
+  /** A joiner with its own secret, counting the workers it starts. */
+  function joinWith(host: RoomHost, secret: string) {
+    const { host: hostEnd, joiner } = channelPair('beanlab-host', `joiner-${Math.random()}`);
+    host.accept(hostEnd);
+    let spawned = 0;
+    const member = new RoomMember(joiner, { code: CODE, secret, slots: 1, name: 'x', now: wall, spawn: () => (spawned++, spawnInThread()) });
+    cleanup.push(() => member.leave());
+    return { member, spawned: () => spawned };
+  }
+
+  test('a joiner with the right secret joins; its hello never holds the secret itself', async () => {
+    const { cluster, host } = room();
+    const a = join(host);
+    await until(() => a.member.state.phase === 'joined');
+    expect(cluster.nodes.size).toBe(1);
+    const hello = decodeJoinerHello(a.hostEnd.received[0]);
+    expect(hello.proof).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(a.hostEnd.received)).not.toContain(SECRET);
+  });
+
+  test('a joiner with the wrong secret is refused and told why; nothing of it joins the cluster', async () => {
+    const { cluster, host } = room();
+    const j = joinWith(host, 'zzzzzzzzzzzz');
+    await until(() => j.member.state.phase === 'left');
+    const reason = 'had the wrong secret for this room (an old link or a mistyped code?)';
+    expect(host.peers[0]).toMatchObject({ state: 'gone', reason });
+    expect(j.member.state).toEqual({ phase: 'left', reason, byHost: true });
+    expect(cluster.nodes.size).toBe(0);
+    expect(j.spawned()).toBe(0);
+  });
+
+  test('a hello without the secret (someone who knows only the code) is refused with its reason, and gets no answer to work on', async () => {
+    const { cluster, host } = room();
+    const raw = rawJoiner(host);
+    raw.send({ t: 'hello', v: ROOM_PROTOCOL, room: CODE, slots: 1, name: 'code only' });
+    await until(() => host.peers[0].state === 'gone' && raw.got().length > 0);
+    const reason = "came without the room's secret (the part of the join link after #, or of the code after the dash)";
+    expect(host.peers[0].reason).toBe(reason);
+    expect(raw.got()).toEqual([{ t: 'bye', reason }]);
+    expect(cluster.nodes.size).toBe(0);
+  });
+
+  test("a proof replayed under another nonce is refused (the MAC covers the joiner's nonce)", async () => {
+    const { host } = room();
+    const raw = rawJoiner(host);
+    const hello = helloFor('replay');
+    raw.send({ ...hello, nonce: '00'.repeat(16) });
+    await until(() => host.peers[0].state === 'gone');
+    expect(host.peers[0].reason).toBe('had the wrong secret for this room (an old link or a mistyped code?)');
+  });
+
+  /** A browser at the host's id that does not know the secret: it sees the joiner's hello and answers with `reply`. */
+  async function impostor(reply: (hello: JoinerHello) => HostMessage[]) {
+    const { host: hostEnd, joiner } = channelPair('beanlab-host', 'victim');
+    let spawned = 0;
+    const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots: 1, name: 'victim', now: wall, spawn: () => (spawned++, spawnInThread()) });
+    cleanup.push(() => member.leave());
+    await until(() => hostEnd.received.length > 0);
+    const hello = decodeJoinerHello(hostEnd.received[0]);
+    for (const m of reply(hello)) hostEnd.send(encodeMessage(m));
+    await until(() => member.state.phase === 'left');
+    // Give anything the joiner might still send time to arrive.
+    await new Promise((r) => setTimeout(r, 20));
+    return { member, spawned, sentAfterHello: hostEnd.received.slice(1).map((r) => decodeJoinerMessage(r)).flatMap((d) => (d.ok ? [d.msg] : [])) };
+  }
+
+  const start: HostMessage = { t: 'node', s: 0, g: 0, m: { t: 'start', vt: 0, name: 'remote 1.1', seed: 1, config: { role: 'worker', worker: WORKER }, virtual: false } };
+  const welcome: HostMessage = { t: 'welcome', room: CODE, joiner: 1, nodes: [{ s: 0, name: 'remote 1.1' }] };
+
+  test.each([
+    ['answers with a wrong MAC', (): HostMessage[] => [{ t: 'hello', answer: '0'.repeat(64) }, welcome, start]],
+    ['sends back the joiner\'s own proof as its answer', (h: JoinerHello): HostMessage[] => [{ t: 'hello', answer: h.proof! }, welcome, start]],
+    ['answers under another room\'s secret', (h: JoinerHello): HostMessage[] => [{ t: 'hello', answer: hostAnswer('zzzzzzzzzzzz', CODE, h.nonce!) }, welcome, start]],
+    ['skips the challenge and lets the joiner in', (): HostMessage[] => [welcome, start]],
+    ['skips the challenge and asks it to wait for approval', (): HostMessage[] => [{ t: 'waiting' }, welcome, start]],
+  ])('a host that %s is left before any worker starts, as not the room\'s host', async (_what, reply) => {
+    const { member, spawned, sentAfterHello } = await impostor(reply);
+    expect(member.state).toEqual({ phase: 'left', reason: NOT_THE_HOST, byHost: false });
+    expect(spawned).toBe(0);
+    expect(member.nodes).toEqual([]);
+    // Nothing but the goodbye went back: no node message, no result.
+    expect(sentAfterHello).toEqual([{ t: 'bye' }]);
+  });
+
+  test('a host that answers the challenge twice is left', async () => {
+    const answer = (h: JoinerHello): HostMessage => ({ t: 'hello', answer: hostAnswer(SECRET, CODE, h.nonce!) });
+    const { member, spawned } = await impostor((h) => [answer(h), answer(h)]);
+    expect(member.state).toEqual({ phase: 'left', reason: 'the host said hello twice', byHost: false });
+    expect(spawned).toBe(0);
+  });
+
+  test('a host that never answers the challenge (only pings) is left once the silence limit passes', async () => {
+    let now = 0;
+    const { host: hostEnd, joiner } = channelPair();
+    const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots: 1, name: 'x', spawn: spawnInThread, now: () => now, silenceMs: 6000 });
+    hostEnd.send(encodeMessage({ t: 'ping', n: 0 }));
+    await until(() => hostEnd.received.length === 2);
+    now = 7000;
+    member.watch();
+    expect(member.state).toEqual({ phase: 'left', reason: NOT_THE_HOST, byHost: false });
+  });
+
+  test('a room reopened under a new code and secret keeps its joiners; the old link no longer joins, the new one does', async () => {
+    const { cluster, host } = room();
+    const before = join(host);
+    await until(() => before.member.state.phase === 'joined');
+    host.reopen('qrstuvwx2345', 'abcdabcdabcd');
+    expect(host.code).toBe('qrstuvwx2345');
+    const old = joinWith(host, SECRET);
+    await until(() => old.member.state.phase === 'left');
+    expect(host.peers[1].reason).toBe('asked for another room');
+    const { host: hostEnd, joiner } = channelPair('beanlab-host', 'new-link');
+    host.accept(hostEnd);
+    const fresh = new RoomMember(joiner, { code: 'qrstuvwx2345', secret: 'abcdabcdabcd', slots: 1, name: 'new link', now: wall, spawn: spawnInThread });
+    cleanup.push(() => fresh.leave());
+    await until(() => fresh.state.phase === 'joined');
+    expect(before.member.state.phase).toBe('joined');
+    expect([...cluster.nodes.values()].map((n) => n.name)).toEqual(['remote 1.1', 'remote 3.1']);
   });
 });
