@@ -18,13 +18,15 @@
 // a release with delay reserve one more short record (walresvupdate), a new file is preallocated to
 // -s bytes (rounded up to 4096, like falloc) when the reservation does not fit, and a command whose
 // reservation cannot be had (disk full, directory not writable) is refused with OUT_OF_MEMORY and
-// undone. Deletes never need new space, so they work on a full disk. Compaction (walcompact) moves
-// the oldest file's live jobs to the current file while the log holds twice its live bytes or more,
-// and a file goes as soon as it and every older file hold no live job (walgc). For these decisions to
-// be beanstalkd's, every record takes exactly beanstalkd's size on disk: a short record is 84 bytes
-// (4 + sizeof(Jobrec) on x86_64), a full one 84 + tube name + body + CRLF, the file header 4 bytes;
-// so the accounting is both beanstalkd's and the real bytes on disk, and space reserved for a delete
-// is really preallocated.
+// undone: the job stays as it was (beanstalkd drops a job whose bury or delayed release fails, and
+// counts kicks it could not do). Deletes never need new space, so they work on a full disk. A write
+// that fails all the same (an I/O error) turns the binlog off, as in beanstalkd. Compaction
+// (walcompact) moves the oldest file's live jobs to the current file, one per step of the ratio of
+// free to used (live and reserved) bytes above 1, and a file goes as soon as it and every older
+// file hold no live job (walgc). For these decisions to be beanstalkd's, every record takes exactly
+// beanstalkd's size on disk: a short record is 84 bytes (4 + sizeof(Jobrec) on x86_64), a full one
+// 84 + tube name + body + CRLF, the file header 4 bytes; so the accounting is both beanstalkd's and
+// the real bytes on disk, and space reserved for a delete is really preallocated.
 //
 // The byte layout is beanlab's own. A record: marker u32, checksum u32 (FNV-1a of the rest, seeded
 // with the record's offset in its file, so a record copied elsewhere, e.g. inside a job body, does not

@@ -20,6 +20,11 @@ function fields(r: Reply, keys: string[]): Record<string, string | undefined> {
   return Object.fromEntries(keys.map((k) => [k, new RegExp(`^${k}: (.*)$`, 'm').exec(body)?.[1]]));
 }
 
+/** Each binlog file's name and size on disk. */
+function binlogSizes(dir: string): [string, number][] {
+  return binlogFiles(dir).map((f) => [f, statSync(path.join(dir, f)).size]);
+}
+
 function binlogFiles(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => f.startsWith('binlog.'))
@@ -134,13 +139,13 @@ describe('binlog files, counters and ids match beanstalkd (walg.c accounting)', 
         }
         const before = await sameBinlogStats(a, 'at the end');
         await sameJobFiles(a, live, 'before the crash');
-        expect(binlogFiles(dirs.ours)).toEqual(binlogFiles(dirs.real));
+        expect(binlogSizes(dirs.ours)).toEqual(binlogSizes(dirs.real));
         await s.crash();
         s = await startBoth(dirs, ['-s', String(size)]);
         const b = await s.connect('b');
         const after = await sameBinlogStats(b, 'after the restart');
         await sameJobFiles(b, live, 'after the restart');
-        expect(binlogFiles(dirs.ours)).toEqual(binlogFiles(dirs.real));
+        expect(binlogSizes(dirs.ours)).toEqual(binlogSizes(dirs.real));
         // Rollover happened, and the id continues after every id handed out (never reused).
         expect(Number(before['binlog-current-index'])).toBeGreaterThan(1);
         expect(Number(after['binlog-current-index'])).toBeGreaterThan(Number(before['binlog-current-index']));
@@ -161,8 +166,7 @@ describe('binlog files, counters and ids match beanstalkd (walg.c accounting)', 
           const c = await s.connect('c');
           await both(c, put('x'));
           expect((await sameBinlogStats(c, `with -s ${size}`))['binlog-max-size']).toBe(String(size));
-          const sizes = (dir: string) => binlogFiles(dir).map((f) => [f, statSync(path.join(dir, f)).size]);
-          expect(sizes(dirs.ours), `file sizes with -s ${size}`).toEqual(sizes(dirs.real));
+          expect(binlogSizes(dirs.ours), `file sizes with -s ${size}`).toEqual(binlogSizes(dirs.real));
         } finally {
           await s.close();
         }

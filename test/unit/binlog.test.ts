@@ -288,3 +288,80 @@ describe('damaged binlog records: skipped one by one, the rest recovered', () =>
     })();
   });
 });
+
+/** Memory files on a "disk" that can be made full: no new file can then be created. */
+class FillableStorage extends MemoryBinlogStorage {
+  full = false;
+  override create(seq: number, size: number, header: Uint8Array): void {
+    if (this.full) throw new Error('ENOSPC: no space left on device');
+    super.create(seq, size, header);
+  }
+}
+
+describe('no binlog space (walresvput, walresvupdate)', () => {
+  test('what needs new space is refused with OUT_OF_MEMORY and undone; deletes and unlogged commands go on', async () => {
+    const storage = new FillableStorage();
+    const warnings: string[] = [];
+    const engine = new Engine({ clock: new ManualClock(5_000_000) });
+    restoreFromBinlog(engine, new Map(), storage, { fileSize: 4096, warn: (m) => warnings.push(m) });
+    const { client } = connectLocal(engine, 'test');
+    const send = async (line: string, body?: string) => (await client.command(line, body)).line;
+    for (let i = 1; i <= 6; i++) expect(await send('put 0 0 60 500', 'b'.repeat(500))).toBe(`INSERTED ${i}`);
+    storage.full = true;
+    // Fill what is left of the current file, then nothing fits.
+    let id = 7;
+    while ((await send('put 0 0 60 500', 'b'.repeat(500))) === `INSERTED ${id}`) expect(id++).toBeLessThan(20);
+    while ((await send('put 0 0 60 0', '')) === `INSERTED ${id + 1}`) expect(id++).toBeLessThan(40);
+    for (const j of [1, 2, 3]) expect(await send(`reserve-job ${j}`)).toBe(`RESERVED ${j} 500`);
+    for (let n = 0; (await send('bury 1 0')) === 'BURIED'; n++) {
+      expect(n).toBeLessThan(40);
+      await send('reserve-job 1');
+    }
+    // Now not even a short record fits: every logged change is refused and leaves the job as it was.
+    expect(await send('bury 2 0')).toBe('OUT_OF_MEMORY');
+    expect(await send('release 2 0 10')).toBe('OUT_OF_MEMORY');
+    expect(engine.jobs.get(2)?.state).toBe('reserved');
+    expect(await send('release 2 7 0')).toBe('RELEASED'); // not logged: no space needed
+    expect(await send('put 0 0 60 0', '')).toBe('OUT_OF_MEMORY');
+    expect(engine.jobs.get(id + 2)).toBeUndefined();
+    expect(await send('delete 3')).toBe('DELETED');
+    expect(await send('delete 4')).toBe('DELETED');
+    expect(warnings.length).toBeGreaterThan(0);
+    expect(warnings.every((w) => /cannot create: ENOSPC/.test(w))).toBe(true);
+  });
+
+  test('kick stops at the first job it has no space for; kick-job says OUT_OF_MEMORY and the job stays buried', async () => {
+    const storage = new FillableStorage();
+    const engine = new Engine({ clock: new ManualClock(5_000_000) });
+    restoreFromBinlog(engine, new Map(), storage, { fileSize: 1000, warn: () => {} });
+    const { client } = connectLocal(engine, 'test');
+    const send = async (line: string, body?: string) => (await client.command(line, body)).line;
+    for (let i = 1; i <= 20; i++) {
+      expect(await send('put 0 0 60 5', 'abcde')).toBe(`INSERTED ${i}`);
+      await send(`reserve-job ${i}`);
+      expect(await send(`bury ${i} 0`)).toBe('BURIED');
+    }
+    storage.full = true;
+    const kicked = Number((await send('kick 100')).split(' ')[1]);
+    expect(kicked).toBeGreaterThan(0);
+    expect(kicked).toBeLessThan(20);
+    expect(engine.buriedCount).toBe(20 - kicked);
+    expect(await send('kick 100')).toBe('KICKED 0');
+    expect(await send('kick-job 20')).toBe('OUT_OF_MEMORY');
+    expect(engine.jobs.get(20)?.state).toBe('buried');
+    expect(await send('delete 2')).toBe('DELETED');
+  });
+
+  test('ids are not reused after a restart even when the file holding the highest put is gone (beanstalkd would say INSERTED 1)', async () => {
+    const s = persistentServer();
+    s.boot(4096);
+    const send = s.connect();
+    for (let i = 1; i <= 200; i++) await send('put 0 0 60 20', 'x'.repeat(20));
+    for (let i = 1; i <= 200; i++) expect(await send(`delete ${i}`)).toBe('DELETED');
+    // The puts' files are gone; what is left holds only delete records.
+    const left = s.storage.snapshot();
+    expect([...left.keys()].length).toBe(1);
+    s.boot(4096);
+    expect(await s.connect()('put 0 0 60 1', 'n')).toBe('INSERTED 201');
+  });
+});
