@@ -9,9 +9,9 @@
 import type { FromNode, NodeReport, NodeStatus, ToNode, WorkerConfig } from '../nodes/messages.ts';
 import { isValidTubeName } from '../protocol/parse.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
-import { isTaskKind } from '../tasks/spec.ts';
+import { checkTask, isTaskKind, type TaskSpec } from '../tasks/spec.ts';
 
-export const ROOM_PROTOCOL = 2;
+export const ROOM_PROTOCOL = 3;
 /** Largest message either side accepts (chars of JSON): a 64 KiB job body, escaped, fits. */
 export const MAX_MESSAGE_CHARS = 512 * 1024;
 /** Worker nodes one joiner may offer (one per core). */
@@ -161,8 +161,23 @@ function fromNode(v: unknown): FromNode {
       if (r.result !== undefined) report.result = text(r, 'result', MAX_MESSAGE_CHARS);
       return { t: 'report', vt, report };
     }
+    case 'rerun-done': {
+      const n = int(o, 'n', 0, Number.MAX_SAFE_INTEGER);
+      const ms = num(o, 'ms');
+      if (o.error !== undefined) return { t: 'rerun-done', vt, n, ms, error: text(o, 'error') };
+      return { t: 'rerun-done', vt, n, ms, result: text(o, 'result', MAX_MESSAGE_CHARS) };
+    }
     default:
       throw new Invalid('unknown node message type');
+  }
+}
+
+/** A built-in task, checked as a job body's task is. */
+function task(v: unknown): TaskSpec {
+  try {
+    return checkTask(v);
+  } catch (err) {
+    throw new Invalid(`spec: ${(err as Error).message}`);
   }
 }
 
@@ -203,6 +218,8 @@ function toNode(v: unknown): ToNode {
       if (factor < 1 || factor > 1000) throw new Invalid('factor is out of range');
       return { t: 'slow', factor };
     }
+    case 'rerun':
+      return { t: 'rerun', vt: num(o, 'vt'), n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER), spec: task(o.spec) };
     default:
       throw new Invalid('unknown node message type');
   }
