@@ -59,7 +59,12 @@ export interface JobRecord {
   /** Read from a file rather than seen in this run. */
   imported: boolean;
   steps: LifecycleStep[];
+  /** The result check's verdict, for a job it picked. */
+  check?: ResultVerdict;
 }
+
+/** What the host's result check found (src/sim/verify.ts): `by` re-ran the job's task outside the queue. */
+export type ResultVerdict = { verdict: 'agreed' | 'disagreed'; by: string; claimed: string; rerun: string } | { verdict: 'unchecked'; why: string };
 
 /** Longest job body kept as a record's command. */
 const COMMAND_CHARS = 120;
@@ -254,6 +259,18 @@ export class JobHistory {
     }
     r.state = rqState(r.queueState, r.exitStatus);
     if (r.state === 'dead' && r.finished === null) r.finished = at;
+    this.changed();
+  }
+
+  /** The result check's verdict on record `key`'s result (the job may be long deleted). */
+  checked(key: number, v: ResultVerdict, atMs: number): void {
+    const r = this.byKey.get(key);
+    if (!r) return;
+    r.check = v;
+    const at = atMs - this.origin;
+    if (v.verdict === 'unchecked') this.step(r, at, `result not checked: ${v.why}`, null);
+    else if (v.verdict === 'agreed') this.step(r, at, 'result verified: the same result from a re-run', v.by);
+    else this.step(r, at, `result disagreed: ${v.claimed} given, ${v.rerun} from a re-run`, v.by);
     this.changed();
   }
 
