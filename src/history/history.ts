@@ -64,7 +64,12 @@ export interface JobRecord {
 }
 
 /** What the host's result check found (src/sim/verify.ts): `by` re-ran the job's task outside the queue. */
-export type ResultVerdict = { verdict: 'agreed' | 'disagreed'; by: string; claimed: string; rerun: string } | { verdict: 'unchecked'; why: string };
+export type ResultVerdict =
+  /** `overruled`: a first re-run disagreed, and this one (by a third machine) showed that re-run was the bad result. */
+  | { verdict: 'agreed'; by: string; claimed: string; rerun: string; overruled?: { by: string; rerun: string } }
+  /** `confirmedBy`: a third machine's re-run gave what `by`'s did. */
+  | { verdict: 'disagreed'; by: string; claimed: string; rerun: string; confirmedBy?: string }
+  | { verdict: 'unchecked'; why: string };
 
 /** Longest job body kept as a record's command. */
 const COMMAND_CHARS = 120;
@@ -269,8 +274,11 @@ export class JobHistory {
     r.check = v;
     const at = atMs - this.origin;
     if (v.verdict === 'unchecked') this.step(r, at, `result not checked: ${v.why}`, null);
-    else if (v.verdict === 'agreed') this.step(r, at, 'result verified: the same result from a re-run', v.by);
-    else this.step(r, at, `result disagreed: ${v.claimed} given, ${v.rerun} from a re-run`, v.by);
+    else if (v.verdict === 'disagreed') this.step(r, at, `result disagreed: ${v.claimed} given, ${v.rerun} from a re-run${v.confirmedBy ? ` by ${v.confirmedBy} and` : ''}`, v.by);
+    else {
+      if (v.overruled) this.step(r, at, `re-run by ${v.overruled.by} disagreed: ${v.overruled.rerun}, not ${v.claimed}; a third re-run decides`, null);
+      this.step(r, at, 'result verified: the same result from a re-run', v.by);
+    }
     this.changed();
   }
 

@@ -10,7 +10,7 @@
 // seeded by the run's seed and the job's id: the chance of catching one bad job is the fraction
 // verified, and the price, node time spent re-running, is about that fraction of the work.
 import type { EngineEvent } from '../engine/events.ts';
-import type { JobHistory } from '../history/history.ts';
+import type { JobHistory, ResultVerdict } from '../history/history.ts';
 import type { NodeReport } from '../nodes/messages.ts';
 import { latin1 } from '../protocol/wire.ts';
 import { decodeResult, decodeTask, encodeResult, type TaskSpec } from '../tasks/index.ts';
@@ -185,17 +185,29 @@ export class ResultChecker {
   }
 
   /**
-   * The node to re-run a job of `producer` on: a running worker other than it, never one of the same
-   * machine (a joiner's slots share its browser) nor one caught disagreeing; remote nodes first (the room
-   * spares the host's cores), taken in turn.
+   * A node to re-run a job of `producer` on: a running worker on none of the machines of `producer` and
+   * `besides` (a joiner's slots share its browser), never one caught disagreeing; remote nodes first (the
+   * room spares the host's cores), taken in turn.
    */
-  private checkerFor(producer: NodeView): NodeView | null {
+  private checkerFor(producer: NodeView, besides: NodeView[] = []): NodeView | null {
+    const apart = [producer, ...besides];
     const others = [...this.cluster.nodes.values()].filter(
-      (n) => n.role === 'worker' && n.life === 'running' && n.id !== producer.id && !(producer.remote && n.remote?.peer === producer.remote.peer) && this.node(n.id).disagreed === 0,
+      (n) => n.role === 'worker' && n.life === 'running' && this.node(n.id).disagreed === 0 && apart.every((x) => x.id !== n.id && !(x.remote && n.remote?.peer === x.remote.peer)),
     );
     const remote = others.filter((n) => n.remote);
     const pool = remote.length ? remote : others;
     return pool.length ? pool[this.turn++ % pool.length] : null;
+  }
+
+  /** Re-runs `spec` on `on`, counting the price. */
+  private async rerunOn(on: NodeView, spec: TaskSpec): Promise<RerunAnswer> {
+    const answer = await this.cluster.rerun(on.id, spec);
+    this.work.reruns++;
+    this.work.rerunMs += answer.ms;
+    const by = this.count(on.id);
+    by.reruns++;
+    by.rerunMs += answer.ms;
+    return answer;
   }
 
   private async check(h: Held, claimed: string): Promise<void> {
@@ -211,19 +223,36 @@ export class ResultChecker {
     if (!other) return this.unchecked(c, 'no other node to re-run it on');
     c.checker = other.name;
     this.changed();
-    const answer = await this.cluster.rerun(other.id, spec);
+    const answer = await this.rerunOn(other, spec);
     c.ms = answer.ms;
-    this.work.reruns++;
-    this.work.rerunMs += answer.ms;
-    const by = this.count(other.id);
-    by.reruns++;
-    by.rerunMs += answer.ms;
     if ('error' in answer) return this.unchecked(c, `${other.name} could not re-run it: ${answer.error}`);
     c.rerun = answer.result;
-    c.verdict = canonical(claimed) === answer.result ? 'agreed' : 'disagreed';
-    this.count(h.node.id)[c.verdict]++;
-    if (c.record !== null) this.cluster.history.checked(c.record, { verdict: c.verdict, by: other.name, claimed, rerun: answer.result }, this.cluster.clock.now());
-    if (c.verdict === 'disagreed') this.onDisagree?.(c);
+    const given = canonical(claimed);
+    if (given === answer.result) return this.verdict(c, 'agreed', { verdict: 'agreed', by: other.name, claimed, rerun: answer.result });
+    // One of the two is wrong, and a re-run can lie as well as a result: a third machine's re-run, where
+    // there is one, says which.
+    const third = this.checkerFor(h.node, [other]);
+    const tie = third ? await this.rerunOn(third, spec) : null;
+    if (third && tie && !('error' in tie) && tie.result === given) {
+      c.checker = third.name;
+      c.rerun = tie.result;
+      c.ms += tie.ms;
+      this.verdict(c, 'agreed', { verdict: 'agreed', by: third.name, claimed, rerun: tie.result, overruled: { by: other.name, rerun: answer.result } });
+      // The first re-run was the bad result: its node is caught.
+      const lie: JobCheck = { ...c, node: other.name, nodeId: other.id, claimed: answer.result, verdict: 'disagreed' };
+      this.count(other.id).disagreed++;
+      this.onDisagree?.(lie);
+      return this.changed();
+    }
+    const confirmedBy = third && tie && !('error' in tie) && tie.result === answer.result ? third.name : undefined;
+    this.verdict(c, 'disagreed', { verdict: 'disagreed', by: other.name, claimed, rerun: answer.result, confirmedBy });
+  }
+
+  private verdict(c: JobCheck, verdict: 'agreed' | 'disagreed', v: ResultVerdict): void {
+    c.verdict = verdict;
+    this.count(c.nodeId)[verdict]++;
+    if (c.record !== null) this.cluster.history.checked(c.record, v, this.cluster.clock.now());
+    if (verdict === 'disagreed') this.onDisagree?.(c);
     this.changed();
   }
 

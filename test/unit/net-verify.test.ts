@@ -37,7 +37,7 @@ function join(host: RoomHost, spawn: () => NodeProcess = spawnInThread, slots = 
 }
 
 /** What a cheating worker sends instead of `m`: every π result claims hits = darts, in its put and in its report. */
-function lie(m: FromNode): FromNode {
+function lieInResults(m: FromNode): FromNode {
   if (m.t === 'report' && m.report.kind === 'task-done' && m.report.result) return { ...m, report: { ...m.report, result: m.report.result.replace(/^pi (\d+) \d+$/, 'pi $1 $1') } };
   if (m.t !== 'data') return m;
   const text = latin1(m.bytes).replace(/put (\d+) (\d+) (\d+) \d+\r\npi (\d+) \d+\r\n/, (_, pri, delay, ttr, darts) => {
@@ -47,8 +47,13 @@ function lie(m: FromNode): FromNode {
   return { ...m, bytes: latin1Bytes(text) };
 }
 
+/** What a worker that lies only when asked to check others sends instead of `m`: its re-runs claim hits = darts. */
+function lieInReruns(m: FromNode): FromNode {
+  return m.t === 'rerun-done' && 'result' in m ? { ...m, result: m.result.replace(/^pi (\d+) \d+$/, 'pi $1 $1') } : m;
+}
+
 /** A joiner's worker that cheats: the worker program, with what it sends passed through `lie`. */
-function cheating(): NodeProcess {
+function cheating(lie: (m: FromNode) => FromNode = lieInResults): NodeProcess {
   const p = spawnInThread();
   return {
     postMessage: (m, transfer) => p.postMessage(m, transfer),
@@ -163,6 +168,44 @@ describe('verify results in a room', () => {
     const step = bad.steps.find((x) => x.what.startsWith('result'))!;
     expect(step.what).toMatch(new RegExp(`^result disagreed: pi ${darts} ${darts} given, pi ${darts} \\d+ from a re-run$`));
     expect(step.node).toBe('remote 1.1');
+  });
+
+  test('a checker that lies in its re-runs is caught by a third re-run; the node it accused stays clean', async () => {
+    const { cluster, host } = room();
+    host.verification.set(1);
+    host.verification.excludeOnDisagreement = true;
+    join(host);
+    join(host);
+    const liar = join(host, () => cheating(lieInReruns));
+    await until(() => cluster.nodes.size === 3);
+    await run(cluster);
+    await until(() => liar.state.phase === 'left');
+    // Only the liar was excluded, for a re-run that a third machine contradicted.
+    expect(host.peers.map((p) => p.state)).toEqual(['admitted', 'admitted', 'gone']);
+    expect(host.peers[2].reason).toMatch(/^excluded by the host: its result for job \d+ disagreed with a re-run on remote [12]\.1$/);
+    for (const name of ['remote 1.1', 'remote 2.1']) expect(cluster.checker.node(node(cluster, name).id).disagreed).toBe(0);
+    expect(cluster.checker.totals.disagreed).toBe(0);
+    // The job it lied about was verified by the third re-run, and its record tells the story.
+    const overruled = cluster.history.records.find((r) => r.check?.verdict === 'agreed' && r.check.overruled)!;
+    expect(overruled.check).toMatchObject({ overruled: { by: 'remote 3.1' } });
+    const story = overruled.steps.filter((x) => /re-run/.test(x.what)).map((x) => `${x.what}${x.node ? ` by ${x.node}` : ''}`);
+    expect(story[0]).toMatch(/^re-run by remote 3\.1 disagreed: pi (\d+) \1, not pi \1 \d+; a third re-run decides$/);
+    expect(story[1]).toMatch(/^result verified: the same result from a re-run by remote [12]\.1$/);
+    expect(estimate(cluster)).toBeLessThan(3.2);
+  });
+
+  test('with three machines, a bad result is confirmed by a third re-run', async () => {
+    const { cluster, host } = room();
+    host.verification.set(1);
+    join(host);
+    join(host);
+    join(host, cheating);
+    await until(() => cluster.nodes.size === 3);
+    await run(cluster);
+    const caught = cluster.history.records.filter((r) => r.check?.verdict === 'disagreed');
+    expect(caught.length).toBeGreaterThan(0);
+    for (const r of caught) expect(r).toMatchObject({ runner: 'remote 3.1', check: { confirmedBy: expect.stringMatching(/^remote [12]\.1$/) } });
+    expect(cluster.checker.node(node(cluster, 'remote 3.1').id).disagreed).toBe(caught.length);
   });
 
   test('excluding on disagreement: the cheater is removed at its first bad result, told why, and the run ends on the honest node', async () => {
