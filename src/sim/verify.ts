@@ -90,8 +90,8 @@ export class ResultChecker {
   onDisagree: ((check: JobCheck) => void) | null = null;
   /** Every picked job's check, in the order their results came. */
   readonly checks: JobCheck[] = [];
-  /** The price: jobs done and their computing time, re-runs and theirs (ms). */
-  readonly work = { jobs: 0, jobMs: 0, reruns: 0, rerunMs: 0 };
+  /** The price: jobs done, and the re-runs with their computing time (ms; virtual ms in virtual time). */
+  readonly work = { jobs: 0, reruns: 0, rerunMs: 0 };
   private readonly nodes = new Map<number, NodeChecks>();
   private readonly held = new Map<number, Held>();
   /** Picked jobs deleted without a result put: their node's report brings it. */
@@ -160,12 +160,11 @@ export class ResultChecker {
     }
   }
 
-  /** A node's report (after the history has it): the price's bookkeeping, and the result of a job that put none. */
+  /** A node's report (after the history has it): jobs done, for the price, and the result of a job that put none. */
   report(node: NodeView, r: NodeReport): void {
     if (r.kind === 'task-failed') this.awaitingReport.delete(r.job);
     if (r.kind !== 'task-done') return;
     this.work.jobs++;
-    this.work.jobMs += r.ms;
     const h = this.awaitingReport.get(r.job);
     if (h?.node !== node) return;
     this.awaitingReport.delete(r.job);

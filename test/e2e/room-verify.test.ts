@@ -99,7 +99,7 @@ test('verify 100%: the cheating joiner is flagged on its card and in its jobs, a
 
   // The room panel counts the disagreements and the price; one click excludes the cheater.
   await host.page.getByRole('button', { name: /^Room / }).click();
-  const summary = `8 jobs picked: ${agreed} agreed, ${caught.length} disagreed${unchecked ? `, ${unchecked} not checked` : ''}. Price: ${agreed + caught.length} re-runs for 8 jobs`;
+  const summary = `8 jobs picked: ${agreed} agreed, ${caught.length} disagreed${unchecked ? `, ${unchecked} not checked` : ''}. Price: ${agreed + caught.length} re-runs for 8 jobs (+${Math.round(((agreed + caught.length) / 8) * 100)}% work), `;
   expect((await panel.getByRole('status', { name: 'Result check' }).textContent())?.replace(/\s+/g, ' ')).toContain(summary);
   expect(await panel.textContent()).toContain(`${caught.length} result${caught.length === 1 ? '' : 's'} disagreed`);
   await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-verify-panel.png') });

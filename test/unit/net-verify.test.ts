@@ -284,6 +284,27 @@ describe('verify results in a simulated run (local workers, virtual time)', () =
     expect(b.checker.checks).toEqual(a.checker.checks);
   });
 
+  test('the price: re-running half the jobs makes the run about 1.5 times as long (the work grows by the fraction), with the same π', async () => {
+    const runFor = async (fraction: number) => {
+      const c = new Cluster({ seed: 5, mode: 'virtual', spawn: spawnInThread });
+      cleanup.push(() => c.dispose());
+      c.checker.fraction = fraction;
+      for (let i = 1; i <= 4; i++) c.addNode(`worker ${i}`, { role: 'worker', worker: WORKER });
+      c.addNode('producer', producerConfig({ ...pi, darts: 32_000_000, jobs: 32 }, 5));
+      await c.runUntil(() => estimate(c) !== undefined && settled(c), 3_600_000);
+      const done = producerOf(c)!.reports.find((r): r is Extract<NodeReport, { kind: 'producer-done' }> => r.kind === 'producer-done')!;
+      return { seconds: done.seconds, estimate: done.estimate, work: c.checker.work };
+    };
+    const plain = await runFor(0);
+    const half = await runFor(0.5);
+    expect(half.estimate).toBe(plain.estimate);
+    expect(half.work.reruns / half.work.jobs).toBeCloseTo(0.5, 0);
+    // Each re-run takes a job's time on its node: 32 jobs of 10^6 darts at the reference node's 2·10^6 a second.
+    expect(half.work.rerunMs).toBe(half.work.reruns * 500);
+    expect(half.seconds / plain.seconds).toBeGreaterThan(1.3);
+    expect(half.seconds / plain.seconds).toBeLessThan(1.7);
+  });
+
   test("a worker that puts no result (rq's feeders keep theirs in the history) is checked against the result it reported", async () => {
     const cluster = new Cluster({ seed: 5, mode: 'virtual', spawn: spawnInThread });
     cleanup.push(() => cluster.dispose());
