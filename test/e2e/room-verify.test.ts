@@ -55,10 +55,11 @@ test('verify 100%: the cheating joiner is flagged on its card and in its jobs, a
   await host.page.keyboard.press('Escape');
   await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
 
-  // The estimate still goes wrong — half the results claim every dart hit — but now it does not go unnoticed.
+  // The estimate still goes wrong — each of the cheater's results claims every dart hit (one of the 8 alone
+  // gives π ≈ 3.25) — but now it does not go unnoticed.
   const status = host.page.getByRole('status', { name: 'π estimate' });
   await status.filter({ hasText: /π ≈ \d\.\d+ in/ }).waitFor({ timeout: 90_000 });
-  expect(Number(/π ≈ (\d\.\d+)/.exec((await status.textContent()) ?? '')![1])).toBeGreaterThan(3.3);
+  expect(Number(/π ≈ (\d\.\d+)/.exec((await status.textContent()) ?? '')![1])).toBeGreaterThan(3.2);
   const flag = card(host.page, 'remote 2.1').getByRole('status', { name: 'Result check of remote 2.1' });
   await flag.filter({ hasText: /✗ \d+ results? disagreed/ }).waitFor({ timeout: 30_000 });
   // Every job was picked: the cheater's all disagreed; the honest joiner's agreed, until the cheater was caught —
