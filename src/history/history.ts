@@ -59,7 +59,17 @@ export interface JobRecord {
   /** Read from a file rather than seen in this run. */
   imported: boolean;
   steps: LifecycleStep[];
+  /** The result check's verdict, for a job it picked. */
+  check?: ResultVerdict;
 }
+
+/** What the host's result check found (src/sim/verify.ts): `by` re-ran the job's task outside the queue. */
+export type ResultVerdict =
+  /** `overruled`: a first re-run disagreed, and this one (by a third machine) showed that re-run was the bad result. */
+  | { verdict: 'agreed'; by: string; claimed: string; rerun: string; overruled?: { by: string; rerun: string } }
+  /** `confirmedBy`: a third machine's re-run gave what `by`'s did. */
+  | { verdict: 'disagreed'; by: string; claimed: string; rerun: string; confirmedBy?: string }
+  | { verdict: 'unchecked'; why: string };
 
 /** Longest job body kept as a record's command. */
 const COMMAND_CHARS = 120;
@@ -254,6 +264,21 @@ export class JobHistory {
     }
     r.state = rqState(r.queueState, r.exitStatus);
     if (r.state === 'dead' && r.finished === null) r.finished = at;
+    this.changed();
+  }
+
+  /** The result check's verdict on record `key`'s result (the job may be long deleted). */
+  checked(key: number, v: ResultVerdict, atMs: number): void {
+    const r = this.byKey.get(key);
+    if (!r) return;
+    r.check = v;
+    const at = atMs - this.origin;
+    if (v.verdict === 'unchecked') this.step(r, at, `result not checked: ${v.why}`, null);
+    else if (v.verdict === 'disagreed') this.step(r, at, `result disagreed: ${v.claimed} given, ${v.rerun} from a re-run${v.confirmedBy ? ` by ${v.confirmedBy} and` : ''}`, v.by);
+    else {
+      if (v.overruled) this.step(r, at, `re-run by ${v.overruled.by} disagreed: ${v.overruled.rerun}, not ${v.claimed}; a third re-run decides`, null);
+      this.step(r, at, 'result verified: the same result from a re-run', v.by);
+    }
     this.changed();
   }
 

@@ -12,7 +12,7 @@
 import type { FromNode, NodeReport, NodeStatus, ToNode, WorkerConfig } from '../nodes/messages.ts';
 import { isValidTubeName } from '../protocol/parse.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
-import { isTaskKind } from '../tasks/spec.ts';
+import { checkTask, isTaskKind, type TaskSpec } from '../tasks/spec.ts';
 import { MAC_HEX, NONCE_HEX } from './challenge.ts';
 
 export const ROOM_PROTOCOL = 3;
@@ -259,8 +259,23 @@ function fromNode(v: unknown): FromNode {
       if (r.result !== undefined) report.result = text(r, 'result', MAX_RESULT_CHARS);
       return { t: 'report', vt, report };
     }
+    case 'rerun-done': {
+      const n = int(o, 'n', 0, Number.MAX_SAFE_INTEGER);
+      const ms = num(o, 'ms');
+      if (o.error !== undefined) return { t: 'rerun-done', vt, n, ms, error: text(o, 'error') };
+      return { t: 'rerun-done', vt, n, ms, result: text(o, 'result', MAX_RESULT_CHARS) };
+    }
     default:
       throw new Invalid('unknown node message type');
+  }
+}
+
+/** A built-in task, checked as a job body's task is. */
+function task(v: unknown): TaskSpec {
+  try {
+    return checkTask(v);
+  } catch (err) {
+    throw new Invalid(`spec: ${(err as Error).message}`);
   }
 }
 
@@ -301,6 +316,8 @@ function toNode(v: unknown): ToNode {
       if (factor < 1 || factor > 1000) throw new Invalid('factor is out of range');
       return { t: 'slow', factor };
     }
+    case 'rerun':
+      return { t: 'rerun', vt: num(o, 'vt'), n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER), spec: task(o.spec) };
     default:
       throw new Invalid('unknown node message type');
   }

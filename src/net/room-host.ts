@@ -23,13 +23,14 @@ import { decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL,
 import { RemoteNodeRules } from './worker-commands.ts';
 import { hostAnswer, joinerProof } from './challenge.ts';
 import { sameMac } from './hmac.ts';
+import { RoomVerification, type VerifiedCluster } from './room-verify.ts';
 
 /** What the room needs of the cluster (a reset replaces the cluster, so it is looked up each time). */
-export interface RoomCluster {
+export interface RoomCluster extends VerifiedCluster {
   addNode(name: string, config: NodeConfig, opts: AddNodeOptions): number;
   killNode(id: number, detail?: string): void;
   removeNode(id: number): void;
-  readonly nodes: ReadonlyMap<number, { life: NodeLife }>;
+  readonly nodes: ReadonlyMap<number, { life: NodeLife; remote?: RemoteLink }>;
 }
 
 export interface RoomHostOptions {
@@ -227,6 +228,8 @@ class RemoteNodeProcess implements NodeProcess {
 export class RoomHost {
   private roomCode: string;
   private secret: string;
+  /** Verify results: re-run a share of the jobs on another node, exclude who disagrees (see room-verify.ts). */
+  readonly verification: RoomVerification;
   /** New joiners wait until the host approves them. */
   requireApproval = false;
   /** Remote nodes may run every command, not only the worker's. */
@@ -242,6 +245,7 @@ export class RoomHost {
   constructor(private readonly opts: RoomHostOptions) {
     this.roomCode = opts.code;
     this.secret = opts.secret;
+    this.verification = new RoomVerification({ cluster: opts.cluster, peers: () => this.entries, kick: (no, reason) => this.kick(no, reason) });
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
     this.silenceMs = opts.silenceMs ?? 5000;
     this.maxPeers = opts.maxPeers ?? MAX_JOINERS;
@@ -294,10 +298,10 @@ export class RoomHost {
   }
 
   /** The host removes a joiner: its nodes leave the cluster view, its jobs come back at once. */
-  kick(no: number): void {
+  kick(no: number, reason = 'removed by the host'): void {
     const e = this.entry(no);
     if (!e || e.state === 'gone') return;
-    this.drop(e, 'removed by the host');
+    this.drop(e, reason);
     for (const at of e.placed) at?.cluster.removeNode(at.id);
   }
 
@@ -324,6 +328,7 @@ export class RoomHost {
 
   /** A fresh run replaced the cluster: the joiners' slots (those not lent) become nodes of the new one. */
   attach(): void {
+    this.verification.apply();
     for (const e of this.entries) if (e.state === 'admitted') this.addNodes(e);
     this.changed();
   }
@@ -367,6 +372,7 @@ export class RoomHost {
 
   /** The host closes the room: every joiner is told and let go. */
   close(): void {
+    this.verification.set(0);
     for (const e of this.entries) if (e.state !== 'gone') this.drop(e, 'the host closed the room');
   }
 

@@ -3,7 +3,7 @@
 // it receives and the modelled length of its computations; every message it sends says when it happened.
 import { Client } from '../protocol/client.ts';
 import { KvClient } from '../store/client.ts';
-import { referenceSeconds, runTask, type TaskSpec } from '../tasks/index.ts';
+import { encodeResult, referenceSeconds, runTask, type TaskResult, type TaskSpec } from '../tasks/index.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from './messages.ts';
 import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, type NodeRuntime, type StoreConnection } from './programs.ts';
 import { matrixProducerProgram } from './matrix.ts';
@@ -47,6 +47,34 @@ export function hostNode(port: NodePort): void {
     tick.port2.postMessage(0);
   };
 
+  /** Runs a task as this node does: its time modelled in virtual time, stretched by a slow-down in live time. */
+  const compute = (spec: TaskSpec): TaskResult => {
+    const t0 = wallNow();
+    if (virtual) {
+      const until = vt + referenceSeconds(spec) * 1000 * slow;
+      post({ t: 'compute', vt, until });
+      const result = runTask(spec);
+      vt = until;
+      return result;
+    }
+    const result = runTask(spec);
+    // A slowed-down node takes k times as long: spin for the extra time.
+    const extra = (wallNow() - t0) * (slow - 1);
+    for (const end = wallNow() + extra; wallNow() < end; );
+    return result;
+  };
+
+  /** A re-run for the host's result check: between two steps of the node's program, so it takes the node's time. */
+  const rerun = (n: number, spec: TaskSpec) => {
+    const t0 = now();
+    try {
+      const result = encodeResult(compute(spec));
+      post({ t: 'rerun-done', vt: now(), n, ms: now() - t0, result });
+    } catch (err) {
+      post({ t: 'rerun-done', vt: now(), n, ms: now() - t0, error: (err as Error).message });
+    }
+  };
+
   const runtime = (name: string): NodeRuntime => ({
     name,
     now,
@@ -62,21 +90,7 @@ export function hostNode(port: NodePort): void {
         connecting.set(id, { open: () => resolve(openStoreConnection(id)), reject, server: 'the key-value store' });
         post({ t: 'connect', vt: now(), conn: id, to: 'store' });
       }),
-    compute(spec: TaskSpec) {
-      const t0 = wallNow();
-      if (virtual) {
-        const until = vt + referenceSeconds(spec) * 1000 * slow;
-        post({ t: 'compute', vt, until });
-        const result = runTask(spec);
-        vt = until;
-        return Promise.resolve(result);
-      }
-      const result = runTask(spec);
-      // A slowed-down node takes k times as long: spin for the extra time.
-      const extra = (wallNow() - t0) * (slow - 1);
-      for (const end = wallNow() + extra; wallNow() < end; );
-      return Promise.resolve(result);
-    },
+    compute: (spec: TaskSpec) => Promise.resolve(compute(spec)),
     sleep: (ms: number) =>
       new Promise<void>((resolve) => {
         wake = resolve;
@@ -173,6 +187,9 @@ export function hostNode(port: NodePort): void {
         return;
       case 'slow':
         slow = m.factor;
+        break;
+      case 'rerun':
+        rerun(m.n, m.spec);
         break;
       default:
         // Not ours (e.g. the control port hand-over): no reaction, so no idle either.

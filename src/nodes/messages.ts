@@ -98,7 +98,12 @@ export type ToNode =
   | { t: 'closed'; vt: number; conn: number }
   | { t: 'wake'; vt: number }
   | { t: 'hang' }
-  | { t: 'slow'; factor: number };
+  | { t: 'slow'; factor: number }
+  /**
+   * Run `spec` outside the queue and answer with its result (request `n`): the host re-runs a job on a
+   * second node to check the result the first one gave (see src/sim/verify.ts).
+   */
+  | { t: 'rerun'; vt: number; n: number; spec: TaskSpec };
 
 export type FromNode =
   /** A connection to the queue server, or to the key-value store when `to` says so. */
@@ -112,4 +117,7 @@ export type FromNode =
   | { t: 'idle'; vt: number }
   | { t: 'status'; vt: number; status: NodeStatus }
   | { t: 'report'; vt: number; report: NodeReport }
-  | { t: 'log'; vt: number; text: string };
+  | { t: 'log'; vt: number; text: string }
+  /** The answer to rerun `n`: the task's result text (as a worker puts it), or why it could not run; `ms` it took. */
+  | { t: 'rerun-done'; vt: number; n: number; ms: number; result: string }
+  | { t: 'rerun-done'; vt: number; n: number; ms: number; error: string };

@@ -21,6 +21,8 @@ import { JobHistory } from '../history/history.ts';
 import { KvSession, KvStore, storeReplyMs } from '../store/store.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from '../nodes/messages.ts';
 import type { NodeControl } from '../nodes/control.ts';
+import type { TaskSpec } from '../tasks/index.ts';
+import { ResultChecker, type RerunAnswer } from './verify.ts';
 import type { Remote } from 'comlink';
 
 /** A node's process as the page sees it: a Web Worker, or one end of a MessageChannel in tests. */
@@ -186,6 +188,11 @@ export class Cluster {
   readonly binlog: BinlogStorage & { snapshot?(): Map<number, Uint8Array> };
   /** The server runs with a binlog (`-b`): its jobs survive a crash. */
   binlogEnabled: boolean;
+  /** Re-runs a fraction of the jobs on a second node and compares the results (off until its fraction is set). */
+  readonly checker: ResultChecker;
+  /** Re-runs asked of a node and not answered yet, by request number. */
+  private readonly reruns = new Map<number, { node: NodeHandle; answer: (a: RerunAnswer) => void }>();
+  private nextRerun = 1;
   private readonly events = new Heap<SimEvent>(eventLess);
   private pageSeq = 0;
   private nextNodeId = 1;
@@ -207,6 +214,7 @@ export class Cluster {
     this.binlogEnabled = opts.binlog ?? true;
     this.startedAt = this.clock.now();
     this.history = new JobHistory(this.startedAt);
+    this.checker = new ResultChecker(this, opts.seed, () => this.changed());
     this.bootServer(new Map());
   }
 
@@ -248,9 +256,13 @@ export class Cluster {
       const job = engine.jobs.get(id);
       return job ? latin1(job.body, 0, Math.min(job.body.length, 200)) : null;
     });
+    const checker = this.checker;
+    const body = (id: number) => engine.jobs.get(id)?.body ?? null;
+    checker.serverRestarted();
     this.unsubscribe = engine.subscribe((e: EngineEvent) => {
       model.apply(e);
       history.apply(e);
+      checker.apply(e, body);
     });
     // `default` exists before anyone can listen: tell the model about the tubes already there.
     for (const t of engine.tubes.items) model.apply({ kind: 'tube', action: 'created', at: this.clock.now(), tube: t.name });
@@ -361,6 +373,7 @@ export class Cluster {
     for (const s of n.sessions.values()) s.destroy();
     n.sessions.clear();
     this.closeStoreSessions(n, false);
+    this.failReruns(n, `it stopped (${detail}) before answering`);
     this.wakeWaiters();
     this.changed();
   }
@@ -386,6 +399,7 @@ export class Cluster {
       for (const s of n.sessions.values()) s.destroy();
       n.sessions.clear();
       this.closeStoreSessions(n, false);
+      this.failReruns(n, 'it restarted before answering');
     }
     n.horizon = Infinity;
     this.spawn(n);
@@ -439,6 +453,37 @@ export class Cluster {
       if (tell) this.toNode(n, { t: 'closed', vt: 0, conn }, false, 'store');
     }
     n.storeSessions.clear();
+  }
+
+  /**
+   * Asks node `id` to compute `spec` outside the queue (the result check's second opinion): nothing is
+   * put or reserved, and the node takes the time between two steps of its own program.
+   */
+  rerun(id: number, spec: TaskSpec): Promise<RerunAnswer> {
+    const n = this.nodes.get(id);
+    if (!n || n.life !== 'running') return Promise.resolve({ ms: 0, error: `${n?.name ?? `node ${id}`} is not running` });
+    const req = this.nextRerun++;
+    return new Promise((answer) => {
+      this.reruns.set(req, { node: n, answer });
+      this.toNode(n, { t: 'rerun', vt: 0, n: req, spec });
+    });
+  }
+
+  private rerunDone(n: NodeHandle, m: Extract<FromNode, { t: 'rerun-done' }>): void {
+    const asked = this.reruns.get(m.n);
+    // Only the node asked may answer.
+    if (asked?.node !== n) return;
+    this.reruns.delete(m.n);
+    asked.answer('error' in m ? { ms: m.ms, error: m.error } : { ms: m.ms, result: m.result });
+  }
+
+  /** A node that stops (killed, restarted, removed) answers none of the re-runs it was asked. */
+  private failReruns(n: NodeHandle, why: string): void {
+    for (const [req, asked] of this.reruns) {
+      if (asked.node !== n) continue;
+      this.reruns.delete(req);
+      asked.answer({ ms: 0, error: why });
+    }
   }
 
   // ---- messages ---------------------------------------------------------------------------------
@@ -568,6 +613,14 @@ export class Cluster {
       case 'idle':
         n.horizon = Infinity;
         break;
+      case 'rerun-done':
+        this.fromNodeEvent(
+          n,
+          at,
+          seq,
+          fromLiveProcess(() => this.rerunDone(n, m)),
+        );
+        break;
       case 'status':
       case 'report':
       case 'log':
@@ -597,6 +650,7 @@ export class Cluster {
       n.reports.push(m.report);
       if (m.report.kind === 'task-done') n.done.push(Math.max(m.vt, 0) - this.startedAt);
       this.history.report(n.name, m.report, this.virtual ? m.vt : this.clock.now());
+      this.checker.report(n, m.report);
     } else {
       n.log.push(m.text);
       if (n.log.length > 200) n.log.shift();

@@ -231,6 +231,14 @@ export class Lab {
     this.cluster.addNode('producer', producerConfig(this.scenario, this.seed));
   }
 
+  /**
+   * Excludes a node whose results disagreed with re-runs: a joiner's node takes its joiner out of the
+   * room (its jobs come back at once); one of the page's own is removed from the run.
+   */
+  exclude(id: number): void {
+    if (!this.room?.room.verification.exclude(id)) this.cluster.removeNode(id);
+  }
+
   addWorker(): void {
     const n = [...this.cluster.nodes.values()].filter((x) => x.role === 'worker').length;
     this.cluster.addNode(workerName(n + 1), { role: 'worker', worker: WORKER });

@@ -112,6 +112,27 @@ describe('a record for every job, from the event stream', () => {
     w2.send('delete 1');
     expect(history.byJobId(1)).toMatchObject({ reserves: 2, returns: 1, runner: 'worker 2', exitStatus: 0, result: 'busy 1', state: 'finished' });
   });
+
+  test("the result check's verdicts reach a deleted job's record and its lifecycle, with who re-ran it", () => {
+    const { history, client, at } = scripted();
+    const producer = client('producer#1');
+    for (let i = 0; i < 3; i++) producer.send('put 0 0 60 8', `pi 100 ${i}`);
+    const w = client('remote 2.1#1');
+    for (let id = 1; id <= 3; id++) {
+      w.send('reserve');
+      w.send(`delete ${id}`);
+    }
+    at(500);
+    const [a, b, c] = [1, 2, 3].map((id) => history.byJobId(id)!.key);
+    history.checked(a, { verdict: 'disagreed', by: 'remote 1.1', claimed: 'pi 100 100', rerun: 'pi 100 79' }, 1500);
+    history.checked(b, { verdict: 'agreed', by: 'remote 3.1', claimed: 'pi 100 80', rerun: 'pi 100 80', overruled: { by: 'remote 1.1', rerun: 'pi 100 100' } }, 1500);
+    history.checked(c, { verdict: 'unchecked', why: 'no other node to re-run it on' }, 1500);
+    const told = (key: number) => history.get(key)!.steps.slice(3).map((s) => `${s.at} ${s.what}${s.node ? ` by ${s.node}` : ''}`);
+    expect(told(a)).toEqual(['500 result disagreed: pi 100 100 given, pi 100 79 from a re-run by remote 1.1']);
+    expect(told(b)).toEqual(['500 re-run by remote 1.1 disagreed: pi 100 100, not pi 100 80; a third re-run decides', '500 result verified: the same result from a re-run by remote 3.1']);
+    expect(told(c)).toEqual(['500 result not checked: no other node to re-run it on']);
+    expect(history.get(a)).toMatchObject({ state: 'finished', check: { verdict: 'disagreed', by: 'remote 1.1' } });
+  });
 });
 
 describe('rq status', () => {

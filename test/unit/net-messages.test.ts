@@ -81,6 +81,13 @@ describe('joiner -> host', () => {
     expect(decodeJoinerMessage(encodeMessage(store))).toEqual({ ok: true, msg: store });
   });
 
+  test("a re-run's answer passes: its result, or why the task could not run (result checking)", () => {
+    const done = { t: 'node', s: 0, g: 0, m: { t: 'rerun-done', vt: 1, n: 3, ms: 12.5, result: 'pi 1000 785' } } as const;
+    expect(decodeJoinerMessage(encodeMessage(done))).toEqual({ ok: true, msg: done });
+    const failed = { t: 'node', s: 0, g: 0, m: { t: 'rerun-done', vt: 1, n: 4, ms: 0, error: 'pi task: darts must be a whole number >= 0, got -1' } } as const;
+    expect(decodeJoinerMessage(encodeMessage(failed))).toEqual({ ok: true, msg: failed });
+  });
+
   test("a hello round-trips, with the challenge's nonce and proof", () => {
     const hello = { t: 'hello', v: ROOM_PROTOCOL, room: 'abcdefgh2345', slots: 2, name: 'lab PC 7', nonce: '0f'.repeat(16), proof: 'a5'.repeat(32) } as const;
     expect(decodeJoinerMessage(encodeMessage(hello))).toEqual({ ok: true, msg: hello });
@@ -112,6 +119,8 @@ describe('joiner -> host', () => {
     ['a node message that names no start', '{"t":"node","s":0,"m":{"t":"idle","vt":0}}', 'g is not'],
     ['a node message of a start numbered -1', '{"t":"node","s":0,"g":-1,"m":{"t":"idle","vt":0}}', 'g is not'],
     ['a time that is not a number', '{"t":"node","s":0,"g":0,"m":{"t":"idle","vt":"soon"}}', 'vt'],
+    ['a re-run answer without a result', '{"t":"node","s":0,"g":0,"m":{"t":"rerun-done","vt":0,"n":1,"ms":1}}', 'result is not text'],
+    ['a re-run answer with a result that is no text', '{"t":"node","s":0,"g":0,"m":{"t":"rerun-done","vt":0,"n":1,"ms":1,"result":[4,4]}}', 'result is not text'],
   ])('refuses %s', (_what, raw, why) => {
     const d = decodeJoinerMessage(raw);
     expect(d.ok).toBe(false);
@@ -140,6 +149,19 @@ describe('host -> joiner', () => {
   test('a stop names the start of the worker it stops', () => {
     expect(decodeHostMessage(encodeMessage({ t: 'stop', s: 1, g: 7 }))).toEqual({ ok: true, msg: { t: 'stop', s: 1, g: 7 } });
     expect(decodeHostMessage('{"t":"stop","s":1}')).toEqual({ ok: false, why: `g is not an integer in [0, ${Number.MAX_SAFE_INTEGER}]` });
+  });
+
+  test('a re-run asks for a built-in task, checked like a job body (result checking)', () => {
+    const rerun = { t: 'rerun', vt: 1, n: 2, spec: { kind: 'pi', darts: 1000, seed: 7 } } as const;
+    expect(decodeHostMessage(encodeMessage({ t: 'node', s: 0, g: 1, m: rerun }))).toEqual({ ok: true, msg: { t: 'node', s: 0, g: 1, m: rerun } });
+    expect(decodeHostMessage(JSON.stringify({ t: 'node', s: 0, g: 1, m: { ...rerun, spec: { kind: 'mine-bitcoin' } } }))).toEqual({
+      ok: false,
+      why: 'spec: unknown task kind "mine-bitcoin": expected one of pi, matrix-block, matrix-cell, sort-chunk, busy, sleep',
+    });
+    expect(decodeHostMessage(JSON.stringify({ t: 'node', s: 0, g: 1, m: { ...rerun, spec: { kind: 'pi', darts: -1, seed: 7 } } }))).toEqual({
+      ok: false,
+      why: 'spec: pi task: darts must be a whole number >= 0, got -1',
+    });
   });
 
   test('bye carries its reason as text', () => {
