@@ -9,8 +9,9 @@
 // - next id = 1 + the highest id of any full record still on disk (deleted jobs included), and never
 //   less than 1 + the highest id handed out before any record still on disk was written (each record
 //   carries it): beanstalkd can hand out an id again once the file holding its put is gone, we do not.
-//   Only when no record at all is left (every job deleted, then a run that wrote nothing) do ids
-//   start again at 1, as in beanstalkd;
+//   When no record is left (every job deleted, then a run that wrote nothing), beanstalkd starts ids
+//   again at 1; we do not: each start keeps the highest id handed out beside the files
+//   (BinlogStorage.keepLastId), so an id is never handed out twice;
 // - each start writes to a new file binlog.<max+1>.
 //
 // Space, files and counters are beanstalkd's decisions, made the way walg.c makes them: a put
@@ -62,6 +63,13 @@ export interface BinlogStorage {
   remove(seq: number): void;
   /** Called after each logged command; the storage applies its sync policy (beanstalkd's -f/-F). */
   flush(): void;
+  /**
+   * The highest job id handed out, kept beside the files at each start (see restoreFromBinlog): once
+   * the files holding its records are gone, it alone stops ids being handed out again. 0 if none.
+   */
+  keptLastId(): number;
+  /** Keeps it; a storage that cannot (a full disk) warns and goes on, as the files still carry it. */
+  keepLastId(id: number): void;
 }
 
 const FILE_MAGIC = 0x32424c42; // "BLB2"
@@ -599,7 +607,9 @@ export function restoreFromBinlog(
   }
   const byFull = jobs.map((j, i) => ({ j, r: rec.jobs[i] })).sort((a, b) => a.r.fullOrder - b.r.fullOrder);
   for (const { j, r } of byFull) log.adopt(j, r.file, r.walUsed);
-  engine.nextId = Math.max(engine.nextId, rec.nextId, rec.lastId + 1);
+  engine.nextId = Math.max(engine.nextId, rec.nextId, rec.lastId + 1, storage.keptLastId() + 1);
+  // The start deletes the files whose jobs are all gone, and with them the records saying which ids were used.
+  if (engine.nextId - 1 > storage.keptLastId()) storage.keepLastId(engine.nextId - 1);
   log.start();
   // prot_replay: each recovered job gets the space of one more record (its delete, say).
   for (let i = 0; i < jobs.length; i++) if (!log.reserveUpdate()) throw new Error('failed to replay log: no space for the recovered jobs');
@@ -611,6 +621,7 @@ export function restoreFromBinlog(
 /** Binlog files kept in memory: tests, and the browser's copy that it mirrors into IndexedDB. */
 export class MemoryBinlogStorage implements BinlogStorage {
   private readonly files = new Map<number, Uint8Array[]>();
+  private lastId = 0;
   flushes = 0;
 
   create(seq: number, _size: number, header: Uint8Array): void {
@@ -631,6 +642,14 @@ export class MemoryBinlogStorage implements BinlogStorage {
 
   flush(): void {
     this.flushes++;
+  }
+
+  keptLastId(): number {
+    return this.lastId;
+  }
+
+  keepLastId(id: number): void {
+    this.lastId = id;
   }
 
   /** The files as they would be read back after a crash. */

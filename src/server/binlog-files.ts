@@ -1,4 +1,4 @@
-// Binlog files on disk for the Node server (`-b DIR`): binlog.N files plus a lock file.
+// Binlog files on disk for the Node server (`-b DIR`): binlog.N files, plus `lock` and `last-id` links.
 // Every record reaches the OS (writeSync) before the command's reply is sent, so a SIGKILL loses no
 // acknowledged job; fsync follows beanstalkd's -f MS (at most every MS ms; 0 = every write) / -F (never).
 import {
@@ -11,6 +11,8 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
+  renameSync,
+  rmSync,
   symlinkSync,
   unlinkSync,
   writeSync,
@@ -128,6 +130,30 @@ class FileStorage implements BinlogStorage {
       unlinkSync(this.file(seq));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  /**
+   * The highest id handed out is kept as a symbolic link `last-id` -> the id, like the lock: it takes
+   * no disk block, and a new link renamed over the old one replaces it atomically.
+   */
+  keptLastId(): number {
+    try {
+      const id = Number(readlinkSync(path.join(this.dir, 'last-id')));
+      return Number.isSafeInteger(id) && id > 0 ? id : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  keepLastId(id: number): void {
+    const next = path.join(this.dir, 'last-id.new');
+    try {
+      rmSync(next, { force: true });
+      symlinkSync(String(id), next);
+      renameSync(next, path.join(this.dir, 'last-id'));
+    } catch (err) {
+      this.warn(`cannot keep the last job id in ${this.dir}: ${(err as Error).message}; ids may be handed out again if every job is deleted`);
     }
   }
 

@@ -69,6 +69,15 @@ export class IdbBinlogStorage implements BinlogStorage {
     this.memory.flush();
   }
 
+  // Kept with the in-memory copy only: the browser's server restarts within the page that holds it.
+  keptLastId(): number {
+    return this.memory.keptLastId();
+  }
+
+  keepLastId(id: number): void {
+    this.memory.keepLastId(id);
+  }
+
   snapshot(): Map<number, Uint8Array> {
     return this.memory.snapshot();
   }

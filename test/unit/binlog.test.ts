@@ -129,7 +129,7 @@ describe('binlog recovery (spec §10)', () => {
     expect(stats).toMatch(/\nbinlog-records-written: 0\n/);
   });
 
-  test('ids continue after the highest full record, deleted jobs included; with no records they restart at 1', async () => {
+  test('ids continue after the highest full record, deleted jobs included, and after an empty run that left no record (never reused)', async () => {
     const s = persistentServer();
     const send = s.connect();
     for (let i = 0; i < 12; i++) await send('put 0 0 60 1', 'i');
@@ -139,8 +139,9 @@ describe('binlog recovery (spec §10)', () => {
     expect(await s.connect()('put 0 0 60 1', 'n')).toBe('INSERTED 13');
     expect(await s.connect()('delete 13')).toBe('DELETED');
     s.boot(); // an empty run: its start deletes the dead files
+    expect(s.storage.snapshot().size).toBe(1);
     s.boot();
-    expect(await s.connect()('put 0 0 60 1', 'n')).toBe('INSERTED 1');
+    expect(await s.connect()('put 0 0 60 1', 'n')).toBe('INSERTED 14');
   });
 
   test('each start writes a new file; stats report the file indexes and records written', async () => {

@@ -265,7 +265,7 @@ describe('differential CLI: binlog (-b) recovery after SIGKILL (spec §10, v08)'
     });
   });
 
-  test('when every job was deleted, ids restart at 1 after an empty run', async () => {
+  test('when every job was deleted, an empty run later: beanstalkd hands out id 1 again, ours goes on (ids are never reused)', async () => {
     await withDirs(async (dirs) => {
       let s = await start(dirs);
       try {
@@ -279,7 +279,10 @@ describe('differential CLI: binlog (-b) recovery after SIGKILL (spec §10, v08)'
         await s.crash();
         s = await start(dirs);
         const c = await s.connect('c');
-        await c.same(put('fresh'));
+        c.send(put('fresh'));
+        const r = await c.collect(1);
+        expect(r.real).toEqual(['INSERTED 1']);
+        expect(r.ours).toEqual(['INSERTED 4']);
         await c.same(L('stats'));
       } finally {
         await s.close();
