@@ -6,7 +6,8 @@ import { advanceTo, ManualClock } from '../../src/engine/clock.ts';
 import { Session } from '../../src/protocol/session.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
 import { JobHistory, type JobRecord } from '../../src/history/history.ts';
-import { exportCsv, exportYaml, importJobs, importSizeProblem, jobsYaml as jobsYamlList, MAX_IMPORT_BYTES, MAX_WHOLE_YAML_BYTES, parseCsv, readJobs, rqStatus, yamlListItems, type ImportProgress } from '../../src/history/status.ts';
+import { stringify } from 'yaml';
+import { exportCsv, exportYaml, importJobs, importSizeProblem, jobsYaml as jobsYamlList, MAX_IMPORT_BYTES, MAX_WHOLE_YAML_BYTES, parseCsv, readJobs, rqJob, rqStatus, writeYaml, yamlListItems, type FileProgress } from '../../src/history/status.ts';
 import { FEEDER, RqShell } from '../../src/history/rq-commands.ts';
 import { facets, filterJobs, NO_FILTER, sortJobs } from '../../src/history/table.ts';
 import { Cluster } from '../../src/sim/cluster.ts';
@@ -213,7 +214,7 @@ describe('rq status', () => {
       [exportYaml(history.records, 2100).replace(/\n/g, '\r\n'), 'crlf.yaml'],
     ]) {
       const reading = readJobs(text, name);
-      const steps: ImportProgress[] = [];
+      const steps: FileProgress[] = [];
       let step = reading.next();
       for (; !step.done; step = reading.next()) steps.push(step.value);
       expect(steps, name).toEqual([1, 2, 3, 4].map((done) => ({ done, total: 4 })));
@@ -231,6 +232,23 @@ describe('rq status', () => {
     const broken = exportYaml(history.records, 2100).replace('  - jid: 2\n', '  - jid: [2\n');
     const brokenLine = broken.split('\n').indexOf('  - jid: [2') + 1;
     expect(() => importJobs(broken, 'x.yaml')).toThrow(new RegExp(`^job 2: not valid YAML: .* at line ${brokenLine + 1}, column 5$`));
+  });
+
+  test('Export YAML writes a job at a time, saying how far it got, and gives the text the whole document gives', () => {
+    const { history, client } = scripted();
+    const p = client('rq');
+    const bodies = ['line one\nline two', '  leading spaces', 'key: value', '- dash', `'quote" and \\`, '#hash', 'trailing\n\n  indented\n', 'x'];
+    for (const body of bodies) p.send(`put 0 0 60 ${body.length}`, body);
+    history.tag(2, 'a: b');
+    const writing = writeYaml(history.records, 2100);
+    const steps: FileProgress[] = [];
+    let step = writing.next();
+    for (; !step.done; step = writing.next()) steps.push(step.value);
+    expect(steps).toEqual(bodies.map((_, i) => ({ done: i + 1, total: bodies.length })));
+    const jobs = history.records.map((r) => ({ ...rqJob(r), lifecycle: r.steps.map((s) => ({ at: s.at / 1000, what: s.what, node: s.node })) }));
+    expect(step.value).toBe(stringify({ status: rqStatus(history.records, 2100), jobs }, { nullStr: '', lineWidth: 0 }));
+    expect(importJobs(step.value, 'jobs.yaml').map((r) => r.command)).toEqual(bodies);
+    expect(exportYaml([], 0)).toBe(stringify({ status: rqStatus([], 0), jobs: [] }, { nullStr: '', lineWidth: 0 }));
   });
 
   test(`import refuses a file over ${MAX_IMPORT_BYTES / 2 ** 20} MiB, and a YAML over ${MAX_WHOLE_YAML_BYTES / 2 ** 20} MiB it would have to read in one piece, naming the limit`, () => {
