@@ -60,7 +60,8 @@ function readSignalingMessage(data: RawData): { dst: string | undefined } | { pr
     return { dst };
   }
   if (RELAYED_WITHOUT_PAYLOAD.has(type as string)) return dst === undefined || typeof dst === 'string' ? { dst } : { problem: `${type} with a dst that is not a peer id` };
-  return { problem: `unknown message type ${JSON.stringify(type)?.slice(0, 40)}` };
+  // A close reason is at most 123 bytes: the type is echoed in ASCII and cut short.
+  return { problem: `unknown message type ${String(JSON.stringify(type)).replace(/[^\x20-\x7e]/g, '?').slice(0, 40)}` };
 }
 
 /**
@@ -73,6 +74,15 @@ function checkMessages(ws: WebSocket, isConnected: (id: string) => boolean): voi
   let windowStart = 0;
   let toAbsent = 0;
   ws.on('message', (data: RawData, isBinary: boolean) => {
+    try {
+      relayChecked(data, isBinary);
+    } catch (err) {
+      // Thrown here, it would stop the process; it ends only this client.
+      console.warn(`signaling: ${(err as Error).message}`);
+      ws.terminate();
+    }
+  });
+  function relayChecked(data: RawData, isBinary: boolean): void {
     if (ws.readyState !== ws.OPEN) return;
     const message = readSignalingMessage(data);
     if ('problem' in message) {
@@ -91,7 +101,7 @@ function checkMessages(ws: WebSocket, isConnected: (id: string) => boolean): voi
       }
     }
     for (const listener of relay) listener.call(ws, data, isBinary);
-  });
+  }
 }
 
 export function mountSignaling(app: Express, httpServer: Server): { close(): void } {

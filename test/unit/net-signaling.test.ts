@@ -120,6 +120,8 @@ describe('a client that sends garbage', () => {
     ['{"type":"CANDIDATE","payload":{"connectionId":"c"}}', 'CANDIDATE without a dst peer id'],
     ['{"type":"LEAVE","dst":{}}', 'LEAVE with a dst that is not a peer id'],
     ['{"type":"SHUTDOWN"}', 'unknown message type "SHUTDOWN"'],
+    // A close reason holds at most 123 bytes: 40 × € (3 bytes each) would be more, and ws would throw.
+    [`{"type":"${'€'.repeat(50)}"}`, `unknown message type "${'?'.repeat(39)}`],
   ])('a frame %s closes only its sender (1008: %s); the others are still served', async (frame, problem) => {
     const round = sockets.length;
     const honest = await peer(`honest-${round}`);
