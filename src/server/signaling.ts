@@ -127,7 +127,8 @@ export function mountSignaling(app: Express, httpServer: Server): { close(): voi
       server.emit('connection', ws, req);
       if (ws.listenerCount('message') === 0) return; // `peer` refused it (bad key, id taken…) and closes it
       checkMessages(ws, (dst) => socketOfId.has(dst));
-      const id = new URL(req.url ?? '', 'http://signaling').searchParams.get('id') ?? '';
+      // The id `peer` registered: it keeps the last of repeated parameters.
+      const id = new URL(req.url ?? '', 'http://signaling').searchParams.getAll('id').at(-1) ?? '';
       socketOfId.get(id)?.close(1000, 'replaced by a newer connection with this peer id');
       socketOfId.set(id, ws);
       ws.on('close', () => {

@@ -163,6 +163,12 @@ describe('a client that sends garbage', () => {
     other.ws.send(JSON.stringify({ type: 'ANSWER', dst: 'same-id', payload: { connectionId: 'dc_2' } }));
     await until(() => third.received.length > 0);
     expect(third.received).toEqual([{ type: 'ANSWER', src: 'other', dst: 'same-id', payload: { connectionId: 'dc_2' } }]);
+    // A repeated id parameter names the id `peer` registers (the last), not another peer's socket.
+    const sly = new WebSocket(`ws://127.0.0.1:${port}/peerjs/peerjs?key=peerjs&id=same-id&id=sly&token=t`);
+    sockets.push(sly);
+    await new Promise((resolve) => sly.once('message', resolve));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(third.ws.readyState).toBe(WebSocket.OPEN);
     // Another token for a taken id is refused, as `peer` does.
     const thief = socket('same-id', 'other');
     await thief.closed;
