@@ -177,8 +177,29 @@ export function jobsYaml(records: readonly JobRecord[]): string {
 
 /** The export file: the status and every job with its lifecycle. */
 export function exportYaml(records: readonly JobRecord[], now: number): string {
+  const writing = writeYaml(records, now);
+  for (;;) {
+    const step = writing.next();
+    if (step.done) return step.value;
+  }
+}
+
+/**
+ * The export file, written a job at a time, saying how far it got after each (the YAML writer takes
+ * most of a millisecond a job: 100,000 jobs held the page for many seconds). The jobs are copied
+ * before the first step, so a run going on meanwhile does not change what is written. Each job is
+ * written as a list of one and indented under `jobs:`, which is the text the whole document gives.
+ */
+export function* writeYaml(records: readonly JobRecord[], now: number): Generator<FileProgress, string> {
+  const status = stringifyYaml({ status: rqStatus(records, now) }, YAML_OPTIONS);
+  if (!records.length) return `${status}jobs: []\n`;
   const jobs = records.map((r) => ({ ...rqJob(r), lifecycle: r.steps.map((s) => ({ at: seconds(s.at), what: s.what, node: s.node })) }));
-  return stringifyYaml({ status: rqStatus(records, now), jobs }, YAML_OPTIONS);
+  const parts = [status, 'jobs:\n'];
+  for (const job of jobs) {
+    parts.push(stringifyYaml([job], YAML_OPTIONS).replace(/^(?=.)/gm, '  '));
+    yield { done: parts.length - 2, total: jobs.length };
+  }
+  return parts.join('');
 }
 
 // A job's command, tag and result are anyone's text (a classmate's node puts jobs and reports
@@ -244,41 +265,142 @@ export function parseCsv(text: string): string[][] {
   return rows;
 }
 
-type ImportedRecord = Omit<JobRecord, 'key' | 'imported'>;
+export type ImportedRecord = Omit<JobRecord, 'key' | 'imported'>;
+
+/**
+ * The largest file Import reads: 64 MiB holds 100,000 jobs with their lifecycles as YAML (about
+ * 400 bytes a job), and the page must hold the text, the records and the table at once.
+ */
+export const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The largest YAML read in one piece: one that is not laid out as Export YAML writes it (a list of
+ * `- ` items, or `jobs:` then such a list) cannot be read a job at a time, and the YAML parser reads
+ * about 1.6 MB a second in Chromium: 1 MiB holds the page for over half a second.
+ */
+export const MAX_WHOLE_YAML_BYTES = 1024 * 1024;
+
+const mib = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+
+/** Why a file of this many bytes is not imported, or null. */
+export function importSizeProblem(bytes: number): string | null {
+  return bytes > MAX_IMPORT_BYTES ? `the file is ${mib(bytes)}; Import reads at most ${mib(MAX_IMPORT_BYTES)} (100,000 jobs with their lifecycles)` : null;
+}
+
+/** How far reading or writing a file has got: `done` of `total` jobs. */
+export interface FileProgress {
+  done: number;
+  total: number;
+}
 
 /** Reads job records from an exported file (YAML or CSV, detected); throws an Error naming the first problem. */
 export function importJobs(text: string, fileName = ''): ImportedRecord[] {
-  const csv = /\.csv$/i.test(fileName) || (!/\.ya?ml$/i.test(fileName) && text.startsWith(RQ_FIELDS[0] + ','));
-  return csv ? importCsv(text) : importYaml(text);
+  const reading = readJobs(text, fileName);
+  for (;;) {
+    const step = reading.next();
+    if (step.done) return step.value;
+  }
 }
 
-function importYaml(text: string): ImportedRecord[] {
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (e) {
-    throw new Error(`not valid YAML: ${(e as Error).message.split('\n')[0]}`);
+/**
+ * Reads job records a job at a time, saying how far it got after each, so a big file can be read in
+ * slices between which the page draws (a 33 MB YAML export took 20 s in one piece). Nothing is
+ * returned until every job has been read: a bad job stops the import with nothing imported.
+ */
+export function* readJobs(text: string, fileName = ''): Generator<FileProgress, ImportedRecord[]> {
+  const tooBig = importSizeProblem(text.length);
+  if (tooBig) throw new Error(tooBig);
+  const csv = /\.csv$/i.test(fileName) || (!/\.ya?ml$/i.test(fileName) && text.startsWith(RQ_FIELDS[0] + ','));
+  return csv ? yield* readCsv(text) : yield* readYaml(text);
+}
+
+function* readYaml(text: string): Generator<FileProgress, ImportedRecord[]> {
+  const items = yamlListItems(text);
+  if (!items) {
+    if (text.length > MAX_WHOLE_YAML_BYTES) {
+      throw new Error(
+        `this YAML is ${mib(text.length)} and not laid out as Export YAML writes it (a list of "- " items, or "jobs:" then such a list), so it would be read in one piece; that is allowed up to ${mib(MAX_WHOLE_YAML_BYTES)}. Export it again, or as CSV`,
+      );
+    }
+    const list = yamlJobList(parseYamlText(text));
+    return list.map((x, i) => toRecord(jobMap(x, i), `job ${i + 1}`));
   }
+  const records: ImportedRecord[] = [];
+  for (const item of items) {
+    const where = `job ${records.length + 1}`;
+    const parsed = parseYamlText(item.text, `${where}: `, item.line - 1);
+    if (!Array.isArray(parsed)) throw new Error(`${where}: expected a list item`);
+    for (const x of parsed) records.push(toRecord(jobMap(x, records.length), `job ${records.length + 1}`));
+    yield { done: records.length, total: items.length };
+  }
+  return records;
+}
+
+/** Parses YAML; an error names the line in the file (a list item starts `linesBefore` lines into it). */
+function parseYamlText(text: string, where = '', linesBefore = 0): unknown {
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    const first = (e as Error).message.split('\n')[0].replace(/ at line (\d+)/, (_, n: string) => ` at line ${Number(n) + linesBefore}`);
+    throw new Error(`${where}not valid YAML: ${first.replace(/:$/, '')}`);
+  }
+}
+
+function yamlJobList(doc: unknown): unknown[] {
   const list = Array.isArray(doc) ? doc : doc && typeof doc === 'object' && Array.isArray((doc as { jobs?: unknown }).jobs) ? (doc as { jobs: unknown[] }).jobs : null;
   if (!list) throw new Error('expected a YAML list of jobs, or a document with a `jobs:` list (as Export YAML writes)');
-  return list.map((x, i) => {
-    if (!x || typeof x !== 'object' || Array.isArray(x)) throw new Error(`job ${i + 1}: expected a map of fields`);
-    return toRecord(x as Record<string, unknown>, `job ${i + 1}`);
-  });
+  return list;
 }
 
-function importCsv(text: string): ImportedRecord[] {
+function jobMap(x: unknown, i: number): Record<string, unknown> {
+  if (!x || typeof x !== 'object' || Array.isArray(x)) throw new Error(`job ${i + 1}: expected a map of fields`);
+  return x as Record<string, unknown>;
+}
+
+/**
+ * The items of the job list, each its own YAML text, when the file is laid out as Export YAML writes
+ * it: a list of `- ` items (from the first line), or a `jobs:` line at the left margin (after the
+ * status) followed by the list to the end of the file. Null for any other layout (then the file is read
+ * in one piece), e.g. when something other than the list's items and comments follows the list.
+ */
+export function yamlListItems(text: string): { text: string; line: number }[] | null {
+  const lf = text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
+  if (/^(---|\.\.\.)(\s|$)/m.test(lf)) return null;
+  const jobs = /^jobs:[ \t]*\n/m.exec(lf);
+  const list = /^-(\s|$)/.test(lf) ? lf : jobs ? lf.slice(jobs.index + jobs[0].length) : null;
+  if (list === null) return null;
+  const indent = /^( *)-(\s|$)/.exec(list.replace(/^(\s*(#.*)?\n)*/, ''))?.[1].length;
+  if (indent === undefined) return null;
+  // A line (not blank, not a comment) less indented than the items, or an item's own line, at the list's
+  // indent but not starting one: the list ends there, or is not one.
+  const outside = indent ? new RegExp(`\n {0,${indent - 1}}[^ \n#]|\n {${indent}}[^-\n #]`) : /\n[^-\n #]/;
+  if (outside.test('\n' + list)) return null;
+  // Split before each item; what comes before the first one is blank lines and comments.
+  const itemStart = new RegExp(`^ {${indent}}-(\\s|$)`);
+  let line = lf.slice(0, lf.length - list.length).split('\n').length;
+  const items: { text: string; line: number }[] = [];
+  for (const piece of list.split(new RegExp(`\n(?= {${indent}}-(?:\\s|$))`))) {
+    if (itemStart.test(piece)) items.push({ text: piece, line });
+    line += piece.split('\n').length;
+  }
+  return items;
+}
+
+function* readCsv(text: string): Generator<FileProgress, ImportedRecord[]> {
   const rows = parseCsv(text).filter((r) => r.some((c) => c !== ''));
   if (!rows.length) throw new Error('CSV: the file is empty');
   const header = rows[0];
   const unknown = header.filter((h) => !(RQ_FIELDS as readonly string[]).includes(h));
   if (unknown.length) throw new Error(`CSV: unknown column ${JSON.stringify(unknown[0])}; columns are ${RQ_FIELDS.join(', ')}`);
-  return rows.slice(1).map((row, i) => {
+  const records: ImportedRecord[] = [];
+  for (const [i, row] of rows.slice(1).entries()) {
     if (row.length !== header.length) throw new Error(`CSV row ${i + 2}: ${row.length} cells, the header has ${header.length}`);
     const o: Record<string, unknown> = {};
     header.forEach((h, k) => (o[h] = row[k] === '' ? null : NUMERIC.has(h) ? Number(row[k]) : csvText(row[k])));
-    return toRecord(o, `CSV row ${i + 2}`);
-  });
+    records.push(toRecord(o, `CSV row ${i + 2}`));
+    yield { done: records.length, total: rows.length - 1 };
+  }
+  return records;
 }
 
 const NUMERIC = new Set(['jid', 'id', 'priority', 'submitted', 'started', 'finished', 'elapsed', 'exit_status', 'ttr', 'reserves', 'timeouts', 'releases', 'returns']);

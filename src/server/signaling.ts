@@ -6,8 +6,8 @@
 // turns a frame it cannot parse (`x`, `null`, `3`) and every socket-level error (an oversized or
 // malformed frame) into an 'error' event on its express sub-app, and an 'error' event nobody listens
 // to is thrown: the process exited. Here the sub-app's errors are listened to, each message is checked
-// before `peer` sees it (a client that sends anything else is closed with 1008 and the reason), and a
-// frame is capped at MAX_SIGNALING_FRAME.
+// before `peer` sees it (a client that sends anything else, or floods peers that are not connected, is
+// closed with 1008 and the reason), and a frame is capped at MAX_SIGNALING_FRAME.
 import type { Express } from 'express';
 import type { Server } from 'node:http';
 import { ExpressPeerServer } from 'peer';
@@ -30,46 +30,78 @@ const RELAYED_WITH_PAYLOAD = new Set(['OFFER', 'ANSWER', 'CANDIDATE']);
 const RELAYED_WITHOUT_PAYLOAD = new Set(['LEAVE', 'EXPIRE']);
 
 /**
- * Why a client's frame is not a message PeerJS's server protocol knows, or null if it is one. `peer`
- * relays an offer, answer or candidate to `dst` as it is, and PeerJS in the receiving tab reads
+ * A message to a peer that is not connected waits in `peer`'s memory until that peer connects, or
+ * for 5 s, after which its sender is told EXPIRE (how a joiner learns that a room does not exist).
+ * One join sends an offer and a few candidates; more than this many such messages in
+ * ABSENT_WINDOW_MS would only fill the server's memory (64 KiB each), and close their sender.
+ */
+export const MAX_TO_ABSENT = 64;
+const ABSENT_WINDOW_MS = 10_000;
+
+/**
+ * A client's frame as PeerJS's server protocol knows it, or why it is not one. `peer` relays an
+ * offer, answer or candidate to `dst` as it is, and PeerJS in the receiving tab reads
  * `payload.connectionId` without checking: a relayed message must name its destination and carry an
  * object payload.
  */
-export function signalingMessageProblem(data: RawData): string | null {
+function readSignalingMessage(data: RawData): { dst: string | undefined } | { problem: string } {
   let message: unknown;
   try {
     message = JSON.parse(String(data));
   } catch {
-    return 'not JSON';
+    return { problem: 'not JSON' };
   }
-  if (typeof message !== 'object' || message === null || Array.isArray(message)) return 'not a JSON object';
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) return { problem: 'not a JSON object' };
   const { type, dst, payload } = message as Record<string, unknown>;
-  if (type === 'HEARTBEAT') return null;
+  if (type === 'HEARTBEAT') return { dst: undefined };
   if (RELAYED_WITH_PAYLOAD.has(type as string)) {
-    if (typeof dst !== 'string') return `${type} without a dst peer id`;
-    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return `${type} without an object payload`;
-    return null;
+    if (typeof dst !== 'string') return { problem: `${type} without a dst peer id` };
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return { problem: `${type} without an object payload` };
+    return { dst };
   }
-  if (RELAYED_WITHOUT_PAYLOAD.has(type as string)) return dst === undefined || typeof dst === 'string' ? null : `${type} with a dst that is not a peer id`;
-  return `unknown message type ${JSON.stringify(type)?.slice(0, 40)}`;
+  if (RELAYED_WITHOUT_PAYLOAD.has(type as string)) return dst === undefined || typeof dst === 'string' ? { dst } : { problem: `${type} with a dst that is not a peer id` };
+  // A close reason is at most 123 bytes: the type is echoed in ASCII and cut short.
+  return { problem: `unknown message type ${String(JSON.stringify(type)).replace(/[^\x20-\x7e]/g, '?').slice(0, 40)}` };
 }
 
 /**
- * Puts the check in front of the message listeners `peer` attached to an accepted socket: a bad
- * message closes that socket and never reaches `peer`.
+ * Puts the checks in front of the message listeners `peer` attached to an accepted socket: a bad
+ * message, or one too many to absent peers, closes that socket and never reaches `peer`.
  */
-function checkMessages(ws: WebSocket): void {
+function checkMessages(ws: WebSocket, isConnected: (id: string) => boolean): void {
   const relay = ws.listeners('message') as ((data: RawData, isBinary: boolean) => void)[];
   ws.removeAllListeners('message');
+  let windowStart = 0;
+  let toAbsent = 0;
   ws.on('message', (data: RawData, isBinary: boolean) => {
+    try {
+      relayChecked(data, isBinary);
+    } catch (err) {
+      // Thrown here, it would stop the process; it ends only this client.
+      console.warn(`signaling: ${(err as Error).message}`);
+      ws.terminate();
+    }
+  });
+  function relayChecked(data: RawData, isBinary: boolean): void {
     if (ws.readyState !== ws.OPEN) return;
-    const problem = signalingMessageProblem(data);
-    if (problem) {
-      ws.close(POLICY_VIOLATION, `bad signaling message: ${problem}`);
+    const message = readSignalingMessage(data);
+    if ('problem' in message) {
+      ws.close(POLICY_VIOLATION, `bad signaling message: ${message.problem}`);
       return;
     }
+    if (message.dst !== undefined && !isConnected(message.dst)) {
+      const now = Date.now();
+      if (now - windowStart > ABSENT_WINDOW_MS) {
+        windowStart = now;
+        toAbsent = 0;
+      }
+      if (++toAbsent > MAX_TO_ABSENT) {
+        ws.close(POLICY_VIOLATION, `more than ${MAX_TO_ABSENT} messages in ${ABSENT_WINDOW_MS / 1000} s to peers that are not connected`);
+        return;
+      }
+    }
     for (const listener of relay) listener.call(ws, data, isBinary);
-  });
+  }
 }
 
 export function mountSignaling(app: Express, httpServer: Server): { close(): void } {
@@ -94,8 +126,9 @@ export function mountSignaling(app: Express, httpServer: Server): { close(): voi
     server.handleUpgrade(req, socket, head, (ws) => {
       server.emit('connection', ws, req);
       if (ws.listenerCount('message') === 0) return; // `peer` refused it (bad key, id taken…) and closes it
-      checkMessages(ws);
-      const id = new URL(req.url ?? '', 'http://signaling').searchParams.get('id') ?? '';
+      checkMessages(ws, (dst) => socketOfId.has(dst));
+      // The id `peer` registered: it keeps the last of repeated parameters.
+      const id = new URL(req.url ?? '', 'http://signaling').searchParams.getAll('id').at(-1) ?? '';
       socketOfId.get(id)?.close(1000, 'replaced by a newer connection with this peer id');
       socketOfId.set(id, ws);
       ws.on('close', () => {

@@ -6,7 +6,8 @@ import { advanceTo, ManualClock } from '../../src/engine/clock.ts';
 import { Session } from '../../src/protocol/session.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
 import { JobHistory, type JobRecord } from '../../src/history/history.ts';
-import { exportCsv, exportYaml, importJobs, parseCsv, rqStatus } from '../../src/history/status.ts';
+import { stringify } from 'yaml';
+import { exportCsv, exportYaml, importJobs, importSizeProblem, jobsYaml as jobsYamlList, MAX_IMPORT_BYTES, MAX_WHOLE_YAML_BYTES, parseCsv, readJobs, rqJob, rqStatus, writeYaml, yamlListItems, type FileProgress } from '../../src/history/status.ts';
 import { FEEDER, RqShell } from '../../src/history/rq-commands.ts';
 import { facets, filterJobs, NO_FILTER, sortJobs } from '../../src/history/table.ts';
 import { Cluster } from '../../src/sim/cluster.ts';
@@ -223,6 +224,70 @@ describe('rq status', () => {
     expect(() => importJobs('- id: 1\n  state: sleeping\n  submitted: 0', 'x.yaml')).toThrow(/job 1: state must be one of pending, holding/);
     expect(() => importJobs('jid,id,colour\n1,1,red\n', 'x.csv')).toThrow(/unknown column "colour"/);
     expect(() => importJobs('jid,id,state,submitted\n1,1,pending\n', 'x.csv')).toThrow(/CSV row 2: 3 cells, the header has 4/);
+  });
+
+  test('import reads a job at a time, saying how far it got, so the page can draw between slices; nothing comes back before the last job', () => {
+    const history = run();
+    for (const [text, name] of [
+      [exportYaml(history.records, 2100), 'jobs.yaml'],
+      [exportCsv(history.records), 'jobs.csv'],
+      [jobsYamlList(history.records), 'list.yaml'],
+      [exportYaml(history.records, 2100).replace(/\n/g, '\r\n'), 'crlf.yaml'],
+    ]) {
+      const reading = readJobs(text, name);
+      const steps: FileProgress[] = [];
+      let step = reading.next();
+      for (; !step.done; step = reading.next()) steps.push(step.value);
+      expect(steps, name).toEqual([1, 2, 3, 4].map((done) => ({ done, total: 4 })));
+      expect(step.value, name).toEqual(importJobs(text, name));
+      expect(step.value.map((r) => r.id)).toEqual([1, 2, 3, 4]);
+    }
+    expect(importJobs(exportYaml(history.records, 2100), 'jobs.yaml').map((r) => r.steps.length)).toEqual(history.records.map((r) => r.steps.length));
+    // A bad job stops the reading there: the jobs read before it never come back.
+    const bad = exportYaml(history.records, 2100).replace('  - jid: 3\n    id: 3\n', '  - jid: 3\n    id: three\n');
+    const reading = readJobs(bad, 'bad.yaml');
+    expect(reading.next().value).toEqual({ done: 1, total: 4 });
+    expect(reading.next().value).toEqual({ done: 2, total: 4 });
+    expect(() => reading.next()).toThrow('job 3: id must be a number, got "three"');
+    // A YAML error names the job and its line in the file (the parser notices the unclosed [ a line later).
+    const broken = exportYaml(history.records, 2100).replace('  - jid: 2\n', '  - jid: [2\n');
+    const brokenLine = broken.split('\n').indexOf('  - jid: [2') + 1;
+    expect(() => importJobs(broken, 'x.yaml')).toThrow(new RegExp(`^job 2: not valid YAML: .* at line ${brokenLine + 1}, column 5$`));
+  });
+
+  test('Export YAML writes a job at a time, saying how far it got, and gives the text the whole document gives', () => {
+    const { history, client } = scripted();
+    const p = client('rq');
+    const bodies = ['line one\nline two', '  leading spaces', 'key: value', '- dash', `'quote" and \\`, '#hash', 'trailing\n\n  indented\n', 'x'];
+    for (const body of bodies) p.send(`put 0 0 60 ${body.length}`, body);
+    history.tag(2, 'a: b');
+    const writing = writeYaml(history.records, 2100);
+    const steps: FileProgress[] = [];
+    let step = writing.next();
+    for (; !step.done; step = writing.next()) steps.push(step.value);
+    expect(steps).toEqual(bodies.map((_, i) => ({ done: i + 1, total: bodies.length })));
+    const jobs = history.records.map((r) => ({ ...rqJob(r), lifecycle: r.steps.map((s) => ({ at: s.at / 1000, what: s.what, node: s.node })) }));
+    expect(step.value).toBe(stringify({ status: rqStatus(history.records, 2100), jobs }, { nullStr: '', lineWidth: 0 }));
+    expect(importJobs(step.value, 'jobs.yaml').map((r) => r.command)).toEqual(bodies);
+    expect(exportYaml([], 0)).toBe(stringify({ status: rqStatus([], 0), jobs: [] }, { nullStr: '', lineWidth: 0 }));
+  });
+
+  test(`import refuses a file over ${MAX_IMPORT_BYTES / 2 ** 20} MiB, and a YAML over ${MAX_WHOLE_YAML_BYTES / 2 ** 20} MiB it would have to read in one piece, naming the limit`, () => {
+    expect(importSizeProblem(MAX_IMPORT_BYTES)).toBeNull();
+    expect(importSizeProblem(100 * 2 ** 20)).toBe('the file is 100.0 MiB; Import reads at most 64.0 MiB (100,000 jobs with their lifecycles)');
+    const huge = '- ' + 'x'.repeat(MAX_IMPORT_BYTES);
+    expect(() => importJobs(huge, 'huge.yaml')).toThrow('the file is 64.0 MiB; Import reads at most 64.0 MiB');
+    // Laid out otherwise than Export YAML writes (a flow list; something after the jobs): read in one
+    // piece, so only up to the smaller bound.
+    const history = run();
+    const job = (r: JobRecord) => `{ id: ${r.id}, state: ${r.state}, submitted: ${r.submitted / 1000}, command: "${'x'.repeat(300)}" }`;
+    const flow = `[${Array.from({ length: 4000 }, (_, i) => job(history.records[i % 4])).join(', ')}]`;
+    expect(flow.length).toBeGreaterThan(MAX_WHOLE_YAML_BYTES);
+    expect(() => importJobs(flow, 'flow.yaml')).toThrow(/^this YAML is 1\.\d MiB and not laid out as Export YAML writes it .* that is allowed up to 1\.0 MiB\. Export it again, or as CSV$/);
+    expect(importJobs(`[${job(history.records[0])}]`, 'flow.yaml')).toHaveLength(1);
+    const trailing = `${exportYaml(history.records, 2100)}notes: read in one piece\n`;
+    expect(yamlListItems(trailing)).toBeNull();
+    expect(importJobs(trailing, 'x.yaml')).toHaveLength(4);
   });
 
   // How fast this is belongs to `npm run bench`; here, that 100,000 records come out right.

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from '../../src/server/serve.ts';
-import { MAX_SIGNALING_FRAME } from '../../src/server/signaling.ts';
+import { MAX_SIGNALING_FRAME, MAX_TO_ABSENT } from '../../src/server/signaling.ts';
 
 let server: Awaited<ReturnType<typeof startServer>>;
 beforeAll(async () => {
@@ -120,6 +120,8 @@ describe('a client that sends garbage', () => {
     ['{"type":"CANDIDATE","payload":{"connectionId":"c"}}', 'CANDIDATE without a dst peer id'],
     ['{"type":"LEAVE","dst":{}}', 'LEAVE with a dst that is not a peer id'],
     ['{"type":"SHUTDOWN"}', 'unknown message type "SHUTDOWN"'],
+    // A close reason holds at most 123 bytes: 40 × € (3 bytes each) would be more, and ws would throw.
+    [`{"type":"${'€'.repeat(50)}"}`, `unknown message type "${'?'.repeat(39)}`],
   ])('a frame %s closes only its sender (1008: %s); the others are still served', async (frame, problem) => {
     const round = sockets.length;
     const honest = await peer(`honest-${round}`);
@@ -161,11 +163,34 @@ describe('a client that sends garbage', () => {
     other.ws.send(JSON.stringify({ type: 'ANSWER', dst: 'same-id', payload: { connectionId: 'dc_2' } }));
     await until(() => third.received.length > 0);
     expect(third.received).toEqual([{ type: 'ANSWER', src: 'other', dst: 'same-id', payload: { connectionId: 'dc_2' } }]);
+    // A repeated id parameter names the id `peer` registers (the last), not another peer's socket.
+    const sly = new WebSocket(`ws://127.0.0.1:${port}/peerjs/peerjs?key=peerjs&id=same-id&id=sly&token=t`);
+    sockets.push(sly);
+    await new Promise((resolve) => sly.once('message', resolve));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(third.ws.readyState).toBe(WebSocket.OPEN);
     // Another token for a taken id is refused, as `peer` does.
     const thief = socket('same-id', 'other');
     await thief.closed;
     expect(thief.received).toMatchObject([{ type: 'ID-TAKEN' }]);
     expect(third.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  test(`messages to peers that are not connected wait in the server's memory: after ${MAX_TO_ABSENT} in 10 s their sender is closed; one still gets EXPIRE`, async () => {
+    // A join to a room that does not exist: the offer waits, then EXPIRE tells the joiner (after 5 s).
+    const joiner = await peer('joiner-of-nothing');
+    joiner.ws.send(JSON.stringify({ type: 'OFFER', dst: 'no-such-room', payload: { connectionId: 'dc_1' } }));
+    for (let i = 0; i < 100 && joiner.received.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(joiner.received).toEqual([{ type: 'EXPIRE', src: 'no-such-room', dst: 'joiner-of-nothing' }]);
+    const flood = await peer('flood');
+    const candidate = JSON.stringify({ type: 'CANDIDATE', dst: 'absent', payload: { connectionId: 'dc_1', pad: 'x'.repeat(60_000) } });
+    for (let i = 0; i < MAX_TO_ABSENT; i++) flood.ws.send(candidate);
+    flood.ws.send(JSON.stringify({ type: 'HEARTBEAT' }));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(flood.ws.readyState).toBe(WebSocket.OPEN);
+    flood.ws.send(candidate);
+    expect(await flood.closed).toEqual({ code: 1008, reason: `more than ${MAX_TO_ABSENT} messages in 10 s to peers that are not connected` });
+    await expectServerAlive();
   });
 
   test('the HTTP routes under /peerjs answer bad requests without throwing', async () => {
