@@ -4,7 +4,8 @@
 import net from 'node:net';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { Engine } from '../../src/engine/engine.ts';
@@ -634,4 +635,44 @@ export async function startPair(opts: PairOptions = {}): Promise<Pair> {
   };
   openPairs.add(pair);
   return pair;
+}
+
+// ---- both servers with a binlog (-b) -------------------------------------------------------------
+
+/** Two fresh directories, one for each server's binlog, removed afterwards. */
+export async function withBinlogDirs(fn: (dirs: { real: string; ours: string }) => Promise<void>): Promise<void> {
+  const base = mkdtempSync(path.join(os.tmpdir(), 'beanlab-binlog-pair-'));
+  const dirs = { real: path.join(base, 'real'), ours: path.join(base, 'ours') };
+  mkdirSync(dirs.real);
+  mkdirSync(dirs.ours);
+  try {
+    await fn(dirs);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}
+
+/** Both servers on their own binlog directories with the same flags; paired connections; kill -9 of both. */
+export async function startBinlogPair(dirs: { real: string; ours: string }, flags: string[] = []) {
+  const [real, ours] = await Promise.all([startReal({ flags: ['-b', dirs.real, ...flags] }), startOursCli({ flags: ['-b', dirs.ours, ...flags] })]);
+  const servers: RunningServer[] = [real, ours];
+  const conns: DualConn[] = [];
+  return {
+    real,
+    ours,
+    async connect(name: string) {
+      const c = new DualConn(name, await RawConn.open(real.port, `real:${name}`), await RawConn.open(ours.port, `ours:${name}`));
+      conns.push(c);
+      await c.same('list-tube-used\r\n');
+      return c;
+    },
+    async crash() {
+      for (const c of conns) c.closeBoth();
+      await Promise.all(servers.map((s) => s.signal('SIGKILL')));
+    },
+    async close() {
+      for (const c of conns) c.closeBoth();
+      await Promise.all(servers.map((s) => s.close()));
+    },
+  };
 }

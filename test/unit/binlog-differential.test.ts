@@ -3,10 +3,9 @@
 // binlog-current-index, binlog-records-written, binlog-records-migrated, binlog-max-size), stats-job
 // `file`, the next id after kill -9 and restart, and the size files take on disk.
 import { afterAll, describe, expect, test } from 'vitest';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { closeAllPairs, DualConn, RawConn, startOursCli, startReal, type Reply, type RunningServer } from '../support/servers.ts';
+import { closeAllPairs, DualConn, startBinlogPair as startBoth, withBinlogDirs as withDirs, type Reply } from '../support/servers.ts';
 import { mulberry32 } from '../../src/sim/rng.ts';
 
 const L = (s: string) => `${s}\r\n`;
@@ -29,43 +28,6 @@ function binlogFiles(dir: string): string[] {
   return readdirSync(dir)
     .filter((f) => f.startsWith('binlog.'))
     .sort((a, b) => Number(a.slice(7)) - Number(b.slice(7)));
-}
-
-/** Both servers on their own binlog directories with the same flags, and paired connections. */
-async function startBoth(dirs: { real: string; ours: string }, flags: string[]) {
-  const [real, ours] = await Promise.all([startReal({ flags: ['-b', dirs.real, ...flags] }), startOursCli({ flags: ['-b', dirs.ours, ...flags] })]);
-  const servers: RunningServer[] = [real, ours];
-  const conns: DualConn[] = [];
-  return {
-    real,
-    ours,
-    async connect(name: string) {
-      const c = new DualConn(name, await RawConn.open(real.port, `real:${name}`), await RawConn.open(ours.port, `ours:${name}`));
-      conns.push(c);
-      await c.same(L('list-tube-used'));
-      return c;
-    },
-    async crash() {
-      for (const c of conns) c.closeBoth();
-      await Promise.all(servers.map((s) => s.signal('SIGKILL')));
-    },
-    async close() {
-      for (const c of conns) c.closeBoth();
-      await Promise.all(servers.map((s) => s.close()));
-    },
-  };
-}
-
-async function withDirs(fn: (dirs: { real: string; ours: string }) => Promise<void>) {
-  const base = mkdtempSync(path.join(os.tmpdir(), 'beanlab-binlog-diff-'));
-  const dirs = { real: path.join(base, 'real'), ours: path.join(base, 'ours') };
-  mkdirSync(dirs.real);
-  mkdirSync(dirs.ours);
-  try {
-    await fn(dirs);
-  } finally {
-    rmSync(base, { recursive: true, force: true });
-  }
 }
 
 /** Sends a command to both, asserts equal replies, returns both raw replies. */

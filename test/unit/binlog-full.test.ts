@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { closeAllPairs, DualConn, RawConn, startOursCli, startReal, type Reply, type RunningServer } from '../support/servers.ts';
+import { closeAllPairs, DualConn, RawConn, startBinlogPair, type Reply } from '../support/servers.ts';
 
 const L = (s: string) => `${s}\r\n`;
 const put = (body: string, pri = 0, delay = 0, ttr = 60) => `put ${pri} ${delay} ${ttr} ${body.length}\r\n${body}\r\n`;
@@ -37,29 +37,7 @@ function tinyDisks(size: string): { real: string; ours: string } {
   return dirs;
 }
 
-async function startBoth(dirs: { real: string; ours: string }) {
-  const flags = ['-s', '4096'];
-  const [real, ours] = await Promise.all([startReal({ flags: ['-b', dirs.real, ...flags] }), startOursCli({ flags: ['-b', dirs.ours, ...flags] })]);
-  const servers: RunningServer[] = [real, ours];
-  const conns: DualConn[] = [];
-  return {
-    ours,
-    async connect(name: string) {
-      const c = new DualConn(name, await RawConn.open(real.port, `real:${name}`), await RawConn.open(ours.port, `ours:${name}`));
-      conns.push(c);
-      await c.same(L('list-tube-used'));
-      return c;
-    },
-    async crash() {
-      for (const c of conns) c.closeBoth();
-      await Promise.all(servers.map((s) => s.signal('SIGKILL')));
-    },
-    async close() {
-      for (const c of conns) c.closeBoth();
-      await Promise.all(servers.map((s) => s.close()));
-    },
-  };
-}
+const startBoth = (dirs: { real: string; ours: string }) => startBinlogPair(dirs, ['-s', '4096']);
 
 function fields(r: Reply, keys: string[]): Record<string, string | undefined> {
   const body = r.body?.toString('latin1') ?? '';

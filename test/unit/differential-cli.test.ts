@@ -9,15 +9,12 @@ import path from 'node:path';
 import {
   BEANSTALKD,
   closeAllPairs,
-  DualConn,
   freePort,
-  RawConn,
   requireBeanstalkd,
-  startOursCli,
-  startReal,
+  startBinlogPair,
   visible,
+  withBinlogDirs,
   withPair,
-  type RunningServer,
 } from '../support/servers.ts';
 
 const L = (s: string) => `${s}\r\n`;
@@ -201,40 +198,8 @@ describe('differential CLI: the running server', () => {
 });
 
 describe('differential CLI: binlog (-b) recovery after SIGKILL (spec §10, v08)', () => {
-  /** Starts both servers on their own binlog directories; returns them and a paired connection factory. */
-  async function start(dirs: { real: string; ours: string }) {
-    const [real, ours] = await Promise.all([startReal({ flags: ['-b', dirs.real] }), startOursCli({ flags: ['-b', dirs.ours] })]);
-    const servers: RunningServer[] = [real, ours];
-    const conns: DualConn[] = [];
-    const connect = async (name: string) => {
-      const c = new DualConn(name, await RawConn.open(real.port, `real:${name}`), await RawConn.open(ours.port, `ours:${name}`));
-      conns.push(c);
-      await c.same(L('list-tube-used'));
-      return c;
-    };
-    const crash = async () => {
-      for (const c of conns) c.closeBoth();
-      await Promise.all(servers.map((s) => s.signal('SIGKILL')));
-    };
-    const close = async () => {
-      for (const c of conns) c.closeBoth();
-      await Promise.all(servers.map((s) => s.close()));
-    };
-    return { connect, crash, close };
-  }
-
-  async function withDirs(fn: (dirs: { real: string; ours: string }) => Promise<void>) {
-    const base = mkdtempSync(path.join(os.tmpdir(), 'beanlab-diff-binlog-'));
-    const dirs = { real: path.join(base, 'real'), ours: path.join(base, 'ours') };
-    const { mkdirSync } = await import('node:fs');
-    mkdirSync(dirs.real);
-    mkdirSync(dirs.ours);
-    try {
-      await fn(dirs);
-    } finally {
-      rmSync(base, { recursive: true, force: true });
-    }
-  }
+  const start = (dirs: { real: string; ours: string }) => startBinlogPair(dirs);
+  const withDirs = withBinlogDirs;
 
   test('reserved jobs come back ready, unlogged changes are lost, buries +1, ids continue, pause and counters reset', async () => {
     await withDirs(async (dirs) => {
