@@ -85,9 +85,12 @@ export function parseOptions(argv: string[], warn: (msg: string) => void): Optio
         case 's':
           o.binlogSize = size(value());
           break;
-        case 'f':
-          o.fsyncMs = size(value());
+        case 'f': {
+          // beanstalkd keeps (int64)size ms: -f -1 (and past 2^63) is a negative rate, so every write is synced.
+          const ms = BigInt.asIntN(64, parseSizeT(value()));
+          o.fsyncMs = ms < 0n ? 0 : Number(ms);
           break;
+        }
         case 'F':
           o.fsyncMs = -1;
           break;

@@ -94,6 +94,11 @@ describe.concurrent('differential CLI: options give the same stdout, stderr and 
     ['-z', '0x10'],
     ['-z', ''],
     ['-z', '- 5'],
+    // -f goes through parse_size_t too (-f -1: a negative rate, so every write is synced)
+    ['-f', '-1', '-v'],
+    ['-f', ' 5', '-v'],
+    ['-f', '+5', '-v'],
+    ['-f', '5 '],
   ];
   for (const args of cases) {
     test(`beanstalkd ${args.join(' ')}`, async ({ expect }) => {
