@@ -2,6 +2,7 @@
 // set of named actions on the run, the same ones the student's own buttons and console perform.
 import type { Cluster } from '../sim/cluster.ts';
 import { SPEEDS } from '../sim/speeds.ts';
+import { checkHolds, isCheckName, parseCheck, type Check, type CheckName } from './checks.ts';
 
 /** The part of the app an action drives (the Lab satisfies it). */
 export interface ActionTarget {
@@ -20,6 +21,7 @@ export type Action =
   | { op: 'start-producer' | 'play' | 'pause' | 'crash-server' }
   | { op: 'add-worker'; count: number }
   | { op: 'step'; count: number }
+  | { op: 'step-until'; check: Check }
   | { op: 'speed'; value: number }
   | { op: 'kill' | 'hang' | 'restart'; node: string }
   | { op: 'kill-holder' | 'hang-holder'; job: number }
@@ -35,6 +37,7 @@ export const ACTIONS: Record<Action['op'], string> = {
   'crash-server': 'no argument',
   'add-worker': 'how many (default 1)',
   step: 'how many protocol events (default 1)',
+  'step-until': 'a check on the run, e.g. "step-until: { node-state: { node: worker 1, is: working } }"',
   speed: `one of ${SPEEDS.join(', ')}`,
   kill: 'a node name, e.g. worker 1',
   hang: 'a node name',
@@ -53,6 +56,11 @@ function count(raw: unknown, what: string): number {
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > 1000) throw new Error(`${what} must be a whole number from 1 to 1000, not ${JSON.stringify(raw)}`);
   return raw;
 }
+
+/** Checks `step-until` may wait for: those that read the run alone (not the console, an experiment or the top bar). */
+const RUN_CHECKS: readonly CheckName[] = ['job-state', 'tube-jobs', 'node-state', 'workers', 'producer-done', 'reservations', 'rq-jobs', 'server'];
+/** Events `step-until` steps at most before giving up. */
+const STEP_UNTIL_LIMIT = 1000;
 
 function nodeName(raw: unknown, op: string): string {
   if (typeof raw !== 'string' || !raw.trim()) throw new Error(`${op} needs a node name, e.g. "${op}: worker 1"`);
@@ -80,6 +88,12 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
     case 'add-worker':
     case 'step':
       return { op, count: count(raw, op) };
+    case 'step-until': {
+      const entries = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? Object.entries(raw) : [];
+      const [name, arg] = entries[0] ?? [];
+      if (entries.length !== 1 || !isCheckName(name) || !RUN_CHECKS.includes(name)) throw new Error(`step-until needs one check on the run (${RUN_CHECKS.join(', ')}), e.g. "step-until: { node-state: { node: worker 1, is: working } }"`);
+      return { op, check: { name, ...parseCheck(name, arg), line: 0 } };
+    }
     case 'speed':
       if (typeof raw !== 'number' || !SPEEDS.includes(raw)) throw new Error(`speed must be one of ${SPEEDS.join(', ')}, not ${JSON.stringify(raw)}`);
       return { op, value: raw };
@@ -114,6 +128,8 @@ export function describeAction(a: Action): string {
       return a.count === 1 ? 'add a worker' : `add ${a.count} workers`;
     case 'step':
       return a.count === 1 ? 'step one event' : `step ${a.count} events`;
+    case 'step-until':
+      return `step until ${a.check.text}`;
     case 'speed':
       return `set the speed to ×${a.value}`;
     case 'kill':
@@ -182,6 +198,15 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
     case 'step':
       for (let i = 0; i < a.count; i++) await target.step();
       return;
+    case 'step-until': {
+      // RUN_CHECKS read the cluster alone: no console lines, experiment or scenario are needed.
+      const holds = () => checkHolds(a.check, { cluster: target.cluster, console: [], speedup: [], scenario: null as never });
+      for (let i = 0; !holds(); i++) {
+        if (i === STEP_UNTIL_LIMIT) throw new Error(`${STEP_UNTIL_LIMIT} events went by and still not ${a.check.text}`);
+        await target.step();
+      }
+      return;
+    }
     case 'speed':
       target.speed = a.value;
       return;
