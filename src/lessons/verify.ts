@@ -39,6 +39,8 @@ export interface VerifyOptions {
   rounds?: number;
   /** Stray actions per round. */
   strays?: number;
+  /** What Restart step does to the run; the app's rewindToStep unless a test asks what another would leave. */
+  rewind?: (lab: HeadlessLab, lesson: Lesson, index: number) => Promise<void>;
 }
 
 export function formatFinding(f: LessonFinding): string {
@@ -178,7 +180,7 @@ export async function verifyLesson(lesson: Lesson, opts: VerifyOptions = {}): Pr
         const stray = await strayActions(lab, rng, strays);
         let start: StepStart;
         try {
-          start = await restartStep(lab, lesson, i);
+          start = await restartStep(lab, lesson, i, opts.rewind ?? rewindToStep);
         } catch (e) {
           at(verdict.problems, i, step.line, `Restart step fails after ${stray.join(', ')}: ${(e as Error).message}`);
           continue;
@@ -198,8 +200,8 @@ export async function verifyLesson(lesson: Lesson, opts: VerifyOptions = {}): Pr
 }
 
 /** Restart step, as the app's lesson runner does it (src/ui/lessons.svelte.ts); where the step now begins. */
-async function restartStep(lab: HeadlessLab, lesson: Lesson, index: number): Promise<StepStart> {
-  await rewindToStep(lab, lesson, index);
+async function restartStep(lab: HeadlessLab, lesson: Lesson, index: number, rewind: NonNullable<VerifyOptions['rewind']>): Promise<StepStart> {
+  await rewind(lab, lesson, index);
   const start = new StepStart(lab);
   await perform(lab, lesson.steps[index].auto);
   return start;

@@ -179,6 +179,20 @@ describe('checks on the π run', () => {
     expect(l.holds('workers', { count: 3 })).toBe(true);
     await expect(l.act('kill', 'worker 9')).rejects.toThrow('there is no node called worker 9');
   });
+
+  test('step-until steps one event at a time until its check holds, and no further', async () => {
+    const l = lab({ workers: 1 });
+    await l.act('start-producer');
+    const reserved = { tube: 'msg_for_worker', state: 'reserved', count: 1 };
+    await l.act('step-until', { 'tube-jobs': reserved });
+    expect(l.holds('tube-jobs', reserved)).toBe(true);
+    const events = l.cluster.eventCount;
+    await l.act('step-until', { 'tube-jobs': reserved });
+    expect(l.cluster.eventCount).toBe(events);
+    // Nothing left to happen: a clear error, not a wait for ever.
+    const idle = lab({ workers: 0 });
+    await expect(idle.act('step-until', { 'node-state': { node: 'producer', is: 'done' } })).rejects.toThrow('1000 events went by and still not producer is done');
+  });
 });
 
 describe('checks on the matrix and sort runs', () => {
@@ -247,5 +261,7 @@ describe('bad check and action arguments say what is wrong', () => {
     expect(() => parseAction('play', 5)).toThrow('play takes no argument');
     expect(() => parseAction('step', 0)).toThrow('step must be a whole number from 1 to 1000, not 0');
     expect(parseAction('console', 'stats')).toEqual({ op: 'console', lines: ['stats'] });
+    expect(() => parseAction('step-until', { 'console-reply': 'OK' })).toThrow('step-until needs one check on the run (job-state, tube-jobs, node-state, workers, producer-done, reservations, rq-jobs, server)');
+    expect(() => parseAction('step-until', { 'node-state': { node: 'worker 1', is: 'asleep' } })).toThrow('is must be one of');
   });
 });

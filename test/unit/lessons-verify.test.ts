@@ -117,6 +117,17 @@ describe('rule 4: stray actions, then Restart step and Do it for me', () => {
     }
     expect(await problems(l)).toEqual([]);
   });
+
+  test('with a Restart step that only clears the checks (as before issue 13), the same lesson locks a student out, and the verifier says how', async () => {
+    const l = lesson(
+      '{ workers: 0, jobs: 4, darts: 400000 }',
+      ['Put', ['check:', '  - tube-jobs: { tube: msg_for_worker, state: ready, count: 4 }', 'do:', '  - start-producer', '  - play']],
+      ['Count', ['check:', '  - tube-jobs: { tube: msg_for_worker, state: reserved, count: 1 }', 'do:', '  - pause', '  - add-worker', '  - step-until: { tube-jobs: { tube: msg_for_worker, state: reserved, count: 1 } }', '  - hang: worker 1']],
+    );
+    const found = (await verifyLesson(l, { rewind: async () => {}, rounds: 4 })).problems.map(formatFinding);
+    expect(found.length).toBeGreaterThan(0);
+    for (const p of found) expect(p).toMatch(/^lessons\/99-test\/index\.md:\d+: step \d "\w+": a student can be locked out: after .+, then Restart step and Do it for me.*, the checks do not hold: /);
+  });
 });
 
 test('every problem of a file is reported, not only the first', async () => {
