@@ -48,6 +48,7 @@ export class HeadlessLab implements LessonLab {
   playing = false;
   speed = 1;
   speedupPoints: SpeedupPoint[] = [];
+  speedupRun: Cluster | null = null;
   console = new HeadlessConsole(() => this.cluster);
 
   /** A fresh, paused run of `scenario` in virtual time, as the app's Lab.loadScenario. */

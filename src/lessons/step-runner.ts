@@ -12,6 +12,8 @@ export interface LessonRun {
   readonly cluster: Cluster;
   readonly console: { readonly lines: readonly { kind: string; text: string }[] };
   readonly speedupPoints: readonly SpeedupPoint[];
+  /** The run whose scenario the last experiment measured. */
+  readonly speedupRun: Cluster | null;
   readonly scenario: Scenario;
 }
 
@@ -21,7 +23,8 @@ export const STEP_RUN_LIMIT_MS = 600_000;
 /**
  * Where a step began: its checks read only what happened since. Console lines typed before the step
  * do not count, nor does a speedup experiment run before it (Speedup.svelte hands the lab a new list
- * of points for every experiment), so a check never passes on an earlier step's result.
+ * of points for every experiment) or before the current run was started (Reset with other values), so
+ * a check never passes on an earlier step's result or another scenario's.
  */
 export class StepStart {
   private readonly lastLine: unknown;
@@ -35,7 +38,7 @@ export class StepStart {
   context(run: LessonRun): CheckContext {
     const lines = run.console.lines;
     const mark = this.lastLine === undefined ? -1 : lines.lastIndexOf(this.lastLine as (typeof lines)[number]);
-    return { cluster: run.cluster, console: lines.slice(mark + 1), speedup: run.speedupPoints === this.speedup ? [] : run.speedupPoints, scenario: run.scenario };
+    return { cluster: run.cluster, console: lines.slice(mark + 1), speedup: run.speedupPoints === this.speedup || run.speedupRun !== run.cluster ? [] : run.speedupPoints, scenario: run.scenario };
   }
 
   /** Which of the step's checks hold now. */

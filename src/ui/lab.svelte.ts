@@ -54,6 +54,8 @@ export class Lab {
   nodeDensity: 'full' | 'compact' | 'tiny' = $state('full');
   /** The last speedup experiment's measurements (the Speedup tab runs it; lesson checks read it). */
   speedupPoints: SpeedupPoint[] = $state.raw([]);
+  /** The run that was on screen when the last experiment started (it measured that run's scenario). */
+  speedupRun: Cluster | null = $state.raw(null);
   /** The room this page hosts (real-node mode): its joiners' worker slots join every live run. */
   room: HostedRoom | null = $state.raw(null);
   /** The student's own connection to the queue server. */

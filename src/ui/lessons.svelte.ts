@@ -255,6 +255,9 @@ class Rehearsal implements LessonLab {
   get speedupPoints() {
     return this.lab.speedupPoints;
   }
+  get speedupRun() {
+    return this.lab.speedupRun;
+  }
   get scenario() {
     return this.lab.scenario;
   }

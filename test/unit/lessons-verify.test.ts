@@ -182,13 +182,34 @@ describe('the shipped lessons (issue 13)', () => {
       lab.loadScenario(l.scenario, l.seed);
       // Step 3's experiment, with K = 2: a speedup of about 2 with 8 workers.
       const point = (speedup: number): SpeedupPoint => ({ workers: 8, speedup }) as SpeedupPoint;
-      lab.speedupPoints = [point(1), point(2)];
+      /** The Speedup tab's experiment on the current run. */
+      const experiment = (speedup: number) => {
+        lab.speedupPoints = [point(1), point(speedup)];
+        lab.speedupRun = lab.cluster;
+      };
+      lab.loadScenario({ ...l.scenario, jobs: 2 } as typeof l.scenario, l.seed);
+      experiment(2);
       const start = new StepStart(lab);
       // Step 4: the student sets darts and jobs and presses Reset, but runs no experiment.
       lab.loadScenario({ ...l.scenario, darts: 80000, jobs: 64 } as typeof l.scenario, l.seed);
       expect(start.held(step4, lab)).toEqual([true, false]);
-      lab.speedupPoints = [point(1), point(2.6)];
+      experiment(2.6);
       expect(start.held(step4, lab)).toEqual([true, true]);
+    } finally {
+      lab.dispose();
+    }
+  });
+
+  test('lesson 3 step 4: an experiment run during the step but before the Reset measured the old scenario, and does not count', () => {
+    const l = shipped('03-speedup');
+    const lab = new HeadlessLab();
+    try {
+      lab.loadScenario({ ...l.scenario, jobs: 2 } as typeof l.scenario, l.seed);
+      const start = new StepStart(lab);
+      lab.speedupPoints = [{ workers: 8, speedup: 2 } as SpeedupPoint];
+      lab.speedupRun = lab.cluster;
+      lab.loadScenario({ ...l.scenario, darts: 80000, jobs: 64 } as typeof l.scenario, l.seed);
+      expect(start.held(l.steps[3], lab)).toEqual([true, false]);
     } finally {
       lab.dispose();
     }
