@@ -191,6 +191,33 @@ test('lesson 5, server failure and the binlog: what survives, resume logic, the 
   await finish(page, errors, 'lesson-05-done.png');
 });
 
+test('lesson 5, a student who plays on in step 3: Restart step puts the six jobs back, Do it for me and step 4 then pass', async () => {
+  const { page, errors } = await start('Server failure and the binlog');
+  type Counts = { __beanlab: { paused: boolean; cluster: { model: { tubes: Map<string, { counts: { ready: number; reserved: number } }> } } } };
+  const counts = () => page.evaluate(() => ({ ...(window as unknown as Counts).__beanlab.cluster.model.tubes.get('msg_for_worker')?.counts, paused: (window as unknown as Counts).__beanlab.paused }));
+  await doIt(page);
+  await next(page);
+  await predict(page, '6');
+  await doIt(page);
+  await next(page);
+  // Step 3 pauses the run as it begins; the student plays on anyway with a worker, and it runs jobs.
+  await expect.poll(async () => (await counts()).paused).toBe(true);
+  await page.getByRole('button', { name: 'Add worker' }).click();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await expect.poll(async () => (await counts()).ready ?? 6, { timeout: 30_000 }).toBeLessThan(5);
+  await page.getByRole('button', { name: 'Restart step' }).click();
+  await expect.poll(counts).toMatchObject({ ready: 6, reserved: 0, paused: true });
+  await doIt(page);
+  await checksDone(page);
+  await next(page);
+  await predict(page, 'It is ready again');
+  await doIt(page);
+  await checksDone(page);
+  expect((await counts()).ready).toBe(6);
+  expect(errors).toEqual([]);
+  await page.close();
+});
+
 test('lesson 6, matrix multiplication with a shared store: per cell against row blocks', async () => {
   const { page, errors } = await start('Matrix multiplication with a shared store');
   await next(page);
