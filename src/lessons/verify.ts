@@ -35,7 +35,7 @@ export interface Verdict {
 export interface VerifyOptions {
   /** Seed of the stray actions (rule 4). */
   seed?: number;
-  /** Rounds of stray actions tried on each step. */
+  /** Rounds of stray actions tried on each step (3: the shipped lessons take a few seconds). */
   rounds?: number;
   /** Stray actions per round. */
   strays?: number;
@@ -165,7 +165,7 @@ export async function verifyLesson(lesson: Lesson, opts: VerifyOptions = {}): Pr
 
   // Rule 4: stray actions on each step, then Restart step and Do it for me, as the app does them; then on
   // through the later steps, where a run the student spoiled would show.
-  const rounds = opts.rounds ?? 1;
+  const rounds = opts.rounds ?? 3;
   const strays = opts.strays ?? 6;
   for (const [i, step] of lesson.steps.entries()) {
     if (!step.checks.length || !step.actions.length) continue;
