@@ -140,6 +140,9 @@ export class LessonRunner {
     const index = this.index;
     this.completed = this.completed.filter((i) => i !== index);
     this.finishedNow = false;
+    // No check is read while the run is rebuilt: the step begins once it is back.
+    this.start = null;
+    this.passed = false;
     const rehearsal = new Rehearsal(this.lab);
     this.acting = true;
     this.actionError = '';
