@@ -2,6 +2,7 @@
 // set of named actions on the run, the same ones the student's own buttons and console perform.
 import type { Cluster } from '../sim/cluster.ts';
 import { SPEEDS } from '../sim/speeds.ts';
+import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
 import { checkHolds, isCheckName, parseCheck, type Check, type CheckName } from './checks.ts';
 
 /** The part of the app an action drives (the Lab satisfies it). */
@@ -14,6 +15,8 @@ export interface ActionTarget {
   step(): Promise<void>;
   startProducer(): void;
   addWorker(): void;
+  /** Sets these scenario values in the top bar and presses Reset: a fresh, paused run. */
+  resetWith(values: Partial<Scenario>): void;
 }
 
 export type Action =
@@ -25,7 +28,8 @@ export type Action =
   | { op: 'speed'; value: number }
   | { op: 'kill' | 'hang' | 'restart'; node: string }
   | { op: 'kill-holder' | 'hang-holder'; job: number }
-  | { op: 'restart-server'; binlog: boolean };
+  | { op: 'restart-server'; binlog: boolean }
+  | { op: 'reset'; values: Partial<Scenario> };
 
 
 /** Every action a lesson may use, with what its argument is (for error messages and the README). */
@@ -45,6 +49,7 @@ export const ACTIONS: Record<Action['op'], string> = {
   'kill-holder': 'a job id: kill the worker working on that job',
   'hang-holder': 'a job id: hang the worker working on that job',
   'restart-server': 'binlog or no-binlog',
+  reset: 'scenario values, e.g. "reset: { jobs: 2 }": set in the top bar, then Reset',
 };
 
 export function isActionName(name: string): name is Action['op'] {
@@ -61,6 +66,21 @@ function count(raw: unknown, what: string): number {
 const RUN_CHECKS: readonly CheckName[] = ['job-state', 'tube-jobs', 'node-state', 'workers', 'producer-done', 'reservations', 'rq-jobs', 'server'];
 /** Events `step-until` steps at most before giving up. */
 const STEP_UNTIL_LIMIT = 1000;
+
+/** Scenario fields of every kind, with the type of their value. */
+const SCENARIO_TYPES = new Map(Object.values(DEFAULT_SCENARIOS).flatMap((d) => Object.entries(d).map(([k, v]) => [k, typeof v] as const)));
+
+/** `reset`'s argument: scenario fields (not the kind) with values of their type; numbers whole, from 0. */
+function scenarioValues(raw: unknown): Partial<Scenario> {
+  const fields = [...SCENARIO_TYPES.keys()].filter((k) => k !== 'kind');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !Object.keys(raw).length) throw new Error(`reset needs scenario values, e.g. "reset: { jobs: 2 }" (fields: ${fields.join(', ')})`);
+  for (const [k, v] of Object.entries(raw)) {
+    if (!fields.includes(k)) throw new Error(`reset: unknown scenario field "${k}" (fields: ${fields.join(', ')})`);
+    const type = SCENARIO_TYPES.get(k);
+    if (typeof v !== type || (type === 'number' && !(Number.isInteger(v) && (v as number) >= 0))) throw new Error(`reset: ${k} must be ${type === 'number' ? 'a whole number' : type === 'boolean' ? 'true or false' : 'a word'}, not ${JSON.stringify(v)}`);
+  }
+  return raw as Partial<Scenario>;
+}
 
 function nodeName(raw: unknown, op: string): string {
   if (typeof raw !== 'string' || !raw.trim()) throw new Error(`${op} needs a node name, e.g. "${op}: worker 1"`);
@@ -108,6 +128,8 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
     case 'restart-server':
       if (raw !== 'binlog' && raw !== 'no-binlog') throw new Error(`restart-server must be "binlog" or "no-binlog", not ${JSON.stringify(raw)}`);
       return { op, binlog: raw === 'binlog' };
+    case 'reset':
+      return { op, values: scenarioValues(raw) };
   }
 }
 
@@ -142,6 +164,8 @@ export function describeAction(a: Action): string {
       return `hang the worker holding job ${a.job}`;
     case 'restart-server':
       return a.binlog ? 'restart the server with its binlog' : 'restart the server without its binlog';
+    case 'reset':
+      return `set ${Object.entries(a.values).map(([k, v]) => `${k} to ${v}`).join(', ')} and press Reset`;
   }
 }
 
@@ -227,6 +251,9 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
       return;
     case 'restart-server':
       await cluster.restartServer(a.binlog);
+      return;
+    case 'reset':
+      target.resetWith(a.values);
       return;
   }
 }

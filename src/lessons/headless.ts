@@ -49,7 +49,8 @@ export class HeadlessLab implements LessonLab {
   speed = 1;
   speedupPoints: SpeedupPoint[] = [];
   speedupRun: Cluster | null = null;
-  console = new HeadlessConsole(() => this.cluster);
+  /** One console for every run, as in the app: it connects again to a new run's server. */
+  readonly console = new HeadlessConsole(() => this.cluster);
 
   /** A fresh, paused run of `scenario` in virtual time, as the app's Lab.loadScenario. */
   loadScenario(scenario: Scenario, seed: number): void {
@@ -59,7 +60,6 @@ export class HeadlessLab implements LessonLab {
     this.seed = seed;
     this.cluster = new Cluster({ seed, mode: 'virtual', spawn: spawnInThread });
     setUp(this.cluster, this.scenario, seed);
-    this.console = new HeadlessConsole(() => this.cluster);
   }
 
   play(): void {
@@ -82,6 +82,11 @@ export class HeadlessLab implements LessonLab {
   addWorker(): void {
     const n = [...this.cluster.nodes.values()].filter((x) => x.role === 'worker').length;
     this.cluster.addNode(workerName(n + 1), { role: 'worker', worker: WORKER });
+  }
+
+  /** As the app's Lab.resetWith: a fresh, paused run with these scenario values. */
+  resetWith(values: Partial<Scenario>): void {
+    this.loadScenario({ ...this.scenario, ...values } as Scenario, this.seed);
   }
 
   /** Lets `ms` of wall-clock time pass: the run moves on by that times the speed if it is playing. */

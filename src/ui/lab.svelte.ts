@@ -101,6 +101,13 @@ export class Lab {
     this.reset();
   }
 
+  /** The top bar's Reset after setting these scenario values: a fresh run of the scenario they change. */
+  resetWith(values: Partial<Scenario>): void {
+    this.scenario = { ...this.scenario, ...values } as Scenario;
+    this.pause();
+    this.reset();
+  }
+
   /** A fresh run of the current scenario and seed. */
   reset(): void {
     const binlog = new IdbBinlogStorage(`beanlab-binlog-${++runs}`);

@@ -286,4 +286,7 @@ class Rehearsal implements LessonLab {
   addWorker(): void {
     this.lab.addWorker();
   }
+  resetWith(values: Partial<Scenario>): void {
+    this.lab.resetWith(values);
+  }
 }

@@ -46,6 +46,9 @@ function lab(over: Partial<PiScenario> = {}, seed = 3) {
     },
     startProducer: () => cluster.addNode('producer', producerConfig(scenario, seed)),
     addWorker: () => cluster.addNode(workerName(cluster.nodes.size + 1), { role: 'worker', worker: WORKER }),
+    resetWith: () => {
+      throw new Error('this test lab keeps one run: lessons-verify.test.ts resets a HeadlessLab');
+    },
   };
   const ctx = (): CheckContext => ({ cluster, console: console.lines, speedup, scenario: scenario as Scenario });
   const check = (name: string, raw: unknown): Check => {
@@ -261,6 +264,10 @@ describe('bad check and action arguments say what is wrong', () => {
     expect(() => parseAction('play', 5)).toThrow('play takes no argument');
     expect(() => parseAction('step', 0)).toThrow('step must be a whole number from 1 to 1000, not 0');
     expect(parseAction('console', 'stats')).toEqual({ op: 'console', lines: ['stats'] });
+    expect(parseAction('reset', { jobs: 2, granularity: 'row-block' })).toEqual({ op: 'reset', values: { jobs: 2, granularity: 'row-block' } });
+    expect(() => parseAction('reset', { jobz: 2 })).toThrow('reset: unknown scenario field "jobz"');
+    expect(() => parseAction('reset', { jobs: 'two' })).toThrow('reset: jobs must be a whole number, not "two"');
+    expect(() => parseAction('reset', null)).toThrow('reset needs scenario values');
     expect(() => parseAction('step-until', { 'console-reply': 'OK' })).toThrow('step-until needs one check on the run (job-state, tube-jobs, node-state, workers, producer-done, reservations, rq-jobs, server)');
     expect(() => parseAction('step-until', { 'node-state': { node: 'worker 1', is: 'asleep' } })).toThrow('is must be one of');
   });

@@ -63,6 +63,23 @@ describe('rule 2: Do it for me must meet the checks', () => {
     expect(await problems(good)).toEqual([]);
   });
 
+  test('reset sets scenario values and starts a fresh, paused run, as the top bar\'s Reset', async () => {
+    const good = lesson('{ workers: 1, jobs: 4 }', ['Fewer jobs', ['check:', '  - scenario: { jobs: 2, workers: 0 }', '  - workers: { count: 0 }', 'do:', '  - play', '  - reset: { jobs: 2, workers: 0 }']]);
+    expect(await problems(good)).toEqual([]);
+    const lab = new HeadlessLab();
+    try {
+      lab.loadScenario(good.scenario, good.seed);
+      const before = lab.cluster;
+      lab.play();
+      for (const a of good.steps[0].actions) await runAction(lab, a);
+      expect(lab.cluster).not.toBe(before);
+      expect(lab.playing).toBe(false);
+      expect(lab.scenario).toMatchObject({ kind: 'pi', jobs: 2, workers: 0 });
+    } finally {
+      lab.dispose();
+    }
+  });
+
   test('a step the verifier cannot walk (no Do it for me) is named as skipped, not passed', async () => {
     const l = lesson('{ workers: 2 }', ['Measure', ['check:', '  - speedup: { workers: 2, min: 1.5 }']]);
     const verdict = await verifyLesson(l);
