@@ -17,6 +17,8 @@ export interface ActionTarget {
   addWorker(): void;
   /** Sets these scenario values in the top bar and presses Reset: a fresh, paused run. */
   resetWith(values: Partial<Scenario>): void;
+  /** The Speedup tab's experiment on the current scenario with these worker counts, in virtual time. */
+  runSpeedupExperiment(workers: number[]): Promise<void>;
 }
 
 export type Action =
@@ -29,7 +31,8 @@ export type Action =
   | { op: 'kill' | 'hang' | 'restart'; node: string }
   | { op: 'kill-holder' | 'hang-holder'; job: number }
   | { op: 'restart-server'; binlog: boolean }
-  | { op: 'reset'; values: Partial<Scenario> };
+  | { op: 'reset'; values: Partial<Scenario> }
+  | { op: 'speedup-experiment'; workers: number[] };
 
 
 /** Every action a lesson may use, with what its argument is (for error messages and the README). */
@@ -50,7 +53,11 @@ export const ACTIONS: Record<Action['op'], string> = {
   'hang-holder': 'a job id: hang the worker working on that job',
   'restart-server': 'binlog or no-binlog',
   reset: 'scenario values, e.g. "reset: { jobs: 2 }": set in the top bar, then Reset',
+  'speedup-experiment': 'worker counts, e.g. [1, 2, 4, 8]: the Speedup tab\'s experiment, in virtual time',
 };
+
+/** Worker counts the Speedup tab offers. */
+export const SPEEDUP_COUNTS = [1, 2, 4, 8, 16];
 
 export function isActionName(name: string): name is Action['op'] {
   return Object.hasOwn(ACTIONS, name);
@@ -130,6 +137,10 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
       return { op, binlog: raw === 'binlog' };
     case 'reset':
       return { op, values: scenarioValues(raw) };
+    case 'speedup-experiment':
+      if (!Array.isArray(raw) || !raw.length || !raw.every((k) => SPEEDUP_COUNTS.includes(k as number)))
+        throw new Error(`speedup-experiment needs a list of worker counts from ${SPEEDUP_COUNTS.join(', ')}, e.g. "speedup-experiment: [1, 2, 4, 8]"`);
+      return { op, workers: raw as number[] };
   }
 }
 
@@ -166,6 +177,8 @@ export function describeAction(a: Action): string {
       return a.binlog ? 'restart the server with its binlog' : 'restart the server without its binlog';
     case 'reset':
       return `set ${Object.entries(a.values).map(([k, v]) => `${k} to ${v}`).join(', ')} and press Reset`;
+    case 'speedup-experiment':
+      return `run the speedup experiment with ${a.workers.join(', ')} workers in virtual time`;
   }
 }
 
@@ -254,6 +267,9 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
       return;
     case 'reset':
       target.resetWith(a.values);
+      return;
+    case 'speedup-experiment':
+      await target.runSpeedupExperiment(a.workers);
       return;
   }
 }

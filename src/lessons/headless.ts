@@ -4,7 +4,7 @@
 import { Cluster } from '../sim/cluster.ts';
 import { spawnInThread } from '../nodes/in-thread.ts';
 import { producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
-import type { SpeedupPoint } from '../sim/experiment.ts';
+import { runSpeedup, type SpeedupPoint } from '../sim/experiment.ts';
 import { Session } from '../protocol/session.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { RqShell } from '../history/rq-commands.ts';
@@ -87,6 +87,14 @@ export class HeadlessLab implements LessonLab {
   /** As the app's Lab.resetWith: a fresh, paused run with these scenario values. */
   resetWith(values: Partial<Scenario>): void {
     this.loadScenario({ ...this.scenario, ...values } as Scenario, this.seed);
+  }
+
+  /** As the app's Lab.runSpeedupExperiment, with the runs' nodes in this thread. */
+  async runSpeedupExperiment(workers: number[]): Promise<void> {
+    this.playing = false;
+    const measured = this.cluster;
+    this.speedupPoints = await runSpeedup({ scenario: this.scenario, seed: this.seed, mode: 'virtual', workers, spawn: spawnInThread });
+    this.speedupRun = measured;
   }
 
   /** Lets `ms` of wall-clock time pass: the run moves on by that times the speed if it is playing. */

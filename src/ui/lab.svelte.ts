@@ -7,7 +7,7 @@ import { parseRun, replayRun } from '../sim/replay.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
-import type { SpeedupPoint } from '../sim/experiment.ts';
+import { runSpeedup, type SpeedupPoint } from '../sim/experiment.ts';
 import type { HostedRoom } from '../net/peer-link.ts';
 
 /**
@@ -106,6 +106,16 @@ export class Lab {
     this.scenario = { ...this.scenario, ...values } as Scenario;
     this.pause();
     this.reset();
+  }
+
+  /** The Speedup tab's experiment on the current scenario, in virtual time, each run's nodes in Web Workers. */
+  async runSpeedupExperiment(workers: number[]): Promise<void> {
+    this.pause();
+    const measured = this.cluster;
+    const spawn = () => new Worker(new URL('../nodes/node.worker.ts', import.meta.url), { type: 'module', name: 'beanlab speedup node' }) as unknown as NodeProcess;
+    const points = await runSpeedup({ scenario: $state.snapshot(this.scenario) as Scenario, seed: this.seed, mode: 'virtual', workers, spawn });
+    this.speedupRun = measured;
+    this.speedupPoints = points;
   }
 
   /** A fresh run of the current scenario and seed. */

@@ -289,4 +289,7 @@ class Rehearsal implements LessonLab {
   resetWith(values: Partial<Scenario>): void {
     this.lab.resetWith(values);
   }
+  runSpeedupExperiment(workers: number[]): Promise<void> {
+    return this.lab.runSpeedupExperiment(workers);
+  }
 }

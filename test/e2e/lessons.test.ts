@@ -133,6 +133,27 @@ test('lesson 3, speedup: the experiment at three granularities', async () => {
   await finish(page, errors, 'lesson-03-done.png');
 });
 
+test('lesson 3 by Do it for me: Reset with the step\'s values and the experiment in virtual time; the Speedup tab shows its points', async () => {
+  const { page, errors } = await start('Speedup');
+  await next(page);
+  await predict(page, 'a little under 8');
+  await doIt(page);
+  await checksDone(page);
+  await next(page);
+  await predict(page, 'about 2');
+  await doIt(page);
+  await checksDone(page);
+  await expect.poll(() => page.getByLabel('Jobs', { exact: true }).inputValue()).toBe('2');
+  await page.getByRole('tab', { name: 'Speedup' }).click();
+  await expect.poll(() => page.getByRole('table').first().textContent()).toMatch(/8/);
+  await next(page);
+  await predict(page, 'around 2 or 3');
+  await doIt(page);
+  await checksDone(page);
+  await next(page);
+  await finish(page, errors, 'lesson-03-do-it.png');
+});
+
 test('lesson 4, worker failure and TTR: kill, hang, duplicate execution, touch, the seed bug', async () => {
   const { page, errors } = await start('Worker failure and TTR');
   await doIt(page);

@@ -49,6 +49,7 @@ function lab(over: Partial<PiScenario> = {}, seed = 3) {
     resetWith: () => {
       throw new Error('this test lab keeps one run: lessons-verify.test.ts resets a HeadlessLab');
     },
+    runSpeedupExperiment: () => Promise.reject(new Error('this test lab has no Speedup tab: lessons-verify.test.ts runs one in a HeadlessLab')),
   };
   const ctx = (): CheckContext => ({ cluster, console: console.lines, speedup, scenario: scenario as Scenario });
   const check = (name: string, raw: unknown): Check => {
@@ -268,6 +269,8 @@ describe('bad check and action arguments say what is wrong', () => {
     expect(() => parseAction('reset', { jobz: 2 })).toThrow('reset: unknown scenario field "jobz"');
     expect(() => parseAction('reset', { jobs: 'two' })).toThrow('reset: jobs must be a whole number, not "two"');
     expect(() => parseAction('reset', null)).toThrow('reset needs scenario values');
+    expect(parseAction('speedup-experiment', [1, 8])).toEqual({ op: 'speedup-experiment', workers: [1, 8] });
+    expect(() => parseAction('speedup-experiment', [3])).toThrow('speedup-experiment needs a list of worker counts from 1, 2, 4, 8, 16');
     expect(() => parseAction('step-until', { 'console-reply': 'OK' })).toThrow('step-until needs one check on the run (job-state, tube-jobs, node-state, workers, producer-done, reservations, rq-jobs, server)');
     expect(() => parseAction('step-until', { 'node-state': { node: 'worker 1', is: 'asleep' } })).toThrow('is must be one of');
   });

@@ -80,6 +80,13 @@ describe('rule 2: Do it for me must meet the checks', () => {
     }
   });
 
+  test('speedup-experiment runs the Speedup tab\'s experiment on the current run, in virtual time', async () => {
+    const good = lesson('{ workers: 2, jobs: 4, darts: 400000 }', ['Measure', ['check:', '  - speedup: { workers: 4, min: 2.5 }', 'do:', '  - speedup-experiment: [1, 4]']]);
+    expect(await problems(good)).toEqual([]);
+    const bad = lesson('{ workers: 2, jobs: 4, darts: 400000 }', ['Measure', ['check:', '  - speedup: { workers: 4, min: 2.5 }', 'do:', '  - speedup-experiment: [1, 2]']]);
+    expect(await problems(bad)).toEqual([`${FILE}:12: step 1 "Measure": after Do it for me the checks do not hold: "the speedup experiment measured a speedup ≥ 2.5 with 4 workers" (line 12)`]);
+  });
+
   test('a step the verifier cannot walk (no Do it for me) is named as skipped, not passed', async () => {
     const l = lesson('{ workers: 2 }', ['Measure', ['check:', '  - speedup: { workers: 2, min: 1.5 }']]);
     const verdict = await verifyLesson(l);
