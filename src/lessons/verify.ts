@@ -6,8 +6,9 @@
 //  4. a step a student can be locked out of: stray actions (a seeded mix of kill, hang, add worker,
 //     crash and restart the server, play, pause), then Restart step and Do it for me, leave this step's
 //     or a later step's checks unmet.
-// A step with checks but no Do it for me (the student must run a speedup experiment, Reset with other
-// values, or go live) cannot be walked headless: it is named as skipped, never passed in silence.
+// A step with checks but no Do it for me (in the shipped lessons, only a step in live time, whose runs
+// take real time and depend on the machine) cannot be walked headless: it is named as skipped, never
+// passed in silence. Speedup experiments run in virtual time here, as the lessons' Do it for me runs them.
 import { mulberry32 } from '../sim/rng.ts';
 import { DEFAULT_SCENARIOS } from '../sim/scenario.ts';
 import { describeAction, runAction, type Action } from './actions.ts';
