@@ -53,8 +53,8 @@ async function type(page: Page, ...lines: string[]) {
   }
 }
 
-async function checksDone(page: Page) {
-  await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent()).not.toMatch(/not yet/);
+async function checksDone(page: Page, timeout?: number) {
+  await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent(), { timeout }).not.toMatch(/not yet/);
 }
 
 async function finish(page: Page, errors: string[], shot: string) {
@@ -138,18 +138,19 @@ test('lesson 3 by Do it for me: Reset with the step\'s values and the experiment
   await next(page);
   await predict(page, 'a little under 8');
   await doIt(page);
-  await checksDone(page);
+  // The experiment's runs take real time in the page's Web Workers.
+  await checksDone(page, 90_000);
   await next(page);
   await predict(page, 'about 2');
   await doIt(page);
-  await checksDone(page);
+  await checksDone(page, 90_000);
   await expect.poll(() => page.getByLabel('Jobs', { exact: true }).inputValue()).toBe('2');
   await page.getByRole('tab', { name: 'Speedup' }).click();
   await expect.poll(() => page.getByRole('table').first().textContent()).toMatch(/8/);
   await next(page);
   await predict(page, 'around 2 or 3');
   await doIt(page);
-  await checksDone(page);
+  await checksDone(page, 90_000);
   await next(page);
   await finish(page, errors, 'lesson-03-do-it.png');
 });
