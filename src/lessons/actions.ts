@@ -2,6 +2,8 @@
 // set of named actions on the run, the same ones the student's own buttons and console perform.
 import type { Cluster } from '../sim/cluster.ts';
 import { SPEEDS } from '../sim/speeds.ts';
+import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
+import { checkHolds, isCheckName, parseCheck, type Check, type CheckName } from './checks.ts';
 
 /** The part of the app an action drives (the Lab satisfies it). */
 export interface ActionTarget {
@@ -13,6 +15,10 @@ export interface ActionTarget {
   step(): Promise<void>;
   startProducer(): void;
   addWorker(): void;
+  /** Sets these scenario values in the top bar and presses Reset: a fresh, paused run. */
+  resetWith(values: Partial<Scenario>): void;
+  /** The Speedup tab's experiment on the current scenario with these worker counts, in virtual time. */
+  runSpeedupExperiment(workers: number[]): Promise<void>;
 }
 
 export type Action =
@@ -20,10 +26,13 @@ export type Action =
   | { op: 'start-producer' | 'play' | 'pause' | 'crash-server' }
   | { op: 'add-worker'; count: number }
   | { op: 'step'; count: number }
+  | { op: 'step-until'; check: Check }
   | { op: 'speed'; value: number }
   | { op: 'kill' | 'hang' | 'restart'; node: string }
   | { op: 'kill-holder' | 'hang-holder'; job: number }
-  | { op: 'restart-server'; binlog: boolean };
+  | { op: 'restart-server'; binlog: boolean }
+  | { op: 'reset'; values: Partial<Scenario> }
+  | { op: 'speedup-experiment'; workers: number[] };
 
 
 /** Every action a lesson may use, with what its argument is (for error messages and the README). */
@@ -35,6 +44,7 @@ export const ACTIONS: Record<Action['op'], string> = {
   'crash-server': 'no argument',
   'add-worker': 'how many (default 1)',
   step: 'how many protocol events (default 1)',
+  'step-until': 'a check on the run, e.g. "step-until: { node-state: { node: worker 1, is: working } }"',
   speed: `one of ${SPEEDS.join(', ')}`,
   kill: 'a node name, e.g. worker 1',
   hang: 'a node name',
@@ -42,7 +52,12 @@ export const ACTIONS: Record<Action['op'], string> = {
   'kill-holder': 'a job id: kill the worker working on that job',
   'hang-holder': 'a job id: hang the worker working on that job',
   'restart-server': 'binlog or no-binlog',
+  reset: 'scenario values, e.g. "reset: { jobs: 2 }": set in the top bar, then Reset',
+  'speedup-experiment': 'worker counts, e.g. [1, 2, 4, 8]: the Speedup tab\'s experiment, in virtual time',
 };
+
+/** Worker counts the Speedup tab offers. */
+export const SPEEDUP_COUNTS = [1, 2, 4, 8, 16];
 
 export function isActionName(name: string): name is Action['op'] {
   return Object.hasOwn(ACTIONS, name);
@@ -52,6 +67,26 @@ function count(raw: unknown, what: string): number {
   if (raw === null || raw === undefined) return 1;
   if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1 || raw > 1000) throw new Error(`${what} must be a whole number from 1 to 1000, not ${JSON.stringify(raw)}`);
   return raw;
+}
+
+/** Checks `step-until` may wait for: those that read the run alone (not the console, an experiment or the top bar). */
+const RUN_CHECKS: readonly CheckName[] = ['job-state', 'tube-jobs', 'node-state', 'workers', 'producer-done', 'reservations', 'rq-jobs', 'server'];
+/** Events `step-until` steps at most before giving up. */
+const STEP_UNTIL_LIMIT = 1000;
+
+/** Scenario fields of every kind, with the type of their value. */
+const SCENARIO_TYPES = new Map(Object.values(DEFAULT_SCENARIOS).flatMap((d) => Object.entries(d).map(([k, v]) => [k, typeof v] as const)));
+
+/** `reset`'s argument: scenario fields (not the kind) with values of their type; numbers whole, from 0. */
+function scenarioValues(raw: unknown): Partial<Scenario> {
+  const fields = [...SCENARIO_TYPES.keys()].filter((k) => k !== 'kind');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !Object.keys(raw).length) throw new Error(`reset needs scenario values, e.g. "reset: { jobs: 2 }" (fields: ${fields.join(', ')})`);
+  for (const [k, v] of Object.entries(raw)) {
+    if (!fields.includes(k)) throw new Error(`reset: unknown scenario field "${k}" (fields: ${fields.join(', ')})`);
+    const type = SCENARIO_TYPES.get(k);
+    if (typeof v !== type || (type === 'number' && !(Number.isInteger(v) && (v as number) >= 0))) throw new Error(`reset: ${k} must be ${type === 'number' ? 'a whole number' : type === 'boolean' ? 'true or false' : 'a word'}, not ${JSON.stringify(v)}`);
+  }
+  return raw as Partial<Scenario>;
 }
 
 function nodeName(raw: unknown, op: string): string {
@@ -80,6 +115,12 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
     case 'add-worker':
     case 'step':
       return { op, count: count(raw, op) };
+    case 'step-until': {
+      const entries = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? Object.entries(raw) : [];
+      const [name, arg] = entries[0] ?? [];
+      if (entries.length !== 1 || !isCheckName(name) || !RUN_CHECKS.includes(name)) throw new Error(`step-until needs one check on the run (${RUN_CHECKS.join(', ')}), e.g. "step-until: { node-state: { node: worker 1, is: working } }"`);
+      return { op, check: { name, ...parseCheck(name, arg), line: 0 } };
+    }
     case 'speed':
       if (typeof raw !== 'number' || !SPEEDS.includes(raw)) throw new Error(`speed must be one of ${SPEEDS.join(', ')}, not ${JSON.stringify(raw)}`);
       return { op, value: raw };
@@ -94,6 +135,12 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
     case 'restart-server':
       if (raw !== 'binlog' && raw !== 'no-binlog') throw new Error(`restart-server must be "binlog" or "no-binlog", not ${JSON.stringify(raw)}`);
       return { op, binlog: raw === 'binlog' };
+    case 'reset':
+      return { op, values: scenarioValues(raw) };
+    case 'speedup-experiment':
+      if (!Array.isArray(raw) || !raw.length || !raw.every((k) => SPEEDUP_COUNTS.includes(k as number)))
+        throw new Error(`speedup-experiment needs a list of worker counts from ${SPEEDUP_COUNTS.join(', ')}, e.g. "speedup-experiment: [1, 2, 4, 8]"`);
+      return { op, workers: raw as number[] };
   }
 }
 
@@ -114,6 +161,8 @@ export function describeAction(a: Action): string {
       return a.count === 1 ? 'add a worker' : `add ${a.count} workers`;
     case 'step':
       return a.count === 1 ? 'step one event' : `step ${a.count} events`;
+    case 'step-until':
+      return `step until ${a.check.text}`;
     case 'speed':
       return `set the speed to ×${a.value}`;
     case 'kill':
@@ -126,6 +175,10 @@ export function describeAction(a: Action): string {
       return `hang the worker holding job ${a.job}`;
     case 'restart-server':
       return a.binlog ? 'restart the server with its binlog' : 'restart the server without its binlog';
+    case 'reset':
+      return `set ${Object.entries(a.values).map(([k, v]) => `${k} to ${v}`).join(', ')} and press Reset`;
+    case 'speedup-experiment':
+      return `run the speedup experiment with ${a.workers.join(', ')} workers in virtual time`;
   }
 }
 
@@ -182,6 +235,15 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
     case 'step':
       for (let i = 0; i < a.count; i++) await target.step();
       return;
+    case 'step-until': {
+      // RUN_CHECKS read the cluster alone: no console lines, experiment or scenario are needed.
+      const holds = () => checkHolds(a.check, { cluster: target.cluster, console: [], speedup: [], scenario: null as never });
+      for (let i = 0; !holds(); i++) {
+        if (i === STEP_UNTIL_LIMIT) throw new Error(`${STEP_UNTIL_LIMIT} events went by and still not ${a.check.text}`);
+        await target.step();
+      }
+      return;
+    }
     case 'speed':
       target.speed = a.value;
       return;
@@ -202,6 +264,12 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
       return;
     case 'restart-server':
       await cluster.restartServer(a.binlog);
+      return;
+    case 'reset':
+      target.resetWith(a.values);
+      return;
+    case 'speedup-experiment':
+      await target.runSpeedupExperiment(a.workers);
       return;
   }
 }

@@ -7,7 +7,7 @@ import { parseRun, replayRun } from '../sim/replay.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
-import type { SpeedupPoint } from '../sim/experiment.ts';
+import { runSpeedup, type SpeedupPoint } from '../sim/experiment.ts';
 import type { HostedRoom } from '../net/peer-link.ts';
 
 /**
@@ -54,6 +54,8 @@ export class Lab {
   nodeDensity: 'full' | 'compact' | 'tiny' = $state('full');
   /** The last speedup experiment's measurements (the Speedup tab runs it; lesson checks read it). */
   speedupPoints: SpeedupPoint[] = $state.raw([]);
+  /** The run that was on screen when the last experiment started (it measured that run's scenario). */
+  speedupRun: Cluster | null = $state.raw(null);
   /** The room this page hosts (real-node mode): its joiners' worker slots join every live run. */
   room: HostedRoom | null = $state.raw(null);
   /** The student's own connection to the queue server. */
@@ -97,6 +99,23 @@ export class Lab {
     this.scenario = { ...scenario };
     this.seed = seed;
     this.reset();
+  }
+
+  /** The top bar's Reset after setting these scenario values: a fresh run of the scenario they change. */
+  resetWith(values: Partial<Scenario>): void {
+    this.scenario = { ...this.scenario, ...values } as Scenario;
+    this.pause();
+    this.reset();
+  }
+
+  /** The Speedup tab's experiment on the current scenario, in virtual time, each run's nodes in Web Workers. */
+  async runSpeedupExperiment(workers: number[]): Promise<void> {
+    this.pause();
+    const measured = this.cluster;
+    const spawn = () => new Worker(new URL('../nodes/node.worker.ts', import.meta.url), { type: 'module', name: 'beanlab speedup node' }) as unknown as NodeProcess;
+    const points = await runSpeedup({ scenario: $state.snapshot(this.scenario) as Scenario, seed: this.seed, mode: 'virtual', workers, spawn });
+    this.speedupRun = measured;
+    this.speedupPoints = points;
   }
 
   /** A fresh run of the current scenario and seed. */

@@ -3,9 +3,9 @@
 // its public methods and the fixed actions of src/lessons/actions.ts.
 import { untrack } from 'svelte';
 import type { Lab } from './lab.svelte.ts';
-import type { ConsoleLine } from './console.svelte.ts';
-import { checkHolds, type CheckContext } from '../lessons/checks.ts';
+import type { Scenario } from '../sim/scenario.ts';
 import { describeAction, runAction } from '../lessons/actions.ts';
+import { rewindToStep, StepStart, type LessonLab } from '../lessons/step-runner.ts';
 import { LessonError, parseLesson, type Lesson, type LessonStep } from '../lessons/loader.ts';
 
 const STORAGE_KEY = 'beanlab-lessons';
@@ -48,8 +48,8 @@ export class LessonRunner {
   acting = $state(false);
   actionError = $state('');
   private progress: Progress = loadProgress();
-  /** The last console line before the step began: checks read only what came after it. */
-  private consoleMark: ConsoleLine | undefined;
+  /** Where the step began: checks read only what happened after it. */
+  private start: StepStart | null = null;
 
   constructor(
     private readonly lab: Lab,
@@ -130,11 +130,33 @@ export class LessonRunner {
     else if (this.index > 0) void this.enter(this.index - 1, false);
   }
 
-  /** The step afresh: its checks and prediction cleared, its automatic actions run again. */
-  restartStep(): void {
-    this.completed = this.completed.filter((i) => i !== this.index);
+  /**
+   * The step afresh: the run put back where the lesson's own path has it at the step's start
+   * (rewindToStep), its checks and prediction cleared, its automatic actions run again.
+   */
+  async restartStep(): Promise<void> {
+    const lesson = this.lesson;
+    if (!lesson) return;
+    const index = this.index;
+    this.completed = this.completed.filter((i) => i !== index);
     this.finishedNow = false;
-    void this.enter(this.index, true);
+    // No check is read while the run is rebuilt: the step begins once it is back.
+    this.start = null;
+    this.passed = false;
+    const rehearsal = new Rehearsal(this.lab);
+    this.acting = true;
+    this.actionError = '';
+    try {
+      await rewindToStep(rehearsal, lesson, index);
+    } catch (e) {
+      this.actionError = `Could not put the run back to this step's start: ${(e as Error).message}.`;
+    } finally {
+      this.acting = false;
+      this.lab.refresh();
+    }
+    if (this.lesson !== lesson || this.index !== index) return;
+    if (rehearsal.playing) this.lab.play();
+    await this.enter(index, true);
   }
 
   /** The lesson from its first step on a fresh run of its scenario. */
@@ -161,10 +183,8 @@ export class LessonRunner {
   evaluate(): void {
     const step = this.step;
     if (!step || this.finishedNow) return;
-    const lines = this.lab.console.lines;
-    const mark = this.consoleMark ? lines.lastIndexOf(this.consoleMark) : -1;
-    const ctx: CheckContext = { cluster: this.lab.cluster, console: lines.slice(mark + 1), speedup: this.lab.speedupPoints, scenario: this.lab.scenario };
-    const now = step.checks.map((c) => checkHolds(c, ctx));
+    if (!this.start) return;
+    const now = this.start.held(step, this.lab);
     // Once all hold at the same moment the step is done, whatever the run does next.
     if (now.every(Boolean)) this.passed = true;
     if (!this.passed && now.some((v, i) => v !== this.held[i])) this.held = now;
@@ -180,7 +200,7 @@ export class LessonRunner {
     this.actionError = '';
     this.held = lesson.steps[index].checks.map(() => false);
     this.passed = false;
-    this.consoleMark = untrack(() => this.lab.console.lines.at(-1));
+    this.start = untrack(() => new StepStart(this.lab));
     this.progress.lessons[lesson.id] = { step: index, completed: [...this.completed] };
     this.save();
     if (runAuto) await this.perform(lesson.steps[index].auto);
@@ -212,5 +232,64 @@ export class LessonRunner {
     } catch {
       // Storage full or disabled (private mode): progress is then kept for this page only.
     }
+  }
+}
+
+/**
+ * The lab driven by a replay: Play and Pause only say whether the run would be playing, and the replay
+ * moves time itself, so the lab is left paused until the replay is over.
+ */
+class Rehearsal implements LessonLab {
+  playing = false;
+
+  constructor(private readonly lab: Lab) {}
+
+  loadScenario(scenario: Scenario, seed: number): void {
+    this.playing = false;
+    this.lab.loadScenario(scenario, seed);
+  }
+
+  get cluster() {
+    return this.lab.cluster;
+  }
+  get console() {
+    return this.lab.console;
+  }
+  get speedupPoints() {
+    return this.lab.speedupPoints;
+  }
+  get speedupRun() {
+    return this.lab.speedupRun;
+  }
+  get scenario() {
+    return this.lab.scenario;
+  }
+  get speed() {
+    return this.lab.speed;
+  }
+  set speed(v: number) {
+    this.lab.speed = v;
+  }
+  play(): void {
+    this.playing = true;
+  }
+  pause(): void {
+    this.playing = false;
+  }
+  step(): Promise<void> {
+    this.playing = false;
+    return this.lab.step();
+  }
+  startProducer(): void {
+    this.lab.startProducer();
+  }
+  addWorker(): void {
+    this.lab.addWorker();
+  }
+  resetWith(values: Partial<Scenario>): void {
+    this.lab.resetWith(values);
+  }
+  runSpeedupExperiment(workers: number[]): Promise<void> {
+    return this.lab.runSpeedupExperiment(workers);
   }
 }

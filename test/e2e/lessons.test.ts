@@ -53,8 +53,8 @@ async function type(page: Page, ...lines: string[]) {
   }
 }
 
-async function checksDone(page: Page) {
-  await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent()).not.toMatch(/not yet/);
+async function checksDone(page: Page, timeout?: number) {
+  await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent(), { timeout }).not.toMatch(/not yet/);
 }
 
 async function finish(page: Page, errors: string[], shot: string) {
@@ -133,6 +133,28 @@ test('lesson 3, speedup: the experiment at three granularities', async () => {
   await finish(page, errors, 'lesson-03-done.png');
 });
 
+test('lesson 3 by Do it for me: Reset with the step\'s values and the experiment in virtual time; the Speedup tab shows its points', async () => {
+  const { page, errors } = await start('Speedup');
+  await next(page);
+  await predict(page, 'a little under 8');
+  await doIt(page);
+  // The experiment's runs take real time in the page's Web Workers.
+  await checksDone(page, 90_000);
+  await next(page);
+  await predict(page, 'about 2');
+  await doIt(page);
+  await checksDone(page, 90_000);
+  await expect.poll(() => page.getByLabel('Jobs', { exact: true }).inputValue()).toBe('2');
+  await page.getByRole('tab', { name: 'Speedup' }).click();
+  await expect.poll(() => page.getByRole('table').first().textContent()).toMatch(/8/);
+  await next(page);
+  await predict(page, 'around 2 or 3');
+  await doIt(page);
+  await checksDone(page, 90_000);
+  await next(page);
+  await finish(page, errors, 'lesson-03-do-it.png');
+});
+
 test('lesson 4, worker failure and TTR: kill, hang, duplicate execution, touch, the seed bug', async () => {
   const { page, errors } = await start('Worker failure and TTR');
   await doIt(page);
@@ -189,6 +211,33 @@ test('lesson 5, server failure and the binlog: what survives, resume logic, the 
   await next(page);
   await predict(page, 'It waits for ever for results that never come');
   await finish(page, errors, 'lesson-05-done.png');
+});
+
+test('lesson 5, a student who plays on in step 3: Restart step puts the six jobs back, Do it for me and step 4 then pass', async () => {
+  const { page, errors } = await start('Server failure and the binlog');
+  type Counts = { __beanlab: { paused: boolean; cluster: { model: { tubes: Map<string, { counts: { ready: number; reserved: number } }> } } } };
+  const counts = () => page.evaluate(() => ({ ...(window as unknown as Counts).__beanlab.cluster.model.tubes.get('msg_for_worker')?.counts, paused: (window as unknown as Counts).__beanlab.paused }));
+  await doIt(page);
+  await next(page);
+  await predict(page, '6');
+  await doIt(page);
+  await next(page);
+  // Step 3 pauses the run as it begins; the student plays on anyway with a worker, and it runs jobs.
+  await expect.poll(async () => (await counts()).paused).toBe(true);
+  await page.getByRole('button', { name: 'Add worker' }).click();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await expect.poll(async () => (await counts()).ready ?? 6, { timeout: 30_000 }).toBeLessThan(5);
+  await page.getByRole('button', { name: 'Restart step' }).click();
+  await expect.poll(counts).toMatchObject({ ready: 6, reserved: 0, paused: true });
+  await doIt(page);
+  await checksDone(page);
+  await next(page);
+  await predict(page, 'It is ready again');
+  await doIt(page);
+  await checksDone(page);
+  expect((await counts()).ready).toBe(6);
+  expect(errors).toEqual([]);
+  await page.close();
 });
 
 test('lesson 6, matrix multiplication with a shared store: per cell against row blocks', async () => {

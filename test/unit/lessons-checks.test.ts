@@ -46,6 +46,10 @@ function lab(over: Partial<PiScenario> = {}, seed = 3) {
     },
     startProducer: () => cluster.addNode('producer', producerConfig(scenario, seed)),
     addWorker: () => cluster.addNode(workerName(cluster.nodes.size + 1), { role: 'worker', worker: WORKER }),
+    resetWith: () => {
+      throw new Error('this test lab keeps one run: lessons-verify.test.ts resets a HeadlessLab');
+    },
+    runSpeedupExperiment: () => Promise.reject(new Error('this test lab has no Speedup tab: lessons-verify.test.ts runs one in a HeadlessLab')),
   };
   const ctx = (): CheckContext => ({ cluster, console: console.lines, speedup, scenario: scenario as Scenario });
   const check = (name: string, raw: unknown): Check => {
@@ -179,6 +183,20 @@ describe('checks on the π run', () => {
     expect(l.holds('workers', { count: 3 })).toBe(true);
     await expect(l.act('kill', 'worker 9')).rejects.toThrow('there is no node called worker 9');
   });
+
+  test('step-until steps one event at a time until its check holds, and no further', async () => {
+    const l = lab({ workers: 1 });
+    await l.act('start-producer');
+    const reserved = { tube: 'msg_for_worker', state: 'reserved', count: 1 };
+    await l.act('step-until', { 'tube-jobs': reserved });
+    expect(l.holds('tube-jobs', reserved)).toBe(true);
+    const events = l.cluster.eventCount;
+    await l.act('step-until', { 'tube-jobs': reserved });
+    expect(l.cluster.eventCount).toBe(events);
+    // Nothing left to happen: a clear error, not a wait for ever.
+    const idle = lab({ workers: 0 });
+    await expect(idle.act('step-until', { 'node-state': { node: 'producer', is: 'done' } })).rejects.toThrow('1000 events went by and still not producer is done');
+  });
 });
 
 describe('checks on the matrix and sort runs', () => {
@@ -247,5 +265,13 @@ describe('bad check and action arguments say what is wrong', () => {
     expect(() => parseAction('play', 5)).toThrow('play takes no argument');
     expect(() => parseAction('step', 0)).toThrow('step must be a whole number from 1 to 1000, not 0');
     expect(parseAction('console', 'stats')).toEqual({ op: 'console', lines: ['stats'] });
+    expect(parseAction('reset', { jobs: 2, granularity: 'row-block' })).toEqual({ op: 'reset', values: { jobs: 2, granularity: 'row-block' } });
+    expect(() => parseAction('reset', { jobz: 2 })).toThrow('reset: unknown scenario field "jobz"');
+    expect(() => parseAction('reset', { jobs: 'two' })).toThrow('reset: jobs must be a whole number, not "two"');
+    expect(() => parseAction('reset', null)).toThrow('reset needs scenario values');
+    expect(parseAction('speedup-experiment', [1, 8])).toEqual({ op: 'speedup-experiment', workers: [1, 8] });
+    expect(() => parseAction('speedup-experiment', [3])).toThrow('speedup-experiment needs a list of worker counts from 1, 2, 4, 8, 16');
+    expect(() => parseAction('step-until', { 'console-reply': 'OK' })).toThrow('step-until needs one check on the run (job-state, tube-jobs, node-state, workers, producer-done, reservations, rq-jobs, server)');
+    expect(() => parseAction('step-until', { 'node-state': { node: 'worker 1', is: 'asleep' } })).toThrow('is must be one of');
   });
 });
