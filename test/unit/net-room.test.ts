@@ -87,6 +87,18 @@ function decodeJoinerHello(raw: unknown) {
   return d.msg;
 }
 
+/** A room with one job in the work tube and a joiner driven by hand, its slot's worker started and connection 1 open. */
+async function reserving() {
+  const { cluster, host } = room();
+  const job = putJob(cluster, 'msg_for_worker', 'pi 1');
+  const raw = rawJoiner(host);
+  raw.send(helloFor('raw'));
+  await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
+  raw.node({ t: 'connect', vt: 0, conn: 1 });
+  await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+  return { cluster, host, raw, job };
+}
+
 const producerOf = (c: Cluster) => [...c.nodes.values()].find((n) => n.role === 'producer');
 const estimate = (c: Cluster) =>
   producerOf(c)?.reports.find((r): r is Extract<NodeReport, { kind: 'producer-done' }> => r.kind === 'producer-done')?.estimate;
@@ -426,16 +438,6 @@ describe('what a remote node may do', () => {
 describe('what a remote node may report', () => {
   const failed = (job: number): FromNode => ({ t: 'report', vt: 0, report: { kind: 'task-failed', job, error: 'injected' } });
 
-  async function reserving() {
-    const { cluster, host } = room();
-    const job = putJob(cluster, 'msg_for_worker', 'pi 1');
-    const raw = rawJoiner(host);
-    raw.send(helloFor('raw'));
-    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
-    raw.node({ t: 'connect', vt: 0, conn: 1 });
-    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
-    return { cluster, host, raw, job };
-  }
 
   test("a report of another node's job (or one nobody reserved) drops the joiner; the job's record keeps no injected result", async () => {
     const { cluster, host, raw, job } = await reserving();
@@ -589,13 +591,7 @@ describe('large messages travel in frames the data channel can carry', () => {
   });
 
   test('a 64 KiB result of control bytes reaches the host from a remote node', async () => {
-    const { cluster, host } = room();
-    const job = putJob(cluster, 'msg_for_worker', 'pi 1');
-    const raw = rawJoiner(host);
-    raw.send(helloFor('raw'));
-    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'start'));
-    raw.node({ t: 'connect', vt: 0, conn: 1 });
-    await until(() => raw.got().some((m) => m.t === 'node' && m.m.t === 'open'));
+    const { cluster, host, raw, job } = await reserving();
     raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\nuse msg_for_client\r\n') });
     await until(() => raw.replies(1).includes('USING'));
     const put = new Uint8Array([...latin1Bytes(`put 0 0 10 ${awkward.length}\r\n`), ...awkward, 13, 10, ...latin1Bytes(`delete ${job}\r\n`)]);
