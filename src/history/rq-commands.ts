@@ -311,7 +311,7 @@ export class RqShell {
       if (!line.trim()) continue;
       const { copies, count } = this.parseJobLine(line, `line ${i + 1}`);
       if (jobs.length + count > MAX_SUBMIT) throw new RqError(tooMany(jobs.length + count));
-      for (let copy = 0; copy < count; copy++) jobs.push(copies(copy));
+      for (let copy = 0; copy < count; copy++) jobs.push(copies(jobs.length));
     }
     return this.submit(jobs);
   }
@@ -324,12 +324,13 @@ export class RqShell {
       throw new RqError(`rq submit: not valid YAML (${(e as Error).message.split('\n')[0]}); nothing submitted`);
     }
     if (!Array.isArray(doc)) throw new RqError('rq submit: the YAML must be a list of jobs; nothing submitted');
+    let index = 0;
     return doc.flatMap((item, i) => {
       const where = `item ${i + 1}`;
       if (typeof item === 'string') {
         const { copies, count } = this.parseJobLine(item, where);
         if (count > MAX_SUBMIT) throw new RqError(tooMany(count));
-        return Array.from({ length: count }, (_, copy) => copies(copy));
+        return Array.from({ length: count }, () => copies(index++));
       }
       if (item && typeof item === 'object' && !Array.isArray(item) && typeof (item as { command?: unknown }).command === 'string') {
         const o = item as Record<string, unknown>;
@@ -338,14 +339,19 @@ export class RqShell {
           if (typeof o[k] !== 'number' || !Number.isSafeInteger(o[k]) || (o[k] as number) < 0) throw new RqError(`rq submit: ${where}: ${k} must be a whole number >= 0; nothing submitted`);
           return o[k] as number;
         };
+        index++;
         return [{ body: o.command as string, pri: opt('priority', 0), delay: 0, ttr: opt('ttr', DEFAULT_TTR_S), tube: typeof o.tube === 'string' ? o.tube : RQ_TUBE, tag: o.tag === null || o.tag === undefined ? null : String(o.tag) }];
       }
       throw new RqError(`rq submit: ${where}: expected a job line or a map with a "command" (as rq list prints); nothing submitted`);
     });
   }
 
-  /** `KIND [key=value ...]`: a task and its put options, and how many copies (count=). */
-  private parseJobLine(line: string, where: string): { copies: (copy: number) => Submission; count: number } {
+  /**
+   * `KIND [key=value ...]`: a task and its put options, and how many copies (count=). A copy is made
+   * for its place in the whole submission: a `pi` job without seed= gets one of its own, so the lines
+   * of one batch are independent samples too.
+   */
+  private parseJobLine(line: string, where: string): { copies: (index: number) => Submission; count: number } {
     const [kind, ...words] = line.trim().split(/\s+/);
     if (!['pi', 'busy', 'sleep', 'fail'].includes(kind)) throw new RqError(`rq submit: ${where}: unknown task "${kind}"; a job line starts with pi, busy, sleep or fail; nothing submitted`);
     const opts = new Map<string, string>();
@@ -362,12 +368,12 @@ export class RqShell {
       return Number(v);
     };
     const seq = this.submitted;
-    let body: (copy: number) => string;
+    let body: (index: number) => string;
     switch (kind) {
       case 'pi': {
         const darts = take('darts', 1_000_000);
         const seed = opts.has('seed') ? take('seed', 0) : null;
-        body = (copy) => encodeTask({ kind: 'pi', darts, seed: seed ?? (seq + copy + 1) });
+        body = (index) => encodeTask({ kind: 'pi', darts, seed: seed ?? (seq + index + 1) });
         break;
       }
       case 'busy':
@@ -390,7 +396,7 @@ export class RqShell {
     if (opts.size) throw new RqError(`rq submit: ${where}: unknown option "${[...opts.keys()][0]}" for ${kind}; nothing submitted`);
     if (!/^[A-Za-z0-9\-+/;.$_()]{1,200}$/.test(tube) || tube.startsWith('-')) throw new RqError(`rq submit: ${where}: "${tube}" is not a tube name; nothing submitted`);
     if (count < 1) throw new RqError(`rq submit: ${where}: count must be at least 1; nothing submitted`);
-    return { copies: (copy) => ({ body: body(copy), pri, delay, ttr: Math.max(1, ttr), tube, tag }), count };
+    return { copies: (index) => ({ body: body(index), pri, delay, ttr: Math.max(1, ttr), tube, tag }), count };
   }
 
   private submit(jobs: Submission[]): RqOutput[] {

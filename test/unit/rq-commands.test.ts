@@ -68,6 +68,14 @@ describe('rq submit', () => {
     ]);
   });
 
+  test('pi jobs without seed= are independent samples: each job of a batch gets its own seed, in lines, count= and YAML, and later submits go on', () => {
+    const { cluster, run } = lab();
+    run('rq submit', 'pi darts=1000 tag=e', 'pi darts=1000 tag=e', 'pi darts=1000 count=2', 'pi darts=1000 seed=9', '.');
+    run('rq submit', '- pi darts=1000', '- pi darts=1000', '.');
+    run('rq submit pi darts=1000');
+    expect(cluster.history.records.map((r) => r.command)).toEqual(['pi 1000 1', 'pi 1000 2', 'pi 1000 3', 'pi 1000 4', 'pi 1000 9', 'pi 1000 6', 'pi 1000 7', 'pi 1000 8']);
+  });
+
   test('more than ten jobs print a summary', () => {
     const { run } = lab();
     expect(run('rq submit sleep ms=1 count=12')).toMatch(/^submitted: 12\njids: 1-12\n/);
