@@ -164,6 +164,30 @@ test('100,000 jobs: the table draws only the rows in sight, sorts and scrolls', 
   expect(errors).toEqual([]);
 });
 
+test("the Jobs tab follows the run while open: its 'all' count grows with the jobs, and a tag picked in the last run does not hide the next run's jobs", async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await page.getByRole('tab', { name: 'Console' }).click();
+  await type(page, 'rq submit sleep ms=10 count=3 tag=a');
+  await page.getByRole('tab', { name: 'Jobs' }).click();
+  const tag = page.locator('.toolbar label', { hasText: 'Tag' }).locator('select');
+  await tag.selectOption('a');
+  const table = page.getByRole('table', { name: 'Jobs' });
+  await expect.poll(() => table.getAttribute('aria-rowcount')).toBe('4');
+  // A new run, whose jobs the producer puts while the Jobs tab is open.
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  await page.getByRole('button', { name: 'Play' }).click();
+  const all = page.getByRole('group', { name: 'Show jobs in state' }).getByRole('button').first();
+  const total = () => page.evaluate(() => (window as unknown as { __beanlab: { cluster: { history: { records: unknown[] } } } }).__beanlab.cluster.history.records.length);
+  await expect.poll(total).toBeGreaterThan(0);
+  await expect.poll(async () => Number(/all (\d+)/.exec((await all.textContent()) ?? '')?.[1]) === (await total())).toBe(true);
+  expect(await tag.inputValue()).toBe('');
+  expect(await tag.locator('option:checked').textContent()).toBe('any');
+  await expect.poll(async () => Number(await table.getAttribute('aria-rowcount'))).toBeGreaterThan(1);
+  expect(errors).toEqual([]);
+});
+
 /** An export of n finished jobs, each with two lifecycle steps, as Export YAML lays it out. */
 const bigExport = (n: number) =>
   `status:\n  jobs:\n    total: ${n}\njobs:\n` +
