@@ -109,6 +109,8 @@ function split(body: string, what: 'task' | 'result'): { kind: TaskKind; rest: s
   const text = body.trim();
   const space = text.search(/\s/);
   const kind = space < 0 ? text : text.slice(0, space);
+  // rq's `fail` job is no mistake: the student asked for a task that fails (a job no worker can run).
+  if (what === 'task' && text === 'fail') throw new Error('the task "fail" fails on purpose (rq submit fail: a job no worker can run)');
   if (!isTaskKind(kind)) fail(`unknown kind ${JSON.stringify(kind)}, expected one of ${TASK_KINDS.join(', ')}`);
   return { kind, rest: space < 0 ? '' : text.slice(space).trim(), fail };
 }

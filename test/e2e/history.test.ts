@@ -85,7 +85,7 @@ test('a batch from the console, a failing job and a killed feeder: rq status mat
   expect(killed[0].runner).not.toBe('feeder 2');
   const dead = run.filter((r) => r.state === 'dead');
   expect(dead).toHaveLength(1);
-  expect(dead[0].result).toMatch(/unknown kind "fail"/);
+  expect(dead[0].result).toMatch(/the task "fail" fails on purpose/);
 
   await type(page, 'rq status');
   const status = parse(await outputAfter(page, 'rq status'));
@@ -119,7 +119,7 @@ test('a batch from the console, a failing job and a killed feeder: rq status mat
   await states.getByRole('button', { name: /dead/ }).click();
   await expect.poll(() => page.getByRole('table', { name: 'Jobs' }).getByRole('row').count()).toBe(2);
   await page.getByRole('button', { name: `Open the record of job ${dead[0].key}`, exact: true }).click();
-  expect(await page.getByRole('region', { name: `Record of job ${dead[0].key}` }).textContent()).toMatch(/error.*unknown kind "fail"/);
+  expect(await page.getByRole('region', { name: `Record of job ${dead[0].key}` }).textContent()).toMatch(/error.*the task "fail" fails on purpose/);
   await page.screenshot({ path: path.join(SCREENSHOTS, 'history-jobs-dead.png') });
 
   // Kick brings a dead job back: it runs again (and, failing again, dies again after a second attempt).

@@ -403,7 +403,7 @@ describe('whole runs in virtual time', () => {
     // A sleep of 300 ms on a reference node takes 0.3 s of virtual time between reserve and delete (plus the round trip).
     expect(records[3].finished! - records[3].started!).toBeGreaterThanOrEqual(300);
     expect(records[4]).toMatchObject({ tag: 'broken', queueState: 'buried', exitStatus: 1, reserves: 1 });
-    expect(records[4].result).toMatch(/unknown kind "fail"/);
+    expect(records[4].result).toMatch(/the task "fail" fails on purpose/);
     const s = rqStatus(records, c.now);
     expect(s.jobs).toMatchObject({ finished: 4, dead: 1, total: 5 });
     expect(s.exit_status).toEqual({ successes: 4, failures: 1 });

@@ -238,6 +238,7 @@ describe('job bodies', () => {
     ['', /bad task body "": unknown kind "", expected one of pi, matrix-block, matrix-cell, sort-chunk, busy, sleep/],
     ['1000000', /unknown kind "1000000"/],
     ['frobnicate 3', /unknown kind "frobnicate"/],
+    ['fail 3', /unknown kind "fail"/],
     ['pi', /expected 2 numbers \(DARTS SEED\), got 0/],
     ['pi 10', /expected 2 numbers \(DARTS SEED\), got 1/],
     ['pi 10 3 4', /expected 2 numbers \(DARTS SEED\), got 3/],
@@ -258,6 +259,11 @@ describe('job bodies', () => {
   ])('malformed task body %j is rejected', (body, message) => {
     expect(() => decodeTask(body)).toThrow(message);
     expect(() => decodeTask(body)).toThrow(new RegExp(`^bad task body ${escape(JSON.stringify(body))}: (?!bad)`));
+  });
+
+  test('rq\'s "fail" job fails saying it does so on purpose, not as a malformed body (it read like a bug)', () => {
+    expect(() => decodeTask('fail')).toThrow(/^the task "fail" fails on purpose \(rq submit fail: a job no worker can run\)$/);
+    expect(() => decodeTask(' fail\r\n')).toThrow(/fails on purpose/);
   });
 
   test.each([
