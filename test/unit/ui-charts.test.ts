@@ -9,7 +9,7 @@ import { latin1Bytes } from '../../src/protocol/wire.ts';
 import { bandLabels, layoutBars, outcomeCounts, TimelineHistory, type Bar } from '../../src/ui/charts/timeline.ts';
 import { scaleLinear, scaleLog } from 'd3';
 import { decadeDomain, decadeTicks, linearTicks, powerOfTen, tickCount } from '../../src/ui/charts/ticks.ts';
-import { cumulativeDone, expectedError, mergeTimes, piProgress, throughput, throughputWindow } from '../../src/ui/charts/series.ts';
+import { cumulativeDone, expectedError, jobsDoneTime, mergeTimes, piProgress, throughput, throughputWindow } from '../../src/ui/charts/series.ts';
 import type { NodeReport } from '../../src/nodes/messages.ts';
 
 const clusters: Cluster[] = [];
@@ -271,6 +271,15 @@ describe('chart series', () => {
     expect(throughputWindow(3000)).toBe(200);
     expect(throughputWindow(60_000)).toBe(5000);
     expect(throughputWindow(1e9)).toBe(60_000);
+  });
+
+  test.each([
+    ['no job expected yet: the clock', [], 0, 900, 900],
+    ['jobs still running: the clock', [100, 300], 3, 900, 900],
+    ['every expected job done: when the last finished, not the clock', [100, 300, 420], 3, 5000, 420],
+    ['more done than expected (a job ran twice): when the expected count was reached', [100, 300, 420, 600], 3, 5000, 420],
+  ])('jobsDoneTime, %s', (_what, times, expected, now, shown) => {
+    expect(jobsDoneTime(times, expected, now)).toBe(shown);
   });
 
   test('mergeTimes sorts all nodes\' completions together', () => {

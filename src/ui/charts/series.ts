@@ -40,6 +40,15 @@ export function throughput(sortedTimes: readonly number[], until: number, window
   return pts;
 }
 
+/**
+ * The time the jobs chart's caption gives ("8 of 8 jobs done in T"): the clock while jobs are still
+ * expected, and once every expected job is done, the time the last of them finished, which stays put
+ * while the clock runs on. `times` ascending.
+ */
+export function jobsDoneTime(times: readonly number[], expected: number, now: number): number {
+  return expected > 0 && times.length >= expected ? times[expected - 1] : now;
+}
+
 /** Merges the completion times of several nodes into one ascending list. */
 export function mergeTimes(lists: readonly (readonly number[])[]): number[] {
   return lists.flat().sort((a, b) => a - b);
