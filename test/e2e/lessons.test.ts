@@ -105,7 +105,7 @@ test('lesson 2, producer and consumer: two tubes, a run to π, the console as wo
   const nextButton = page.getByRole('button', { name: 'Next' });
   for (let i = 0; i < 80 && (await nextButton.isDisabled()); i++) await page.getByRole('button', { name: 'Step', exact: true }).click();
   await next(page);
-  await page.getByLabel('Speed', { exact: true }).selectOption('10');
+  await page.getByLabel('Speed', { exact: true }).selectOption('0.1');
   await page.getByRole('button', { name: 'Play' }).click();
   await next(page);
   await type(page, 'use msg_for_worker', 'put 0 0 60 9', 'pi 1000 7', 'watch msg_for_client', 'ignore default', 'reserve');
