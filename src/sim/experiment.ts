@@ -230,6 +230,27 @@ export interface SpeedupSetup {
   nodes: 'local' | 'room';
 }
 
+/**
+ * What a live experiment of local Web Workers can show on this machine, in words: how many cores the
+ * browser reports (navigator.hardwareConcurrency), that the page needs part of one, and why a
+ * measured speedup under 1 is no bug. Null for a virtual-time experiment (its node speeds are modelled).
+ */
+export function liveCoresNote(cores: number, mode: SpeedupSetup['mode'], points: readonly Pick<SpeedupPoint, 'kind' | 'workers' | 'speedup'>[]): string | null {
+  if (mode !== 'live') return null;
+  const local = points.filter((p) => p.kind === 'local');
+  const most = Math.max(0, ...local.map((p) => p.workers));
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  let text = `This browser reports ${plural(cores, 'core')}, and the page itself needs part of one while it runs.`;
+  if (most > cores) text += ` ${plural(most, 'worker')} share ${plural(cores, 'core')}: the speedup cannot pass about ${cores}.`;
+  const slower = local.filter((p) => p.speedup < 1).map((p) => p.workers);
+  if (slower.length) {
+    text +=
+      ` With ${slower.join(' and ')} workers the run was slower than with one (speedup under 1): the workers waited for ` +
+      'cores that the page, the other workers or other programs were using.';
+  }
+  return text;
+}
+
 export function exportJson(points: SpeedupPoint[], setup?: SpeedupSetup): string {
   return JSON.stringify({ setup: setup ?? null, points }, null, 2) + '\n';
 }

@@ -229,3 +229,21 @@ test('the divider above the tabs resizes the panel by drag and by keys, within l
   expect(Math.abs((await height(panel)) - start.panel)).toBeLessThan(1);
   expect(errors).toEqual([]);
 });
+
+test("a live speedup experiment says how many cores this browser reports, and what that means for the speedup", async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await setScenario(page, { darts: 40_000_000, jobs: 8 });
+  await page.getByRole('tab', { name: 'Speedup' }).click();
+  await page.getByLabel('live (real cores)').check();
+  for (const k of ['1', '2', '4']) await page.getByRole('group', { name: 'Worker counts' }).getByLabel(k, { exact: true }).check();
+  await page.getByRole('button', { name: 'Run speedup experiment' }).click();
+  await page.getByRole('button', { name: 'Run speedup experiment' }).and(page.locator(':enabled')).waitFor({ timeout: 90_000 });
+  const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+  const note = page.locator('.cores-note');
+  await expect.poll(() => note.textContent()).toMatch(new RegExp(`^This browser reports ${cores} cores?, and the page itself needs part of one while it runs\\.`));
+  // At least 4 workers ran (1, 2 and 4 were ticked): on fewer cores the note says the speedup cannot pass the core count.
+  if (cores < 4) expect(await note.textContent()).toMatch(new RegExp(`\\d+ workers share ${cores} cores?: the speedup cannot pass about ${cores}\\.`));
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'speedup-live-cores.png') });
+  expect(errors).toEqual([]);
+});

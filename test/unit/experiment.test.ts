@@ -1,7 +1,7 @@
 // The speedup experiment in virtual time, with nodes on in-thread message channels: modelled durations
 // make it deterministic, so the measured speedups can be checked against what the schedule allows.
 import { afterEach, describe, expect, test } from 'vitest';
-import { exportCsv, exportJson, runSpeedup, speedupPoints, type RunMeasurement, type SpeedupProgress } from '../../src/sim/experiment.ts';
+import { exportCsv, exportJson, runSpeedup, speedupPoints, type RunMeasurement, type SpeedupProgress, liveCoresNote } from '../../src/sim/experiment.ts';
 import { hostNode, type NodePort } from '../../src/nodes/host.ts';
 import { Cluster, type NodeProcess } from '../../src/sim/cluster.ts';
 import { piTasks, producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
@@ -335,5 +335,29 @@ describe('runSpeedup with a room\'s remote nodes', () => {
     await expect(runSpeedup({ workers: [1], scenario: pi, seed: 1, mode: 'virtual', spawn: spawnInThread, remote: loan })).rejects.toThrow(/remote nodes run on the real clock only/);
     await expect(runSpeedup({ workers: [1, 2], scenario: pi, seed: 1, mode: 'live', spawn: spawnInThread, remote: loan })).rejects.toThrow('runSpeedup: the room has 1 remote node, fewer than 2');
     await loan.end();
+  });
+});
+
+describe('liveCoresNote: what a live speedup can show on this machine', () => {
+  const local = (workers: number, speedup: number) => ({ kind: 'local' as const, workers, speedup });
+  test.each([
+    ['virtual time: node speeds are modelled, no note', 2, 'virtual' as const, [local(1, 1), local(8, 7.6)], null],
+    ['live, enough cores: the cores and the page', 8, 'live' as const, [local(1, 1), local(2, 1.9)], 'This browser reports 8 cores, and the page itself needs part of one while it runs.'],
+    [
+      'live, more workers than cores: the ceiling',
+      2,
+      'live' as const,
+      [local(1, 1), local(4, 1.7)],
+      'This browser reports 2 cores, and the page itself needs part of one while it runs. 4 workers share 2 cores: the speedup cannot pass about 2.',
+    ],
+    [
+      'live, a speedup under 1 on a loaded 2-core machine: says why',
+      2,
+      'live' as const,
+      [local(1, 1), local(2, 0.82)],
+      'This browser reports 2 cores, and the page itself needs part of one while it runs. With 2 workers the run was slower than with one (speedup under 1): the workers waited for cores that the page, the other workers or other programs were using.',
+    ],
+  ])('%s', (_what, cores, mode, points, note) => {
+    expect(liveCoresNote(cores, mode, points)).toBe(note);
   });
 });
