@@ -104,3 +104,6 @@ export async function joinAs(browser: Browser, link: string, expectNode: string)
   await joiner.page.getByRole('status', { name: 'Membership' }).filter({ hasText: `node ${expectNode}` }).waitFor({ timeout: 20_000 });
   return joiner;
 }
+
+/** A node's card in the cluster view (a region named after the node). */
+export const nodeCard = (page: Page, name: string) => page.getByRole('region', { name, exact: true });

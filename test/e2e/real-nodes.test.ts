@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { hostRoom, joinAs, openRoomLab, openRoomPage, SCREENSHOTS, type RoomLab } from './browser.ts';
+import { hostRoom, joinAs, nodeCard as card, openRoomLab, openRoomPage, SCREENSHOTS, type RoomLab } from './browser.ts';
 
 let lab: RoomLab;
 beforeAll(async () => {
@@ -19,8 +19,6 @@ async function piEstimate(page: Page, timeout = 90_000): Promise<number> {
   await status.filter({ hasText: /π ≈ \d\.\d+ in/ }).waitFor({ timeout });
   return Number(/π ≈ (\d\.\d+)/.exec((await status.textContent()) ?? '')![1]);
 }
-
-const card = (page: Page, name: string) => page.getByRole('region', { name, exact: true });
 
 test('a host and two joiners in separate browsers compute π; remote cards show their round trip', async () => {
   const host = await hostRoom(lab, { darts: 40_000_000, jobs: 8 });

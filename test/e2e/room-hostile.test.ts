@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { hostRoom, joinAs, openRoomLab, SCREENSHOTS, type RoomLab } from './browser.ts';
+import { hostRoom, joinAs, nodeCard as card, openRoomLab, SCREENSHOTS, type RoomLab } from './browser.ts';
 
 let lab: RoomLab;
 beforeAll(async () => {
@@ -14,8 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await lab?.close();
 });
-
-const card = (page: Page, name: string) => page.getByRole('region', { name, exact: true });
 
 /** What a hostile student runs in the joiner's console: room messages of slot 0's worker, sent raw; the host's answers to connection 900 are kept. */
 async function sendAsSlot0(page: Page, messages: object[]): Promise<void> {

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { hostRoom, joinAs, openRoomLab, SCREENSHOTS, type RoomLab } from './browser.ts';
+import { hostRoom, joinAs, nodeCard as card, openRoomLab, SCREENSHOTS, type RoomLab } from './browser.ts';
 
 let lab: RoomLab;
 beforeAll(async () => {
@@ -14,8 +14,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await lab?.close();
 });
-
-const card = (page: Page, name: string) => page.getByRole('region', { name, exact: true });
 
 /** In the joiner's page: what it sends the host claims hits = darts, in the results it puts and in the ones it reports. */
 async function cheat(page: Page): Promise<void> {
