@@ -368,8 +368,14 @@ export class Engine {
   }
 
   /** Takes a job out of its owner's reservations; null unless c holds it. */
+  /** The job `id` if connection c holds it reserved: the only jobs its release, bury and touch act on. */
+  reservedBy(c: Connection, id: number): Job | null {
+    const j = this.jobs.get(id);
+    return j && j.reserver === c && j.state === 'reserved' ? j : null;
+  }
+
   removeReservedJob(c: Connection, j: Job | undefined): Job | null {
-    if (!j || j.reserver !== c || j.state !== 'reserved') return null;
+    if (!j || this.reservedBy(c, j.id) !== j) return null;
     return this.removeThisReservedJob(c, j);
   }
 

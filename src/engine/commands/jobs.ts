@@ -1,6 +1,5 @@
 // Commands on one job that a worker owns or any client can remove: delete, release, bury, touch.
 import type { Handler } from './index.ts';
-import type { Job } from '../job.ts';
 
 export const jobCommands = {
   delete: (e, c, cmd) => {
@@ -20,11 +19,11 @@ export const jobCommands = {
 
   release: (e, c, cmd) => {
     e.count('release');
-    const found = e.jobs.get(cmd.id);
-    if (found?.reserver !== c || found.state !== 'reserved') return e.reply(c, 'NOT_FOUND');
+    const j = e.reservedBy(c, cmd.id);
+    if (!j) return e.reply(c, 'NOT_FOUND');
     // A delay is logged: without binlog space the job stays reserved (beanstalkd loses it).
     if (cmd.delay > 0 && !e.reserveUpdate()) return e.reply(c, 'OUT_OF_MEMORY');
-    const j = e.removeReservedJob(c, found) as Job;
+    e.removeReservedJob(c, j);
     j.pri = cmd.pri;
     j.delay = cmd.delay;
     j.releaseCount++;
@@ -34,11 +33,11 @@ export const jobCommands = {
 
   bury: (e, c, cmd) => {
     e.count('bury');
-    const found = e.jobs.get(cmd.id);
-    if (found?.reserver !== c || found.state !== 'reserved') return e.reply(c, 'NOT_FOUND');
+    const j = e.reservedBy(c, cmd.id);
+    if (!j) return e.reply(c, 'NOT_FOUND');
     // Without binlog space the job stays reserved (beanstalkd answers INTERNAL_ERROR and loses it).
     if (!e.reserveUpdate()) return e.reply(c, 'OUT_OF_MEMORY');
-    const j = e.removeReservedJob(c, found) as Job;
+    e.removeReservedJob(c, j);
     j.pri = cmd.pri;
     e.buryJob(j, true);
     e.emitJob('buried', j, c);
@@ -47,8 +46,8 @@ export const jobCommands = {
 
   touch: (e, c, cmd) => {
     e.count('touch');
-    const j = e.jobs.get(cmd.id);
-    if (!j || j.reserver !== c || j.state !== 'reserved') return e.reply(c, 'NOT_FOUND');
+    const j = e.reservedBy(c, cmd.id);
+    if (!j) return e.reply(c, 'NOT_FOUND');
     j.deadlineAt = e.now() + j.ttr;
     c.soonest = null;
     e.emitJob('touched', j, c);
