@@ -194,7 +194,6 @@ export class HostedRoom {
   private constructor(
     readonly room: RoomHost,
     private peer: Peer,
-    private secret: string,
     readonly signaling: SignalingServer,
     private readonly onChange: () => void,
   ) {
@@ -208,19 +207,19 @@ export class HostedRoom {
 
   /** What a student types to join (the code and the secret). */
   get joinCode(): string {
-    return joinCodeText(this.code, this.secret);
+    return joinCodeText(this.code, this.room.secret);
   }
 
   /** The address a joiner opens: this page with ?join=CODE#SECRET (and the signaling server, if not this one). */
   joinUrl(page: string = location.href): string {
-    return joinLink(page, this.code, this.secret);
+    return joinLink(page, this.code, this.room.secret);
   }
 
   static async open(opts: { cluster: () => RoomCluster; worker: WorkerConfig; signaling: SignalingServer; onChange: () => void }): Promise<HostedRoom> {
     const { code, secret, peer } = await claimRoom(opts.signaling);
     const now = () => performance.timeOrigin + performance.now();
     const room = new RoomHost({ code, secret, cluster: opts.cluster, worker: opts.worker, now, onChange: opts.onChange });
-    return new HostedRoom(room, peer, secret, opts.signaling, opts.onChange);
+    return new HostedRoom(room, peer, opts.signaling, opts.onChange);
   }
 
   /** A new code and secret on the signaling server; whoever is in the room stays. */
@@ -232,7 +231,6 @@ export class HostedRoom {
     this.earlier.push(old);
     this.peer = peer;
     old.disconnect();
-    this.secret = secret;
     this.signalingState = 'open';
     this.listen(peer);
     this.room.reopen(code, secret);

@@ -227,7 +227,7 @@ class RemoteNodeProcess implements NodeProcess {
 
 export class RoomHost {
   private roomCode: string;
-  private secret: string;
+  private roomSecret: string;
   /** Verify results: re-run a share of the jobs on another node, exclude who disagrees (see room-verify.ts). */
   readonly verification: RoomVerification;
   /** New joiners wait until the host approves them. */
@@ -244,7 +244,7 @@ export class RoomHost {
 
   constructor(private readonly opts: RoomHostOptions) {
     this.roomCode = opts.code;
-    this.secret = opts.secret;
+    this.roomSecret = opts.secret;
     this.verification = new RoomVerification({ cluster: opts.cluster, peers: () => this.entries, kick: (no, reason) => this.kick(no, reason) });
     this.heartbeatMs = opts.heartbeatMs ?? 1000;
     this.silenceMs = opts.silenceMs ?? 5000;
@@ -257,10 +257,15 @@ export class RoomHost {
     return this.roomCode;
   }
 
+  /** What joiners must prove they know (it changes with the code when the room reopens). */
+  get secret(): string {
+    return this.roomSecret;
+  }
+
   /** The room moves to a new code and secret (its id on the signaling server was lost): those in it stay, new joiners need the new link. */
   reopen(code: string, secret: string): void {
     this.roomCode = code;
-    this.secret = secret;
+    this.roomSecret = secret;
     this.changed();
   }
 
