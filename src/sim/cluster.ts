@@ -370,10 +370,7 @@ export class Cluster {
     n.life = 'dead';
     n.horizon = Infinity;
     n.status = { state: 'failed', detail };
-    for (const s of n.sessions.values()) s.destroy();
-    n.sessions.clear();
-    this.closeStoreSessions(n, false);
-    this.failReruns(n, `it stopped (${detail}) before answering`);
+    this.closeConnections(n, `it stopped (${detail}) before answering`);
     this.wakeWaiters();
     this.changed();
   }
@@ -396,10 +393,7 @@ export class Cluster {
     this.action(`restart ${n.name}`, { op: 'restart', node: id });
     if (n.life !== 'dead') {
       n.process.terminate();
-      for (const s of n.sessions.values()) s.destroy();
-      n.sessions.clear();
-      this.closeStoreSessions(n, false);
-      this.failReruns(n, 'it restarted before answering');
+      this.closeConnections(n, 'it restarted before answering');
     }
     n.horizon = Infinity;
     this.spawn(n);
@@ -475,6 +469,14 @@ export class Cluster {
     if (asked?.node !== n) return;
     this.reruns.delete(m.n);
     asked.answer('error' in m ? { ms: m.ms, error: m.error } : { ms: m.ms, result: m.result });
+  }
+
+  /** A terminated process's connections close (the server returns its jobs) and its re-runs fail with `why`. */
+  private closeConnections(n: NodeHandle, why: string): void {
+    for (const s of n.sessions.values()) s.destroy();
+    n.sessions.clear();
+    this.closeStoreSessions(n, false);
+    this.failReruns(n, why);
   }
 
   /** A node that stops (killed, restarted, removed) answers none of the re-runs it was asked. */
