@@ -115,6 +115,12 @@ const STEP_WORDS: Record<JobEvent['action'], string> = {
   recovered: 'recovered from the binlog',
 };
 
+/** `node`'s latest reserve of the job, if it ever reserved it. */
+function lastReserve(r: JobRecord, node: string | null): LifecycleStep | null {
+  for (let k = r.steps.length - 1; k >= 0; k--) if (r.steps[k].what === STEP_WORDS.reserved && r.steps[k].node === node) return r.steps[k];
+  return null;
+}
+
 export class JobHistory {
   /** Every record, oldest first. */
   readonly records: JobRecord[] = [];
@@ -201,10 +207,20 @@ export class JobHistory {
       case 'kicked':
         r.finished = null;
         break;
-      case 'deleted':
+      case 'deleted': {
         r.finished = at;
         this.live.delete(e.id);
+        // A worker still running after its TTR ran out may delete the job another has reserved since
+        // (once that one's TTR ran out too): the deleter finished it, in the attempt it reserved.
+        if (node !== r.runner) {
+          const attempt = lastReserve(r, node);
+          if (attempt) {
+            r.runner = node;
+            r.started = attempt.at;
+          }
+        }
         break;
+      }
     }
     r.queueState = e.state;
     if (e.state === 'buried' && r.exitStatus !== null && r.exitStatus !== 0) r.finished = at;
@@ -253,6 +269,13 @@ export class JobHistory {
     const r = this.byId.get(report.job);
     if (!r) return;
     const at = atMs - this.origin;
+    if (r.queueState === 'deleted' && node !== r.runner) {
+      // A late attempt's outcome (its TTR ran out, and the runner has finished the job): part of the
+      // job's life, not its result.
+      this.step(r, at, report.kind === 'task-done' ? `task done too${report.result ? `: ${report.result}` : ''}` : `task failed too: ${report.error}`, node);
+      this.changed();
+      return;
+    }
     if (report.kind === 'task-done') {
       r.exitStatus = 0;
       r.result = report.result ?? null;

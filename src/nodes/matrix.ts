@@ -1,38 +1,62 @@
-// The seed report's matrix multiplication with memcached. The producer (client.py) holds A and B, puts
-// them in the key-value store and puts jobs that only name what to compute; a worker fetches its
-// operands from the store, computes, stores its part of C there and puts a confirmation; the producer
-// counts the confirmations, then reads C back from the store and checks it against its own A×B.
+// The seed report's matrix multiplication with memcached. Its client.py holds A and B and puts one job
+// per entry of C whose body carries what to compute with: i, j, row i of A and column j of B, one per
+// line. A worker computes the dot product, stores C[i][j] in memcached and puts a confirmation; the
+// client counts the confirmations, then reads C back from memcached one entry at a time. The row-block
+// mode is the improvement: the producer stores A and B in the key-value store once, each job only names
+// a block of rows, and its worker fetches its rows of A and all of B from the store.
 //
-// Store keys: `A:i` row i of A, `B:j` column j of B, `C:i:j` one entry of C (cell jobs), `C:i` row i
-// of C (row-block jobs). Values are numbers separated by spaces, as the report's `' '.join(...)`.
+// Store keys: `C:i:j` one entry of C (cell jobs; the report's key is the flat index i*n + j), `A:i` row
+// i of A, `B:j` column j of B and `C:i` row i of C (row-block jobs). Values are numbers separated by
+// spaces, as the report's `' '.join(...)`.
 import { bodyText, type Reply } from '../protocol/client.ts';
 import { mulberry32 } from '../sim/rng.ts';
 import type { TaskResult, TaskSpec } from '../tasks/index.ts';
 import type { MatrixProducerConfig, ResultCheck } from './messages.ts';
 import type { NodeRuntime, StoreConnection } from './programs.ts';
 
-/** What one job asks for: one entry C[i][j], or rows row0 .. row0 + rows - 1 of C (B has n columns). */
-export type MatrixJob = { kind: 'cell'; i: number; j: number } | { kind: 'rows'; row0: number; rows: number; n: number };
+/**
+ * What one job asks for: one entry C[i][j] with its operands (row i of A, column j of B), or rows
+ * row0 .. row0 + rows - 1 of C, whose operands are in the store (B has n columns).
+ */
+export type MatrixJob = { kind: 'cell'; i: number; j: number; row: number[]; col: number[] } | { kind: 'rows'; row0: number; rows: number; n: number };
 
-/** Job bodies: `matrix-kv-cell I J` and `matrix-kv-rows ROW0 ROWS N`. */
+/**
+ * Job bodies. A cell job is the report's four lines `I`, `J`, the row and the column (the report sends
+ * n*i as its first line, to make I + J its flat key; this one sends i). A row block is
+ * `matrix-kv-rows ROW0 ROWS N`.
+ */
 export function matrixJobBody(job: MatrixJob): string {
-  return job.kind === 'cell' ? `matrix-kv-cell ${job.i} ${job.j}` : `matrix-kv-rows ${job.row0} ${job.rows} ${job.n}`;
+  return job.kind === 'cell' ? `${job.i}\n${job.j}\n${job.row.join(' ')}\n${job.col.join(' ')}` : `matrix-kv-rows ${job.row0} ${job.rows} ${job.n}`;
 }
 
-/** The job a body names, or null if it is not a matrix job (then it is an ordinary task). */
+/**
+ * The job a body names, or null if it is not a matrix job (then it is an ordinary task). A body in the
+ * cell layout whose row and column do not fit together is an error, not an ordinary task.
+ */
 export function parseMatrixJob(body: string): MatrixJob | null {
-  const cell = /^matrix-kv-cell (\d+) (\d+)$/.exec(body.trim());
-  if (cell) return { kind: 'cell', i: Number(cell[1]), j: Number(cell[2]) };
+  const cell = /^(\d+)\n(\d+)\n([^\n]*)\n([^\n]*)$/.exec(body.trim());
+  if (cell) {
+    const numbers = (text: string, what: string) => {
+      const v = text.trim().split(/ +/).map(Number);
+      if (!text.trim() || v.some((x) => !Number.isFinite(x))) throw new Error(`matrix cell job: ${what} is not a list of numbers: ${text.slice(0, 40)}`);
+      return v;
+    };
+    const row = numbers(cell[3], 'the row of A');
+    const col = numbers(cell[4], 'the column of B');
+    if (row.length !== col.length) throw new Error(`matrix cell job: the row of A has ${row.length} entries, the column of B ${col.length}`);
+    return { kind: 'cell', i: Number(cell[1]), j: Number(cell[2]), row, col };
+  }
   const rows = /^matrix-kv-rows (\d+) (\d+) (\d+)$/.exec(body.trim());
   if (rows) return { kind: 'rows', row0: Number(rows[1]), rows: Number(rows[2]), n: Number(rows[3]) };
   return null;
 }
 
-/** The jobs of an n×n product: one per cell (`rowsPerJob` 0), or blocks of `rowsPerJob` rows. */
-export function matrixJobs(n: number, rowsPerJob: number): MatrixJob[] {
+/** The jobs of C = A×B (n×n): one per cell carrying its operands (`rowsPerJob` 0), or blocks of `rowsPerJob` rows. */
+export function matrixJobs(a: number[][], b: number[][], rowsPerJob: number): MatrixJob[] {
+  const n = a.length;
   const jobs: MatrixJob[] = [];
   if (rowsPerJob === 0) {
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) jobs.push({ kind: 'cell', i, j });
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) jobs.push({ kind: 'cell', i, j, row: a[i], col: column(b, j) });
   } else {
     for (let row0 = 0; row0 < n; row0 += rowsPerJob) jobs.push({ kind: 'rows', row0, rows: Math.min(rowsPerJob, n - row0), n });
   }
@@ -51,7 +75,9 @@ export function multiply(a: number[][], b: number[][]): number[][] {
   return a.map((row) => b[0].map((_, j) => row.reduce((sum, x, p) => sum + x * b[p][j], 0)));
 }
 
-const column = (m: number[][], j: number) => m.map((row) => row[j]);
+function column(m: number[][], j: number): number[] {
+  return m.map((row) => row[j]);
+}
 
 /** A vector stored under `key`; a clear error if the store does not hold it. */
 function vector(values: Map<string, string>, key: string): number[] {
@@ -63,22 +89,27 @@ function vector(values: Map<string, string>, key: string): number[] {
 }
 
 /**
- * A worker's part (worker.py with memcache): fetch the operands, compute, store the result in the
- * key-value store. Returns the task it computed and the confirmation to put for the producer.
+ * A worker's part (worker.py with memcache): compute (a row block first fetches its operands from the
+ * store), store the result in the key-value store. Returns the task it computed and the confirmation to
+ * put for the producer.
  */
 export async function runMatrixJob(rt: NodeRuntime, job: MatrixJob): Promise<{ spec: TaskSpec; result: TaskResult; confirmation: string }> {
-  // A connection per job, as the report's worker makes a memcache.Client inside its loop.
+  if (job.kind === 'cell') {
+    const { i, j, row, col } = job;
+    const spec: TaskSpec = { kind: 'matrix-cell', i, j, row, col };
+    const result = await rt.compute(spec);
+    if (result.kind !== 'matrix-cell') throw new Error(`matrix cell job computed a ${result.kind} result`);
+    // A connection per job, as the report's worker makes a memcache.Client inside its loop.
+    const store = await rt.connectStore();
+    try {
+      await store.set(`C:${i}:${j}`, String(result.value));
+    } finally {
+      store.close();
+    }
+    return { spec, result, confirmation: `done C[${i}][${j}]` };
+  }
   const store = await rt.connectStore();
   try {
-    if (job.kind === 'cell') {
-      const { i, j } = job;
-      const got = await store.get([`A:${i}`, `B:${j}`]);
-      const spec: TaskSpec = { kind: 'matrix-cell', i, j, row: vector(got, `A:${i}`), col: vector(got, `B:${j}`) };
-      const result = await rt.compute(spec);
-      if (result.kind !== 'matrix-cell') throw new Error(`matrix cell job computed a ${result.kind} result`);
-      await store.set(`C:${i}:${j}`, String(result.value));
-      return { spec, result, confirmation: `done C[${i}][${j}]` };
-    }
     const { row0, rows, n } = job;
     const rowKeys = Array.from({ length: rows }, (_, k) => `A:${row0 + k}`);
     const colKeys = Array.from({ length: n }, (_, j) => `B:${j}`);
@@ -95,14 +126,17 @@ export async function runMatrixJob(rt: NodeRuntime, job: MatrixJob): Promise<{ s
   }
 }
 
-/** Reads C back: one multi-get per row of cells, or one for all rows. */
+/** Reads C back: one get per entry, as the report's client does, or one multi-get for all rows. */
 async function fetchProduct(store: StoreConnection, n: number, byCell: boolean): Promise<number[][]> {
   if (byCell) {
     const c: number[][] = [];
     for (let i = 0; i < n; i++) {
-      const keys = Array.from({ length: n }, (_, j) => `C:${i}:${j}`);
-      const got = await store.get(keys);
-      c.push(keys.map((k) => vector(got, k)[0]));
+      const row: number[] = [];
+      for (let j = 0; j < n; j++) {
+        const key = `C:${i}:${j}`;
+        row.push(vector(await store.get([key]), key)[0]);
+      }
+      c.push(row);
     }
     return c;
   }
@@ -145,10 +179,13 @@ export async function matrixProducerProgram(rt: NodeRuntime, cfg: MatrixProducer
   const store = await rt.connectStore();
 
   const { a, b } = seededMatrices(n, cfg.seed);
-  rt.status({ state: 'sending', detail: `storing A and B (${n}×${n}) in the key-value store` });
-  await Promise.all([...a.map((row, i) => store.set(`A:${i}`, row.join(' '))), ...b[0].map((_, j) => store.set(`B:${j}`, column(b, j).join(' ')))]);
+  const byCell = rowsPerJob === 0;
+  if (!byCell) {
+    rt.status({ state: 'sending', detail: `storing A and B (${n}×${n}) in the key-value store` });
+    await Promise.all([...a.map((row, i) => store.set(`A:${i}`, row.join(' '))), ...b[0].map((_, j) => store.set(`B:${j}`, column(b, j).join(' ')))]);
+  }
 
-  const jobs = matrixJobs(n, rowsPerJob);
+  const jobs = matrixJobs(a, b, rowsPerJob);
   rt.status({ state: 'sending', detail: `putting ${jobs.length} jobs` });
   for (const job of jobs) {
     const body = matrixJobBody(job);
@@ -164,7 +201,7 @@ export async function matrixProducerProgram(rt: NodeRuntime, cfg: MatrixProducer
   }
 
   rt.status({ state: 'waiting', detail: 'all workers finished: reading C from the key-value store' });
-  const c = await fetchProduct(store, n, rowsPerJob === 0);
+  const c = await fetchProduct(store, n, byCell);
   const check = checkProduct(c, multiply(a, b));
   const seconds = (rt.now() - started) / 1000;
   rt.report({ kind: 'producer-done', results: confirmations, seconds, check });

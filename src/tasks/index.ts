@@ -60,12 +60,14 @@ function spin(ms: number): void {
  */
 export const REFERENCE_NODE = {
   dartsPerSecond: 2e6,
-  /** The report's worker multiplies in Python (reduce over map): about ten million multiply-adds a second. */
+  /**
+   * The report's worker multiplies in Python (reduce over map): about ten million multiply-adds a second.
+   * A product costs the same per multiply-add however it is cut into jobs: what one job per cell costs
+   * more is messages, which the cluster models and counts.
+   */
   multiplyAddsPerSecond: 10e6,
   /** Sorting n values counts as n * log2(n + 2) comparisons (the + 2 keeps tiny chunks above zero). */
   comparisonsPerSecond: 50e6,
-  /** What one-job-per-cell pays besides its dot product (parsing, storing C[i][j]): why the seed report calls it non-work-optimal. */
-  cellOverheadSeconds: 0.001,
 } as const;
 
 /** Abstract amount of work, for modelling how long a task takes in virtual time: seconds on a reference node. */
@@ -77,7 +79,7 @@ export function referenceSeconds(spec: TaskSpec): number {
     case 'matrix-block':
       return (s.rows.length * s.b.length * s.b[0].length) / REFERENCE_NODE.multiplyAddsPerSecond;
     case 'matrix-cell':
-      return s.row.length / REFERENCE_NODE.multiplyAddsPerSecond + REFERENCE_NODE.cellOverheadSeconds;
+      return s.row.length / REFERENCE_NODE.multiplyAddsPerSecond;
     case 'sort-chunk': {
       const n = s.values.length;
       return (n * Math.log2(n + 2)) / REFERENCE_NODE.comparisonsPerSecond;

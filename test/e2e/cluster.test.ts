@@ -247,3 +247,24 @@ test("a live speedup experiment says how many cores this browser reports, and wh
   await page.screenshot({ path: path.join(SCREENSHOTS, 'speedup-live-cores.png') });
   expect(errors).toEqual([]);
 });
+
+test('message labels in slow motion, with several workers busy: each on its own tag, none over another (screenshots to look at)', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await setScenario(page, { darts: 1_000_000, jobs: 12, workers: 6 });
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  await page.getByLabel('Speed', { exact: true }).selectOption('0.5');
+  await page.getByRole('button', { name: 'Play' }).click();
+  await page.waitForTimeout(2500);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'message-labels-pi.png') });
+  // The matrix run: every worker talks to the queue server and to the key-value store.
+  await page.getByLabel('Kind', { exact: true }).selectOption('matrix');
+  await page.getByLabel('Workers', { exact: true }).fill('4');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: /^Start producer/ }).click();
+  await page.getByLabel('Speed', { exact: true }).selectOption('0.25');
+  await page.getByRole('button', { name: 'Play' }).click();
+  await page.waitForTimeout(3000);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'message-labels-matrix.png') });
+  expect(errors).toEqual([]);
+});

@@ -5,7 +5,7 @@ import { Engine } from '../../src/engine/engine.ts';
 import { advanceTo, ManualClock } from '../../src/engine/clock.ts';
 import { Session } from '../../src/protocol/session.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
-import { JobHistory, type JobRecord } from '../../src/history/history.ts';
+import { elapsed, JobHistory, type JobRecord } from '../../src/history/history.ts';
 import { stringify } from 'yaml';
 import { exportCsv, exportYaml, importJobs, importSizeProblem, jobsYaml as jobsYamlList, MAX_IMPORT_BYTES, MAX_WHOLE_YAML_BYTES, parseCsv, readJobs, rqJob, rqStatus, writeYaml, yamlListItems, type FileProgress } from '../../src/history/status.ts';
 import { FEEDER, RqShell } from '../../src/history/rq-commands.ts';
@@ -63,6 +63,40 @@ describe('a record for every job, from the event stream', () => {
     expect(r).toMatchObject({ id: 1, pri: 5, tube: 'default', state: 'finished', queueState: 'deleted', submitter: 'producer', runner: 'worker 4' });
     expect(r).toMatchObject({ submitted: 0, started: 2500, finished: 2900, reserves: 2, timeouts: 1, releases: 0, returns: 0, command: 'busy' });
     expect(r.steps[2].at).toBe(2100);
+  });
+
+  test('a TTR shorter than the work: the worker still running deletes the job after another reserved it, and the record names it, with its own elapsed time', () => {
+    // Lesson 4's `sleep 3000` with TTR 1: worker 1 runs 3 s; its job is handed to worker 2 at 1 s and is
+    // ready again at 2 s, so worker 1's delete at 3 s removes it.
+    const { history, client, at } = scripted();
+    const console = client('console#1');
+    const w1 = client('worker 1#1');
+    const w2 = client('worker 2#1');
+    expect(console.send('put 0 0 1 10', 'sleep 3000')).toBe('INSERTED 1');
+    expect(w1.send('reserve')).toBe('RESERVED 1 10');
+    at(1000);
+    at(1006);
+    expect(w2.send('reserve')).toBe('RESERVED 1 10');
+    at(2006);
+    at(3000);
+    expect(w1.send('delete 1')).toBe('DELETED');
+    expect(w2.send('delete 1')).toBe('NOT_FOUND');
+    const r = history.byJobId(1)!;
+    expect(r.steps.map((s) => `${s.what}${s.node ? ` by ${s.node}` : ''}`)).toEqual([
+      'put by console',
+      'reserved by worker 1',
+      'TTR expired by worker 1',
+      'reserved by worker 2',
+      'TTR expired by worker 2',
+      'deleted by worker 1',
+    ]);
+    expect(r).toMatchObject({ runner: 'worker 1', started: 0, finished: 3000, reserves: 2, timeouts: 2, state: 'finished' });
+    expect(elapsed(r)).toBe(3000);
+    // Each worker reports after its delete: the result is the runner's; worker 2's comes later, as a step.
+    history.report('worker 1', { kind: 'task-done', job: 1, task: 'sleep', ms: 3000, units: 1, result: 'sleep 3000' }, 1000 + 3001);
+    history.report('worker 2', { kind: 'task-done', job: 1, task: 'sleep', ms: 3000, units: 1, result: 'sleep 2999' }, 1000 + 4006);
+    expect(r).toMatchObject({ runner: 'worker 1', exitStatus: 0, result: 'sleep 3000', finished: 3000 });
+    expect(r.steps.slice(-2).map((s) => `${s.what} by ${s.node}`)).toEqual(['task done: sleep 3000 by worker 1', 'task done too: sleep 2999 by worker 2']);
   });
 
   test('states in rq\'s words: ready is pending, delayed and a buried job nobody reported failing are holding, reserved is running', () => {

@@ -52,14 +52,32 @@ describe('matrix multiplication with a key-value store node (the report\'s memca
     const expected = multiply(a, b);
     const stored = c.store!.items;
     expect(new TextDecoder().decode(stored.get('C:2:3')!.value)).toBe(String(expected[2][3]));
-    expect(stored.get('A:0')).toBeDefined();
-    expect(stored.get('B:5')).toBeDefined();
     // Every job went through the queue and every worker's result through the store.
     expect(c.model.totals()).toEqual({ ready: 0, delayed: 0, reserved: 0, buried: 0 });
     expect([...c.nodes.values()].filter((n) => n.role === 'worker').reduce((k, n) => k + n.done.length, 0)).toBe(36);
-    expect(c.store!.cmdSet).toBe(6 + 6 + 36);
-    expect(c.trace.some((e) => e.kind === 'to-store' && e.text.startsWith('get A:'))).toBe(true);
-    expect(c.trace.some((e) => e.kind === 'from-store' && e.text.startsWith('VALUE A:'))).toBe(true);
+  });
+
+  test('one job per cell is the report\'s program: the body carries row i and column j, memcached holds only C, the client gets each entry', async () => {
+    const c = await run(matrix());
+    const { a, b } = seededMatrices(6, 7);
+    // client.py: put(str(n*i) + '\n' + str(j) + '\n' + stringRow + '\n' + stringColumn), here with i itself.
+    const puts = c.trace.filter((e) => e.kind === 'to-server' && e.text.startsWith('put 0 0 40 '));
+    expect(puts.map((e) => e.text.split('⏎')[1])).toContain(`2\n3\n${a[2].join(' ')}\n${b.map((row) => row[3]).join(' ')}`);
+    // Nothing but C goes into the store: 36 sets by the workers, then the client's mc.get of every entry.
+    expect([...c.store!.items.keys()].every((k) => /^C:\d:\d$/.test(k))).toBe(true);
+    expect(c.store!.items.size).toBe(36);
+    expect(c.store!.cmdSet).toBe(36);
+    expect(c.store!.cmdGet).toBe(36);
+    expect(c.trace.some((e) => e.kind === 'to-store' && e.text.startsWith('get A:'))).toBe(false);
+  });
+
+  test('the modelled computing time is the dot products\' work: the same per cell as in row blocks', async () => {
+    const computing = (c: Cluster) => [...c.nodes.values()].reduce((t, n) => t + n.computeMs, 0);
+    const cells = await run(matrix({ n: 8 }));
+    const blocks = await run(matrix({ n: 8, granularity: 'row-block', rowsPerJob: 4 }));
+    // 8³ multiply-adds either way, at the reference node's rate.
+    expect(computing(cells)).toBeCloseTo(computing(blocks), 9);
+    expect(computing(cells)).toBeCloseTo((8 ** 3 / 10e6) * 1000, 9);
   });
 
   test('row blocks: C = A×B, rows stored under C:i', async () => {
@@ -139,9 +157,13 @@ describe('matrix multiplication with a key-value store node (the report\'s memca
   });
 
   test('job bodies name what to compute and parse back; a wrong C is caught', () => {
-    expect(matrixJobs(5, 2).map(matrixJobBody)).toEqual(['matrix-kv-rows 0 2 5', 'matrix-kv-rows 2 2 5', 'matrix-kv-rows 4 1 5']);
-    expect(matrixJobs(2, 0).map(matrixJobBody)).toEqual(['matrix-kv-cell 0 0', 'matrix-kv-cell 0 1', 'matrix-kv-cell 1 0', 'matrix-kv-cell 1 1']);
-    expect(parseMatrixJob('matrix-kv-cell 3 4')).toEqual({ kind: 'cell', i: 3, j: 4 });
+    const { a, b } = seededMatrices(5, 1);
+    expect(matrixJobs(a, b, 2).map(matrixJobBody)).toEqual(['matrix-kv-rows 0 2 5', 'matrix-kv-rows 2 2 5', 'matrix-kv-rows 4 1 5']);
+    expect(matrixJobs([[1, 2], [3, 4]], [[5, 6], [7, 8]], 0).map(matrixJobBody)).toEqual(['0\n0\n1 2\n5 7', '0\n1\n1 2\n6 8', '1\n0\n3 4\n5 7', '1\n1\n3 4\n6 8']);
+    expect(parseMatrixJob('3\n4\n1 2 3\n4 5 6')).toEqual({ kind: 'cell', i: 3, j: 4, row: [1, 2, 3], col: [4, 5, 6] });
+    expect(parseMatrixJob('matrix-kv-rows 4 1 5')).toEqual({ kind: 'rows', row0: 4, rows: 1, n: 5 });
+    expect(() => parseMatrixJob('3\n4\n1 2 3\n4 5')).toThrow('matrix cell job: the row of A has 3 entries, the column of B 2');
+    expect(() => parseMatrixJob('3\n4\n1 x 3\n4 5 6')).toThrow(/the row of A is not a list of numbers/);
     expect(parseMatrixJob('pi 100 1')).toBeNull();
     expect(checkProduct([[1, 2], [3, 5]], [[1, 2], [3, 4]])).toEqual({ ok: false, text: 'C is wrong in 1 of 4 entries (C[1][1] is 5, A×B has 4)' });
   });

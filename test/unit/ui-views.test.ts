@@ -8,7 +8,7 @@ import { JOB_STATES, snapshotQueue } from '../../src/ui/queue-snapshot.ts';
 import { countUpTo, fmtClock, fmtCount, ownerName, parseStats, shortOwner, throughput } from '../../src/ui/format.ts';
 import { nodeState, piText } from '../../src/ui/node-state.ts';
 import { messageColour, STATE_COLOURS } from '../../src/ui/theme.ts';
-import { arrived, dotAt, type Dot } from '../../src/ui/message-dots.ts';
+import { arrived, capDots, dotAt, placeLabels, type Dot, type LabelRequest, type Rect } from '../../src/ui/message-dots.ts';
 
 describe('queue snapshot', () => {
   test('each lane holds the first jobs in the same order as QueueModel.list, and the full count', async () => {
@@ -129,7 +129,7 @@ describe('message colours', () => {
 });
 
 describe('message dots', () => {
-  const dot: Dot = { x0: 0, y0: 100, x1: 200, y1: 0, colour: '#000', label: 'reserve', ms: 1000, node: 1, delay: 500, born: 10_000 };
+  const dot: Dot = { x0: 0, y0: 100, x1: 200, y1: 0, colour: '#000', label: 'reserve', ms: 1000, node: 1, lane: 'queue 1', delay: 500, born: 10_000 };
 
   test('a dot waits out its delay unseen, then travels from its start to its end', () => {
     expect(dotAt(dot, 10_400)).toBeNull();
@@ -143,6 +143,71 @@ describe('message dots', () => {
     expect(nearEnd.x).toBeGreaterThan(199);
     expect(nearEnd.opacity).toBeLessThan(0.1);
     expect(dotAt(dot, 11_500)).toBeNull();
+  });
+
+  describe('message labels never draw on each other, and keep off the cards where there is room', () => {
+    const label = (x: number, y: number, lane: string, born: number, w = 60): LabelRequest => ({ x, y, w, h: 14, lane, born });
+    const intersect = (a: Rect, b: Rect) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+    const card = (x: number, y: number, w: number, h: number): Rect => ({ x, y, w, h });
+    const picture: Rect = { x: 0, y: 0, w: 1000, h: 600 };
+    test.each([
+      { name: 'a lone label in open space sits above its dot', labels: [label(100, 100, 'queue 1', 0)], cards: [], expected: [{ x: 70, y: 77, w: 60, h: 14 }] },
+      {
+        name: 'two links\' labels at one spot: the newer above the dot, the older below it',
+        labels: [label(100, 100, 'queue 1', 0), label(100, 100, 'store 2', 5)],
+        cards: [],
+        expected: [{ x: 70, y: 109, w: 60, h: 14 }, { x: 70, y: 77, w: 60, h: 14 }],
+      },
+      { name: 'one link shows only its newest label', labels: [label(100, 100, 'queue 1', 0), label(100, 140, 'queue 1', 5)], cards: [], expected: [null, { x: 70, y: 117, w: 60, h: 14 }] },
+      {
+        name: 'a dot just under a card: its label goes below, off the card',
+        labels: [label(100, 100, 'queue 1', 0)],
+        cards: [card(0, 0, 300, 95)],
+        expected: [{ x: 70, y: 109, w: 60, h: 14 }],
+      },
+      {
+        name: 'a dot at a card\'s left edge: its label goes left, into the gap',
+        labels: [label(100, 100, 'queue 1', 0)],
+        cards: [card(100, 0, 200, 300)],
+        expected: [{ x: 31, y: 93, w: 60, h: 14 }],
+      },
+      { name: 'a dot at the top of the picture: its label goes below, inside it', labels: [label(100, 10, 'queue 1', 0)], cards: [], expected: [{ x: 70, y: 19, w: 60, h: 14 }] },
+      { name: 'a dot in a corner: its label goes right, inside the picture', labels: [label(5, 10, 'queue 1', 0)], cards: [], expected: [{ x: 14, y: 3, w: 60, h: 14 }] },
+    ])('$name', ({ labels, cards, expected }) => {
+      expect(placeLabels(labels, { cards, text: [], bounds: picture })).toEqual(expected);
+    });
+
+    test.each([
+      {
+        name: 'a line of text above the dot (a card\'s title): the label goes below it, on the card\'s empty part',
+        text: [card(40, 70, 200, 20)],
+        expected: { x: 70, y: 109, w: 60, h: 14 },
+      },
+      { name: 'text above and below: the label goes beside the dot', text: [card(40, 70, 200, 20), card(40, 112, 200, 20)], expected: { x: 109, y: 93, w: 60, h: 14 } },
+      { name: 'text all around the dot: no label until its dot reaches a free place', text: [card(0, 0, 300, 300)], expected: null },
+    ])('$name', ({ text, expected }) => {
+      const cards = [card(0, 0, 300, 300)];
+      expect(placeLabels([label(100, 100, 'queue 1', 0)], { cards, text, bounds: picture })).toEqual([expected]);
+    });
+
+    test('a crowd of labels at one spot: as many as fit are shown, none overlapping, newest first; the rest wait', () => {
+      const crowd = Array.from({ length: 20 }, (_, i) => label(100, 100, `queue ${i}`, i));
+      const placed = placeLabels(crowd, { cards: [], text: [], bounds: picture });
+      const shown = placed.filter((p): p is Rect => p !== null);
+      expect(shown.length).toBeGreaterThan(4);
+      expect(shown.length).toBeLessThan(20);
+      for (const a of shown) for (const b of shown) if (a !== b) expect(intersect(a, b)).toBe(false);
+      expect(placed[19]).not.toBeNull();
+      expect(placed[0]).toBeNull();
+    });
+  });
+
+  test('past the cap of dots in flight the oldest unlabelled go first, so slow motion keeps its labels', () => {
+    const at = (born: number, label: string | null): Dot => ({ ...dot, born, label });
+    const dots = [at(1, 'reserve'), at(2, null), at(3, null), at(4, 'put'), at(5, null), at(6, null)];
+    expect(capDots(dots, 4).map((d) => d.born)).toEqual([1, 4, 5, 6]);
+    expect(capDots(dots, 2).map((d) => d.born)).toEqual([1, 4]);
+    expect(capDots(dots, 6)).toEqual(dots);
   });
 
   test('a dot has arrived once its delay and travel time are over', () => {
