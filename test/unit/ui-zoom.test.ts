@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { jobCount, setUp, type PiScenario } from '../../src/sim/scenario.ts';
-import { clampWindow, inWindow, MIN_SPAN_MS, panBy, runEnd, runSpan, wheelFactor, zoomAround, type TimeWindow } from '../../src/ui/charts/zoom.ts';
+import { clampWindow, inWindow, MIN_SPAN_MS, panBy, runEnd, runSpan, wheelFactor, zoomAround, zoomTo, zoomWindow, type TimeWindow } from '../../src/ui/charts/zoom.ts';
 import { expectedJobCount, workerDoneTimes } from '../../src/ui/charts/series.ts';
 import { TimelineHistory } from '../../src/ui/charts/timeline.ts';
 
@@ -45,6 +45,23 @@ describe('panBy moves a zoomed window and stops at the run’s start and end', (
   });
   test('the whole run does not pan', () => {
     expect(panBy(null, 100, 1000)).toBeNull();
+  });
+});
+
+describe('a zoom while the run goes on', () => {
+  test('a window that reaches the run’s end slides with it, at the same width', () => {
+    const z = zoomTo(zoomAround({ t0: 0, t1: 1000 }, 0.2, 1000, 1000), 1000)!;
+    expect(z.atEnd).toBe(true);
+    expect(zoomWindow(z, 1000)).toEqual({ t0: 800, t1: 1000 });
+    expect(zoomWindow(z, 3000)).toEqual({ t0: 2800, t1: 3000 });
+  });
+  test('a window panned back from the end stays where the student put it', () => {
+    const z = zoomTo(panBy({ t0: 800, t1: 1000 }, -300, 1000), 1000)!;
+    expect(z.atEnd).toBe(false);
+    expect(zoomWindow(z, 3000)).toEqual({ t0: 500, t1: 700 });
+  });
+  test('the whole run is no zoom', () => {
+    expect(zoomTo(null, 1000)).toBeNull();
   });
 });
 

@@ -54,6 +54,28 @@ export function zoomAround(w: TimeWindow, factor: number, anchor: number, span: 
   return clampWindow({ t0: at - share * width, t1: at - share * width + width }, span);
 }
 
+/** The student's zoom: the window, and whether it reached the run's end when it was set. */
+export interface Zoom {
+  window: TimeWindow;
+  atEnd: boolean;
+}
+
+/** A zoom of `w` on a run of `span`, null for the whole run. */
+export function zoomTo(w: TimeWindow | null, span: number): Zoom | null {
+  // Within rounding: a window clamped to the end ends at span - width + width.
+  return w ? { window: w, atEnd: w.t1 >= span - 1e-9 * span } : null;
+}
+
+/**
+ * The window a zoom shows now. One that reached the run's end while the run went on slides along with
+ * the end (the newest events stay in view at the same scale); any other stays where the student put it.
+ */
+export function zoomWindow(z: Zoom, span: number): TimeWindow | null {
+  if (!z.atEnd) return clampWindow(z.window, span);
+  const width = z.window.t1 - z.window.t0;
+  return clampWindow({ t0: span - width, t1: span }, span);
+}
+
 /** Moves a zoomed window by `deltaMs` (positive: later), stopping at the run's start and end. */
 export function panBy(w: TimeWindow | null, deltaMs: number, span: number): TimeWindow | null {
   if (!w) return null;
