@@ -3,7 +3,10 @@
 // localhost means the joiner's own machine. A site hosted elsewhere has no such endpoint: its own
 // address is the one to share.
 
-/** What `npm start` reports at HOST_JSON_URL (src/server/lan.ts writes it). */
+/**
+ * What `npm start` reports at HOST_JSON_URL: src/server/lan.ts writes it, with its own copy of this
+ * shape and path, as the page cannot import the Node-only server (net-lan-links.test.ts checks they agree).
+ */
 export interface ServedHost {
   listen: string;
   port: number;

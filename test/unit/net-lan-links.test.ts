@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import { joinPages, parseServedHost, type ServedHost } from '../../src/net/lan-links.ts';
+import { HOST_JSON_URL, joinPages, parseServedHost, type ServedHost } from '../../src/net/lan-links.ts';
 import { HOST_JSON_PATH, hostUrl, lanAddresses, lanLines } from '../../src/server/lan.ts';
 import { startServer } from '../../src/server/serve.ts';
 
@@ -92,7 +92,9 @@ describe(`GET ${HOST_JSON_PATH} on the real server`, () => {
   ])('listening on %s', async (host, want) => {
     const server = await startServer({ port: 0, host, staticSite: true });
     try {
-      const res = await fetch(`http://127.0.0.1:${server.port}${HOST_JSON_PATH}`);
+      // The page asks where the server answers.
+      expect(HOST_JSON_URL).toBe(HOST_JSON_PATH);
+      const res = await fetch(`http://127.0.0.1:${server.port}${HOST_JSON_URL}`);
       expect(res.status).toBe(200);
       expect(res.headers.get('cache-control')).toBe('no-store');
       const body = await res.json();
