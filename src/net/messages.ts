@@ -33,6 +33,8 @@ export const MAX_MESSAGE_CHARS = MAX_FRAMES * FRAME_CHARS;
 export const MAX_DATA_BYTES = 64 * 1024;
 /** Longest result text a worker reports: a result is what it put, at most beanstalkd's largest job (64 KiB - 1). */
 const MAX_RESULT_CHARS = 64 * 1024;
+/** A tab's id (JoinerHello.tab) is a random nonce's size. */
+export const TAB_HEX = NONCE_HEX;
 /** Worker nodes one joiner may offer (one per core). */
 export const MAX_SLOTS = 16;
 const MAX_TEXT = 500;
@@ -49,6 +51,8 @@ export interface JoinerHello {
   /** The challenge (challenge.ts): a fresh nonce, and the joiner's proof that it knows the room's secret. */
   nonce?: string;
   proof?: string;
+  /** This tab's id in the room, kept across reloads: a reloaded tab gets its old joiner number and seat back. */
+  tab?: string;
 }
 
 export type JoinerMessage =
@@ -353,6 +357,7 @@ export function decodeJoinerMessage(raw: unknown): Decoded<JoinerMessage> {
         // Optional here, so that a hello without them is refused by the host with its reason.
         if (o.nonce !== undefined) hello.nonce = hexText(o, 'nonce', NONCE_HEX);
         if (o.proof !== undefined) hello.proof = hexText(o, 'proof', MAC_HEX);
+        if (o.tab !== undefined) hello.tab = hexText(o, 'tab', TAB_HEX);
         return hello;
       }
       case 'node':

@@ -290,14 +290,14 @@ export class JoinedRoom {
     }, 1000);
   }
 
-  static async join(opts: { code: string; secret: string; slots: number; name: string; signaling: SignalingServer; spawn: () => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
+  static async join(opts: { code: string; secret: string; slots: number; name: string; tab?: string; signaling: SignalingServer; spawn: () => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
     const peer = new Peer(peerOptions(opts.signaling));
     screenOffers(peer, false);
     try {
       await signalingOpen(peer, opts.signaling, SIGNALING_TIMEOUT_MS);
       const conn = await connect(peer, opts.code);
       const now = () => performance.timeOrigin + performance.now();
-      const member = new RoomMember(channelOf(conn), { code: opts.code, secret: opts.secret, slots: opts.slots, name: opts.name, spawn: opts.spawn, now, onChange: opts.onChange });
+      const member = new RoomMember(channelOf(conn), { code: opts.code, secret: opts.secret, slots: opts.slots, name: opts.name, tab: opts.tab, spawn: opts.spawn, now, onChange: opts.onChange });
       return new JoinedRoom(member, peer);
     } catch (err) {
       peer.destroy();

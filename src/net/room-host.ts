@@ -148,6 +148,10 @@ class Allowance {
 class PeerEntry implements RoomPeer {
   no: number;
   name = '';
+  /** The tab's id from its hello, which it keeps across reloads. */
+  tab?: string;
+  /** Admitted once and not removed or refused by the host: a reload of its tab takes its number and seat back. */
+  rejoinable = false;
   state: PeerState = 'hello';
   slots = 0;
   /** Each slot's node (null while it is in no cluster: lent, between two runs). */
@@ -299,13 +303,17 @@ export class RoomHost {
 
   refuse(no: number): void {
     const e = this.entry(no);
-    if (e && e.state !== 'gone') this.drop(e, 'the host refused to let this browser join');
+    if (e && e.state !== 'gone') {
+      e.rejoinable = false;
+      this.drop(e, 'the host refused to let this browser join');
+    }
   }
 
   /** The host removes a joiner: its nodes leave the cluster view, its jobs come back at once. */
   kick(no: number, reason = 'removed by the host'): void {
     const e = this.entry(no);
     if (!e || e.state === 'gone') return;
+    e.rejoinable = false;
     this.drop(e, reason);
     for (const at of e.placed) at?.cluster.removeNode(at.id);
   }
@@ -449,11 +457,31 @@ export class RoomHost {
     e.name = m.name;
     e.slots = m.slots;
     for (const quota of [e.messages, e.chars, e.puts]) quota.scale(m.slots);
+    e.tab = m.tab;
+    const before = m.tab === undefined ? undefined : this.entries.find((x) => x !== e && x.tab === m.tab && x.rejoinable);
+    if (before) return this.rejoin(e, before);
     if (this.requireApproval) {
       e.state = 'pending';
       e.send({ t: 'waiting' });
       return this.changed();
     }
+    this.seat(e);
+  }
+
+  /**
+   * A joiner's tab again (a reload, or a new channel after a lost one): it takes the place of its old
+   * entry, with its number, so its nodes keep their names, and its seat, without asking the host again.
+   * The old entry's nodes are let go first (if its bye was lost, their jobs return now) and their cards
+   * make way for the new nodes.
+   */
+  private rejoin(e: PeerEntry, before: PeerEntry): void {
+    this.drop(before, 'rejoined from a new connection (a reload)');
+    for (const at of before.placed) at?.cluster.removeNode(at.id);
+    before.placed = [];
+    if (e.no === this.nextNo - 1) this.nextNo--;
+    e.no = before.no;
+    this.entries.splice(this.entries.indexOf(e), 1);
+    this.entries.splice(this.entries.indexOf(before), 1, e);
     this.seat(e);
   }
 
@@ -469,6 +497,7 @@ export class RoomHost {
 
   private admit(e: PeerEntry): void {
     e.state = 'admitted';
+    e.rejoinable = true;
     e.send({ t: 'welcome', room: this.code, joiner: e.no, nodes: Array.from({ length: e.slots }, (_, s) => ({ s, name: this.nodeName(e, s) })) });
     this.addNodes(e);
     this.changed();

@@ -35,6 +35,8 @@ export interface RoomMemberOptions {
   slots: number;
   /** What the host will call this machine. */
   name: string;
+  /** This tab's id (newNonce(), kept in sessionStorage): after a reload the host gives the tab its old joiner number and seat. */
+  tab?: string;
   /** Starts a Web Worker running a node. */
   spawn: () => NodeProcess;
   now: () => number;
@@ -68,7 +70,7 @@ export class RoomMember {
     channel.onmessage = (data) => this.receive(data);
     channel.onclose = () => this.end('the connection to the host closed', false, false);
     const proof = joinerProof(opts.secret, opts.code, this.nonce);
-    this.send({ t: 'hello', v: ROOM_PROTOCOL, room: opts.code, slots: opts.slots, name: opts.name, nonce: this.nonce, proof });
+    this.send({ t: 'hello', v: ROOM_PROTOCOL, room: opts.code, slots: opts.slots, name: opts.name, nonce: this.nonce, proof, ...(opts.tab ? { tab: opts.tab } : {}) });
   }
 
   /** The student leaves: the host sees the channel close and takes its jobs back. */

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { projectRoot } from './root.ts';
 import { mountSignaling } from './signaling.ts';
+import { HOST_JSON_PATH, hostUrl, lanAddresses, type ServedHost } from './lan.ts';
 
 export interface ServeOptions {
   port: number;
@@ -37,7 +38,14 @@ export async function startServer(opts: ServeOptions) {
   const app = express();
   const httpServer = createServer(app);
   let closeVite: (() => Promise<void>) | undefined;
+  let port = opts.port;
   const signaling = mountSignaling(app, httpServer);
+  // Read when asked, as an interface can come up (a lab machine's DHCP lease) after the server started.
+  const served = (): ServedHost => ({ listen: opts.host, port, addresses: lanAddresses(opts.host) });
+  // The room panel's join links: this machine's addresses on the network rather than the one the host's page was opened on.
+  app.get(HOST_JSON_PATH, (_req, res) => {
+    res.set('Cache-Control', 'no-store').json(served());
+  });
   if (opts.staticSite) {
     // BEANLAB_DIST serves a build from elsewhere, so e2e runs can each build and serve their own copy.
     const dist = process.env.BEANLAB_DIST ? path.resolve(process.env.BEANLAB_DIST) : path.join(root, 'dist');
@@ -56,11 +64,12 @@ export async function startServer(opts: ServeOptions) {
     httpServer.listen(opts.port, opts.host, () => resolve());
   });
   const addr = httpServer.address();
-  const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-  const url = `http://${opts.host === '0.0.0.0' ? 'localhost' : opts.host}:${port}/`;
+  port = typeof addr === 'object' && addr ? addr.port : opts.port;
+  const url = hostUrl(opts.host === '0.0.0.0' || opts.host === '::' ? 'localhost' : opts.host, port);
   return {
     url,
     port,
+    served,
     close: async () => {
       signaling.close();
       await closeVite?.();

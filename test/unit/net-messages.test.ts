@@ -93,6 +93,12 @@ describe('joiner -> host', () => {
     expect(decodeJoinerMessage(encodeMessage(hello))).toEqual({ ok: true, msg: hello });
   });
 
+  test("a hello round-trips with its tab's id (a reload rejoins as the same joiner); an id that is not 32 hex digits is malformed", () => {
+    const hello = { t: 'hello', v: ROOM_PROTOCOL, room: 'abcdefgh2345', slots: 1, name: 'lab PC 7', nonce: '0f'.repeat(16), proof: 'a5'.repeat(32), tab: '7c'.repeat(16) } as const;
+    expect(decodeJoinerMessage(encodeMessage(hello))).toEqual({ ok: true, msg: hello });
+    expect(decodeJoinerMessage(encodeMessage({ ...hello, tab: 'joiner 1' }))).toEqual({ ok: false, why: 'tab is not 32 hex digits' });
+  });
+
   test("the host's hello round-trips; an answer that is not a MAC is malformed", () => {
     const hello = { t: 'hello', answer: 'c3'.repeat(32) } as const;
     expect(decodeHostMessage(encodeMessage(hello))).toEqual({ ok: true, msg: hello });

@@ -858,3 +858,83 @@ describe("the challenge: joiner and host both prove they know the room's secret"
     expect([...cluster.nodes.values()].map((n) => n.name)).toEqual(['remote 1.1', 'remote 3.1']);
   });
 });
+
+describe('a reloaded tab rejoins as the same joiner', () => {
+  /** A joiner's tab, as JoinView makes it: its id kept in sessionStorage across reloads. */
+  function tab(host: RoomHost, id: string, name = 'Linux k3fz') {
+    const { host: hostEnd, joiner } = channelPair('beanlab-host', `peer-${Math.random()}`);
+    host.accept(hostEnd);
+    const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots: 1, name, tab: id, spawn: spawnInThread, now: wall });
+    cleanup.push(() => member.leave());
+    return { member, joiner };
+  }
+  const TAB = '5a'.repeat(16);
+
+  test('a reload whose goodbye was lost: the same number, node names and seat (no approval asked again); the old node’s job returns at once; π comes out', async () => {
+    const { cluster, host } = room();
+    const first = tab(host, TAB);
+    const other = tab(host, '6b'.repeat(16), 'Mac q2aa');
+    await until(() => first.member.state.phase === 'joined' && other.member.state.phase === 'joined');
+    cluster.addNode('producer', producerConfig({ ...pi, darts: 12_000_000, jobs: 12 }, 3));
+    const holding = () => [...cluster.engine!.allConnections()].some((c) => c.name.startsWith('remote 1.1#') && c.reserved.size > 0);
+    await until(holding);
+    const held = cluster.model.reservations.filter((r) => r.end === null).length;
+    expect(held).toBeGreaterThan(0);
+    host.requireApproval = true;
+    // The reloaded page says hello on a new channel; the old one never said goodbye.
+    const reloaded = tab(host, TAB);
+    await until(() => reloaded.member.state.phase === 'joined');
+    expect(reloaded.member.state).toEqual({ phase: 'joined', joiner: 1 });
+    expect(reloaded.member.nodes.map((n) => n.name)).toEqual(['remote 1.1']);
+    expect(host.peers.map((p) => [p.no, p.name, p.state])).toEqual([
+      [1, 'Linux k3fz', 'admitted'],
+      [2, 'Mac q2aa', 'admitted'],
+    ]);
+    // The old node's jobs came back when the old entry was let go, and its card made way for the new node's.
+    expect(cluster.model.reservations.some((r) => r.outcome === 'returned')).toBe(true);
+    expect([...cluster.nodes.values()].filter((n) => n.remote).map((n) => n.name)).toEqual(['remote 2.1', 'remote 1.1']);
+    await until(() => first.member.state.phase === 'left');
+    expect(first.member.state).toEqual({ phase: 'left', reason: 'rejoined from a new connection (a reload)', byHost: true });
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 30_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+    // The next newcomer is joiner 3: the reload took no number.
+    const newcomer = tab(host, '7c'.repeat(16));
+    await until(() => newcomer.member.state.phase === 'waiting');
+    host.approve(3);
+    await until(() => newcomer.member.state.phase === 'joined');
+    expect(newcomer.member.state).toEqual({ phase: 'joined', joiner: 3 });
+  });
+
+  test('a reload after a goodbye (the tab closed cleanly) also gets its number back', async () => {
+    const { cluster, host } = room();
+    const first = tab(host, TAB);
+    await until(() => first.member.state.phase === 'joined');
+    first.member.leave();
+    await until(() => host.peers[0].state === 'gone');
+    const reloaded = tab(host, TAB);
+    await until(() => reloaded.member.state.phase === 'joined');
+    expect(reloaded.member.state).toEqual({ phase: 'joined', joiner: 1 });
+    expect(host.peers.map((p) => [p.no, p.state])).toEqual([[1, 'admitted']]);
+    expect([...cluster.nodes.values()].map((n) => [n.name, n.life])).toEqual([['remote 1.1', 'running']]);
+  });
+
+  test('a tab the host removed, or refused, is a new joiner when it comes back, and waits for approval', async () => {
+    const { host } = room();
+    const first = tab(host, TAB);
+    await until(() => first.member.state.phase === 'joined');
+    host.kick(1);
+    await until(() => first.member.state.phase === 'left');
+    host.requireApproval = true;
+    const back = tab(host, TAB);
+    await until(() => back.member.state.phase === 'waiting');
+    expect(host.peers.map((p) => [p.no, p.state])).toEqual([
+      [1, 'gone'],
+      [2, 'pending'],
+    ]);
+    host.refuse(2);
+    await until(() => back.member.state.phase === 'left');
+    const again = tab(host, TAB);
+    await until(() => again.member.state.phase === 'waiting');
+    expect(host.peers.map((p) => p.no)).toEqual([1, 2, 3]);
+  });
+});

@@ -54,6 +54,29 @@ export function mergeTimes(lists: readonly (readonly number[])[]): number[] {
   return lists.flat().sort((a, b) => a - b);
 }
 
+/** What the jobs chart and the timeline read of a node. */
+export interface ProgressNode {
+  readonly role: string;
+  readonly done: readonly number[];
+  readonly reports: readonly NodeReport[];
+}
+
+/** When the workers finished each task (cluster ms), ascending. */
+export function workerDoneTimes(nodes: readonly ProgressNode[]): number[] {
+  return mergeTimes(nodes.filter((n) => n.role === 'worker').map((n) => n.done));
+}
+
+/** The latest producer that has combined results (a restarted producer replaces the old one). */
+export function combiningProducer<N extends ProgressNode>(nodes: readonly N[]): N | undefined {
+  return nodes.filter((n) => n.role === 'producer' && n.reports.some((r) => r.kind === 'pi-progress')).at(-1);
+}
+
+/** The jobs the run waits for: as many as that producer expects, else the scenario's count. */
+export function expectedJobCount(nodes: readonly ProgressNode[], scenarioJobs: number): number {
+  const progress = combiningProducer(nodes)?.reports.filter((r) => r.kind === 'pi-progress').at(-1);
+  return progress?.kind === 'pi-progress' ? progress.expected : scenarioJobs;
+}
+
 export interface PiPoint {
   darts: number;
   estimate: number;
