@@ -53,25 +53,63 @@ export function scenarioLinkParams(link: ScenarioLink): URLSearchParams {
   return p;
 }
 
+/** The lesson a link opens: by id or URL (`lesson`), or its whole text carried in the #fragment (`inLink`); `step` from 1. */
+export interface LessonLink {
+  lesson?: string;
+  inLink?: string;
+  step: number;
+}
+
+/**
+ * The address of this page that reproduces a run: `page` (the current address, whose signaling server
+ * is kept) with the scenario's parameters, and the lesson and step, if one is open.
+ */
+export function scenarioUrl(page: string, link: ScenarioLink, lesson: LessonLink | null): string {
+  const url = new URL(page);
+  const params = scenarioLinkParams(link);
+  const signal = url.searchParams.get('signal');
+  if (signal) params.set('signal', signal);
+  if (lesson?.lesson) params.set('lesson', lesson.lesson);
+  if (lesson) params.set('step', String(lesson.step));
+  url.search = params.toString();
+  url.hash = lesson?.inLink ? `lesson=${lesson.inLink}` : '';
+  return url.href;
+}
+
+/** The page's address without what a link asked for once (kept: a room to join, the signaling server). */
+export function withoutLinkParams(page: string): string {
+  const url = new URL(page);
+  const kept = new URLSearchParams([...url.searchParams].filter(([k]) => k === 'signal' || k === 'join'));
+  url.search = kept.toString();
+  if (new URLSearchParams(url.hash.slice(1)).has('lesson')) url.hash = '';
+  return url.href;
+}
+
 export interface ParsedScenarioLink {
   /** The scenario the link asks for, or null when it names none (no scenario parameter at all). */
   link: ScenarioLink | null;
   /** The lesson parameter as given (a bundled lesson's id, or the URL of a lesson file). */
   lesson: string | null;
+  /** A lesson's text carried in the #fragment (`#lesson=…`, see src/lessons/lesson-link.ts). */
+  inLink: string | null;
   /** The step to open the lesson at, counted from 1 as the lesson pane shows it. */
   step: number | null;
   /** What was wrong with the link, one sentence each, naming the parameter and what was used instead. */
   problems: string[];
 }
 
-/** Reads a link's query parameters; never throws. */
-export function parseScenarioLink(params: URLSearchParams): ParsedScenarioLink {
+/** Reads a link's query parameters (and its #fragment, which may carry a lesson); never throws. */
+export function parseScenarioLink(params: URLSearchParams, fragment = ''): ParsedScenarioLink {
   const problems: string[] = [];
-  const lesson = params.get('lesson') || null;
+  const inLink = new URLSearchParams(fragment.replace(/^#/, '')).get('lesson') || null;
+  const lesson = inLink ? null : params.get('lesson') || null;
+  const anyLesson = lesson !== null || inLink !== null;
+  if (inLink && params.get('lesson')) problems.push('lesson= is ignored: this link carries a lesson of its own.');
   const step = params.has('step') ? whole(params, 'step', { min: 1, max: 10_000 }, null, problems) : null;
-  if (step !== null && lesson === null) problems.push('step= needs a lesson= to go with it; it was ignored.');
+  if (step !== null && !anyLesson) problems.push('step= needs a lesson= to go with it; it was ignored.');
+  const lessonPart = { lesson, inLink, step: anyLesson ? step : null };
   const named = [...params.keys()].filter((k) => !OTHER_PARAMS.has(k));
-  if (named.length === 0) return { link: null, lesson, step: lesson === null ? null : step, problems };
+  if (named.length === 0) return { link: null, ...lessonPart, problems };
 
   const kindText = params.get('kind');
   let kind: Scenario['kind'] = 'pi';
@@ -123,7 +161,7 @@ export function parseScenarioLink(params: URLSearchParams): ParsedScenarioLink {
       break;
     }
   }
-  return { link: { scenario, seed, mode }, lesson, step: lesson === null ? null : step, problems };
+  return { link: { scenario, seed, mode }, ...lessonPart, problems };
 }
 
 /** A parameter that must be a whole number in range (digits only: no sign, point or exponent). */

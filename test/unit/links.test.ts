@@ -2,7 +2,7 @@
 // with the default used instead), and a lesson carried in the #fragment.
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_SCENARIOS, type Scenario } from '../../src/sim/scenario.ts';
-import { DEFAULT_SEED, parseScenarioLink, scenarioLinkParams, type ScenarioLink } from '../../src/ui/scenario-link.ts';
+import { DEFAULT_SEED, parseScenarioLink, scenarioLinkParams, scenarioUrl, withoutLinkParams, type ScenarioLink } from '../../src/ui/scenario-link.ts';
 import { decodeLessonText, encodeLessonText, MAX_LESSON_BYTES } from '../../src/lessons/lesson-link.ts';
 import { parseLesson } from '../../src/lessons/loader.ts';
 import { readFileSync } from 'node:fs';
@@ -25,9 +25,24 @@ describe('scenario links', () => {
   });
 
   test('a link that names no scenario changes nothing (a plain address, or only a lesson)', () => {
-    expect(parse('')).toEqual({ link: null, lesson: null, step: null, problems: [] });
-    expect(parse('lesson=02-producer-consumer&step=3')).toEqual({ link: null, lesson: '02-producer-consumer', step: 3, problems: [] });
+    expect(parse('')).toEqual({ link: null, lesson: null, inLink: null, step: null, problems: [] });
+    expect(parse('lesson=02-producer-consumer&step=3')).toEqual({ link: null, lesson: '02-producer-consumer', inLink: null, step: 3, problems: [] });
     expect(parse('lesson=https://example.org/my%20lesson.md').lesson).toBe('https://example.org/my lesson.md');
+  });
+
+  test('the whole address: scenario, signaling server kept, lesson and step, a lesson in the fragment; read back alike', () => {
+    const link = links[3];
+    const page = 'http://lab:5173/beanlab/?signal=https%3A%2F%2Fsig%3A9000%2Fpeerjs&kind=sort&seed=2#old';
+    const byId = new URL(scenarioUrl(page, link, { lesson: '06-matrix', step: 4 }));
+    expect(byId.origin + byId.pathname).toBe('http://lab:5173/beanlab/');
+    expect(byId.hash).toBe('');
+    expect(parseScenarioLink(byId.searchParams, byId.hash)).toEqual({ link, lesson: '06-matrix', inLink: null, step: 4, problems: [] });
+    expect(byId.searchParams.get('signal')).toBe('https://sig:9000/peerjs');
+    const carried = new URL(scenarioUrl(page, link, { inLink: 'abc_-9', step: 2 }));
+    expect(parseScenarioLink(carried.searchParams, carried.hash)).toEqual({ link, lesson: null, inLink: 'abc_-9', step: 2, problems: [] });
+    // Once opened, the page's address forgets the link (a reload then resumes the student's progress).
+    expect(withoutLinkParams(carried.href)).toBe('http://lab:5173/beanlab/?signal=https%3A%2F%2Fsig%3A9000%2Fpeerjs');
+    expect(withoutLinkParams('http://lab/?join=ABC#SECRET')).toBe('http://lab/?join=ABC#SECRET');
   });
 
   test.each([
