@@ -92,10 +92,10 @@ export class Lab {
     this.reset();
   }
 
-  /** A fresh, paused run of `scenario` in virtual time (a lesson's starting point). */
-  loadScenario(scenario: Scenario, seed: number): void {
+  /** A fresh, paused run of `scenario` in virtual time (a lesson's starting point), or live time (a scenario link's). */
+  loadScenario(scenario: Scenario, seed: number, mode: 'virtual' | 'live' = 'virtual'): void {
     this.pause();
-    this.mode = 'virtual';
+    this.mode = mode;
     this.scenario = { ...scenario };
     this.seed = seed;
     this.reset();
