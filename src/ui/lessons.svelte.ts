@@ -58,6 +58,8 @@ export class LessonRunner {
   /** The lesson's last step is done. */
   finishedNow = $state(false);
   acting = $state(false);
+  /** The run is being put back as the step starts (earlier steps replayed: Restart step, resume, a link). */
+  rebuilding = $state(false);
   actionError = $state('');
   private progress: Progress = loadProgress();
   /** Where the step began: checks read only what happened after it. */
@@ -268,6 +270,7 @@ export class LessonRunner {
     this.passed = false;
     const rehearsal = new Rehearsal(this.lab);
     this.acting = true;
+    this.rebuilding = true;
     this.actionError = '';
     try {
       await rewindToStep(rehearsal, lesson, index);
@@ -275,6 +278,7 @@ export class LessonRunner {
       this.actionError = `Could not put the run back to this step's start: ${(e as Error).message}.`;
     } finally {
       this.acting = false;
+      this.rebuilding = false;
       this.lab.refresh();
     }
     if (this.lesson !== lesson || this.index !== index) return;
