@@ -1,7 +1,8 @@
 // A lesson carried in a link: its Markdown, compressed (deflate-raw) and written in base64url, in the
 // link's #fragment (browsers never send the fragment to a server, and it has no length limit of its
 // own). The shipped lessons (3.4–5.8 KB of Markdown) make 2.1–3.2 KB of link, 0.5–0.65 of their
-// size: fine in a chat message or a learning platform, too long to type (a lesson file served next to the site, ?lesson=URL, is the short form).
+// size: fine in a chat message or a learning platform, too long to type (a lesson file served next
+// to the site, ?lesson=URL, is the short form).
 // Works wherever CompressionStream does (browsers; Node 18+).
 
 /** The name a lesson from a link is known by in its error messages (file:line: problem). */

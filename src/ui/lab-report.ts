@@ -24,6 +24,8 @@ export interface LabReportInput {
   run: { scenario: string; seed: number; mode: 'virtual' | 'live'; time: string; events: number };
   lessons: LessonOutcome[];
   speedup: readonly SpeedupPoint[];
+  /** What the experiment measured, in words (its scenario, seed, time, nodes, and a note on live cores). */
+  speedupSetup: string;
   /** The queue server's `stats`, or null while it is down. */
   serverStats: string | null;
   status: RqStatus;
@@ -64,7 +66,7 @@ export function buildLabReport(r: LabReportInput): string {
 <p class="link">Open this run again: <a href="${h(r.link)}">${h(r.link)}</a></p>
 </header>
 ${lessonsSection(r.lessons)}
-${speedupSection(r.speedup)}
+${speedupSection(r.speedup, r.speedupSetup)}
 ${runSection(r)}
 ${jobsSection(r)}
 </body>
@@ -95,13 +97,13 @@ ${rows}
   return `<section><h2>Lessons</h2>\n${parts.join('\n')}\n</section>`;
 }
 
-function speedupSection(points: readonly SpeedupPoint[]): string {
+function speedupSection(points: readonly SpeedupPoint[], setup: string): string {
   if (!points.length) return `<section><h2>Speedup</h2><p class="none">No speedup experiment was run on this page (Speedup tab).</p></section>`;
   const rows = points
     .map((p) => `<tr><td class="num">${p.workers}</td><td>${p.kind}</td><td class="num">${fixed(p.seconds, 3)}</td><td class="num">${fixed(p.speedup, 2)}</td><td class="num">${fixed(p.efficiency * 100, 0)} %</td><td class="num">${p.jobs}</td><td class="num">${p.overheadMs === null ? '' : fixed(p.overheadMs, 1)}</td></tr>`)
     .join('\n');
   return `<section><h2>Speedup</h2>
-<p>Speedup S(k) = T(1) / T(k) against the ideal S(k) = k; efficiency E(k) = S(k) / k.</p>
+<p>Measured on ${h(setup)}. Speedup S(k) = T(1) / T(k) against the ideal S(k) = k; efficiency E(k) = S(k) / k.</p>
 ${speedupPlot(points)}
 <table><thead><tr><th>Workers</th><th>Nodes</th><th>Time (s)</th><th>Speedup</th><th>Efficiency</th><th>Jobs</th><th>Overhead per job (ms)</th></tr></thead>
 <tbody>

@@ -251,6 +251,7 @@ test('the lab report: lesson 1 begun, a speedup experiment, a job whose body is 
   expect(html).toContain('<h3>First contact</h3>');
   expect(html).toContain('Not finished: 3 of 6 steps done; 0 of 1 predictions right');
   expect(html).toMatch(/<td>After you type reserve, what state is job 1 in\?<\/td><td>ready<\/td><td class="wrong">wrong<\/td><td>reserved<\/td>/);
+  expect(html).toContain('Measured on 1,000,000 darts in 4 jobs, seed 1, virtual time, local Web Workers.');
   expect(html).toMatch(/<svg class="plot"[\s\S]*<\/svg>/);
   expect(html.match(/<tr><td class="num">\d+<\/td><td>local<\/td>/g)?.length).toBeGreaterThanOrEqual(2);
   expect(html).toContain('current-jobs-reserved: 1');

@@ -38,6 +38,7 @@ async function input(over: Partial<LabReportInput> = {}): Promise<LabReportInput
         },
       ],
       speedup,
+      speedupSetup: '20,000 darts in 4 jobs, seed 3, virtual time, local Web Workers',
       serverStats: cluster.engine ? formatStats(cluster.engine) : null,
       status,
       statusYaml: statusYaml(status),
@@ -61,6 +62,7 @@ describe('lab report', () => {
     expect(html).toMatch(/<td>deleted<\/td><td class="right">right<\/td>/);
     // Speedup: a row per worker count, and an inline SVG plot with the ideal line.
     expect(html).toMatch(/<tr><td class="num">1<\/td><td>local<\/td><td class="num">[\d.]+<\/td><td class="num">1\.00<\/td><td class="num">100 %<\/td>/);
+    expect(html).toContain('<p>Measured on 20,000 darts in 4 jobs, seed 3, virtual time, local Web Workers. Speedup S(k)');
     expect(html).toMatch(/<svg class="plot"[^>]*>[\s\S]*class="ideal"[\s\S]*<circle[\s\S]*<\/svg>/);
     expect(html.match(/<circle /g)).toHaveLength(3);
     // Run statistics: the server's own stats.
@@ -86,6 +88,7 @@ describe('lab report', () => {
       student: EVIL,
       lessons: [{ title: EVIL, finished: true, steps: [{ title: EVIL, done: true, prediction: { question: EVIL, answer: EVIL, right: EVIL, correct: false } }] }],
       serverStats: EVIL,
+      speedupSetup: EVIL,
       statusYaml: EVIL,
       jobs: [evilJob],
       link: `http://x/?a="><script>`,
