@@ -27,6 +27,7 @@ const KIND_FIELDS = {
 /** Parameters other parts of the page read (a lesson and its step, a signaling server, a room to join). */
 const OTHER_PARAMS = new Set(['lesson', 'step', 'signal', 'join']);
 const COMMON_PARAMS = ['kind', 'seed', 'mode', 'workers', 'ttr', 'autostart'];
+const SCENARIO_PARAMS = new Set<string>([...COMMON_PARAMS, ...Object.values(KIND_FIELDS).flat()]);
 
 /** The query parameters of a link to this scenario, seed and mode (a lesson and step are added by the caller). */
 export function scenarioLinkParams(link: ScenarioLink): URLSearchParams {
@@ -108,8 +109,10 @@ export function parseScenarioLink(params: URLSearchParams, fragment = ''): Parse
   const step = params.has('step') ? whole(params, 'step', { min: 1, max: 10_000 }, null, problems) : null;
   if (step !== null && !anyLesson) problems.push('step= needs a lesson= to go with it; it was ignored.');
   const lessonPart = { lesson, inLink, step: anyLesson ? step : null };
+  // Only a link that names some scenario parameter is a scenario link: a course page's own additions
+  // (utm_source=…) to a plain address change nothing.
   const named = [...params.keys()].filter((k) => !OTHER_PARAMS.has(k));
-  if (named.length === 0) return { link: null, ...lessonPart, problems };
+  if (!named.some((k) => SCENARIO_PARAMS.has(k))) return { link: null, ...lessonPart, problems };
 
   const kindText = params.get('kind');
   let kind: Scenario['kind'] = 'pi';

@@ -28,6 +28,7 @@ describe('scenario links', () => {
     expect(parse('')).toEqual({ link: null, lesson: null, inLink: null, step: null, problems: [] });
     expect(parse('lesson=02-producer-consumer&step=3')).toEqual({ link: null, lesson: '02-producer-consumer', inLink: null, step: 3, problems: [] });
     expect(parse('lesson=https://example.org/my%20lesson.md').lesson).toBe('https://example.org/my lesson.md');
+    expect(parse('utm_source=course&fbclid=x')).toEqual({ link: null, lesson: null, inLink: null, step: null, problems: [] });
   });
 
   test('the whole address: scenario, signaling server kept, lesson and step, a lesson in the fragment; read back alike', () => {
