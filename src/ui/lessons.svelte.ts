@@ -58,6 +58,8 @@ export class LessonRunner {
   /** The lesson's last step is done. */
   finishedNow = $state(false);
   acting = $state(false);
+  /** About the step a link asked for, when the lesson has no such step (shown until the student moves on). */
+  linkNote = $state('');
   /** The run is being put back as the step starts (earlier steps replayed: Restart step, resume, a link). */
   rebuilding = $state(false);
   actionError = $state('');
@@ -98,6 +100,7 @@ export class LessonRunner {
     this.lesson = lesson;
     const saved = this.progress.lessons[id];
     const at = Math.min(Math.max(0, step ?? saved?.step ?? 0), lesson.steps.length - 1);
+    this.linkNote = step !== undefined && step > at ? `The link asked for step ${step + 1}, but “${lesson.title}” has ${lesson.steps.length} steps: this is the last.` : '';
     this.completed = saved ? saved.completed.filter((i) => i < lesson.steps.length) : [];
     this.progress.current = id;
     this.resumed = at > 0;
@@ -107,6 +110,7 @@ export class LessonRunner {
   }
 
   close(): void {
+    this.linkNote = '';
     this.lesson = null;
     this.progress.current = null;
     this.save();
@@ -233,6 +237,7 @@ export class LessonRunner {
 
   next(): void {
     if (!this.lesson || !this.canNext) return;
+    this.linkNote = '';
     this.complete(this.index);
     if (this.index + 1 < this.lesson.steps.length) void this.enter(this.index + 1, true);
     else {
@@ -243,6 +248,7 @@ export class LessonRunner {
   }
 
   back(): void {
+    this.linkNote = '';
     if (this.finishedNow) this.finishedNow = false;
     else if (this.index > 0) void this.enter(this.index - 1, false);
   }

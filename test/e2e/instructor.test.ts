@@ -183,6 +183,10 @@ test('a lesson by link: a Markdown file served with the site, then carried in th
   await fresh.page.reload();
   await expect.poll(() => stepTitle(fresh.page)).toBe('Step 2 of 3 Put one');
   await fresh.page.screenshot({ path: path.join(SCREENSHOTS, 'instructor-lesson-in-link.png') });
+  // A step the lesson does not have: its last step, and a word on why.
+  await fresh.page.goto(carried.replace('step=2', 'step=9'));
+  await expect.poll(() => stepTitle(fresh.page)).toBe('Step 3 of 3 The end');
+  expect(await fresh.page.getByRole('status').filter({ hasText: 'The link asked for step 9' }).textContent()).toBe('The link asked for step 9, but “My own lesson” has 3 steps: this is the last.');
 
   // A file with a mistake names its address and line; one that is not there says so.
   const bad = await lab.newPage();
