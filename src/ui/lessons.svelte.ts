@@ -53,7 +53,7 @@ export class LessonRunner {
   chosen: number | null = $state(null);
   /** Steps of this lesson the student has completed (their Next stays enabled). */
   completed: number[] = $state([]);
-  /** The lesson resumed at a saved step on a fresh run. */
+  /** The lesson resumed at the step this browser saved (not one a link asked for). */
   resumed = $state(false);
   /** The lesson's last step is done. */
   finishedNow = $state(false);
@@ -100,10 +100,15 @@ export class LessonRunner {
     this.lesson = lesson;
     const saved = this.progress.lessons[id];
     const at = Math.min(Math.max(0, step ?? saved?.step ?? 0), lesson.steps.length - 1);
-    this.linkNote = step !== undefined && step > at ? `The link asked for step ${step + 1}, but “${lesson.title}” has ${lesson.steps.length} steps: this is the last.` : '';
+    this.linkNote =
+      step === undefined || at === 0
+        ? ''
+        : step > at
+          ? `The link asked for step ${step + 1}, but “${lesson.title}” has ${lesson.steps.length} steps: this is the last.`
+          : `The link opens the lesson at this step: the cluster is as the steps before it leave it.`;
     this.completed = saved ? saved.completed.filter((i) => i < lesson.steps.length) : [];
     this.progress.current = id;
-    this.resumed = at > 0;
+    this.resumed = at > 0 && step === undefined;
     if (at > 0) return this.rebuild(lesson, at);
     this.lab.loadScenario(lesson.scenario, lesson.seed);
     return this.enter(0, true);

@@ -180,8 +180,10 @@ test('a lesson by link: a Markdown file served with the site, then carried in th
   await fresh.page.goto(carried);
   await expect.poll(() => fresh.page.locator('#lesson-content h2').textContent()).toMatch(/My own lesson/);
   expect(await stepTitle(fresh.page)).toBe('Step 2 of 3 Put one');
+  await fresh.page.getByRole('status').filter({ hasText: 'The link opens the lesson at this step' }).waitFor();
   await fresh.page.reload();
   await expect.poll(() => stepTitle(fresh.page)).toBe('Step 2 of 3 Put one');
+  await fresh.page.getByText('You left off here.').waitFor();
   await fresh.page.screenshot({ path: path.join(SCREENSHOTS, 'instructor-lesson-in-link.png') });
   // A step the lesson does not have: its last step, and a word on why.
   await fresh.page.goto(carried.replace('step=2', 'step=9'));
