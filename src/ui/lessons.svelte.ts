@@ -58,7 +58,7 @@ export class LessonRunner {
   /** The lesson's last step is done. */
   finishedNow = $state(false);
   acting = $state(false);
-  /** About the step a link asked for, when the lesson has no such step (shown until the student moves on). */
+  /** What a link that opened the lesson at a step says about it (shown until the student moves on). */
   linkNote = $state('');
   /** The run is being put back as the step starts (earlier steps replayed: Restart step, resume, a link). */
   rebuilding = $state(false);

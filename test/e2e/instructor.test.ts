@@ -147,6 +147,10 @@ test('a link with bad values opens the defaults and says what was wrong', async 
   expect(await fields(page)).toMatchObject({ Seed: '1', Darts: '5000', Workers: '4' });
   await page.getByRole('button', { name: 'OK' }).click();
   await expect.poll(() => alert.count()).toBe(0);
+  // Another kind, in live time.
+  await page.goto(`${lab.url}?kind=sort&seed=4&mode=live&values=5000&buckets=4&workers=2&ttr=20`);
+  await expect.poll(() => fields(page)).toEqual({ mode: 'live', Seed: '4', Kind: 'sort', Values: '5000', Buckets: '4', Workers: '2', 'TTR (s)': '20' });
+  expect(await alert.count()).toBe(0);
   expect(errors).toEqual([]);
   await page.close();
 });
