@@ -7,7 +7,7 @@ import { parseRun, replayRun } from '../sim/replay.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
-import { runSpeedup, type SpeedupPoint } from '../sim/experiment.ts';
+import { runSpeedup, type SpeedupPoint, type SpeedupSetup } from '../sim/experiment.ts';
 import type { HostedRoom } from '../net/peer-link.ts';
 
 /**
@@ -56,6 +56,8 @@ export class Lab {
   speedupPoints: SpeedupPoint[] = $state.raw([]);
   /** The run that was on screen when the last experiment started (it measured that run's scenario). */
   speedupRun: Cluster | null = $state.raw(null);
+  /** What the last experiment measured (its scenario, seed, time and nodes), for the lab report. */
+  speedupSetup: SpeedupSetup | null = $state.raw(null);
   /** The room this page hosts (real-node mode): its joiners' worker slots join every live run. */
   room: HostedRoom | null = $state.raw(null);
   /** The student's own connection to the queue server. */
@@ -92,10 +94,10 @@ export class Lab {
     this.reset();
   }
 
-  /** A fresh, paused run of `scenario` in virtual time (a lesson's starting point). */
-  loadScenario(scenario: Scenario, seed: number): void {
+  /** A fresh, paused run of `scenario` in virtual time (a lesson's starting point), or live time (a scenario link's). */
+  loadScenario(scenario: Scenario, seed: number, mode: 'virtual' | 'live' = 'virtual'): void {
     this.pause();
-    this.mode = 'virtual';
+    this.mode = mode;
     this.scenario = { ...scenario };
     this.seed = seed;
     this.reset();
@@ -113,7 +115,9 @@ export class Lab {
     this.pause();
     const measured = this.cluster;
     const spawn = () => new Worker(new URL('../nodes/node.worker.ts', import.meta.url), { type: 'module', name: 'beanlab speedup node' }) as unknown as NodeProcess;
-    const points = await runSpeedup({ scenario: $state.snapshot(this.scenario) as Scenario, seed: this.seed, mode: 'virtual', workers, spawn });
+    const setup: SpeedupSetup = { scenario: $state.snapshot(this.scenario) as Scenario, seed: this.seed, mode: 'virtual', nodes: 'local' };
+    const points = await runSpeedup({ ...setup, workers, spawn });
+    this.speedupSetup = setup;
     this.speedupRun = measured;
     this.speedupPoints = points;
   }

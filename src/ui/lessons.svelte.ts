@@ -7,15 +7,27 @@ import type { Scenario } from '../sim/scenario.ts';
 import { describeAction, runAction } from '../lessons/actions.ts';
 import { rewindToStep, StepStart, type LessonLab } from '../lessons/step-runner.ts';
 import { LessonError, parseLesson, type Lesson, type LessonStep } from '../lessons/loader.ts';
+import type { LessonOutcome } from './lab-report.ts';
+import { decodeLessonText, encodeLessonText, LESSON_IN_LINK_FILE, textKey } from '../lessons/lesson-link.ts';
 
 const STORAGE_KEY = 'beanlab-lessons';
 
-/** What the browser remembers: the open lesson, each lesson's step and finished steps, finished lessons. */
+/**
+ * What the browser remembers: the open lesson, each lesson's step, finished steps and the student's first
+ * answer to each prediction (step index → choice), finished lessons, and the text of each lesson that
+ * came from a file or a link rather than with the site (so that it survives a reload).
+ */
 interface Progress {
   current: string | null;
-  lessons: Record<string, { step: number; completed: number[] }>;
+  lessons: Record<string, { step: number; completed: number[]; answers?: Record<number, number> }>;
   finished: string[];
+  texts?: Record<string, { file: string; text: string }>;
 }
+
+/** Where a lesson that did not come with the site came from: its id starts with this. */
+const FROM_FILE = 'file:';
+const FROM_URL = 'url:';
+const FROM_LINK = 'link:';
 
 function loadProgress(): Progress {
   try {
@@ -41,11 +53,15 @@ export class LessonRunner {
   chosen: number | null = $state(null);
   /** Steps of this lesson the student has completed (their Next stays enabled). */
   completed: number[] = $state([]);
-  /** The lesson resumed at a saved step on a fresh run. */
+  /** The lesson resumed at the step this browser saved (not one a link asked for). */
   resumed = $state(false);
   /** The lesson's last step is done. */
   finishedNow = $state(false);
   acting = $state(false);
+  /** What a link that opened the lesson at a step says about it (shown until the student moves on). */
+  linkNote = $state('');
+  /** The run is being put back as the step starts (earlier steps replayed: Restart step, resume, a link). */
+  rebuilding = $state(false);
   actionError = $state('');
   private progress: Progress = loadProgress();
   /** Where the step began: checks read only what happened after it. */
@@ -57,6 +73,7 @@ export class LessonRunner {
   ) {
     this.lessons = bundled.lessons;
     this.errors = bundled.errors;
+    for (const [id, { file, text }] of Object.entries(this.progress.texts ?? {})) this.add(file, text, id);
   }
 
   get step(): LessonStep | null {
@@ -73,21 +90,32 @@ export class LessonRunner {
     return id && this.lessons.some((l) => l.id === id) ? id : null;
   }
 
-  /** Opens a lesson on a fresh run of its scenario, at the step where the student left it. */
-  open(id: string): void {
+  /**
+   * Opens a lesson at the step where the student left it (or at `step`, counted from 0, from a link), with
+   * the run as the lesson's own path has it at that step's start: the path Restart step takes.
+   */
+  open(id: string, step?: number): Promise<void> {
     const lesson = this.lessons.find((l) => l.id === id);
-    if (!lesson) return;
+    if (!lesson) return Promise.resolve();
     this.lesson = lesson;
     const saved = this.progress.lessons[id];
-    const at = saved ? Math.min(Math.max(0, saved.step), lesson.steps.length - 1) : 0;
+    const at = Math.min(Math.max(0, step ?? saved?.step ?? 0), lesson.steps.length - 1);
+    this.linkNote =
+      step === undefined || at === 0
+        ? ''
+        : step > at
+          ? `The link asked for step ${step + 1}, but “${lesson.title}” has ${lesson.steps.length} steps: this is the last.`
+          : `The link opens the lesson at this step: the cluster is as the steps before it leave it.`;
     this.completed = saved ? saved.completed.filter((i) => i < lesson.steps.length) : [];
     this.progress.current = id;
+    this.resumed = at > 0 && step === undefined;
+    if (at > 0) return this.rebuild(lesson, at);
     this.lab.loadScenario(lesson.scenario, lesson.seed);
-    this.resumed = at > 0;
-    void this.enter(at, at === 0);
+    return this.enter(0, true);
   }
 
   close(): void {
+    this.linkNote = '';
     this.lesson = null;
     this.progress.current = null;
     this.save();
@@ -95,16 +123,114 @@ export class LessonRunner {
 
   /** Adds a lesson file opened in the browser (an instructor trying a lesson without rebuilding) and opens it. */
   addFile(name: string, text: string): Lesson | null {
-    this.errors = this.errors.filter((e) => e.file !== name);
+    return this.addAndOpen(name, text, FROM_FILE + name);
+  }
+
+  /**
+   * Opens the lesson a link names: a lesson of the site by its id (01-first-contact), or a lesson file
+   * anywhere by its URL, absolute or relative to the page (fetched, then read like a file opened in the
+   * browser). A file that cannot be fetched or read is reported like a lesson file with a mistake.
+   */
+  async openByLink(ref: string, step?: number): Promise<void> {
+    if (this.lessons.some((l) => l.id === ref)) return this.open(ref, step);
+    if (!ref.includes('/') && !ref.endsWith('.md')) {
+      const ids = this.lessons.filter((l) => !l.id.includes(':')).map((l) => l.id);
+      this.fail(new LessonError(ref, 1, `no lesson of this site is called "${ref}" (they are ${ids.join(', ')}), and it is no lesson file's address (…/name.md).`));
+      return;
+    }
+    let text: string;
     try {
-      const lesson = parseLesson(name, text, `file:${name}`);
+      const response = await fetch(new URL(ref, location.href));
+      if (!response.ok) throw new Error(`the server answered ${response.status} ${response.statusText}`.trim());
+      text = await response.text();
+    } catch (e) {
+      this.fail(new LessonError(ref, 1, `could not fetch this lesson file: ${(e as Error).message}. Check the link's lesson= address.`));
+      return;
+    }
+    this.addAndOpen(ref, text, FROM_URL + ref, step);
+  }
+
+  /** Opens the lesson carried in a link's #lesson= fragment (see src/lessons/lesson-link.ts). */
+  async openInLink(code: string, step?: number): Promise<void> {
+    let text: string;
+    try {
+      text = await decodeLessonText(code);
+    } catch (e) {
+      this.fail(new LessonError(LESSON_IN_LINK_FILE, 1, `${(e as Error).message}.`));
+      return;
+    }
+    this.addAndOpen(LESSON_IN_LINK_FILE, text, FROM_LINK + textKey(text), step);
+  }
+
+  /**
+   * How a link reopens the open lesson at its current step: by its id or URL in the query (`lesson`),
+   * or, for a lesson from a file or from a link, its whole text in the #fragment (`inLink`).
+   */
+  async linkToLesson(): Promise<{ lesson?: string; step: number; inLink?: string } | null> {
+    const lesson = this.lesson;
+    if (!lesson) return null;
+    const step = this.index + 1;
+    if (lesson.id.startsWith(FROM_URL)) return { lesson: lesson.id.slice(FROM_URL.length), step };
+    const saved = this.progress.texts?.[lesson.id];
+    if (saved) return { step, inLink: await encodeLessonText(saved.text) };
+    return { lesson: lesson.id, step };
+  }
+
+  /** Every lesson the student has begun, with each step's outcome and prediction, for the lab report. */
+  outcomes(): LessonOutcome[] {
+    return this.lessons
+      .filter((l) => this.progress.lessons[l.id] || this.progress.finished.includes(l.id))
+      .map((l) => {
+        const saved = this.progress.lessons[l.id] ?? { step: 0, completed: [] };
+        return {
+          title: l.title,
+          finished: this.progress.finished.includes(l.id),
+          steps: l.steps.map((s, i) => {
+            const answer = saved.answers?.[i];
+            const p = s.predict;
+            return {
+              title: s.title,
+              done: saved.completed.includes(i),
+              prediction: p && answer !== undefined ? { question: p.question, answer: p.choices[answer], right: p.choices[p.answer], correct: answer === p.answer } : null,
+            };
+          }),
+        };
+      });
+  }
+
+  /** The student's prediction for this step; the first answer to each is kept for the lab report. */
+  answer(choice: number): void {
+    if (this.chosen !== null || !this.lesson) return;
+    this.chosen = choice;
+    const saved = this.progress.lessons[this.lesson.id];
+    if (!saved) return;
+    saved.answers ??= {};
+    saved.answers[this.index] ??= choice;
+    this.save();
+  }
+
+  /** Parses a lesson's text and adds it to the list, its text kept to survive a reload; errors are shown. */
+  private add(file: string, text: string, id: string): Lesson | null {
+    this.errors = this.errors.filter((e) => e.file !== file);
+    try {
+      const lesson = parseLesson(file, text, id);
       this.lessons = [...this.lessons.filter((l) => l.id !== lesson.id), lesson];
-      this.open(lesson.id);
+      this.progress.texts = { ...this.progress.texts, [id]: { file, text } };
       return lesson;
     } catch (e) {
-      this.errors = [...this.errors, e instanceof LessonError ? e : new LessonError(name, 1, (e as Error).message)];
+      this.fail(e instanceof LessonError ? e : new LessonError(file, 1, (e as Error).message));
       return null;
     }
+  }
+
+  private addAndOpen(file: string, text: string, id: string, step?: number): Lesson | null {
+    const lesson = this.add(file, text, id);
+    if (lesson) void this.open(lesson.id, step);
+    return lesson;
+  }
+
+  private fail(error: LessonError): void {
+    this.errors = [...this.errors.filter((e) => e.file !== error.file), error];
   }
 
   get canNext(): boolean {
@@ -116,6 +242,7 @@ export class LessonRunner {
 
   next(): void {
     if (!this.lesson || !this.canNext) return;
+    this.linkNote = '';
     this.complete(this.index);
     if (this.index + 1 < this.lesson.steps.length) void this.enter(this.index + 1, true);
     else {
@@ -126,6 +253,7 @@ export class LessonRunner {
   }
 
   back(): void {
+    this.linkNote = '';
     if (this.finishedNow) this.finishedNow = false;
     else if (this.index > 0) void this.enter(this.index - 1, false);
   }
@@ -139,12 +267,21 @@ export class LessonRunner {
     if (!lesson) return;
     const index = this.index;
     this.completed = this.completed.filter((i) => i !== index);
+    await this.rebuild(lesson, index);
+  }
+
+  /** Step `index` of `lesson` on the run its own path leads to (see restartStep). */
+  private async rebuild(lesson: Lesson, index: number): Promise<void> {
+    this.index = index;
     this.finishedNow = false;
+    this.chosen = null;
+    this.held = lesson.steps[index].checks.map(() => false);
     // No check is read while the run is rebuilt: the step begins once it is back.
     this.start = null;
     this.passed = false;
     const rehearsal = new Rehearsal(this.lab);
     this.acting = true;
+    this.rebuilding = true;
     this.actionError = '';
     try {
       await rewindToStep(rehearsal, lesson, index);
@@ -152,6 +289,7 @@ export class LessonRunner {
       this.actionError = `Could not put the run back to this step's start: ${(e as Error).message}.`;
     } finally {
       this.acting = false;
+      this.rebuilding = false;
       this.lab.refresh();
     }
     if (this.lesson !== lesson || this.index !== index) return;
@@ -166,7 +304,7 @@ export class LessonRunner {
     delete this.progress.lessons[lesson.id];
     this.progress.finished = this.progress.finished.filter((id) => id !== lesson.id);
     this.completed = [];
-    this.open(lesson.id);
+    void this.open(lesson.id);
   }
 
   /** "Do it for me": the step's actions, one after the other. */
@@ -201,7 +339,7 @@ export class LessonRunner {
     this.held = lesson.steps[index].checks.map(() => false);
     this.passed = false;
     this.start = untrack(() => new StepStart(this.lab));
-    this.progress.lessons[lesson.id] = { step: index, completed: [...this.completed] };
+    this.progress.lessons[lesson.id] = { ...this.progress.lessons[lesson.id], step: index, completed: [...this.completed] };
     this.save();
     if (runAuto) await this.perform(lesson.steps[index].auto);
   }
@@ -222,7 +360,7 @@ export class LessonRunner {
 
   private complete(index: number): void {
     if (!this.completed.includes(index)) this.completed.push(index);
-    if (this.lesson) this.progress.lessons[this.lesson.id] = { step: index, completed: [...this.completed] };
+    if (this.lesson) this.progress.lessons[this.lesson.id] = { ...this.progress.lessons[this.lesson.id], step: index, completed: [...this.completed] };
     this.save();
   }
 

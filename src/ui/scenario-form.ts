@@ -4,6 +4,21 @@ import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
 
 export const MAX_WORKERS = 64;
 
+/** The range of each number a scenario takes (the form clamps to it; a scenario link must keep to it). */
+export const LIMITS = {
+  seed: { min: 0, max: 2 ** 32 - 1 },
+  workers: { min: 0, max: MAX_WORKERS },
+  ttr: { min: 1, max: 86_400 },
+  darts: { min: 1, max: 1e10 },
+  jobs: { min: 1, max: 100_000 },
+  // One job per cell is n² jobs: 64×64 (4096 jobs) is as far as a lesson needs to go.
+  n: { min: 1, max: 256 },
+  nPerCell: { min: 1, max: 64 },
+  rowsPerJob: { min: 1, max: 256 },
+  values: { min: 1, max: 1_000_000 },
+  buckets: { min: 1, max: 1000 },
+} as const;
+
 export interface ScenarioDraft {
   kind: Scenario['kind'];
   seed: number;
@@ -33,18 +48,18 @@ function whole(v: unknown, min: number, max: number, fallback: number): number {
 /** The scenario and seed a draft asks for; an empty or unreadable field keeps the current value. */
 export function scenarioOf(d: ScenarioDraft, current: Scenario, seed: number): { scenario: Scenario; seed: number } {
   const was = draftOf(current, seed);
-  const base = { workers: whole(d.workers, 0, MAX_WORKERS, was.workers), ttr: whole(d.ttr, 1, 86_400, was.ttr), autostart: current.autostart };
-  const nextSeed = whole(d.seed, 0, 2 ** 32 - 1, seed);
+  const L = LIMITS;
+  const base = { workers: whole(d.workers, L.workers.min, L.workers.max, was.workers), ttr: whole(d.ttr, L.ttr.min, L.ttr.max, was.ttr), autostart: current.autostart };
+  const nextSeed = whole(d.seed, L.seed.min, L.seed.max, seed);
   switch (d.kind) {
     case 'pi':
-      return { seed: nextSeed, scenario: { kind: 'pi', darts: whole(d.darts, 1, 1e10, was.darts), jobs: whole(d.jobs, 1, 100_000, was.jobs), ...base } };
+      return { seed: nextSeed, scenario: { kind: 'pi', darts: whole(d.darts, L.darts.min, L.darts.max, was.darts), jobs: whole(d.jobs, L.jobs.min, L.jobs.max, was.jobs), ...base } };
     case 'matrix': {
-      // One job per cell is n² jobs: 64×64 (4096 jobs) is as far as a lesson needs to go.
-      const n = whole(d.n, 1, d.granularity === 'cell' ? 64 : 256, was.n);
-      return { seed: nextSeed, scenario: { kind: 'matrix', n, granularity: d.granularity === 'row-block' ? 'row-block' : 'cell', rowsPerJob: whole(d.rowsPerJob, 1, n, was.rowsPerJob), ...base } };
+      const n = whole(d.n, L.n.min, d.granularity === 'cell' ? L.nPerCell.max : L.n.max, was.n);
+      return { seed: nextSeed, scenario: { kind: 'matrix', n, granularity: d.granularity === 'row-block' ? 'row-block' : 'cell', rowsPerJob: whole(d.rowsPerJob, L.rowsPerJob.min, n, was.rowsPerJob), ...base } };
     }
     case 'sort':
-      return { seed: nextSeed, scenario: { kind: 'sort', values: whole(d.values, 1, 1_000_000, was.values), buckets: whole(d.buckets, 1, 1000, was.buckets), ...base } };
+      return { seed: nextSeed, scenario: { kind: 'sort', values: whole(d.values, L.values.min, L.values.max, was.values), buckets: whole(d.buckets, L.buckets.min, L.buckets.max, was.buckets), ...base } };
   }
 }
 
