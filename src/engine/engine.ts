@@ -8,7 +8,7 @@ import { Job } from './job.ts';
 import { JobTable } from './job-table.ts';
 import { Tube } from './tube.ts';
 import { Connection, type ReplySink } from './connection.ts';
-import type { Command } from './command.ts';
+import { COUNTED_OPS, type Command, type CountedOp } from './command.ts';
 import type { EngineEvent, EngineListener, JobAction } from './events.ts';
 import {
   BROWSER_HOST,
@@ -57,6 +57,8 @@ export type PutHeaderResult =
   | { kind: 'bad-format' }
   | { kind: 'body'; id: number; read: number };
 
+const COUNTED: ReadonlySet<string> = new Set(COUNTED_OPS);
+
 function randomHex16(): string {
   let s = '';
   for (let i = 0; i < 16; i++) s += Math.floor(Math.random() * 16).toString(16);
@@ -90,7 +92,8 @@ export class Engine {
   waitingCount = 0;
   totalJobs = 0;
   timeoutCount = 0;
-  readonly opCounts = new Map<string, number>();
+  /** `cmd-*` in stats: how many times each counted command was run, failed ones included. */
+  readonly cmdCounts = Object.fromEntries(COUNTED_OPS.map((op) => [op, 0])) as Record<CountedOp, number>;
   currentConnections = 0;
   totalConnections = 0;
   currentProducers = 0;
@@ -357,6 +360,7 @@ export class Engine {
   }
 
   reserveJob(c: Connection, j: Job): void {
+    this.reservedCount++;
     j.tube.reservedCount++;
     j.reserveCount++;
     j.deadlineAt = this.now() + j.ttr;
@@ -390,11 +394,8 @@ export class Engine {
 
   private enqueueReservedJobs(c: Connection): void {
     for (const j of c.reserved) {
-      c.reserved.delete(j);
-      c.soonest = null;
+      this.removeThisReservedJob(c, j);
       this.enqueueJob(j, 0, false, 'returned', c);
-      this.reservedCount--;
-      j.tube.reservedCount--;
     }
   }
 
@@ -456,13 +457,18 @@ export class Engine {
 
   removeReadyJob(j: Job | undefined): Job | null {
     if (!j || j.state !== 'ready') return null;
+    this.takeReady(j);
+    return j;
+  }
+
+  /** Takes a ready job out of its tube's ready queue, with the ready and urgent counts that go with it. */
+  private takeReady(j: Job): void {
     j.tube.ready.remove(j);
     this.readyCount--;
     if (j.pri < URGENT_THRESHOLD) {
       this.urgentCount--;
       j.tube.urgentCount--;
     }
-    return j;
   }
 
   removeBuriedJob(j: Job | undefined): Job | null {
@@ -522,15 +528,8 @@ export class Engine {
     const now = this.now();
     let j: Job | null;
     while ((j = this.nextAwaitedJob(now))) {
-      const t = j.tube;
-      t.ready.remove(j);
-      this.readyCount--;
-      if (j.pri < URGENT_THRESHOLD) {
-        this.urgentCount--;
-        t.urgentCount--;
-      }
-      const c = t.waitingConns.take() as Connection;
-      this.reservedCount++;
+      this.takeReady(j);
+      const c = j.tube.waitingConns.take() as Connection;
       this.removeWaitingConn(c);
       this.reserveJob(c, j);
       this.emitConn('wait-ended', c);
@@ -642,16 +641,16 @@ export class Engine {
 
   // ---- commands -----------------------------------------------------------------------------
 
-  count(op: string): void {
-    this.opCounts.set(op, (this.opCounts.get(op) ?? 0) + 1);
-  }
-
-  /** Runs one parsed command (anything but put, whose body needs the transport: see putHeader). */
+  /**
+   * Runs one parsed command (anything but put, whose body needs the transport: see putHeader).
+   * A counted command is counted before it runs, so failed ones count too, as in beanstalkd.
+   */
   execute(c: Connection, cmd: Exclude<Command, { op: 'put' }>): void {
     this.enter();
     try {
       if (c.closed) return;
       this.runDue();
+      if (COUNTED.has(cmd.op)) this.cmdCounts[cmd.op as CountedOp]++;
       HANDLERS[cmd.op](this, c, cmd as never);
     } finally {
       this.leave();
@@ -667,7 +666,7 @@ export class Engine {
     this.enter();
     try {
       this.runDue();
-      this.count('put');
+      this.cmdCounts.put++;
       if (cmd.bytes > this.maxJobSize) return { kind: 'too-big', discard: cmd.bytes + 2 };
       if (cmd.trailingGarbage) {
         this.reply(c, 'BAD_FORMAT');
