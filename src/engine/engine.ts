@@ -20,6 +20,8 @@ import {
   type JobState,
 } from './types.ts';
 import { HANDLERS } from './commands/index.ts';
+import { Binlog, type BinlogStorage } from './binlog.ts';
+import { SNAPSHOT_VERSION, type BinlogSnapshot, type EngineSnapshot } from './snapshot.ts';
 
 /** Where the engine logs job transitions (the binlog). Absent = in-memory only, like beanstalkd without -b. */
 export interface JobLog {
@@ -31,6 +33,8 @@ export interface JobLog {
   write(job: Job, deleted?: boolean): void;
   /** Housekeeping after writes: compaction, fsync scheduling, deleting dead files. */
   maintain(): void;
+  /** Its bookkeeping as plain data (job ids for jobs); see BinlogSnapshot. */
+  snapshot(): BinlogSnapshot;
   readonly stats: {
     oldestIndex: number;
     currentIndex: number;
@@ -49,6 +53,18 @@ export interface EngineOptions {
   instanceId?: string;
   /** Binlog `-s` size shown in stats even without a binlog. */
   binlogMaxSize?: number;
+  /** Instant the server started (uptime's base); the clock's now if absent. */
+  startedAt?: number;
+}
+
+/** What Engine.restore needs besides the snapshot: what is not data. */
+export interface RestoreOptions {
+  clock: Clock;
+  host?: HostInfo;
+  /** Where a restored binlog goes on writing; needed unless the snapshot holds its files (MemoryBinlogStorage). */
+  binlogStorage?: BinlogStorage;
+  /** Binlog warnings (stderr in Node). */
+  warn?: (msg: string) => void;
 }
 
 /** Outcome of a put line once its numbers parsed: what the transport must do with the body bytes. */
@@ -116,7 +132,7 @@ export class Engine {
     this.host = opts.host ?? BROWSER_HOST;
     this.instanceId = opts.instanceId ?? randomHex16();
     this.binlogMaxSize = opts.binlogMaxSize ?? 10485760;
-    this.startedAt = this.clock.now();
+    this.startedAt = opts.startedAt ?? this.clock.now();
     this.defaultTube = this.findOrMakeTube('default');
     this.tubeRef(this.defaultTube); // pinned for ever
   }
@@ -215,16 +231,7 @@ export class Engine {
 
   /** Opens a connection: uses and watches `default`. */
   connect(name: string, sink: ReplySink): Connection {
-    const watch = new OrderedSet<Tube>(
-      (t) => {
-        this.tubeRef(t);
-        t.watchingCount++;
-      },
-      (t) => {
-        t.watchingCount--;
-        this.tubeUnref(t);
-      },
-    );
+    const watch = this.watchSet();
     const c = new Connection(this.nextConnId++, name, sink, this.defaultTube, watch);
     watch.append(this.defaultTube);
     this.tubeRef(this.defaultTube);
@@ -234,6 +241,20 @@ export class Engine {
     this.totalConnections++;
     this.emitConn('opened', c);
     return c;
+  }
+
+  /** A connection's watch list: watching a tube refers to it. */
+  private watchSet(): OrderedSet<Tube> {
+    return new OrderedSet<Tube>(
+      (t) => {
+        this.tubeRef(t);
+        t.watchingCount++;
+      },
+      (t) => {
+        t.watchingCount--;
+        this.tubeUnref(t);
+      },
+    );
   }
 
   connection(id: number): Connection | undefined {
@@ -735,5 +756,212 @@ export class Engine {
         this.enqueueJob(j, delay, false, 'recovered');
       }
     }
+  }
+
+  // ---- snapshot and restore (snapshot.ts) ---------------------------------------------------
+
+  /**
+   * The whole state as plain data: restore() builds an engine that behaves exactly like this one from
+   * here on. Taken between engine calls (not from inside a listener); nothing in it is shared with
+   * the engine. Listeners, the clock and the host are not state: restore is given its own.
+   */
+  snapshot(): EngineSnapshot {
+    if (this.depth > 0) throw new Error('Engine.snapshot: called during an engine call; take it once the call has returned');
+    const ids = (xs: Iterable<{ id: number }>) => Array.from(xs, (x) => x.id);
+    const jobs = [...this.jobs.values()];
+    let n = 0;
+    for (const j of jobs) n += j.body.length;
+    const bodies = new Uint8Array(n);
+    n = 0;
+    for (const j of jobs) {
+      bodies.set(j.body, n);
+      n += j.body.length;
+    }
+    return {
+      version: SNAPSHOT_VERSION,
+      maxJobSize: this.maxJobSize,
+      instanceId: this.instanceId,
+      binlogMaxSize: this.binlogMaxSize,
+      startedAt: this.startedAt,
+      nextId: this.nextId,
+      nextConnId: this.nextConnId,
+      nextDue: this.nextDue,
+      draining: this.draining,
+      readyCount: this.readyCount,
+      urgentCount: this.urgentCount,
+      reservedCount: this.reservedCount,
+      buriedCount: this.buriedCount,
+      waitingCount: this.waitingCount,
+      totalJobs: this.totalJobs,
+      timeoutCount: this.timeoutCount,
+      currentConnections: this.currentConnections,
+      totalConnections: this.totalConnections,
+      currentProducers: this.currentProducers,
+      currentWorkers: this.currentWorkers,
+      cmdCounts: { ...this.cmdCounts },
+      tubes: this.tubes.items.map((t) => ({
+        name: t.name,
+        refs: t.refs,
+        usingCount: t.usingCount,
+        watchingCount: t.watchingCount,
+        pause: t.pause,
+        paused: t.paused,
+        unpauseAt: t.unpauseAt,
+        urgentCount: t.urgentCount,
+        reservedCount: t.reservedCount,
+        waitingCount: t.waitingCount,
+        totalDeleteCount: t.totalDeleteCount,
+        totalJobsCount: t.totalJobsCount,
+        pauseCount: t.pauseCount,
+        ready: ids(t.ready.items),
+        delayed: ids(t.delay.items),
+        buried: ids(t.buried),
+        waiting: ids(t.waitingConns.items),
+        waitingCursor: t.waitingConns.takeCursor,
+      })),
+      jobs: jobs.map((j) => ({
+        id: j.id,
+        tube: j.tube.name,
+        state: j.state,
+        pri: j.pri,
+        delay: j.delay,
+        ttr: j.ttr,
+        createdAt: j.createdAt,
+        deadlineAt: j.deadlineAt,
+        reserver: j.reserver ? j.reserver.id : null,
+        reserveCount: j.reserveCount,
+        timeoutCount: j.timeoutCount,
+        releaseCount: j.releaseCount,
+        buryCount: j.buryCount,
+        kickCount: j.kickCount,
+        file: j.file,
+        walUsed: j.walUsed,
+        bytes: j.body.length,
+      })),
+      bodies,
+      connections: Array.from(this.connections.values(), (c) => ({
+        id: c.id,
+        name: c.name,
+        use: c.use.name,
+        watch: c.watch.items.map((t) => t.name),
+        watchCursor: c.watch.takeCursor,
+        reserved: ids(c.reserved),
+        soonest: c.soonest ? c.soonest.id : null,
+        isProducer: c.isProducer,
+        isWorker: c.isWorker,
+        waiting: c.waiting,
+        pendingTimeout: c.pendingTimeout,
+        tickAt: c.tickAt,
+      })),
+      timers: ids(this.timers.items),
+      binlog: this.log ? this.log.snapshot() : null,
+    };
+  }
+
+  /**
+   * An engine in the state of `s`, behaving from then on exactly as the engine it was taken from.
+   * Its connections have no reply sink until their Sessions take them up (Session.restore), or the
+   * caller sets Connection.send; a reply before that throws, naming the connection.
+   */
+  static restore(s: EngineSnapshot, opts: RestoreOptions): Engine {
+    if (s.version !== SNAPSHOT_VERSION) throw new Error(`Engine.restore: snapshot format ${String(s.version)}, this engine reads ${SNAPSHOT_VERSION}`);
+    const e = new Engine({
+      clock: opts.clock,
+      host: opts.host,
+      maxJobSize: s.maxJobSize,
+      instanceId: s.instanceId,
+      binlogMaxSize: s.binlogMaxSize,
+      startedAt: s.startedAt,
+    });
+    const missing = (what: string, key: string | number): never => {
+      throw new Error(`Engine.restore: the snapshot names ${what} ${key}, which it does not hold`);
+    };
+    // Tubes first: the constructor made `default`; the others are made in list-tubes order.
+    e.tubes.load([], 0);
+    e.tubesByName.clear();
+    for (const ts of s.tubes) {
+      const t = ts.name === 'default' ? e.defaultTube : new Tube(ts.name);
+      e.tubes.append(t);
+      e.tubesByName.set(t.name, t);
+    }
+    const tube = (name: string) => e.tubesByName.get(name) ?? missing('tube', name);
+    let offset = 0;
+    for (const js of s.jobs) {
+      const body = s.bodies.slice(offset, offset + js.bytes);
+      offset += js.bytes;
+      const j = new Job(js.id, js.pri, js.delay, js.ttr, body, tube(js.tube), js.createdAt);
+      j.state = js.state;
+      j.deadlineAt = js.deadlineAt;
+      j.reserveCount = js.reserveCount;
+      j.timeoutCount = js.timeoutCount;
+      j.releaseCount = js.releaseCount;
+      j.buryCount = js.buryCount;
+      j.kickCount = js.kickCount;
+      j.file = js.file;
+      j.walUsed = js.walUsed;
+      e.jobs.set(j.id, j);
+    }
+    const job = (id: number) => e.jobs.get(id) ?? missing('job', id);
+    for (const cs of s.connections) {
+      const sink = () => {
+        throw new Error(`Engine: connection ${cs.id} (${cs.name}) was restored without a reply sink: restore its Session (Session.restore) first`);
+      };
+      const c = new Connection(cs.id, cs.name, sink, tube(cs.use), e.watchSet());
+      c.watch.load(cs.watch.map(tube), cs.watchCursor);
+      for (const id of cs.reserved) c.reserved.add(job(id));
+      c.soonest = cs.soonest === null ? null : job(cs.soonest);
+      c.isProducer = cs.isProducer;
+      c.isWorker = cs.isWorker;
+      c.waiting = cs.waiting;
+      c.pendingTimeout = cs.pendingTimeout;
+      c.tickAt = cs.tickAt;
+      e.connections.set(c.id, c);
+    }
+    const conn = (id: number) => e.connections.get(id) ?? missing('connection', id);
+    for (const js of s.jobs) if (js.reserver !== null) job(js.id).reserver = conn(js.reserver);
+    for (const ts of s.tubes) {
+      const t = tube(ts.name);
+      t.refs = ts.refs;
+      t.usingCount = ts.usingCount;
+      t.watchingCount = ts.watchingCount;
+      t.pause = ts.pause;
+      t.paused = ts.paused;
+      t.unpauseAt = ts.unpauseAt;
+      t.urgentCount = ts.urgentCount;
+      t.reservedCount = ts.reservedCount;
+      t.waitingCount = ts.waitingCount;
+      t.totalDeleteCount = ts.totalDeleteCount;
+      t.totalJobsCount = ts.totalJobsCount;
+      t.pauseCount = ts.pauseCount;
+      t.ready.load(ts.ready.map(job));
+      t.delay.load(ts.delayed.map(job));
+      for (const id of ts.buried) t.buried.add(job(id));
+      t.waitingConns.load(ts.waiting.map(conn), ts.waitingCursor);
+    }
+    e.timers.load(s.timers.map(conn));
+    e.nextId = s.nextId;
+    e.nextConnId = s.nextConnId;
+    e.nextDue = s.nextDue;
+    e.draining = s.draining;
+    e.readyCount = s.readyCount;
+    e.urgentCount = s.urgentCount;
+    e.reservedCount = s.reservedCount;
+    e.buriedCount = s.buriedCount;
+    e.waitingCount = s.waitingCount;
+    e.totalJobs = s.totalJobs;
+    e.timeoutCount = s.timeoutCount;
+    e.currentConnections = s.currentConnections;
+    e.totalConnections = s.totalConnections;
+    e.currentProducers = s.currentProducers;
+    e.currentWorkers = s.currentWorkers;
+    Object.assign(e.cmdCounts, s.cmdCounts);
+    if (s.binlog) {
+      e.log = Binlog.restore(s.binlog, job, {
+        storage: opts.binlogStorage,
+        warn: opts.warn ?? ((msg) => console.warn(msg)),
+        lastId: () => e.nextId - 1,
+      });
+    }
+    return e;
   }
 }
