@@ -21,7 +21,7 @@ import {
 } from './types.ts';
 import { HANDLERS } from './commands/index.ts';
 import { Binlog, type BinlogStorage } from './binlog.ts';
-import { SNAPSHOT_VERSION, type BinlogSnapshot, type EngineSnapshot } from './snapshot.ts';
+import { JOB_STATES, SNAPSHOT_VERSION, type BinlogSnapshot, type EngineSnapshot, type JobColumns } from './snapshot.ts';
 
 /** Where the engine logs job transitions (the binlog). Absent = in-memory only, like beanstalkd without -b. */
 export interface JobLog {
@@ -768,15 +768,6 @@ export class Engine {
   snapshot(): EngineSnapshot {
     if (this.depth > 0) throw new Error('Engine.snapshot: called during an engine call; take it once the call has returned');
     const ids = (xs: Iterable<{ id: number }>) => Array.from(xs, (x) => x.id);
-    const jobs = [...this.jobs.values()];
-    let n = 0;
-    for (const j of jobs) n += j.body.length;
-    const bodies = new Uint8Array(n);
-    n = 0;
-    for (const j of jobs) {
-      bodies.set(j.body, n);
-      n += j.body.length;
-    }
     return {
       version: SNAPSHOT_VERSION,
       maxJobSize: this.maxJobSize,
@@ -819,26 +810,7 @@ export class Engine {
         waiting: ids(t.waitingConns.items),
         waitingCursor: t.waitingConns.takeCursor,
       })),
-      jobs: jobs.map((j) => ({
-        id: j.id,
-        tube: j.tube.name,
-        state: j.state,
-        pri: j.pri,
-        delay: j.delay,
-        ttr: j.ttr,
-        createdAt: j.createdAt,
-        deadlineAt: j.deadlineAt,
-        reserver: j.reserver ? j.reserver.id : null,
-        reserveCount: j.reserveCount,
-        timeoutCount: j.timeoutCount,
-        releaseCount: j.releaseCount,
-        buryCount: j.buryCount,
-        kickCount: j.kickCount,
-        file: j.file,
-        walUsed: j.walUsed,
-        bytes: j.body.length,
-      })),
-      bodies,
+      jobs: this.jobColumns(),
       connections: Array.from(this.connections.values(), (c) => ({
         id: c.id,
         name: c.name,
@@ -856,6 +828,63 @@ export class Engine {
       timers: ids(this.timers.items),
       binlog: this.log ? this.log.snapshot() : null,
     };
+  }
+
+  private jobColumns(): JobColumns {
+    const jobs = this.jobs.all();
+    const n = jobs.length;
+    const tubeIndex = new Map(this.tubes.items.map((t, i) => [t, i]));
+    const stateIndex = new Map(JOB_STATES.map((st, i) => [st, i]));
+    const c: JobColumns = {
+      count: n,
+      id: new Float64Array(n),
+      tube: new Uint32Array(n),
+      state: new Uint8Array(n),
+      pri: new Uint32Array(n),
+      delay: new Float64Array(n),
+      ttr: new Float64Array(n),
+      createdAt: new Float64Array(n),
+      deadlineAt: new Float64Array(n),
+      reserver: new Float64Array(n),
+      reserveCount: new Uint32Array(n),
+      timeoutCount: new Uint32Array(n),
+      releaseCount: new Uint32Array(n),
+      buryCount: new Uint32Array(n),
+      kickCount: new Uint32Array(n),
+      file: new Float64Array(n),
+      walUsed: new Float64Array(n),
+      bytes: new Uint32Array(n),
+      bodies: new Uint8Array(0),
+    };
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const j = jobs[i];
+      c.id[i] = j.id;
+      c.tube[i] = tubeIndex.get(j.tube) as number;
+      c.state[i] = stateIndex.get(j.state) as number;
+      c.pri[i] = j.pri;
+      c.delay[i] = j.delay;
+      c.ttr[i] = j.ttr;
+      c.createdAt[i] = j.createdAt;
+      c.deadlineAt[i] = j.deadlineAt;
+      c.reserver[i] = j.reserver ? j.reserver.id : 0;
+      c.reserveCount[i] = j.reserveCount;
+      c.timeoutCount[i] = j.timeoutCount;
+      c.releaseCount[i] = j.releaseCount;
+      c.buryCount[i] = j.buryCount;
+      c.kickCount[i] = j.kickCount;
+      c.file[i] = j.file;
+      c.walUsed[i] = j.walUsed;
+      c.bytes[i] = j.body.length;
+      total += j.body.length;
+    }
+    c.bodies = new Uint8Array(total);
+    total = 0;
+    for (const j of jobs) {
+      c.bodies.set(j.body, total);
+      total += j.body.length;
+    }
+    return c;
   }
 
   /**
@@ -885,20 +914,24 @@ export class Engine {
       e.tubesByName.set(t.name, t);
     }
     const tube = (name: string) => e.tubesByName.get(name) ?? missing('tube', name);
+    const jc = s.jobs;
+    const tubes = e.tubes.items;
+    // One copy of all bodies; each job's body is a view into it (bodies are never written to).
+    const bodies = jc.bodies.slice();
     let offset = 0;
-    for (const js of s.jobs) {
-      const body = s.bodies.slice(offset, offset + js.bytes);
-      offset += js.bytes;
-      const j = new Job(js.id, js.pri, js.delay, js.ttr, body, tube(js.tube), js.createdAt);
-      j.state = js.state;
-      j.deadlineAt = js.deadlineAt;
-      j.reserveCount = js.reserveCount;
-      j.timeoutCount = js.timeoutCount;
-      j.releaseCount = js.releaseCount;
-      j.buryCount = js.buryCount;
-      j.kickCount = js.kickCount;
-      j.file = js.file;
-      j.walUsed = js.walUsed;
+    for (let i = 0; i < jc.count; i++) {
+      const body = bodies.subarray(offset, offset + jc.bytes[i]);
+      offset += jc.bytes[i];
+      const j = new Job(jc.id[i], jc.pri[i], jc.delay[i], jc.ttr[i], body, tubes[jc.tube[i]] ?? missing('tube number', jc.tube[i]), jc.createdAt[i]);
+      j.state = JOB_STATES[jc.state[i]];
+      j.deadlineAt = jc.deadlineAt[i];
+      j.reserveCount = jc.reserveCount[i];
+      j.timeoutCount = jc.timeoutCount[i];
+      j.releaseCount = jc.releaseCount[i];
+      j.buryCount = jc.buryCount[i];
+      j.kickCount = jc.kickCount[i];
+      j.file = jc.file[i];
+      j.walUsed = jc.walUsed[i];
       e.jobs.set(j.id, j);
     }
     const job = (id: number) => e.jobs.get(id) ?? missing('job', id);
@@ -918,7 +951,7 @@ export class Engine {
       e.connections.set(c.id, c);
     }
     const conn = (id: number) => e.connections.get(id) ?? missing('connection', id);
-    for (const js of s.jobs) if (js.reserver !== null) job(js.id).reserver = conn(js.reserver);
+    for (let i = 0; i < jc.count; i++) if (jc.reserver[i]) job(jc.id[i]).reserver = conn(jc.reserver[i]);
     for (const ts of s.tubes) {
       const t = tube(ts.name);
       t.refs = ts.refs;

@@ -49,6 +49,15 @@ export class JobTable {
     return true;
   }
 
+  /** Every job in id order, as an array (faster than values() for a whole-table walk). */
+  all(): Job[] {
+    const out: Job[] = [];
+    for (const key of [...this.pages.keys()].sort((a, b) => a - b)) {
+      for (const j of (this.pages.get(key) as Page).slots) if (j) out.push(j);
+    }
+    return out;
+  }
+
   *values(): IterableIterator<Job> {
     for (const key of [...this.pages.keys()].sort((a, b) => a - b)) {
       for (const j of (this.pages.get(key) as Page).slots) if (j) yield j;
