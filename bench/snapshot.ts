@@ -5,6 +5,7 @@
 // The state: 16 connections through the wire codec (Session), each using and watching one of 4 tubes;
 // N jobs put by them (pri spread, 1 in 10 delayed), then each connection reserves 4 jobs and buries
 // one, and half of them end blocked in a reserve-with-timeout on an empty tube. Bodies are 16 bytes.
+// The commands are sent in two rounds (all puts, then the rest), so the jobs' ids are known.
 import { serialize } from 'node:v8';
 import { Engine } from '../src/engine/engine.ts';
 import { ManualClock } from '../src/engine/clock.ts';
@@ -13,30 +14,32 @@ import { Session } from '../src/protocol/session.ts';
 export const SNAPSHOT_CONNS = 16;
 const BODY = 'abcdefghijklmnop';
 
-/** Each connection's input, as bytes: the commands that build the state with `jobs` queued jobs. */
-export function buildCommands(jobs: number): Uint8Array[] {
+/** Each round's input for each connection, as bytes: the commands that build the state with `jobs` queued jobs. */
+export function buildCommands(jobs: number): Uint8Array[][] {
   const enc = new TextEncoder();
-  const text: string[][] = Array.from({ length: SNAPSHOT_CONNS }, (_, i) => [`use t${i % 4}\r\n`, `watch t${i % 4}\r\n`, 'ignore default\r\n']);
+  const puts: string[][] = Array.from({ length: SNAPSHOT_CONNS }, (_, i) => [`use t${i % 4}\r\n`, `watch t${i % 4}\r\n`, 'ignore default\r\n']);
   for (let n = 0; n < jobs; n++) {
     const delay = n % 10 === 9 ? 3600 : 0;
-    text[n % SNAPSHOT_CONNS].push(`put ${n % 2000} ${delay} 60 ${BODY.length}\r\n${BODY}\r\n`);
+    puts[n % SNAPSHOT_CONNS].push(`put ${n % 2000} ${delay} 60 ${BODY.length}\r\n${BODY}\r\n`);
   }
-  text.forEach((cmds, i) => {
-    for (let r = 0; r < 4; r++) cmds.push('reserve-with-timeout 0\r\n');
-    cmds.push(`bury ${i * 1000 + 1} 10\r\n`); // NOT_FOUND unless it holds that job: both are real states
-    if (i % 2) cmds.push('watch idle\r\n', 'ignore t' + (i % 4) + '\r\n', 'reserve-with-timeout 3600\r\n');
+  const rest = puts.map((_, i) => {
+    const cmds: string[] = [];
+    for (let r = 1; r <= 4; r++) cmds.push(`reserve-job ${i * 4 + r}\r\n`);
+    cmds.push(`bury ${i * 4 + 1} 10\r\n`);
+    if (i % 2) cmds.push('watch idle\r\n', `ignore t${i % 4}\r\n`, 'reserve-with-timeout 3600\r\n');
+    return cmds;
   });
-  return text.map((cmds) => enc.encode(cmds.join('')));
+  return [puts, rest].map((round) => round.map((cmds) => enc.encode(cmds.join(''))));
 }
 
 const sink = { write: () => {}, close: () => {} };
 
 /** Runs the commands on a fresh engine: the rebuild a seek would do without a checkpoint. */
-export function rebuild(input: Uint8Array[]): { engine: Engine; sessions: Session[]; clock: ManualClock } {
+export function rebuild(input: Uint8Array[][]): { engine: Engine; sessions: Session[]; clock: ManualClock } {
   const clock = new ManualClock(1_000_000);
   const engine = new Engine({ clock, instanceId: '0123456789abcdef' });
-  const sessions = input.map((_, i) => new Session(engine, sink, `worker ${i}`));
-  input.forEach((bytes, i) => sessions[i].receive(bytes));
+  const sessions = input[0].map((_, i) => new Session(engine, sink, `worker ${i}`));
+  for (const round of input) round.forEach((bytes, i) => sessions[i].receive(bytes));
   return { engine, sessions, clock };
 }
 
@@ -65,7 +68,9 @@ export function benchSnapshot(jobs: number): SnapshotResult {
   const input = buildCommands(jobs);
   const rebuildMs = medianOf(runs, () => rebuild(input));
   const { engine, sessions, clock } = rebuild(input);
-  if (engine.jobs.size !== jobs) throw new Error(`bench state: ${engine.jobs.size} jobs, expected ${jobs}`);
+  const state = [engine.jobs.size, engine.reservedCount, engine.buriedCount, engine.waitingCount];
+  const want = [jobs, 3 * SNAPSHOT_CONNS, SNAPSHOT_CONNS, SNAPSHOT_CONNS / 2];
+  if (String(state) !== String(want)) throw new Error(`bench state: jobs, reserved, buried, waiting = ${state}, expected ${want}`);
   const take = () => ({ engine: engine.snapshot(), sessions: sessions.map((s) => s.snapshot()) });
   const snapshotMs = medianOf(runs, take);
   const snap = take();
