@@ -15,7 +15,7 @@ import os from 'node:os';
 import { EngineRig, codecSteady, BODY_SIZE, type SteadyResult } from './inproc.ts';
 import { fill, load, type LoadResult } from './load.ts';
 import { slowReader, type SlowReaderResult } from './slow-reader.ts';
-import { SNAPSHOT_CONNS, benchSnapshot } from './snapshot.ts';
+import { SNAPSHOT_CONNS, benchSnapshot, emptySnapshotBytes } from './snapshot.ts';
 import {
   BEANSTALKD,
   RUN_TS,
@@ -247,6 +247,9 @@ async function engineSnapshot(): Promise<void> {
     row(`N=${jobs.toLocaleString('en')}: restore vs rebuild`, `${r.restoreMs.toFixed(2)} ms`, `${r.rebuildMs.toFixed(2)} ms`, x(r.restoreMs));
     row(`N=${jobs.toLocaleString('en')}: snapshot size`, `${mb.toFixed(2)} MB`, '', '', `budget ${CHECKPOINT_BUDGET_MB} MB, all checkpoints`, `${Math.floor(CHECKPOINT_BUDGET_MB / mb)} fit`);
   }
+  const fixed = emptySnapshotBytes();
+  log(`no job, the same ${SNAPSHOT_CONNS} connections: ${(fixed / 1e3).toFixed(1)} kB per checkpoint`);
+  row(`no job, ${SNAPSHOT_CONNS} connections: snapshot size`, `${(fixed / 1e3).toFixed(1)} kB`);
   log('(the reference column here is the rebuild, not beanstalkd)');
   log();
 }

@@ -63,6 +63,13 @@ function medianOf(runs: number, f: () => void): number {
   return times[times.length >> 1];
 }
 
+/** Bytes of a checkpoint with no job: the 16 connections (each using and watching its tube) and the counters. */
+export function emptySnapshotBytes(): number {
+  const [round] = buildCommands(0);
+  const { engine, sessions } = rebuild([round]);
+  return serialize({ engine: engine.snapshot(), sessions: sessions.map((s) => s.snapshot()) }).length;
+}
+
 export function benchSnapshot(jobs: number): SnapshotResult {
   const runs = jobs > 10_000 ? 5 : 31;
   const input = buildCommands(jobs);
