@@ -392,13 +392,13 @@ export class Engine {
     if (!c.soonest || j.deadlineAt < c.soonest.deadlineAt) c.soonest = j;
   }
 
-  /** Takes a job out of its owner's reservations; null unless c holds it. */
   /** The job `id` if connection c holds it reserved: the only jobs its release, bury and touch act on. */
   reservedBy(c: Connection, id: number): Job | null {
     const j = this.jobs.get(id);
     return j && j.reserver === c && j.state === 'reserved' ? j : null;
   }
 
+  /** Takes a job out of its owner's reservations; null unless c holds it. */
   removeReservedJob(c: Connection, j: Job | undefined): Job | null {
     if (!j || this.reservedBy(c, j.id) !== j) return null;
     return this.removeThisReservedJob(c, j);
