@@ -63,7 +63,7 @@ export interface SessionSnapshot {
   mode:
     | { kind: 'command' }
     | { kind: 'endline' }
-    | { kind: 'body'; id: number; cmd: PutCommand; need: number; got: Uint8Array }
+    | { kind: 'body'; id: number; cmd: PutCommand; need: number; received: Uint8Array }
     | { kind: 'discard'; left: number; refusal?: string };
   /** The client shut its write side. */
   ended: boolean;
@@ -102,7 +102,10 @@ export class Session {
     }
     this.input = from.input.slice();
     const m = from.mode;
-    this.mode = m.kind === 'body' ? { ...m, parts: m.got.length ? [m.got.slice()] : [], got: m.got.length } : { ...m };
+    this.mode =
+      m.kind === 'body'
+        ? { kind: 'body', id: m.id, cmd: { ...m.cmd }, need: m.need, parts: m.received.length ? [m.received.slice()] : [], got: m.received.length }
+        : { ...m };
     this.ended = from.ended;
     this.closed = from.closed;
     if (from.out.length) this.out = [from.out.slice()];
@@ -136,7 +139,7 @@ export class Session {
       conn: this.conn.id,
       name: this.conn.name,
       input: this.input.slice(this.pos),
-      mode: m.kind === 'body' ? { kind: 'body', id: m.id, cmd: { ...m.cmd }, need: m.need, got: concat(m.parts, m.got) } : { ...m },
+      mode: m.kind === 'body' ? { kind: 'body', id: m.id, cmd: { ...m.cmd }, need: m.need, received: concat(m.parts, m.got) } : { ...m },
       ended: this.ended,
       closed: this.closed,
       out: concat(this.out, this.outBytes),
