@@ -1,7 +1,8 @@
 // Engine.snapshot / Engine.restore and Session.snapshot / Session.restore (issue 12): a server restored
 // from a snapshot behaves exactly like the one it was taken from. Seeded random runs over several
 // connections (commands cut at random byte boundaries, so sessions are caught mid-line and mid-body),
-// with a manual clock moving through delays, TTRs, reserve timeouts and pauses, binlog on and off:
+// with a manual clock moving through delays, TTRs, reserve timeouts and pauses, binlog on and off, and
+// transports that back up now and then (replies held in the session, commands waiting for resume()):
 // at a random step the run is snapshotted and restored, both go on with the same input and clock
 // moves, and every reply byte and the final stats, stats-tube and stats-job must agree.
 import { describe, expect, test } from 'vitest';
@@ -32,9 +33,15 @@ type Event =
   | { kind: 'advance'; ms: number }
   | { kind: 'open' }
   | { kind: 'end'; conn: number }
-  | { kind: 'destroy'; conn: number };
+  | { kind: 'destroy'; conn: number }
+  /** The transport backs up (holds unsent output) or has written it out again (resume). */
+  | { kind: 'stall'; conn: number }
+  | { kind: 'drain'; conn: number }
+  /** Drain mode on (SIGUSR1 in the TCP server): puts are answered DRAINING. */
+  | { kind: 'draining' };
 
 const TUBES = ['default', 'a', 'b'] as const;
+const SEEDS = 120;
 const MAX_JOB_SIZE = 48;
 const BINLOG_FILE_SIZE = 512;
 const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
@@ -45,7 +52,7 @@ function command(r: ReturnType<typeof rng>, maxId: number): string {
   const pri = () => r.pick([0, 5, 1023, 1024, 4000]);
   const n = r.next();
   if (n < 0.22) {
-    const len = r.next() < 0.05 ? MAX_JOB_SIZE + 5 : r.int(0, 30);
+    const len = r.next() < 0.1 ? MAX_JOB_SIZE + r.int(1, 300) : r.int(0, 30); // JOB_TOO_BIG: its body is discarded
     const body = Array.from({ length: len }, () => String.fromCharCode(r.int(97, 122))).join('');
     const end = r.next() < 0.04 ? 'xy' : '\r\n'; // EXPECTED_CRLF now and then
     return `put ${pri()} ${r.next() < 0.6 ? 0 : r.int(1, 3)} ${r.int(0, 3)} ${len}\r\n${body}${end}`;
@@ -65,7 +72,8 @@ function command(r: ReturnType<typeof rng>, maxId: number): string {
   if (n < 0.85) return `ignore ${r.pick(TUBES)}\r\n`;
   if (n < 0.9) return r.pick([`peek ${id()}\r\n`, 'peek-ready\r\n', 'peek-delayed\r\n', 'peek-buried\r\n']);
   if (n < 0.97) return r.pick([`stats-job ${id()}\r\n`, `stats-tube ${r.pick(TUBES)}\r\n`, 'list-tubes\r\n', 'list-tube-used\r\n', 'list-tubes-watched\r\n', 'stats\r\n']);
-  return r.pick(['quit\r\n', 'bogus command\r\n']);
+  // A line over 224 bytes is discarded block by block until its CRLF (BAD_FORMAT).
+  return r.pick(['quit\r\n', 'bogus command\r\n', `${'x'.repeat(r.int(225, 700))}\r\n`]);
 }
 
 /** A run's input, fixed by its seed: commands cut into pieces at random bytes, interleaved over connections. */
@@ -83,6 +91,8 @@ function generate(seed: number, steps: number): Event[] {
       pending.push('');
       conns++;
     } else if (n < 0.15) events.push({ kind: r.next() < 0.5 ? 'end' : 'destroy', conn: r.int(0, conns - 1) });
+    else if (n < 0.19) events.push({ kind: r.next() < 0.5 ? 'stall' : 'drain', conn: r.int(0, conns - 1) });
+    else if (n < 0.192) events.push({ kind: 'draining' });
     else {
       const c = r.int(0, conns - 1);
       if (!pending[c] || r.next() < 0.5) {
@@ -103,6 +113,8 @@ function generate(seed: number, steps: number): Event[] {
 class Rig {
   readonly received: number[][] = [];
   readonly closed: boolean[] = [];
+  /** Transports backed up now (the transport's state, not the session's: carried over by the test). */
+  stalled: boolean[] = [];
   sessions: Session[] = [];
 
   constructor(
@@ -118,9 +130,10 @@ class Rig {
     return new Rig(clock, engine);
   }
 
-  static restore(s: { engine: EngineSnapshot; sessions: SessionSnapshot[]; now: number }): Rig {
+  static restore(s: { engine: EngineSnapshot; sessions: SessionSnapshot[]; now: number; stalled: boolean[] }): Rig {
     const clock = new ManualClock(s.now);
     const rig = new Rig(clock, Engine.restore(s.engine, { clock }));
+    rig.stalled = [...s.stalled];
     rig.sessions = s.sessions.map((ss, i) => Session.restore(rig.engine, ss, rig.transport(i)));
     return rig;
   }
@@ -130,6 +143,7 @@ class Rig {
     this.closed[i] = false;
     return {
       write: (bytes: Uint8Array) => this.received[i].push(...bytes),
+      backedUp: () => this.stalled[i] === true,
       close: () => {
         this.closed[i] = true;
       },
@@ -150,6 +164,16 @@ class Rig {
       case 'destroy':
         this.sessions[ev.conn].destroy();
         break;
+      case 'stall':
+        this.stalled[ev.conn] = true;
+        break;
+      case 'drain':
+        this.stalled[ev.conn] = false;
+        this.sessions[ev.conn].resume();
+        break;
+      case 'draining':
+        this.engine.draining = true;
+        break;
       case 'advance':
         advanceTo(this.engine, this.clock, this.clock.now() + ev.ms);
         break;
@@ -157,7 +181,7 @@ class Rig {
   }
 
   snapshot() {
-    return { engine: this.engine.snapshot(), sessions: this.sessions.map((s) => s.snapshot()), now: this.clock.now() };
+    return { engine: this.engine.snapshot(), sessions: this.sessions.map((s) => s.snapshot()), now: this.clock.now(), stalled: [...this.stalled] };
   }
 
   /** What a student or a client could see: stats, every tube's and every job's stats, the binlog files. */
@@ -207,18 +231,19 @@ function runSeed(seed: number) {
 }
 
 describe('engine snapshot and restore', () => {
-  test('a restored server answers every remaining command byte for byte as the original (80 seeded runs)', () => {
+  test('a restored server answers every remaining command byte for byte as the original (120 seeded runs)', () => {
     let replies = 0;
-    for (let seed = 1; seed <= 80; seed++) replies += runSeed(seed).replies;
+    for (let seed = 1; seed <= SEEDS; seed++) replies += runSeed(seed).replies;
     // The runs exercise the server: plenty of replies, not a wall of errors.
-    expect(replies).toBeGreaterThan(80 * 1000);
+    expect(replies).toBeGreaterThan(SEEDS * 1000);
   });
 
   test('the runs reach the states the snapshot must carry', () => {
     // A check on the generator: across seeds, snapshots are taken with jobs in every state, blocked
-    // reserves, paused tubes, sessions mid-line and mid-body, and a binlog over several files.
+    // reserves, paused tubes, sessions mid-line and mid-body or backed up with input waiting, and a
+    // binlog over several files, compacted.
     const seen = new Set<string>();
-    for (let seed = 1; seed <= 80; seed++) {
+    for (let seed = 1; seed <= SEEDS; seed++) {
       const events = generate(seed, 260);
       const k = rng(seed ^ 0x5eed).int(3, 259);
       const rig = Rig.fresh(seed % 2 === 0);
@@ -228,9 +253,13 @@ describe('engine snapshot and restore', () => {
       if (s.engine.connections.some((c) => c.waiting && c.pendingTimeout >= 0)) seen.add('reserve with timeout blocked');
       if (s.engine.connections.some((c) => c.reserved.length > 1)) seen.add('several reserved');
       if (s.engine.tubes.some((t) => t.paused)) seen.add('paused tube');
-      for (const ss of s.sessions) {
+      if (s.engine.tubes.some((t) => t.waiting.length > 1)) seen.add('workers queued on a tube');
+      if (s.engine.draining) seen.add('draining');
+      // Only open sessions: a closed one is never read again, whatever its state.
+      for (const ss of s.sessions.filter((x) => !x.closed)) {
         seen.add(`session ${ss.mode.kind}`);
         if (ss.mode.kind === 'command' && ss.input.length) seen.add('session mid-line');
+        if (s.stalled[ss.conn - 1] && ss.input.length) seen.add('session backed up, input waiting');
       }
       if ((s.engine.binlog?.files.length ?? 0) > 1) seen.add('binlog files > 1');
       if (s.engine.binlog?.migrated) seen.add('binlog compacted');
@@ -239,6 +268,7 @@ describe('engine snapshot and restore', () => {
       expect.arrayContaining([
         'binlog compacted',
         'binlog files > 1',
+        'draining',
         'job buried',
         'job delayed',
         'job ready',
@@ -247,8 +277,12 @@ describe('engine snapshot and restore', () => {
         'reserve with timeout blocked',
         'session body',
         'session command',
+        'session discard',
+        'session endline',
+        'session backed up, input waiting',
         'session mid-line',
         'several reserved',
+        'workers queued on a tube',
       ]),
     );
   });
