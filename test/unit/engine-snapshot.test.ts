@@ -323,4 +323,23 @@ describe('engine snapshot and restore', () => {
     const bare = Engine.restore(rig.engine.snapshot(), { clock: rig.clock });
     expect(() => bare.execute(bare.connection(1)!, { op: 'list-tube-used' })).toThrow(/connection 1 \(conn 0\) was restored without a reply sink/);
   });
+
+  test('a snapshot that does not hold together is refused with what is wrong', () => {
+    const rig = Rig.fresh(true);
+    for (const ev of generate(3, 120)) rig.apply(ev);
+    const good = rig.snapshot();
+    const clock = new ManualClock(good.now);
+    expect(() => Engine.restore({ ...good.engine, version: 2 as never }, { clock })).toThrow(/snapshot format 2, this engine reads 1/);
+    const withGhost = structuredClone(good.engine);
+    withGhost.tubes[0].ready.push(999_999);
+    expect(() => Engine.restore(withGhost, { clock })).toThrow(/names job 999999, which it does not hold/);
+    const binlog = good.engine.binlog!;
+    expect(() => Engine.restore({ ...good.engine, binlog: { ...binlog, storage: null } }, { clock })).toThrow(
+      /does not hold its binlog files; pass the storage they are in/,
+    );
+    const engine = Engine.restore(good.engine, { clock });
+    expect(() => Session.restore(engine, { ...good.sessions[0], conn: 77, closed: false }, { write: () => {}, close: () => {} })).toThrow(
+      /connection 77 \(conn 0\) is not open in the engine given/,
+    );
+  });
 });
