@@ -15,7 +15,7 @@ import os from 'node:os';
 import { EngineRig, codecSteady, BODY_SIZE, type SteadyResult } from './inproc.ts';
 import { fill, load, type LoadResult } from './load.ts';
 import { slowReader, type SlowReaderResult } from './slow-reader.ts';
-import { SNAPSHOT_CONNS, benchSnapshot, emptySnapshotBytes } from './snapshot.ts';
+import { SNAPSHOT_CONNS, benchSnapshot, emptySnapshotBytes, runCheckpoints } from './snapshot.ts';
 import {
   BEANSTALKD,
   RUN_TS,
@@ -41,6 +41,7 @@ const MEM_JOBS = 1_000_000;
 const SNAPSHOT_JOBS = [1_000, 100_000] as const;
 /** Issue 12: every checkpoint of the whole cluster for a run of 10^5 protocol events with 16 workers. */
 const CHECKPOINT_BUDGET_MB = 50;
+const CHECKPOINT_RUN = { events: 100_000, every: 1000, depth: 1000 };
 const SLOW_READER = { sendBytes: 480 * 1024, measureMs: 3000, growthTargetMB: 64, medianTargetMs: 5, maxTargetMs: 100 };
 
 interface Row {
@@ -250,6 +251,14 @@ async function engineSnapshot(): Promise<void> {
   const fixed = emptySnapshotBytes();
   log(`no job, the same ${SNAPSHOT_CONNS} connections: ${(fixed / 1e3).toFixed(1)} kB per checkpoint`);
   row(`no job, ${SNAPSHOT_CONNS} connections: snapshot size`, `${(fixed / 1e3).toFixed(1)} kB`);
+  const { events, every, depth } = CHECKPOINT_RUN;
+  const run = runCheckpoints(events, every, depth);
+  const runMB = run.bytes / 1e6;
+  log(
+    `a run of ${run.events.toLocaleString('en')} commands (a producer and ${SNAPSHOT_CONNS} workers, about ${depth} jobs queued), a checkpoint every ${every}: ` +
+      `${run.checkpoints} checkpoints, ${runMB.toFixed(1)} MB in all, ${run.meanSnapshotMs.toFixed(2)} ms each`,
+  );
+  row(`engine part of ${run.checkpoints} checkpoints, 10^5-event run`, `${runMB.toFixed(1)} MB`, '', '', `≤ ${CHECKPOINT_BUDGET_MB} MB, whole cluster`, verdict(runMB <= CHECKPOINT_BUDGET_MB));
   log('(the reference column here is the rebuild, not beanstalkd)');
   log();
 }

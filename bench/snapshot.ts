@@ -88,3 +88,54 @@ export function benchSnapshot(jobs: number): SnapshotResult {
   const cloneMs = medianOf(runs, () => structuredClone(snap));
   return { jobs, rebuildMs, snapshotMs, restoreMs, cloneMs, bytes: serialize(snap).length };
 }
+
+export interface RunCheckpoints {
+  events: number;
+  checkpoints: number;
+  /** All checkpoints' bytes (v8 serialized), and the mean time to take one. */
+  bytes: number;
+  meanSnapshotMs: number;
+}
+
+/**
+ * Issue 12's run: `events` protocol commands from a producer and 16 workers (each reserves and
+ * deletes, the producer keeps about `depth` jobs queued), with a checkpoint of the engine and its 17
+ * sessions every `every` commands. What the engine's part of the run's checkpoints weighs.
+ */
+export function runCheckpoints(events: number, every: number, depth: number): RunCheckpoints {
+  const clock = new ManualClock(1_000_000);
+  const engine = new Engine({ clock, instanceId: '0123456789abcdef' });
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const last: string[] = [];
+  const sessions = Array.from(
+    { length: SNAPSHOT_CONNS + 1 },
+    (_, i) => new Session(engine, { write: (b) => (last[i] = dec.decode(b)), close: () => {} }, i ? `worker ${i}` : 'producer'),
+  );
+  const [producer, ...workers] = sessions;
+  const put = enc.encode(`put 100 0 60 ${BODY.length}\r\n${BODY}\r\n`);
+  for (let i = 0; i < depth; i++) producer.receive(put);
+  const reserve = enc.encode('reserve-with-timeout 0\r\n');
+  let sent = 0;
+  let bytes = 0;
+  let checkpoints = 0;
+  let snapshotMs = 0;
+  const command = (s: Session, b: Uint8Array) => {
+    s.receive(b);
+    if (++sent % every) return;
+    const t = performance.now();
+    const snap = { engine: engine.snapshot(), sessions: sessions.map((x) => x.snapshot()) };
+    snapshotMs += performance.now() - t;
+    bytes += serialize(snap).length;
+    checkpoints++;
+  };
+  while (sent < events) {
+    workers.forEach((w, i) => {
+      command(producer, put);
+      command(w, reserve);
+      const id = /^RESERVED (\d+)/.exec(last[i + 1])?.[1];
+      if (id) command(w, enc.encode(`delete ${id}\r\n`));
+    });
+  }
+  return { events: sent, checkpoints, bytes, meanSnapshotMs: snapshotMs / checkpoints };
+}
