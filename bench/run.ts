@@ -6,13 +6,16 @@
 //   3. memory per queued job: our engine's heap (fresh --expose-gc child) vs beanstalkd's RSS growth
 //   4. a client that pipelines `peek` and never reads: server RSS growth, another client's round trips
 //   5-7. in Debian's Chromium: the π kernel, the cluster simulator, real-node mode over WebRTC
+//   8. the engine's checkpoints: snapshot, restore and size vs rebuilding the state by re-running its commands
 //
-// `npm run bench -- SECTION...` runs only the named sections (inproc, tcp, memory, slow-reader, browser).
+// `npm run bench -- SECTION...` runs only the named sections (inproc, tcp, memory, slow-reader, browser,
+// engine-snapshot).
 // Every process started here is stopped at the end, also on error or Ctrl-C.
 import os from 'node:os';
 import { EngineRig, codecSteady, BODY_SIZE, type SteadyResult } from './inproc.ts';
 import { fill, load, type LoadResult } from './load.ts';
 import { slowReader, type SlowReaderResult } from './slow-reader.ts';
+import { SNAPSHOT_CONNS, benchSnapshot, emptySnapshotBytes, runCheckpoints } from './snapshot.ts';
 import {
   BEANSTALKD,
   RUN_TS,
@@ -35,6 +38,10 @@ const DEPTH_RATIO_TARGET = 2;
 const TCP_RATIO_TARGET = 0.8;
 const TCP = { conns: 4, batch: 100, warmMs: 500, measureMs: 3000, rounds: 3, prefill: 1000 };
 const MEM_JOBS = 1_000_000;
+const SNAPSHOT_JOBS = [1_000, 100_000] as const;
+/** Issue 12: every checkpoint of the whole cluster for a run of 10^5 protocol events with 16 workers. */
+const CHECKPOINT_BUDGET_MB = 50;
+const CHECKPOINT_RUN = { events: 100_000, every: 1000, depth: 1000 };
 const SLOW_READER = { sendBytes: 480 * 1024, measureMs: 3000, growthTargetMB: 64, medianTargetMs: 5, maxTargetMs: 100 };
 
 interface Row {
@@ -225,6 +232,37 @@ async function slowReaderSection(): Promise<void> {
   log();
 }
 
+// ---- 8. engine checkpoints ---------------------------------------------------------------------
+
+async function engineSnapshot(): Promise<void> {
+  log(`== 8. engine snapshot/restore with ${SNAPSHOT_CONNS} connections (Engine + Session snapshots), vs rebuilding by re-running the commands ==`);
+  for (const jobs of SNAPSHOT_JOBS) {
+    const r = benchSnapshot(jobs);
+    const mb = r.bytes / 1e6;
+    log(
+      `N=${jobs.toLocaleString('en')} jobs: rebuild ${r.rebuildMs.toFixed(2)} ms; snapshot ${r.snapshotMs.toFixed(2)} ms, restore ${r.restoreMs.toFixed(2)} ms, ` +
+        `structuredClone ${r.cloneMs.toFixed(2)} ms; size ${mb.toFixed(2)} MB (${(r.bytes / jobs).toFixed(0)} B/job, v8 serialized)`,
+    );
+    const x = (ms: number) => `${(r.rebuildMs / ms).toFixed(1)}x faster`;
+    row(`N=${jobs.toLocaleString('en')}: snapshot vs rebuild`, `${r.snapshotMs.toFixed(2)} ms`, `${r.rebuildMs.toFixed(2)} ms`, x(r.snapshotMs));
+    row(`N=${jobs.toLocaleString('en')}: restore vs rebuild`, `${r.restoreMs.toFixed(2)} ms`, `${r.rebuildMs.toFixed(2)} ms`, x(r.restoreMs));
+    row(`N=${jobs.toLocaleString('en')}: snapshot size`, `${mb.toFixed(2)} MB`, '', '', `budget ${CHECKPOINT_BUDGET_MB} MB, all checkpoints`, `${Math.floor(CHECKPOINT_BUDGET_MB / mb)} fit`);
+  }
+  const fixed = emptySnapshotBytes();
+  log(`no job, the same ${SNAPSHOT_CONNS} connections: ${(fixed / 1e3).toFixed(1)} kB per checkpoint`);
+  row(`no job, ${SNAPSHOT_CONNS} connections: snapshot size`, `${(fixed / 1e3).toFixed(1)} kB`);
+  const { events, every, depth } = CHECKPOINT_RUN;
+  const run = runCheckpoints(events, every, depth);
+  const runMB = run.bytes / 1e6;
+  log(
+    `a run of ${run.events.toLocaleString('en')} commands (a producer and ${SNAPSHOT_CONNS} workers, about ${depth} jobs queued), a checkpoint every ${every}: ` +
+      `${run.checkpoints} checkpoints, ${runMB.toFixed(1)} MB in all, ${run.meanSnapshotMs.toFixed(2)} ms each`,
+  );
+  row(`engine part of ${run.checkpoints} checkpoints, 10^5-event run`, `${runMB.toFixed(1)} MB`, '', '', `≤ ${CHECKPOINT_BUDGET_MB} MB, whole cluster`, verdict(runMB <= CHECKPOINT_BUDGET_MB));
+  log('(the reference column here is the rebuild, not beanstalkd)');
+  log();
+}
+
 // ---- table ------------------------------------------------------------------------------------
 
 function table(): void {
@@ -264,7 +302,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   log(`beanlab bench — node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`);
   log();
-  const sections = { inproc: inProcess, tcp, memory, 'slow-reader': slowReaderSection, browser: browserSections };
+  const sections = { inproc: inProcess, tcp, memory, 'slow-reader': slowReaderSection, browser: browserSections, 'engine-snapshot': engineSnapshot };
   const only = process.argv.slice(2);
   const unknown = only.filter((name) => !(name in sections));
   if (unknown.length) throw new Error(`no bench section ${unknown.join(', ')}; the sections are ${Object.keys(sections).join(', ')}`);

@@ -30,9 +30,9 @@ function newestSource(dir) {
   return newest;
 }
 
-const stale =
-  !existsSync(out) ||
-  statSync(out).mtimeMs < Math.max(newestSource(path.join(root, 'src')), existsSync(path.join(root, 'bench')) ? newestSource(path.join(root, 'bench')) : 0, statSync(fileURLToPath(import.meta.url)).mtimeMs);
+// Entry points and what they import live in src/, bench/ and scripts/ (this file among them).
+const newest = Math.max(...['src', 'bench', 'scripts'].map((d) => path.join(root, d)).filter(existsSync).map(newestSource), statSync(fileURLToPath(import.meta.url)).mtimeMs);
+const stale = !existsSync(out) || statSync(out).mtimeMs < newest;
 if (stale) {
   mkdirSync(cacheDir, { recursive: true });
   await build({

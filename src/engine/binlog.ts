@@ -47,6 +47,7 @@
 import type { Engine, JobLog } from './engine.ts';
 import type { Job } from './job.ts';
 import type { JobState } from './types.ts';
+import type { BinlogSnapshot, MemoryBinlogSnapshot } from './snapshot.ts';
 
 /**
  * Where binlog files live: files on disk in Node, IndexedDB in the browser. Writes must not be lost
@@ -337,6 +338,45 @@ export class Binlog implements JobLog {
   ) {
     for (const seq of existing) this.files.push({ seq, free: 0, resv: 0, size: 0, open: false, jobs: new Set() });
     this.next = nextSeq;
+  }
+
+  snapshot(): BinlogSnapshot {
+    return {
+      fileSize: this.opts.fileSize,
+      files: this.files.map((f) => ({ seq: f.seq, free: f.free, resv: f.resv, size: f.size, open: f.open, jobs: Array.from(f.jobs, (j) => j.id) })),
+      current: this.cur.seq,
+      nextSeq: this.next,
+      reserved: this.resv,
+      alive: this.alive,
+      written: this.written,
+      migrated: this.migrated,
+      on: this.use,
+      storage: this.storage instanceof MemoryBinlogStorage ? this.storage.state() : null,
+    };
+  }
+
+  /**
+   * The writer of a snapshot, going on in `storage`, or else in a MemoryBinlogStorage holding the
+   * snapshot's files. `job` finds a restored job by id.
+   */
+  static restore(
+    s: BinlogSnapshot,
+    job: (id: number) => Job,
+    opts: { storage?: BinlogStorage; warn: (msg: string) => void; lastId: () => number },
+  ): Binlog {
+    const storage = opts.storage ?? (s.storage ? MemoryBinlogStorage.fromState(s.storage) : null);
+    if (!storage) throw new Error('Binlog.restore: the snapshot does not hold its binlog files; pass the storage they are in');
+    const log = new Binlog(storage, { fileSize: s.fileSize, warn: opts.warn, lastId: opts.lastId }, [], s.nextSeq);
+    for (const f of s.files) log.files.push({ seq: f.seq, free: f.free, resv: f.resv, size: f.size, open: f.open, jobs: new Set(f.jobs.map(job)) });
+    const cur = log.files.find((f) => f.seq === s.current);
+    if (!cur) throw new Error(`Binlog.restore: the current file binlog.${s.current} is not among the snapshot's files`);
+    log.cur = cur;
+    log.resv = s.reserved;
+    log.alive = s.alive;
+    log.written = s.written;
+    log.migrated = s.migrated;
+    log.use = s.on;
+    return log;
   }
 
   get stats() {
@@ -650,6 +690,23 @@ export class MemoryBinlogStorage implements BinlogStorage {
 
   keepLastId(id: number): void {
     this.lastId = id;
+  }
+
+  /** Its whole state as plain data (for an engine snapshot): nothing shared with the storage. */
+  state(): MemoryBinlogSnapshot {
+    return {
+      files: Array.from(this.files, ([seq, parts]) => ({ seq, bytes: joinBytes(parts) })),
+      lastId: this.lastId,
+      flushes: this.flushes,
+    };
+  }
+
+  static fromState(s: MemoryBinlogSnapshot): MemoryBinlogStorage {
+    const m = new MemoryBinlogStorage();
+    for (const f of s.files) m.files.set(f.seq, [f.bytes.slice()]);
+    m.lastId = s.lastId;
+    m.flushes = s.flushes;
+    return m;
   }
 
   /** The files as they would be read back after a crash. */

@@ -42,7 +42,10 @@ export type Command =
 
 export type Op = Command['op'];
 
-/** The commands a connection is counted for in `stats` (cmd-*), in STATS_FMT order. */
+/**
+ * The commands counted in `stats` (cmd-*), in STATS_FMT order; each counter is named after its command.
+ * reserve-job and kick-job are counted by beanstalkd but never shown, so not kept here.
+ */
 export const COUNTED_OPS = [
   'put',
   'peek',
@@ -67,3 +70,5 @@ export const COUNTED_OPS = [
   'list-tubes-watched',
   'pause-tube',
 ] as const;
+
+export type CountedOp = (typeof COUNTED_OPS)[number];

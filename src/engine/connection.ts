@@ -29,7 +29,8 @@ export class Connection implements HeapItem {
     readonly id: number,
     /** A label for views and traces: "worker 3", "console", "127.0.0.1:5123". */
     public name: string,
-    readonly send: ReplySink,
+    /** Set again when a restored connection's Session takes it up (Session.restore). */
+    public send: ReplySink,
     use: Tube,
     watch: OrderedSet<Tube>,
   ) {

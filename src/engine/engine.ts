@@ -8,7 +8,7 @@ import { Job } from './job.ts';
 import { JobTable } from './job-table.ts';
 import { Tube } from './tube.ts';
 import { Connection, type ReplySink } from './connection.ts';
-import type { Command } from './command.ts';
+import { COUNTED_OPS, type Command, type CountedOp } from './command.ts';
 import type { EngineEvent, EngineListener, JobAction } from './events.ts';
 import {
   BROWSER_HOST,
@@ -20,6 +20,8 @@ import {
   type JobState,
 } from './types.ts';
 import { HANDLERS } from './commands/index.ts';
+import { Binlog, type BinlogStorage } from './binlog.ts';
+import { JOB_STATES, SNAPSHOT_VERSION, type BinlogSnapshot, type EngineSnapshot, type JobColumns } from './snapshot.ts';
 
 /** Where the engine logs job transitions (the binlog). Absent = in-memory only, like beanstalkd without -b. */
 export interface JobLog {
@@ -31,6 +33,8 @@ export interface JobLog {
   write(job: Job, deleted?: boolean): void;
   /** Housekeeping after writes: compaction, fsync scheduling, deleting dead files. */
   maintain(): void;
+  /** Its bookkeeping as plain data (job ids for jobs); see BinlogSnapshot. */
+  snapshot(): BinlogSnapshot;
   readonly stats: {
     oldestIndex: number;
     currentIndex: number;
@@ -49,6 +53,18 @@ export interface EngineOptions {
   instanceId?: string;
   /** Binlog `-s` size shown in stats even without a binlog. */
   binlogMaxSize?: number;
+  /** Instant the server started (uptime's base); the clock's now if absent. */
+  startedAt?: number;
+}
+
+/** What Engine.restore needs besides the snapshot: what is not data. */
+export interface RestoreOptions {
+  clock: Clock;
+  host?: HostInfo;
+  /** Where a restored binlog goes on writing; needed unless the snapshot holds its files (MemoryBinlogStorage). */
+  binlogStorage?: BinlogStorage;
+  /** Binlog warnings (stderr in Node). */
+  warn?: (msg: string) => void;
 }
 
 /** Outcome of a put line once its numbers parsed: what the transport must do with the body bytes. */
@@ -56,6 +72,8 @@ export type PutHeaderResult =
   | { kind: 'too-big'; discard: number }
   | { kind: 'bad-format' }
   | { kind: 'body'; id: number; read: number };
+
+const COUNTED: ReadonlySet<string> = new Set(COUNTED_OPS);
 
 function randomHex16(): string {
   let s = '';
@@ -90,7 +108,8 @@ export class Engine {
   waitingCount = 0;
   totalJobs = 0;
   timeoutCount = 0;
-  readonly opCounts = new Map<string, number>();
+  /** `cmd-*` in stats: how many times each counted command was run, failed ones included. */
+  readonly cmdCounts = Object.fromEntries(COUNTED_OPS.map((op) => [op, 0])) as Record<CountedOp, number>;
   currentConnections = 0;
   totalConnections = 0;
   currentProducers = 0;
@@ -113,7 +132,7 @@ export class Engine {
     this.host = opts.host ?? BROWSER_HOST;
     this.instanceId = opts.instanceId ?? randomHex16();
     this.binlogMaxSize = opts.binlogMaxSize ?? 10485760;
-    this.startedAt = this.clock.now();
+    this.startedAt = opts.startedAt ?? this.clock.now();
     this.defaultTube = this.findOrMakeTube('default');
     this.tubeRef(this.defaultTube); // pinned for ever
   }
@@ -212,16 +231,7 @@ export class Engine {
 
   /** Opens a connection: uses and watches `default`. */
   connect(name: string, sink: ReplySink): Connection {
-    const watch = new OrderedSet<Tube>(
-      (t) => {
-        this.tubeRef(t);
-        t.watchingCount++;
-      },
-      (t) => {
-        t.watchingCount--;
-        this.tubeUnref(t);
-      },
-    );
+    const watch = this.watchSet();
     const c = new Connection(this.nextConnId++, name, sink, this.defaultTube, watch);
     watch.append(this.defaultTube);
     this.tubeRef(this.defaultTube);
@@ -231,6 +241,20 @@ export class Engine {
     this.totalConnections++;
     this.emitConn('opened', c);
     return c;
+  }
+
+  /** A connection's watch list: watching a tube refers to it. */
+  private watchSet(): OrderedSet<Tube> {
+    return new OrderedSet<Tube>(
+      (t) => {
+        this.tubeRef(t);
+        t.watchingCount++;
+      },
+      (t) => {
+        t.watchingCount--;
+        this.tubeUnref(t);
+      },
+    );
   }
 
   connection(id: number): Connection | undefined {
@@ -357,6 +381,7 @@ export class Engine {
   }
 
   reserveJob(c: Connection, j: Job): void {
+    this.reservedCount++;
     j.tube.reservedCount++;
     j.reserveCount++;
     j.deadlineAt = this.now() + j.ttr;
@@ -367,13 +392,13 @@ export class Engine {
     if (!c.soonest || j.deadlineAt < c.soonest.deadlineAt) c.soonest = j;
   }
 
-  /** Takes a job out of its owner's reservations; null unless c holds it. */
   /** The job `id` if connection c holds it reserved: the only jobs its release, bury and touch act on. */
   reservedBy(c: Connection, id: number): Job | null {
     const j = this.jobs.get(id);
     return j && j.reserver === c && j.state === 'reserved' ? j : null;
   }
 
+  /** Takes a job out of its owner's reservations; null unless c holds it. */
   removeReservedJob(c: Connection, j: Job | undefined): Job | null {
     if (!j || this.reservedBy(c, j.id) !== j) return null;
     return this.removeThisReservedJob(c, j);
@@ -390,11 +415,8 @@ export class Engine {
 
   private enqueueReservedJobs(c: Connection): void {
     for (const j of c.reserved) {
-      c.reserved.delete(j);
-      c.soonest = null;
+      this.removeThisReservedJob(c, j);
       this.enqueueJob(j, 0, false, 'returned', c);
-      this.reservedCount--;
-      j.tube.reservedCount--;
     }
   }
 
@@ -456,13 +478,18 @@ export class Engine {
 
   removeReadyJob(j: Job | undefined): Job | null {
     if (!j || j.state !== 'ready') return null;
+    this.takeReady(j);
+    return j;
+  }
+
+  /** Takes a ready job out of its tube's ready queue, with the ready and urgent counts that go with it. */
+  private takeReady(j: Job): void {
     j.tube.ready.remove(j);
     this.readyCount--;
     if (j.pri < URGENT_THRESHOLD) {
       this.urgentCount--;
       j.tube.urgentCount--;
     }
-    return j;
   }
 
   removeBuriedJob(j: Job | undefined): Job | null {
@@ -522,15 +549,8 @@ export class Engine {
     const now = this.now();
     let j: Job | null;
     while ((j = this.nextAwaitedJob(now))) {
-      const t = j.tube;
-      t.ready.remove(j);
-      this.readyCount--;
-      if (j.pri < URGENT_THRESHOLD) {
-        this.urgentCount--;
-        t.urgentCount--;
-      }
-      const c = t.waitingConns.take() as Connection;
-      this.reservedCount++;
+      this.takeReady(j);
+      const c = j.tube.waitingConns.take() as Connection;
       this.removeWaitingConn(c);
       this.reserveJob(c, j);
       this.emitConn('wait-ended', c);
@@ -642,16 +662,16 @@ export class Engine {
 
   // ---- commands -----------------------------------------------------------------------------
 
-  count(op: string): void {
-    this.opCounts.set(op, (this.opCounts.get(op) ?? 0) + 1);
-  }
-
-  /** Runs one parsed command (anything but put, whose body needs the transport: see putHeader). */
+  /**
+   * Runs one parsed command (anything but put, whose body needs the transport: see putHeader).
+   * A counted command is counted before it runs, so failed ones count too, as in beanstalkd.
+   */
   execute(c: Connection, cmd: Exclude<Command, { op: 'put' }>): void {
     this.enter();
     try {
       if (c.closed) return;
       this.runDue();
+      if (COUNTED.has(cmd.op)) this.cmdCounts[cmd.op as CountedOp]++;
       HANDLERS[cmd.op](this, c, cmd as never);
     } finally {
       this.leave();
@@ -667,7 +687,7 @@ export class Engine {
     this.enter();
     try {
       this.runDue();
-      this.count('put');
+      this.cmdCounts.put++;
       if (cmd.bytes > this.maxJobSize) return { kind: 'too-big', discard: cmd.bytes + 2 };
       if (cmd.trailingGarbage) {
         this.reply(c, 'BAD_FORMAT');
@@ -736,5 +756,245 @@ export class Engine {
         this.enqueueJob(j, delay, false, 'recovered');
       }
     }
+  }
+
+  // ---- snapshot and restore (snapshot.ts) ---------------------------------------------------
+
+  /**
+   * The whole state as plain data: restore() builds an engine that behaves exactly like this one from
+   * here on. Taken between engine calls (not from inside a listener); nothing in it is shared with
+   * the engine. Listeners, the clock and the host are not state: restore is given its own.
+   */
+  snapshot(): EngineSnapshot {
+    if (this.depth > 0) throw new Error('Engine.snapshot: called during an engine call; take it once the call has returned');
+    const ids = (xs: Iterable<{ id: number }>) => Array.from(xs, (x) => x.id);
+    return {
+      version: SNAPSHOT_VERSION,
+      maxJobSize: this.maxJobSize,
+      instanceId: this.instanceId,
+      binlogMaxSize: this.binlogMaxSize,
+      startedAt: this.startedAt,
+      nextId: this.nextId,
+      nextConnId: this.nextConnId,
+      nextDue: this.nextDue,
+      draining: this.draining,
+      readyCount: this.readyCount,
+      urgentCount: this.urgentCount,
+      reservedCount: this.reservedCount,
+      buriedCount: this.buriedCount,
+      waitingCount: this.waitingCount,
+      totalJobs: this.totalJobs,
+      timeoutCount: this.timeoutCount,
+      currentConnections: this.currentConnections,
+      totalConnections: this.totalConnections,
+      currentProducers: this.currentProducers,
+      currentWorkers: this.currentWorkers,
+      cmdCounts: { ...this.cmdCounts },
+      tubes: this.tubes.items.map((t) => ({
+        name: t.name,
+        refs: t.refs,
+        usingCount: t.usingCount,
+        watchingCount: t.watchingCount,
+        pause: t.pause,
+        paused: t.paused,
+        unpauseAt: t.unpauseAt,
+        urgentCount: t.urgentCount,
+        reservedCount: t.reservedCount,
+        waitingCount: t.waitingCount,
+        totalDeleteCount: t.totalDeleteCount,
+        totalJobsCount: t.totalJobsCount,
+        pauseCount: t.pauseCount,
+        ready: ids(t.ready.items),
+        delayed: ids(t.delay.items),
+        buried: ids(t.buried),
+        waiting: ids(t.waitingConns.items),
+        waitingCursor: t.waitingConns.takeCursor,
+      })),
+      jobs: this.jobColumns(),
+      connections: Array.from(this.connections.values(), (c) => ({
+        id: c.id,
+        name: c.name,
+        use: c.use.name,
+        watch: c.watch.items.map((t) => t.name),
+        watchCursor: c.watch.takeCursor,
+        reserved: ids(c.reserved),
+        soonest: c.soonest ? c.soonest.id : null,
+        isProducer: c.isProducer,
+        isWorker: c.isWorker,
+        waiting: c.waiting,
+        pendingTimeout: c.pendingTimeout,
+        tickAt: c.tickAt,
+      })),
+      timers: ids(this.timers.items),
+      binlog: this.log ? this.log.snapshot() : null,
+    };
+  }
+
+  private jobColumns(): JobColumns {
+    const jobs = this.jobs.all();
+    const n = jobs.length;
+    const tubeIndex = new Map(this.tubes.items.map((t, i) => [t, i]));
+    const stateIndex = new Map(JOB_STATES.map((st, i) => [st, i]));
+    const c: JobColumns = {
+      count: n,
+      id: new Float64Array(n),
+      tube: new Uint32Array(n),
+      state: new Uint8Array(n),
+      pri: new Uint32Array(n),
+      delay: new Float64Array(n),
+      ttr: new Float64Array(n),
+      createdAt: new Float64Array(n),
+      deadlineAt: new Float64Array(n),
+      reserver: new Float64Array(n),
+      reserveCount: new Uint32Array(n),
+      timeoutCount: new Uint32Array(n),
+      releaseCount: new Uint32Array(n),
+      buryCount: new Uint32Array(n),
+      kickCount: new Uint32Array(n),
+      file: new Float64Array(n),
+      walUsed: new Float64Array(n),
+      bytes: new Uint32Array(n),
+      bodies: new Uint8Array(0),
+    };
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const j = jobs[i];
+      c.id[i] = j.id;
+      c.tube[i] = tubeIndex.get(j.tube) as number;
+      c.state[i] = stateIndex.get(j.state) as number;
+      c.pri[i] = j.pri;
+      c.delay[i] = j.delay;
+      c.ttr[i] = j.ttr;
+      c.createdAt[i] = j.createdAt;
+      c.deadlineAt[i] = j.deadlineAt;
+      c.reserver[i] = j.reserver ? j.reserver.id : 0;
+      c.reserveCount[i] = j.reserveCount;
+      c.timeoutCount[i] = j.timeoutCount;
+      c.releaseCount[i] = j.releaseCount;
+      c.buryCount[i] = j.buryCount;
+      c.kickCount[i] = j.kickCount;
+      c.file[i] = j.file;
+      c.walUsed[i] = j.walUsed;
+      c.bytes[i] = j.body.length;
+      total += j.body.length;
+    }
+    c.bodies = new Uint8Array(total);
+    total = 0;
+    for (const j of jobs) {
+      c.bodies.set(j.body, total);
+      total += j.body.length;
+    }
+    return c;
+  }
+
+  /**
+   * An engine in the state of `s`, behaving from then on exactly as the engine it was taken from.
+   * Its connections have no reply sink until their Sessions take them up (Session.restore), or the
+   * caller sets Connection.send; a reply before that throws, naming the connection.
+   */
+  static restore(s: EngineSnapshot, opts: RestoreOptions): Engine {
+    if (s.version !== SNAPSHOT_VERSION) throw new Error(`Engine.restore: snapshot format ${String(s.version)}, this engine reads ${SNAPSHOT_VERSION}`);
+    const e = new Engine({
+      clock: opts.clock,
+      host: opts.host,
+      maxJobSize: s.maxJobSize,
+      instanceId: s.instanceId,
+      binlogMaxSize: s.binlogMaxSize,
+      startedAt: s.startedAt,
+    });
+    const missing = (what: string, key: string | number): never => {
+      throw new Error(`Engine.restore: the snapshot names ${what} ${key}, which it does not hold`);
+    };
+    // Tubes first: the constructor made `default`; the others are made in list-tubes order.
+    e.tubes.load([], 0);
+    e.tubesByName.clear();
+    for (const ts of s.tubes) {
+      const t = ts.name === 'default' ? e.defaultTube : new Tube(ts.name);
+      e.tubes.append(t);
+      e.tubesByName.set(t.name, t);
+    }
+    const tube = (name: string) => e.tubesByName.get(name) ?? missing('tube', name);
+    const jc = s.jobs;
+    const tubes = e.tubes.items;
+    // One copy of all bodies; each job's body is a view into it (bodies are never written to).
+    const bodies = jc.bodies.slice();
+    let offset = 0;
+    for (let i = 0; i < jc.count; i++) {
+      const body = bodies.subarray(offset, offset + jc.bytes[i]);
+      offset += jc.bytes[i];
+      const j = new Job(jc.id[i], jc.pri[i], jc.delay[i], jc.ttr[i], body, tubes[jc.tube[i]] ?? missing('tube number', jc.tube[i]), jc.createdAt[i]);
+      j.state = JOB_STATES[jc.state[i]];
+      j.deadlineAt = jc.deadlineAt[i];
+      j.reserveCount = jc.reserveCount[i];
+      j.timeoutCount = jc.timeoutCount[i];
+      j.releaseCount = jc.releaseCount[i];
+      j.buryCount = jc.buryCount[i];
+      j.kickCount = jc.kickCount[i];
+      j.file = jc.file[i];
+      j.walUsed = jc.walUsed[i];
+      e.jobs.set(j.id, j);
+    }
+    const job = (id: number) => e.jobs.get(id) ?? missing('job', id);
+    for (const cs of s.connections) {
+      const sink = () => {
+        throw new Error(`Engine: connection ${cs.id} (${cs.name}) was restored without a reply sink: restore its Session (Session.restore) first`);
+      };
+      const c = new Connection(cs.id, cs.name, sink, tube(cs.use), e.watchSet());
+      c.watch.load(cs.watch.map(tube), cs.watchCursor);
+      for (const id of cs.reserved) c.reserved.add(job(id));
+      c.soonest = cs.soonest === null ? null : job(cs.soonest);
+      c.isProducer = cs.isProducer;
+      c.isWorker = cs.isWorker;
+      c.waiting = cs.waiting;
+      c.pendingTimeout = cs.pendingTimeout;
+      c.tickAt = cs.tickAt;
+      e.connections.set(c.id, c);
+    }
+    const conn = (id: number) => e.connections.get(id) ?? missing('connection', id);
+    for (let i = 0; i < jc.count; i++) if (jc.reserver[i]) job(jc.id[i]).reserver = conn(jc.reserver[i]);
+    for (const ts of s.tubes) {
+      const t = tube(ts.name);
+      t.refs = ts.refs;
+      t.usingCount = ts.usingCount;
+      t.watchingCount = ts.watchingCount;
+      t.pause = ts.pause;
+      t.paused = ts.paused;
+      t.unpauseAt = ts.unpauseAt;
+      t.urgentCount = ts.urgentCount;
+      t.reservedCount = ts.reservedCount;
+      t.waitingCount = ts.waitingCount;
+      t.totalDeleteCount = ts.totalDeleteCount;
+      t.totalJobsCount = ts.totalJobsCount;
+      t.pauseCount = ts.pauseCount;
+      t.ready.load(ts.ready.map(job));
+      t.delay.load(ts.delayed.map(job));
+      for (const id of ts.buried) t.buried.add(job(id));
+      t.waitingConns.load(ts.waiting.map(conn), ts.waitingCursor);
+    }
+    e.timers.load(s.timers.map(conn));
+    e.nextId = s.nextId;
+    e.nextConnId = s.nextConnId;
+    e.nextDue = s.nextDue;
+    e.draining = s.draining;
+    e.readyCount = s.readyCount;
+    e.urgentCount = s.urgentCount;
+    e.reservedCount = s.reservedCount;
+    e.buriedCount = s.buriedCount;
+    e.waitingCount = s.waitingCount;
+    e.totalJobs = s.totalJobs;
+    e.timeoutCount = s.timeoutCount;
+    e.currentConnections = s.currentConnections;
+    e.totalConnections = s.totalConnections;
+    e.currentProducers = s.currentProducers;
+    e.currentWorkers = s.currentWorkers;
+    Object.assign(e.cmdCounts, s.cmdCounts);
+    if (s.binlog) {
+      e.log = Binlog.restore(s.binlog, job, {
+        storage: opts.binlogStorage,
+        warn: opts.warn ?? ((msg) => console.warn(msg)),
+        lastId: () => e.nextId - 1,
+      });
+    }
+    return e;
   }
 }

@@ -47,6 +47,15 @@ export class Heap<T extends HeapItem> {
     return true;
   }
 
+  /** Refills an empty heap with items already in heap order (a snapshot's slot order). */
+  load(items: T[]): void {
+    if (this.items.length) throw new Error('Heap.load: the heap is not empty');
+    for (const x of items) {
+      x.heapIndex = this.items.length;
+      this.items.push(x);
+    }
+  }
+
   take(): T | undefined {
     return this.items.length ? this.removeAt(0) : undefined;
   }

@@ -49,9 +49,18 @@ export class JobTable {
     return true;
   }
 
+  /** Every job in id order, as an array (faster than values() for a whole-table walk). */
+  all(): Job[] {
+    const out: Job[] = [];
+    for (const page of this.pagesInOrder()) for (const j of page.slots) if (j) out.push(j);
+    return out;
+  }
+
   *values(): IterableIterator<Job> {
-    for (const key of [...this.pages.keys()].sort((a, b) => a - b)) {
-      for (const j of (this.pages.get(key) as Page).slots) if (j) yield j;
-    }
+    for (const page of this.pagesInOrder()) for (const j of page.slots) if (j) yield j;
+  }
+
+  private pagesInOrder(): Page[] {
+    return [...this.pages.keys()].sort((a, b) => a - b).map((key) => this.pages.get(key) as Page);
   }
 }

@@ -32,6 +32,17 @@ export class OrderedSet<T> {
     return true;
   }
 
+  /** Where the next take() starts (for snapshots). */
+  get takeCursor(): number {
+    return this.cursor;
+  }
+
+  /** Sets the items and cursor of a restored set, without the insert callbacks (their effects are restored too). */
+  load(items: T[], cursor: number): void {
+    this.items = items;
+    this.cursor = cursor;
+  }
+
   /** Round-robin take: the element at the cursor, swap-removed; the cursor then moves on. */
   take(): T | undefined {
     if (!this.items.length) return undefined;

@@ -30,7 +30,7 @@ export function formatStats(e: Engine): string {
     `current-jobs-reserved: ${e.reservedCount}`,
     `current-jobs-delayed: ${delayed}`,
     `current-jobs-buried: ${e.buriedCount}`,
-    ...COUNTED_OPS.map((op) => `cmd-${op}: ${e.opCounts.get(op) ?? 0}`),
+    ...COUNTED_OPS.map((op) => `cmd-${op}: ${e.cmdCounts[op]}`),
     `job-timeouts: ${e.timeoutCount}`,
     `total-jobs: ${e.totalJobs}`,
     `max-job-size: ${e.maxJobSize}`,

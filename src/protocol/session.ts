@@ -11,7 +11,8 @@
 // - end of input: a blocked reserve (also one read after the EOF) answers TIMED_OUT; complete
 //   commands still run; then it closes.
 import type { Engine } from '../engine/engine.ts';
-import type { Connection } from '../engine/connection.ts';
+import { Connection } from '../engine/connection.ts';
+import { OrderedSet } from '../engine/ordered-set.ts';
 import type { Command } from '../engine/command.ts';
 import { LINE_BUF_SIZE } from '../engine/types.ts';
 import { parseCommand } from './parse.ts';
@@ -48,6 +49,29 @@ type Mode =
   | { kind: 'body'; id: number; cmd: PutCommand; need: number; parts: Uint8Array[]; got: number }
   | { kind: 'discard'; left: number; refusal?: string }; // JOB_TOO_BIG, or a put the policy refuses (its reply)
 
+/**
+ * A session between two framing steps, as plain data (Session.snapshot), to take up again beside a
+ * restored engine (Session.restore). Byte arrays are copies.
+ */
+export interface SessionSnapshot {
+  /** Its engine connection's id (and name, for a closed session whose connection the engine forgot). */
+  conn: number;
+  name: string;
+  /** Bytes received and not yet framed. */
+  input: Uint8Array;
+  /** Framing state: reading a command line, discarding an over-long one, reading a put body (its bytes so far), or discarding bytes. */
+  mode:
+    | { kind: 'command' }
+    | { kind: 'endline' }
+    | { kind: 'body'; id: number; cmd: PutCommand; need: number; received: Uint8Array }
+    | { kind: 'discard'; left: number; refusal?: string };
+  /** The client shut its write side. */
+  ended: boolean;
+  closed: boolean;
+  /** Replies made and not yet handed to the transport. */
+  out: Uint8Array;
+}
+
 const EMPTY = new Uint8Array(0);
 
 /** With a transport that can back up, queued replies are handed to it once they reach this size. */
@@ -64,13 +88,62 @@ export class Session {
   private out: Uint8Array[] = [];
   private outBytes = 0;
 
+  /** `from`: a new connection's name, or the snapshot of a session to take up again (see restore). */
   constructor(
     private readonly engine: Engine,
     private readonly transport: Transport,
-    name: string,
+    from: string | SessionSnapshot,
     private readonly allow?: CommandPolicy,
   ) {
-    this.conn = engine.connect(name, (line, body) => this.onReply(line, body));
+    const sink = (line: string, body?: Uint8Array) => this.onReply(line, body);
+    if (typeof from === 'string') {
+      this.conn = engine.connect(from, sink);
+      return;
+    }
+    this.input = from.input.slice();
+    const m = from.mode;
+    this.mode =
+      m.kind === 'body'
+        ? { kind: 'body', id: m.id, cmd: { ...m.cmd }, need: m.need, parts: m.received.length ? [m.received.slice()] : [], got: m.received.length }
+        : { ...m };
+    this.ended = from.ended;
+    this.closed = from.closed;
+    if (from.out.length) this.out = [from.out.slice()];
+    this.outBytes = from.out.length;
+    const conn = engine.connection(from.conn);
+    if (conn) {
+      conn.send = sink;
+      this.conn = conn;
+    } else if (from.closed) {
+      // The engine forgets a connection once closed; a closed session only needs one to say so.
+      this.conn = new Connection(from.conn, from.name, sink, engine.defaultTube, new OrderedSet());
+      this.conn.closed = true;
+    } else {
+      throw new Error(`Session.restore: connection ${from.conn} (${from.name}) is not open in the engine given; restore the engine from the same snapshot moment`);
+    }
+  }
+
+  /**
+   * A session taken up again from its snapshot, over a restored engine (Engine.restore) and a new
+   * transport. Its connection's replies go to this session from now on.
+   */
+  static restore(engine: Engine, s: SessionSnapshot, transport: Transport, allow?: CommandPolicy): Session {
+    return new Session(engine, transport, s, allow);
+  }
+
+  /** The session between engine calls as plain data (not from inside a transport's write or close). */
+  snapshot(): SessionSnapshot {
+    if (this.pumping) throw new Error('Session.snapshot: called while the session runs a command');
+    const m = this.mode;
+    return {
+      conn: this.conn.id,
+      name: this.conn.name,
+      input: this.input.slice(this.pos),
+      mode: m.kind === 'body' ? { kind: 'body', id: m.id, cmd: { ...m.cmd }, need: m.need, received: concat(m.parts, m.got) } : { ...m },
+      ended: this.ended,
+      closed: this.closed,
+      out: concat(this.out, this.outBytes),
+    };
   }
 
   /** Bytes from the client. */

@@ -19,24 +19,19 @@ function firstBuried(set: Set<Job>): Job | undefined {
 
 export const inspectCommands = {
   peek: (e, c, cmd) => {
-    e.count('peek');
     found(e, c, e.jobs.get(cmd.id));
   },
   'peek-ready': (e, c) => {
-    e.count('peek-ready');
     found(e, c, c.use.ready.peek());
   },
   'peek-delayed': (e, c) => {
-    e.count('peek-delayed');
     found(e, c, c.use.delay.peek());
   },
   'peek-buried': (e, c) => {
-    e.count('peek-buried');
     found(e, c, firstBuried(c.use.buried));
   },
 
   kick: (e, c, cmd) => {
-    e.count('kick');
     const t = c.use;
     let i = 0;
     // Buried jobs first, and only them; delayed jobs only when nothing is buried (kick_jobs). Kicking
@@ -58,13 +53,11 @@ export const inspectCommands = {
   },
 
   stats: (e, c) => {
-    e.count('stats');
     const body = text.encode(formatStats(e));
     e.reply(c, `OK ${body.length}`, body);
   },
 
   'stats-job': (e, c, cmd) => {
-    e.count('stats-job');
     const j = e.jobs.get(cmd.id);
     if (!j) return e.reply(c, 'NOT_FOUND');
     const body = text.encode(formatJobStats(e, j));

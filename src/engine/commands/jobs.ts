@@ -3,7 +3,6 @@ import type { Handler } from './index.ts';
 
 export const jobCommands = {
   delete: (e, c, cmd) => {
-    e.count('delete');
     const found = e.jobs.get(cmd.id);
     const j = e.removeReservedJob(c, found) ?? e.removeReadyJob(found) ?? e.removeBuriedJob(found) ?? e.removeDelayedJob(found);
     if (!j) return e.reply(c, 'NOT_FOUND');
@@ -18,7 +17,6 @@ export const jobCommands = {
   },
 
   release: (e, c, cmd) => {
-    e.count('release');
     const j = e.reservedBy(c, cmd.id);
     if (!j) return e.reply(c, 'NOT_FOUND');
     // A delay is logged: without binlog space the job stays reserved (beanstalkd loses it).
@@ -32,7 +30,6 @@ export const jobCommands = {
   },
 
   bury: (e, c, cmd) => {
-    e.count('bury');
     const j = e.reservedBy(c, cmd.id);
     if (!j) return e.reply(c, 'NOT_FOUND');
     // Without binlog space the job stays reserved (beanstalkd answers INTERNAL_ERROR and loses it).
@@ -45,7 +42,6 @@ export const jobCommands = {
   },
 
   touch: (e, c, cmd) => {
-    e.count('touch');
     const j = e.reservedBy(c, cmd.id);
     if (!j) return e.reply(c, 'NOT_FOUND');
     j.deadlineAt = e.now() + j.ttr;

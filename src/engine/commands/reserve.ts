@@ -15,23 +15,15 @@ function reserveOrWait(e: Engine, c: Connection, timeout: number): void {
 }
 
 export const reserveCommands = {
-  reserve: (e, c) => {
-    e.count('reserve');
-    reserveOrWait(e, c, -1);
-  },
+  reserve: (e, c) => reserveOrWait(e, c, -1),
 
-  'reserve-with-timeout': (e, c, cmd) => {
-    e.count('reserve-with-timeout');
-    reserveOrWait(e, c, cmd.timeout);
-  },
+  'reserve-with-timeout': (e, c, cmd) => reserveOrWait(e, c, cmd.timeout),
 
   'reserve-job': (e, c, cmd) => {
-    // Counted internally by beanstalkd but never shown in stats, so not counted here.
     const found = e.jobs.get(cmd.id);
     if (!found || found.state === 'reserved') return e.reply(c, 'NOT_FOUND');
     const j = e.removeReadyJob(found) ?? e.removeBuriedJob(found) ?? (e.removeDelayedJob(found) as NonNullable<typeof found>);
     e.setWorker(c);
-    e.reservedCount++;
     e.reserveJob(c, j);
     e.emitJob('reserved', j, c);
     e.reply(c, `RESERVED ${j.id} ${j.body.length}`, j.body);

@@ -6,7 +6,6 @@ const text = new TextEncoder();
 
 export const tubeCommands = {
   use: (e, c, cmd) => {
-    e.count('use');
     const t = e.findOrMakeTube(cmd.tube);
     e.tubeRef(t); // held while the old tube is let go, as TUBE_ASSIGN does
     c.use.usingCount--;
@@ -20,7 +19,6 @@ export const tubeCommands = {
   },
 
   watch: (e, c, cmd) => {
-    e.count('watch');
     const t = e.findOrMakeTube(cmd.tube);
     e.tubeRef(t);
     if (!c.watch.contains(t)) c.watch.append(t);
@@ -29,7 +27,6 @@ export const tubeCommands = {
   },
 
   ignore: (e, c, cmd) => {
-    e.count('ignore');
     const t = c.watch.items.find((w) => w.name === cmd.tube);
     if (t && c.watch.length < 2) return e.reply(c, 'NOT_IGNORED');
     if (t) c.watch.remove(t);
@@ -37,24 +34,20 @@ export const tubeCommands = {
   },
 
   'list-tubes': (e, c) => {
-    e.count('list-tubes');
     const body = text.encode(formatTubeList(e.tubes.items));
     e.reply(c, `OK ${body.length}`, body);
   },
 
   'list-tube-used': (e, c) => {
-    e.count('list-tube-used');
     e.reply(c, `USING ${c.use.name}`);
   },
 
   'list-tubes-watched': (e, c) => {
-    e.count('list-tubes-watched');
     const body = text.encode(formatTubeList(c.watch.items));
     e.reply(c, `OK ${body.length}`, body);
   },
 
   'stats-tube': (e, c, cmd) => {
-    e.count('stats-tube');
     const t = e.findTube(cmd.tube);
     if (!t) return e.reply(c, 'NOT_FOUND');
     const body = text.encode(formatTubeStats(e, t));
@@ -62,7 +55,6 @@ export const tubeCommands = {
   },
 
   'pause-tube': (e, c, cmd) => {
-    e.count('pause-tube');
     if (!cmd.validName) return e.reply(c, 'BAD_FORMAT');
     const t = e.findTube(cmd.tube);
     if (!t) return e.reply(c, 'NOT_FOUND');
