@@ -21,39 +21,10 @@ import { JobHistory } from '../history/history.ts';
 import { KvSession, KvStore, storeReplyMs } from '../store/store.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from '../nodes/messages.ts';
 import type { NodeControl } from '../nodes/control.ts';
+import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../nodes/process.ts';
 import type { TaskSpec } from '../tasks/index.ts';
 import { ResultChecker, type RerunAnswer } from './verify.ts';
 import type { Remote } from 'comlink';
-
-/** A node's process as the page sees it: a Web Worker, or one end of a MessageChannel in tests. */
-export interface NodeProcess {
-  postMessage(m: ToNode, transfer?: Transferable[]): void;
-  onmessage: ((e: MessageEvent<FromNode>) => void) | null;
-  terminate(): void;
-  /** The node's control API (Web Worker nodes). */
-  control?: Remote<NodeControl>;
-}
-
-export type NodeLife = 'running' | 'hung' | 'dead';
-
-/** A node in another browser tab (real-node mode): which peer hosts it and its measured round trip. */
-export interface RemoteLink {
-  peer: string;
-  /** Last heartbeat round trip over the data channel, ms (null until measured). */
-  rtt: number | null;
-  /** False once the peer has left: its nodes cannot be restarted. */
-  connected: boolean;
-}
-
-/** How a node that is not one of the page's own Web Workers is started and what it may do. */
-export interface AddNodeOptions {
-  spawn?: () => NodeProcess;
-  /** Commands its connections may run (all, if not given). */
-  allow?: CommandPolicy;
-  remote?: RemoteLink;
-  /** One-way latency the cluster adds (a remote node's network has its own). */
-  latency?: number;
-}
 
 export interface NodeView {
   id: number;

@@ -1,7 +1,8 @@
 // Replaying an exported run: a fresh cluster with the same seed, stepped event by event, with each
 // recorded action applied when the same number of events has been processed. In virtual time the
 // replay's trace is the original's, event for event.
-import { Cluster, type NodeProcess, type RunRecord } from './cluster.ts';
+import { Cluster, type RunRecord } from './cluster.ts';
+import type { NodeProcess } from '../nodes/process.ts';
 
 export function parseRun(json: string): RunRecord {
   let data: unknown;

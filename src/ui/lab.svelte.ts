@@ -1,7 +1,8 @@
 // The app's state: one cluster run and how time moves for it. Components read these fields (Svelte 5
 // runes) and call the methods; they hold no queue logic of their own.
 import { wrap } from 'comlink';
-import { Cluster, type NodeProcess } from '../sim/cluster.ts';
+import { Cluster } from '../sim/cluster.ts';
+import type { NodeProcess } from '../nodes/process.ts';
 import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
 import { parseRun, replayRun } from '../sim/replay.ts';
 import type { NodeControl } from '../nodes/control.ts';
