@@ -16,7 +16,7 @@ import type { EngineEvent } from '../engine/events.ts';
 import { MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
 import { Session, type CommandPolicy } from '../protocol/session.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
-import { QueueModel } from './queue-model.ts';
+import { QueueModel, type ConnOwner } from './queue-model.ts';
 import { JobHistory } from '../history/history.ts';
 import { KvSession, KvStore, storeReplyMs } from '../store/store.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from '../nodes/messages.ts';
@@ -47,10 +47,20 @@ export interface TraceEntry {
   /** Position in the run: the n-th processed event. */
   n: number;
   at: number;
-  /** Messages between a node and the queue server (to-server, to-node) or the key-value store (to-store, from-store). */
+  /**
+   * Messages between a node and the queue server (to-server, to-node) or the key-value store (to-store,
+   * from-store); engine timers; the student's actions and the cluster's notes (an action without `action`).
+   */
   kind: 'to-server' | 'to-node' | 'to-store' | 'from-store' | 'timer' | 'action';
+  /** The node a message went to or came from; for an action, the node it acted on (the one added, for add-node). */
   node?: number;
+  /** The node's connection number, for a message on a connection. */
   conn?: number;
+  /** The action taken, as data (views read this, never the label). */
+  action?: ClusterAction;
+  /** The job a `RESERVED <job>` reply delivered to the node handed it. */
+  job?: number;
+  /** What happened, as shown: the message (its first 200 chars), or the action's label. */
   text: string;
 }
 
@@ -76,7 +86,8 @@ export interface RecordedAction {
 
 export interface RunRecord {
   format: 'beanlab-run';
-  version: 1;
+  /** 2: trace entries carry their action and the job a RESERVED delivered; 1 had only their text. */
+  version: 2;
   seed: number;
   mode: 'virtual' | 'live';
   latency: number;
@@ -137,10 +148,43 @@ interface NodeHandle extends NodeView {
   queuedFromNode: number;
 }
 
-const textOf = (b: Uint8Array) => {
+export const textOf = (b: Uint8Array) => {
   const s = latin1(b, 0, Math.min(b.length, 200));
   return (s.length < b.length ? s + '…' : s).replace(/\r\n$/, '').replace(/\r\n/g, '⏎');
 };
+
+/** The job a reply hands out (`RESERVED <id> <bytes>`), read once where the reply is recorded. */
+function reservedJob(bytes: Uint8Array): number | undefined {
+  const m = /^RESERVED (\d+) /.exec(latin1(bytes, 0, Math.min(bytes.length, 40)));
+  return m ? Number(m[1]) : undefined;
+}
+
+/** An action in words, as the trace and the timeline show it; `name` is the name of the node it acts on. */
+export function actionLabel(a: ClusterAction, name = ''): string {
+  switch (a.op) {
+    case 'add-node':
+      return `add ${a.name}`;
+    case 'add-store':
+      return 'add the key-value store';
+    case 'kill':
+    case 'hang':
+    case 'restart':
+    case 'remove':
+      return `${a.op} ${name}`;
+    case 'drop':
+      return `drop the connection of ${name}`;
+    case 'slow':
+      return `slow ${name} down ×${a.factor}`;
+    case 'latency':
+      return `latency of ${name} = ${a.ms} ms`;
+    case 'crash-server':
+      return 'crash the queue server';
+    case 'restart-server':
+      return a.binlog ? 'restart the queue server from its binlog' : 'restart the queue server without a binlog';
+    case 'page-input':
+      return `${a.conn}: ${textOf(latin1Bytes(a.text))}`;
+  }
+}
 
 export class Cluster {
   readonly clock: Clock & { set?(t: number): void };
@@ -164,6 +208,11 @@ export class Cluster {
   /** Re-runs asked of a node and not answered yet, by request number. */
   private readonly reruns = new Map<number, { node: NodeHandle; answer: (a: RerunAnswer) => void }>();
   private nextRerun = 1;
+  /**
+   * Which node's connection each connection of the running queue server is (a new map per boot). Kept
+   * after a connection closes: a job's record and its reservations are named after it later.
+   */
+  private owners = new Map<number, ConnOwner & { name: string }>();
   private readonly events = new Heap<SimEvent>(eventLess);
   private pageSeq = 0;
   private nextNodeId = 1;
@@ -216,17 +265,36 @@ export class Cluster {
     return this.engine !== null;
   }
 
+  /** The node connection behind connection `conn` of the running server; none for one of the page's own (the console). */
+  ownerOf(conn: number): ConnOwner | undefined {
+    const o = this.engine ? this.owners.get(conn) : undefined;
+    return o && { node: o.node, conn: o.conn };
+  }
+
+  /** Who holds connection `conn` of the running server, in words: its node's name, or the connection's own name (the console). */
+  connectionOwner(conn: number): string {
+    return (this.engine && this.owners.get(conn)?.name) ?? this.engine?.connection(conn)?.name ?? `connection ${conn}`;
+  }
+
   // ---- the queue server -------------------------------------------------------------------------
 
   private bootServer(files: Map<number, Uint8Array>): void {
     const engine = new Engine({ clock: this.clock, instanceId: (this.opts.seed >>> 0).toString(16).padStart(16, '0') });
-    this.model = new QueueModel();
+    const owners = new Map<number, ConnOwner & { name: string }>();
+    this.owners = owners;
+    this.model = new QueueModel((conn) => {
+      const o = owners.get(conn);
+      return o && { node: o.node, conn: o.conn };
+    });
     const model = this.model;
     const history = this.history;
-    history.attach((id) => {
-      const job = engine.jobs.get(id);
-      return job ? latin1(job.body, 0, Math.min(job.body.length, 200)) : null;
-    });
+    history.attach(
+      (id) => {
+        const job = engine.jobs.get(id);
+        return job ? latin1(job.body, 0, Math.min(job.body.length, 200)) : null;
+      },
+      (conn) => owners.get(conn)?.name ?? null,
+    );
     const checker = this.checker;
     const body = (id: number) => engine.jobs.get(id)?.body ?? null;
     checker.serverRestarted();
@@ -245,7 +313,7 @@ export class Cluster {
   /** The queue server process dies: all in-memory state is gone, every connection drops. */
   crashServer(): void {
     if (!this.engine) return;
-    this.action('crash the queue server', { op: 'crash-server' });
+    this.action({ op: 'crash-server' });
     this.unsubscribe?.();
     this.engine = null;
     this.history.serverDown(this.clock.now());
@@ -262,7 +330,7 @@ export class Cluster {
    */
   async restartServer(withBinlog: boolean): Promise<void> {
     if (this.engine) return;
-    this.action(withBinlog ? 'restart the queue server from its binlog' : 'restart the queue server without a binlog', { op: 'restart-server', binlog: withBinlog });
+    this.action({ op: 'restart-server', binlog: withBinlog });
     let files = new Map<number, Uint8Array>();
     if (withBinlog) files = this.opts.loadBinlog ? await this.opts.loadBinlog() : (this.binlog.snapshot?.() ?? new Map());
     else for (const seq of (this.binlog.snapshot?.() ?? new Map()).keys()) this.binlog.remove(seq);
@@ -274,7 +342,7 @@ export class Cluster {
   /** Starts the key-value store node; nodes reach it with a connection of their own. */
   addStore(): void {
     if (this.store) return;
-    this.action('add the key-value store', { op: 'add-store' });
+    this.action({ op: 'add-store' });
     this.store = new KvStore();
     this.changed();
   }
@@ -310,7 +378,7 @@ export class Cluster {
     };
     this.nodes.set(id, n);
     this.spawn(n);
-    this.action(`add ${name}`, { op: 'add-node', name, config });
+    this.action({ op: 'add-node', name, config }, n);
     return id;
   }
 
@@ -335,7 +403,7 @@ export class Cluster {
   killNode(id: number, detail = 'killed'): void {
     const n = this.nodes.get(id);
     if (!n || n.life === 'dead') return;
-    this.action(`kill ${n.name}`, { op: 'kill', node: id });
+    this.action({ op: 'kill', node: id }, n);
     n.process.terminate();
     n.generation++;
     n.life = 'dead';
@@ -350,7 +418,7 @@ export class Cluster {
   hangNode(id: number): void {
     const n = this.nodes.get(id);
     if (!n || n.life !== 'running') return;
-    this.action(`hang ${n.name}`, { op: 'hang', node: id });
+    this.action({ op: 'hang', node: id }, n);
     n.process.postMessage({ t: 'hang' });
     n.life = 'hung';
     n.horizon = Infinity;
@@ -361,7 +429,7 @@ export class Cluster {
   restartNode(id: number): void {
     const n = this.nodes.get(id);
     if (!n) return;
-    this.action(`restart ${n.name}`, { op: 'restart', node: id });
+    this.action({ op: 'restart', node: id }, n);
     if (n.life !== 'dead') {
       n.process.terminate();
       this.closeConnections(n, 'it restarted before answering');
@@ -374,7 +442,7 @@ export class Cluster {
   removeNode(id: number): void {
     const n = this.nodes.get(id);
     if (!n) return;
-    this.action(`remove ${n.name}`, { op: 'remove', node: id });
+    this.action({ op: 'remove', node: id }, n);
     if (n.life !== 'dead') this.killNode(id);
     this.nodes.delete(id);
     this.changed();
@@ -383,7 +451,7 @@ export class Cluster {
   slowNode(id: number, factor: number): void {
     const n = this.nodes.get(id);
     if (!n || n.life === 'dead') return;
-    this.action(`slow ${n.name} down ×${factor}`, { op: 'slow', node: id, factor });
+    this.action({ op: 'slow', node: id, factor }, n);
     n.slow = factor;
     n.process.postMessage({ t: 'slow', factor });
     this.changed();
@@ -392,7 +460,7 @@ export class Cluster {
   setLatency(id: number, ms: number): void {
     const n = this.nodes.get(id);
     if (!n) return;
-    this.action(`latency of ${n.name} = ${ms} ms`, { op: 'latency', node: id, ms });
+    this.action({ op: 'latency', node: id, ms }, n);
     n.latency = ms;
     this.changed();
   }
@@ -401,7 +469,7 @@ export class Cluster {
   dropConnection(id: number): void {
     const n = this.nodes.get(id);
     if (!n) return;
-    this.action(`drop the connection of ${n.name}`, { op: 'drop', node: id });
+    this.action({ op: 'drop', node: id }, n);
     for (const [conn, s] of n.sessions) {
       s.destroy();
       this.toNode(n, { t: 'closed', vt: 0, conn });
@@ -477,7 +545,7 @@ export class Cluster {
       if (n.life !== 'running') return;
       if ('vt' in m) (m as { vt: number }).vt = this.clock.now();
       if (m.t === 'data') {
-        this.record(kind, n.id, m.conn, textOf(m.bytes));
+        this.record(kind, n.id, m.conn, textOf(m.bytes), from === 'server' ? reservedJob(m.bytes) : undefined);
         this.count(from, m.bytes);
       } else if (m.t !== 'start') this.record(kind, n.id, 'conn' in m ? m.conn : undefined, m.t);
       if (this.virtual) n.horizon = Math.min(n.horizon, this.clock.now());
@@ -658,6 +726,7 @@ export class Cluster {
       `${n.name}#${conn}`,
       n.allow,
     );
+    this.owners.set(session.conn.id, { node: n.id, conn, name: n.name });
     n.sessions.set(conn, session);
     this.toNode(n, { t: 'open', vt: 0, conn });
   }
@@ -718,7 +787,7 @@ export class Cluster {
    * point of the run, on a connection of the same name.
    */
   recordPageInput(conn: string, bytes: Uint8Array): void {
-    this.action(`${conn}: ${textOf(bytes)}`, { op: 'page-input', conn, text: latin1(bytes) });
+    this.action({ op: 'page-input', conn, text: latin1(bytes) });
   }
 
   /** The replay's stand-ins for the page's connections (their replies are not needed: only their effects). */
@@ -874,13 +943,16 @@ export class Cluster {
 
   // ---- trace ------------------------------------------------------------------------------------
 
-  private record(kind: TraceEntry['kind'], node: number | undefined, conn: number | undefined, text: string): void {
-    this.trace.push({ n: this.trace.length, at: this.clock.now() - this.startedAt, kind, node, conn, text });
+  private record(kind: TraceEntry['kind'], node: number | undefined, conn: number | undefined, text: string, job?: number): void {
+    const e: TraceEntry = { n: this.trace.length, at: this.clock.now() - this.startedAt, kind, node, conn, text };
+    if (job !== undefined) e.job = job;
+    this.trace.push(e);
   }
 
-  private action(text: string, action: ClusterAction): void {
-    this.actions.push({ n: this.processed, at: this.clock.now(), action: structuredClone(action) });
-    this.record('action', undefined, undefined, text);
+  /** Records the student's action `a`, on node `on` if it acts on one. */
+  private action(a: ClusterAction, on?: NodeView): void {
+    this.actions.push({ n: this.processed, at: this.clock.now(), action: structuredClone(a) });
+    this.trace.push({ n: this.trace.length, at: this.clock.now() - this.startedAt, kind: 'action', node: on?.id, action: structuredClone(a), text: actionLabel(a, on?.name) });
   }
 
   /** Applies a recorded action (replay). */
@@ -933,7 +1005,7 @@ export class Cluster {
   exportRun(): RunRecord {
     return {
       format: 'beanlab-run',
-      version: 1,
+      version: 2,
       seed: this.opts.seed,
       mode: this.opts.mode,
       latency: this.opts.latency ?? 1,
