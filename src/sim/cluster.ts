@@ -24,6 +24,7 @@ import type { NodeControl } from '../nodes/control.ts';
 import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../nodes/process.ts';
 import type { TaskSpec } from '../tasks/index.ts';
 import { ResultChecker, type RerunAnswer } from './verify.ts';
+import { applyFault, faultLabel, isFault, NODE_FAULTS, SERVER_FAULTS } from './faults.ts';
 import type { Remote } from 'comlink';
 
 export interface NodeView {
@@ -68,7 +69,8 @@ export interface TraceEntry {
 export type ClusterAction =
   | { op: 'add-node'; name: string; config: NodeConfig }
   | { op: 'add-store' }
-  | { op: 'kill' | 'hang' | 'restart' | 'remove' | 'drop'; node: number }
+  | { op: 'kill' | 'hang' | 'restart' | 'drop'; node: number }
+  | { op: 'remove'; node: number }
   | { op: 'slow'; node: number; factor: number }
   | { op: 'latency'; node: number; ms: number }
   | { op: 'crash-server' }
@@ -166,23 +168,12 @@ export function actionLabel(a: ClusterAction, name = ''): string {
       return `add ${a.name}`;
     case 'add-store':
       return 'add the key-value store';
-    case 'kill':
-    case 'hang':
-    case 'restart':
     case 'remove':
-      return `${a.op} ${name}`;
-    case 'drop':
-      return `drop the connection of ${name}`;
-    case 'slow':
-      return `slow ${name} down ×${a.factor}`;
-    case 'latency':
-      return `latency of ${name} = ${a.ms} ms`;
-    case 'crash-server':
-      return 'crash the queue server';
-    case 'restart-server':
-      return a.binlog ? 'restart the queue server from its binlog' : 'restart the queue server without a binlog';
+      return `remove ${name}`;
     case 'page-input':
       return `${a.conn}: ${textOf(latin1Bytes(a.text))}`;
+    default:
+      return faultLabel(a, name);
   }
 }
 
@@ -312,7 +303,7 @@ export class Cluster {
 
   /** The queue server process dies: all in-memory state is gone, every connection drops. */
   crashServer(): void {
-    if (!this.engine) return;
+    if (!SERVER_FAULTS['crash-server'].allowed(this)) return;
     this.action({ op: 'crash-server' });
     this.unsubscribe?.();
     this.engine = null;
@@ -329,7 +320,7 @@ export class Cluster {
    * without, it starts empty and logs nothing, and the old log is thrown away.
    */
   async restartServer(withBinlog: boolean): Promise<void> {
-    if (this.engine) return;
+    if (!SERVER_FAULTS['restart-server'].allowed(this)) return;
     this.action({ op: 'restart-server', binlog: withBinlog });
     let files = new Map<number, Uint8Array>();
     if (withBinlog) files = this.opts.loadBinlog ? await this.opts.loadBinlog() : (this.binlog.snapshot?.() ?? new Map());
@@ -402,7 +393,7 @@ export class Cluster {
   /** Kill: the worker process is terminated; its connections close, so the server returns its jobs at once. */
   killNode(id: number, detail = 'killed'): void {
     const n = this.nodes.get(id);
-    if (!n || n.life === 'dead') return;
+    if (!n || !NODE_FAULTS.kill.allowed(n)) return;
     this.action({ op: 'kill', node: id }, n);
     n.process.terminate();
     n.generation++;
@@ -417,7 +408,7 @@ export class Cluster {
   /** Hang: the process stops making progress but keeps its connection open; only TTR brings its job back. */
   hangNode(id: number): void {
     const n = this.nodes.get(id);
-    if (!n || n.life !== 'running') return;
+    if (!n || !NODE_FAULTS.hang.allowed(n)) return;
     this.action({ op: 'hang', node: id }, n);
     n.process.postMessage({ t: 'hang' });
     n.life = 'hung';
@@ -428,7 +419,7 @@ export class Cluster {
 
   restartNode(id: number): void {
     const n = this.nodes.get(id);
-    if (!n) return;
+    if (!n || !NODE_FAULTS.restart.allowed(n)) return;
     this.action({ op: 'restart', node: id }, n);
     if (n.life !== 'dead') {
       n.process.terminate();
@@ -450,7 +441,7 @@ export class Cluster {
 
   slowNode(id: number, factor: number): void {
     const n = this.nodes.get(id);
-    if (!n || n.life === 'dead') return;
+    if (!n || !NODE_FAULTS.slow.allowed(n)) return;
     this.action({ op: 'slow', node: id, factor }, n);
     n.slow = factor;
     n.process.postMessage({ t: 'slow', factor });
@@ -459,7 +450,7 @@ export class Cluster {
 
   setLatency(id: number, ms: number): void {
     const n = this.nodes.get(id);
-    if (!n) return;
+    if (!n || !NODE_FAULTS.latency.allowed(n)) return;
     this.action({ op: 'latency', node: id, ms }, n);
     n.latency = ms;
     this.changed();
@@ -468,7 +459,7 @@ export class Cluster {
   /** The network between the node and the server drops: both ends see the connection close. */
   dropConnection(id: number): void {
     const n = this.nodes.get(id);
-    if (!n) return;
+    if (!n || !NODE_FAULTS.drop.allowed(n)) return;
     this.action({ op: 'drop', node: id }, n);
     for (const [conn, s] of n.sessions) {
       s.destroy();
@@ -957,6 +948,7 @@ export class Cluster {
 
   /** Applies a recorded action (replay). */
   async apply(a: ClusterAction): Promise<void> {
+    if (isFault(a)) return applyFault(this, a);
     switch (a.op) {
       case 'add-node':
         this.addNode(a.name, a.config);
@@ -964,35 +956,11 @@ export class Cluster {
       case 'add-store':
         this.addStore();
         break;
-      case 'kill':
-        this.killNode(a.node);
-        break;
-      case 'hang':
-        this.hangNode(a.node);
-        break;
-      case 'restart':
-        this.restartNode(a.node);
-        break;
       case 'remove':
         this.removeNode(a.node);
         break;
-      case 'drop':
-        this.dropConnection(a.node);
-        break;
-      case 'slow':
-        this.slowNode(a.node, a.factor);
-        break;
-      case 'latency':
-        this.setLatency(a.node, a.ms);
-        break;
-      case 'crash-server':
-        this.crashServer();
-        break;
       case 'page-input':
         this.replayPageInput(a.conn, latin1Bytes(a.text));
-        break;
-      case 'restart-server':
-        await this.restartServer(a.binlog);
         break;
     }
   }

@@ -5,6 +5,7 @@
 // Each reservation says which node's connection made it, and each action in the trace is data: nothing
 // here reads names or labels back.
 import type { ClusterAction, TraceEntry } from '../../sim/cluster.ts';
+import { faultMarker, isFault, type MarkerKind } from '../../sim/faults.ts';
 import type { Reservation } from '../../sim/queue-model.ts';
 
 export type Outcome = 'done' | 'timed-out' | 'returned' | 'released' | 'buried' | 'crashed' | 'running';
@@ -28,7 +29,7 @@ export interface Bar {
   outcome: Outcome;
 }
 
-export type MarkerKind = 'kill' | 'hang' | 'restart' | 'drop' | 'slow' | 'add' | 'crash' | 'server-restart';
+export type { MarkerKind };
 
 /** A student's action on the time axis; `node` is the affected node, null for the queue server. */
 export interface Marker {
@@ -52,15 +53,6 @@ export interface TimelineSource {
   readonly startedAt: number;
 }
 
-/** The marker each action on a node shows as (actions not listed show none). */
-const NODE_MARKERS: Partial<Record<ClusterAction['op'], MarkerKind>> = {
-  kill: 'kill',
-  hang: 'hang',
-  drop: 'drop',
-  slow: 'slow',
-  'add-node': 'add',
-  restart: 'restart',
-};
 
 const OUTCOMES: Record<NonNullable<Reservation['outcome']>, Outcome> = {
   deleted: 'done',
@@ -136,25 +128,19 @@ export class TimelineHistory {
   }
 
   private readAction(e: TraceEntry, a: ClusterAction): void {
-    if (a.op === 'crash-server') {
+    // Adding the starting nodes is setup, not something that happened during the run.
+    const kind = a.op === 'add-node' ? (this.started ? 'add' : null) : isFault(a) ? faultMarker(a) : null;
+    if (kind === 'crash') {
       this.crashedAt[this.incarnation] = e.at;
-      this.markers.push({ at: e.at, kind: 'crash', node: null, text: e.text });
       for (const { bar } of this.open) {
         bar.end = e.at;
         bar.outcome = 'crashed';
       }
       this.open = [];
-      return;
-    }
-    if (a.op === 'restart-server') {
+    } else if (kind === 'server-restart') {
       this.incarnation++;
-      this.markers.push({ at: e.at, kind: 'server-restart', node: null, text: e.text });
-      return;
     }
-    const kind = NODE_MARKERS[a.op];
-    // Adding the starting nodes is setup, not something that happened during the run.
-    if (!kind || (kind === 'add' && !this.started)) return;
-    if (e.node !== undefined) this.markers.push({ at: e.at, kind, node: e.node, text: e.text });
+    if (kind) this.markers.push({ at: e.at, kind, node: e.node ?? null, text: e.text });
   }
 
   private readReservations(reservations: readonly Reservation[]): void {
