@@ -9,7 +9,7 @@
 // the student's actions — and can be stepped one protocol event at a time.
 // Live time (measuring speedup): the real clock; messages are handled as they arrive; durations are real.
 import { Engine } from '../engine/engine.ts';
-import { ManualClock, RealClock } from '../engine/clock.ts';
+import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
 import { Heap, type HeapItem } from '../engine/heap.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
@@ -211,8 +211,8 @@ export class Cluster {
   private activity: (() => void)[] = [];
   private listeners = new Set<() => void>();
   private unsubscribe: (() => void) | null = null;
-  private liveTimer: ReturnType<typeof setTimeout> | null = null;
-  private liveArmedFor = Infinity;
+  /** Live time: the real-time driver (the TCP server's too) keeps one timer armed for the next event or engine timer. */
+  private readonly live: RealTimeDriver | null;
   /** Node updates waiting for virtual time to reach them. */
   private shown: { at: number; seq: number; node: NodeHandle; gen: number; m: Extract<FromNode, { t: 'status' | 'report' | 'log' }> }[] = [];
   private shownSeq = 0;
@@ -226,6 +226,20 @@ export class Cluster {
     this.startedAt = this.clock.now();
     this.history = new JobHistory(this.startedAt);
     this.checker = new ResultChecker(this, opts.seed, () => this.changed());
+    const cluster = this;
+    this.live = this.virtual
+      ? null
+      : new RealTimeDriver({
+          clock: this.clock,
+          get nextDue() {
+            return cluster.nextAt();
+          },
+          tick: () => {
+            const now = this.clock.now();
+            while (this.processOne(now));
+            this.changed();
+          },
+        });
     this.bootServer(new Map());
   }
 
@@ -915,21 +929,9 @@ export class Cluster {
     this.changed();
   }
 
-  /** Live time: process whatever is due now and keep one timer armed for the next thing. */
+  /** Live time: keeps the timer armed for whatever is due next (after the page's own connections put work in). */
   armLive(): void {
-    const next = this.nextAt();
-    if (next >= this.liveArmedFor) return;
-    if (this.liveTimer) clearTimeout(this.liveTimer);
-    this.liveArmedFor = next;
-    if (next === Infinity) return;
-    this.liveTimer = setTimeout(() => {
-      this.liveTimer = null;
-      this.liveArmedFor = Infinity;
-      const now = this.clock.now();
-      while (this.processOne(now));
-      this.changed();
-      this.armLive();
-    }, Math.max(0, next - this.clock.now()));
+    this.live?.poke();
   }
 
   // ---- trace ------------------------------------------------------------------------------------
@@ -985,7 +987,7 @@ export class Cluster {
   }
 
   dispose(): void {
-    if (this.liveTimer) clearTimeout(this.liveTimer);
+    this.live?.stop();
     for (const n of this.nodes.values()) n.process.terminate();
     this.nodes.clear();
     this.unsubscribe?.();

@@ -312,3 +312,19 @@ test('runUntil stops at its time limit when the next event lies beyond it', asyn
   expect(cluster.now).toBe(50);
   expect(done(cluster)).toBe(false);
 });
+
+test('live time: an engine timer weeks away arms one timer on the real-time driver, not a busy loop (setTimeout overflows past 2^31-1 ms)', async () => {
+  const { Session } = await import('../../src/protocol/session.ts');
+  const { latin1Bytes } = await import('../../src/protocol/wire.ts');
+  const cluster = new Cluster({ seed: 1, mode: 'live', spawn: spawnInThread });
+  clusters.push(cluster);
+  const console = new Session(cluster.engine!, { write: () => {}, close: () => {} }, 'console');
+  // A job delayed 35 days: its timer is 3.0e9 ms away.
+  console.receive(latin1Bytes('put 0 3000000 60 1\r\nx\r\n'));
+  cluster.armLive();
+  let wakeUps = 0;
+  cluster.onChange(() => wakeUps++);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(wakeUps).toBe(0);
+  expect(cluster.model.totals().delayed).toBe(1);
+});
