@@ -24,7 +24,8 @@ import type { NodeControl } from '../nodes/control.ts';
 import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../nodes/process.ts';
 import type { TaskSpec } from '../tasks/index.ts';
 import { ResultChecker, type RerunAnswer } from './verify.ts';
-import { applyFault, faultLabel, isFault, NODE_FAULTS, SERVER_FAULTS } from './faults.ts';
+import { applyFault, isFault, NODE_FAULTS, SERVER_FAULTS } from './faults.ts';
+import { reservedJob, RunLog, textOf, type ClusterAction, type RecordedAction, type RunRecord, type TraceEntry } from './run-record.ts';
 import type { Remote } from 'comlink';
 
 export interface NodeView {
@@ -42,62 +43,6 @@ export interface NodeView {
   reports: NodeReport[];
   log: string[];
   remote?: RemoteLink;
-}
-
-export interface TraceEntry {
-  /** Position in the run: the n-th processed event. */
-  n: number;
-  at: number;
-  /**
-   * Messages between a node and the queue server (to-server, to-node) or the key-value store (to-store,
-   * from-store); engine timers; the student's actions and the cluster's notes (an action without `action`).
-   */
-  kind: 'to-server' | 'to-node' | 'to-store' | 'from-store' | 'timer' | 'action';
-  /** The node a message went to or came from; for an action, the node it acted on (the one added, for add-node). */
-  node?: number;
-  /** The node's connection number, for a message on a connection. */
-  conn?: number;
-  /** The action taken, as data (views read this, never the label). */
-  action?: ClusterAction;
-  /** The job a `RESERVED <job>` reply delivered to the node handed it. */
-  job?: number;
-  /** What happened, as shown: the message (its first 200 chars), or the action's label. */
-  text: string;
-}
-
-/** A student's action, as data: replaying a run re-applies each at the same event position. */
-export type ClusterAction =
-  | { op: 'add-node'; name: string; config: NodeConfig }
-  | { op: 'add-store' }
-  | { op: 'kill' | 'hang' | 'restart' | 'drop'; node: number }
-  | { op: 'remove'; node: number }
-  | { op: 'slow'; node: number; factor: number }
-  | { op: 'latency'; node: number; ms: number }
-  | { op: 'crash-server' }
-  /** Bytes one of the page's own connections (the console, rq) sent to the queue server. */
-  | { op: 'page-input'; conn: string; text: string }
-  | { op: 'restart-server'; binlog: boolean };
-
-export interface RecordedAction {
-  /** Events processed before the action was taken. */
-  n: number;
-  /** Cluster time it was taken at (between events, while time runs). */
-  at: number;
-  action: ClusterAction;
-}
-
-export interface RunRecord {
-  format: 'beanlab-run';
-  /** 2: trace entries carry their action and the job a RESERVED delivered; 1 had only their text. */
-  version: 2;
-  seed: number;
-  mode: 'virtual' | 'live';
-  latency: number;
-  binlog: boolean;
-  /** Events processed in the run. */
-  events: number;
-  actions: RecordedAction[];
-  trace: TraceEntry[];
 }
 
 export interface ClusterOptions {
@@ -150,33 +95,6 @@ interface NodeHandle extends NodeView {
   queuedFromNode: number;
 }
 
-export const textOf = (b: Uint8Array) => {
-  const s = latin1(b, 0, Math.min(b.length, 200));
-  return (s.length < b.length ? s + '…' : s).replace(/\r\n$/, '').replace(/\r\n/g, '⏎');
-};
-
-/** The job a reply hands out (`RESERVED <id> <bytes>`), read once where the reply is recorded. */
-function reservedJob(bytes: Uint8Array): number | undefined {
-  const m = /^RESERVED (\d+) /.exec(latin1(bytes, 0, Math.min(bytes.length, 40)));
-  return m ? Number(m[1]) : undefined;
-}
-
-/** An action in words, as the trace and the timeline show it; `name` is the name of the node it acts on. */
-export function actionLabel(a: ClusterAction, name = ''): string {
-  switch (a.op) {
-    case 'add-node':
-      return `add ${a.name}`;
-    case 'add-store':
-      return 'add the key-value store';
-    case 'remove':
-      return `remove ${name}`;
-    case 'page-input':
-      return `${a.conn}: ${textOf(latin1Bytes(a.text))}`;
-    default:
-      return faultLabel(a, name);
-  }
-}
-
 export class Cluster {
   readonly clock: Clock & { set?(t: number): void };
   readonly virtual: boolean;
@@ -185,8 +103,8 @@ export class Cluster {
   /** Every job's record, across server crashes and restarts (rq's view of the queue). */
   readonly history: JobHistory;
   readonly nodes = new Map<number, NodeHandle>();
-  readonly trace: TraceEntry[] = [];
-  readonly actions: RecordedAction[] = [];
+  /** The run as data: the event trace and the student's actions. */
+  private readonly log = new RunLog();
   /** The key-value store node (memcached's role in the report's matrix program), once a scenario adds it. */
   store: KvStore | null = null;
   /** Data messages and their bytes, both ways, between the nodes and each server: communication, counted. */
@@ -256,6 +174,16 @@ export class Cluster {
     if (!this.virtual) this.armLive();
     this.showDue();
     for (const fn of this.listeners) fn();
+  }
+
+  /** Every processed event and action, in order. */
+  get trace(): readonly TraceEntry[] {
+    return this.log.trace;
+  }
+
+  /** The student's actions, each at the event count it was taken at. */
+  get actions(): readonly RecordedAction[] {
+    return this.log.actions;
   }
 
   get now(): number {
@@ -937,15 +865,12 @@ export class Cluster {
   // ---- trace ------------------------------------------------------------------------------------
 
   private record(kind: TraceEntry['kind'], node: number | undefined, conn: number | undefined, text: string, job?: number): void {
-    const e: TraceEntry = { n: this.trace.length, at: this.clock.now() - this.startedAt, kind, node, conn, text };
-    if (job !== undefined) e.job = job;
-    this.trace.push(e);
+    this.log.record(this.clock.now() - this.startedAt, kind, node, conn, text, job);
   }
 
   /** Records the student's action `a`, on node `on` if it acts on one. */
   private action(a: ClusterAction, on?: NodeView): void {
-    this.actions.push({ n: this.processed, at: this.clock.now(), action: structuredClone(a) });
-    this.trace.push({ n: this.trace.length, at: this.clock.now() - this.startedAt, kind: 'action', node: on?.id, action: structuredClone(a), text: actionLabel(a, on?.name) });
+    this.log.action(this.processed, this.clock.now(), this.clock.now() - this.startedAt, a, on);
   }
 
   /** Applies a recorded action (replay). */
@@ -973,17 +898,7 @@ export class Cluster {
 
   /** The run as JSON-ready data: enough to replay it (seed, mode, actions) and to check it (trace). */
   exportRun(): RunRecord {
-    return {
-      format: 'beanlab-run',
-      version: 2,
-      seed: this.opts.seed,
-      mode: this.opts.mode,
-      latency: this.opts.latency ?? 1,
-      binlog: this.opts.binlog ?? true,
-      events: this.processed,
-      actions: this.actions,
-      trace: this.trace,
-    };
+    return this.log.export({ seed: this.opts.seed, mode: this.opts.mode, latency: this.opts.latency ?? 1, binlog: this.opts.binlog ?? true, events: this.processed });
   }
 
   dispose(): void {

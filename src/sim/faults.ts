@@ -4,7 +4,7 @@
 // action through the same row). Adding a failure injection is one row here, plus the cluster method that
 // does it.
 import type { NodeLife, RemoteLink } from '../nodes/process.ts';
-import type { ClusterAction } from './cluster.ts';
+import type { ClusterAction } from './run-record.ts';
 
 /** What a guard reads of the node a fault would act on. */
 export interface FaultNode {

@@ -1,5 +1,6 @@
 // What a node is doing, in the words a student reads on its card and in the inspector.
-import type { Cluster, NodeView, TraceEntry } from '../sim/cluster.ts';
+import type { Cluster, NodeView } from '../sim/cluster.ts';
+import type { TraceEntry } from '../sim/run-record.ts';
 import type { NodeReport } from '../nodes/messages.ts';
 
 /** A short phrase for a compact card, one that fits beside the name on a full card, and (for the

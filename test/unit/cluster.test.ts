@@ -158,7 +158,8 @@ describe('export and replay', () => {
     cluster.hangNode(w2);
     await cluster.runUntil(() => false);
     const json = JSON.stringify(cluster.exportRun());
-    const { parseRun, replayRun } = await import('../../src/sim/replay.ts');
+    const { replayRun } = await import('../../src/sim/replay.ts');
+    const { parseRun } = await import('../../src/sim/run-record.ts');
     const replayed = await replayRun(parseRun(json), spawnInThread);
     clusters.push(replayed);
     expect(replayed.trace).toEqual(cluster.trace);
@@ -186,7 +187,8 @@ describe('export and replay', () => {
     expect(cluster.actions.map((a) => a.at)).toContain(333);
     expect(cluster.trace.some((e) => e.kind === 'action' && e.text === 'console: pause-tube msg_for_worker 2')).toBe(true);
 
-    const { parseRun, replayRun } = await import('../../src/sim/replay.ts');
+    const { replayRun } = await import('../../src/sim/replay.ts');
+    const { parseRun } = await import('../../src/sim/run-record.ts');
     const replayed = await replayRun(parseRun(JSON.stringify(cluster.exportRun())), spawnInThread);
     clusters.push(replayed);
     expect(replayed.trace).toEqual(cluster.trace);
@@ -281,7 +283,8 @@ describe('export and replay', () => {
     const { cluster } = await runWithActions();
     const run = cluster.exportRun();
     expect(run.version).toBe(2);
-    const { parseRun, replayRun } = await import('../../src/sim/replay.ts');
+    const { replayRun } = await import('../../src/sim/replay.ts');
+    const { parseRun } = await import('../../src/sim/run-record.ts');
     const converted = parseRun(JSON.stringify(asVersion1(run)));
     expect(converted).toEqual(JSON.parse(JSON.stringify(run)));
     const replayed = await replayRun(converted, spawnInThread);
@@ -294,13 +297,13 @@ describe('export and replay', () => {
     const old = asVersion1(cluster.exportRun());
     const kill = old.trace.filter((e) => e.kind === 'action').at(-1)!;
     kill.text = 'kill somebody else';
-    const { parseRun } = await import('../../src/sim/replay.ts');
+    const { parseRun } = await import('../../src/sim/run-record.ts');
     expect(() => parseRun(JSON.stringify(old))).toThrow(`this run was saved by an older beanlab (run format version 1) and cannot be converted: trace entry ${kill.n} "kill somebody else" matches none of its recorded actions`);
     expect(() => parseRun(JSON.stringify({ ...old, version: 3 }))).toThrow('version 1 or 2 expected');
   });
 
   test('a file that is not a run is refused with a clear error', async () => {
-    const { parseRun } = await import('../../src/sim/replay.ts');
+    const { parseRun } = await import('../../src/sim/run-record.ts');
     expect(() => parseRun('{oops')).toThrow(/not a beanlab run/);
     expect(() => parseRun('{"format":"beanlab-run","version":1,"mode":"live","seed":1,"events":1,"actions":[],"trace":[]}')).toThrow(/virtual time/);
   });

@@ -3,13 +3,15 @@
 // recorded run that uses every fault replays to the identical trace.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
-import { Cluster, type ClusterAction } from '../../src/sim/cluster.ts';
+import { Cluster } from '../../src/sim/cluster.ts';
+import type { ClusterAction } from '../../src/sim/run-record.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { setUp, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { applyFault, FAULTS, faultLabel, NODE_BUTTONS, NODE_FAULTS, SERVER_FAULTS, type FaultAction, type NodeFaultOp } from '../../src/sim/faults.ts';
 import { TimelineHistory } from '../../src/ui/charts/timeline.ts';
 import { ACTIONS, parseAction } from '../../src/lessons/actions.ts';
-import { parseRun, replayRun } from '../../src/sim/replay.ts';
+import { replayRun } from '../../src/sim/replay.ts';
+import { parseRun } from '../../src/sim/run-record.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {

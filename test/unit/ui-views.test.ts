@@ -3,7 +3,8 @@
 import { describe, expect, test } from 'vitest';
 import { lab } from './helpers.ts';
 import { QueueModel } from '../../src/sim/queue-model.ts';
-import type { NodeView, TraceEntry } from '../../src/sim/cluster.ts';
+import type { NodeView } from '../../src/sim/cluster.ts';
+import type { TraceEntry } from '../../src/sim/run-record.ts';
 import { JOB_STATES, snapshotQueue } from '../../src/ui/queue-snapshot.ts';
 import { countUpTo, fmtClock, fmtCount, parseStats, shortOwner, throughput } from '../../src/ui/format.ts';
 import { nodeState, piText } from '../../src/ui/node-state.ts';

@@ -4,7 +4,7 @@
 //
 // Each reservation says which node's connection made it, and each action in the trace is data: nothing
 // here reads names or labels back.
-import type { ClusterAction, TraceEntry } from '../../sim/cluster.ts';
+import type { ClusterAction, TraceEntry } from '../../sim/run-record.ts';
 import { faultMarker, isFault, type MarkerKind } from '../../sim/faults.ts';
 import type { Reservation } from '../../sim/queue-model.ts';
 
