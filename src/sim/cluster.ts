@@ -10,7 +10,7 @@
 // Live time (measuring speedup): the real clock; messages are handled as they arrive; durations are real.
 import { Engine } from '../engine/engine.ts';
 import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
-import { Heap, type HeapItem } from '../engine/heap.ts';
+import { FROM_NODE, Scheduler } from './scheduler.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
@@ -59,24 +59,6 @@ export interface ClusterOptions {
   binlog?: boolean;
 }
 
-interface SimEvent extends HeapItem {
-  at: number;
-  /** Tie-breakers that do not depend on real-time arrival: source (0 page, 1 node), node id, sequence. */
-  src: number;
-  srcId: number;
-  seq: number;
-  run: () => void;
-  /**
-   * True once the event is a message from a process that has died since it was sent: it is dropped
-   * unseen, neither moving the clock nor counting as an event, so a kill cuts the run at the same point
-   * whether or not the node's last message had arrived (in real time) when the student clicked.
-   */
-  stale?: () => boolean;
-}
-
-const eventLess = (a: SimEvent, b: SimEvent) =>
-  a.at < b.at || (a.at === b.at && (a.src < b.src || (a.src === b.src && (a.srcId < b.srcId || (a.srcId === b.srcId && a.seq < b.seq)))));
-
 interface NodeHandle extends NodeView {
   process: NodeProcess;
   config: NodeConfig;
@@ -122,11 +104,9 @@ export class Cluster {
    * after a connection closes: a job's record and its reservations are named after it later.
    */
   private owners = new Map<number, ConnOwner & { name: string }>();
-  private readonly events = new Heap<SimEvent>(eventLess);
-  private pageSeq = 0;
+  /** The event heap, the engine's timers and the nodes' horizons, on the cluster's clock. */
+  private readonly scheduler: Scheduler;
   private nextNodeId = 1;
-  private processed = 0;
-  private activity: (() => void)[] = [];
   private listeners = new Set<() => void>();
   private unsubscribe: (() => void) | null = null;
   /** Live time: the real-time driver (the TCP server's too) keeps one timer armed for the next event or engine timer. */
@@ -144,17 +124,28 @@ export class Cluster {
     this.startedAt = this.clock.now();
     this.history = new JobHistory(this.startedAt);
     this.checker = new ResultChecker(this, opts.seed, () => this.changed());
-    const cluster = this;
+    this.scheduler = new Scheduler(this.clock, this.virtual, {
+      nodes: () => this.nodes.values(),
+      timersDue: () => (this.engine ? this.engine.nextDue : Infinity),
+      fireTimers: () => {
+        const before = this.model.version;
+        this.engine?.tick();
+        if (this.model.version !== before) this.record('timer', undefined, undefined, 'timers fired');
+      },
+      beforeEvent: () => this.showDue(),
+      scheduled: () => this.armLive(),
+    });
+    const scheduler = this.scheduler;
     this.live = this.virtual
       ? null
       : new RealTimeDriver({
           clock: this.clock,
           get nextDue() {
-            return cluster.nextAt();
+            return scheduler.nextAt();
           },
           tick: () => {
             const now = this.clock.now();
-            while (this.processOne(now));
+            while (scheduler.processOne(now));
             this.changed();
           },
         });
@@ -191,7 +182,7 @@ export class Cluster {
   }
 
   get eventCount(): number {
-    return this.processed;
+    return this.scheduler.processed;
   }
 
   get serverUp(): boolean {
@@ -343,7 +334,7 @@ export class Cluster {
     n.horizon = Infinity;
     n.status = { state: 'failed', detail };
     this.closeConnections(n, `it stopped (${detail}) before answering`);
-    this.wakeWaiters();
+    this.scheduler.wake();
     this.changed();
   }
 
@@ -355,7 +346,7 @@ export class Cluster {
     n.process.postMessage({ t: 'hang' });
     n.life = 'hung';
     n.horizon = Infinity;
-    this.wakeWaiters();
+    this.scheduler.wake();
     this.changed();
   }
 
@@ -462,11 +453,6 @@ export class Cluster {
 
   // ---- messages ---------------------------------------------------------------------------------
 
-  private schedule(at: number, src: number, srcId: number, seq: number, run: () => void, stale?: () => boolean): void {
-    this.events.insert({ heapIndex: -1, at, src, srcId, seq, run, stale });
-    if (!this.virtual) this.armLive();
-  }
-
   /**
    * Sends a message to a node after its link latency (immediately for `start`); `from` the queue
    * server or the store, which first takes `delay` ms to produce it.
@@ -486,7 +472,7 @@ export class Cluster {
     };
     if (now || (this.direct(n) && delay === 0 && n.queuedToNode === 0)) return deliver();
     n.queuedToNode++;
-    this.schedule(at, 0, 0, this.pageSeq++, () => {
+    this.scheduler.schedulePage(at, () => {
       n.queuedToNode--;
       deliver();
     });
@@ -503,14 +489,14 @@ export class Cluster {
   /** Handles what a node sent at `at`: at once on a direct link with nothing of the node's still queued. */
   private fromNodeEvent(n: NodeHandle, at: number, seq: number, run: () => void): void {
     if (this.direct(n) && n.queuedFromNode === 0) {
-      this.processed++;
+      this.scheduler.processed++;
       return run();
     }
     n.queuedFromNode++;
     const gen = n.generation;
-    this.schedule(
+    this.scheduler.schedule(
       at,
-      1,
+      FROM_NODE,
       n.id,
       seq,
       () => {
@@ -581,7 +567,7 @@ export class Cluster {
         break;
       case 'sleep': {
         const until = this.virtual ? m.until : this.clock.now() + (m.until - m.vt);
-        this.schedule(until, 0, 0, this.pageSeq++, () => this.toNode(n, { t: 'wake', vt: 0 }, true));
+        this.scheduler.schedulePage(until, () => this.toNode(n, { t: 'wake', vt: 0 }, true));
         break;
       }
       case 'idle':
@@ -604,18 +590,8 @@ export class Cluster {
         else this.show(n, m);
         break;
     }
-    this.wakeWaiters();
+    this.scheduler.wake();
     this.changed();
-  }
-
-  /**
-   * What virtual time waits on has changed: a node answered, or one that had not answered yet was killed
-   * or hung (it never will, so time must not wait for it).
-   */
-  private wakeWaiters(): void {
-    const waiting = this.activity;
-    this.activity = [];
-    for (const w of waiting) w();
   }
 
   private show(n: NodeHandle, m: Extract<FromNode, { t: 'status' | 'report' | 'log' }>): void {
@@ -693,26 +669,7 @@ export class Cluster {
     this.traffic[peer].bytes += bytes.length;
   }
 
-  // ---- time -------------------------------------------------------------------------------------
-
-  /** Earliest instant a running node may still send something at (Infinity if none). */
-  private horizon(): number {
-    let h = Infinity;
-    if (!this.virtual) return h;
-    for (const n of this.nodes.values()) if (n.life === 'running' && n.horizon < h) h = n.horizon;
-    return h;
-  }
-
-  /** The next thing to happen: a queued event or an engine timer (timers go first at equal times). */
-  private nextAt(): number {
-    let e = this.events.peek();
-    for (; e?.stale?.(); e = this.events.peek()) {
-      this.events.take();
-      e.run();
-    }
-    const due = this.engine ? this.engine.nextDue : Infinity;
-    return Math.min(e ? e.at : Infinity, due);
-  }
+  // ---- time ------------------------------------------------------------------------------------
 
   /**
    * Records what one of the page's own connections (named `conn`: the console, rq) sends to the queue
@@ -751,36 +708,7 @@ export class Cluster {
 
   /** Moves virtual time on to `at` without processing anything: a replay reaching an action taken between events. */
   advanceClock(at: number): void {
-    if (this.virtual && at > this.clock.now()) (this.clock as ManualClock).set(at);
-  }
-
-  /** Processes one event if it is safe to; returns false if nothing is due or a node must answer first. */
-  private processOne(limit: number): boolean {
-    const at = this.nextAt();
-    if (at > limit || at >= this.horizon()) return false;
-    const clock = this.clock as ManualClock;
-    if (this.virtual && at > clock.now()) clock.set(at);
-    this.showDue();
-    const engine = this.engine;
-    if (engine && engine.nextDue <= at && engine.nextDue <= this.clock.now()) {
-      const before = this.model.version;
-      engine.tick();
-      if (this.model.version !== before) this.record('timer', undefined, undefined, 'timers fired');
-    } else {
-      const e = this.events.take() as SimEvent;
-      e.run();
-    }
-    this.processed++;
-    return true;
-  }
-
-  /** Waits until some node sends something. */
-  private nodeActivity(): Promise<void> {
-    return new Promise((resolve) => this.activity.push(resolve));
-  }
-
-  private get blocked(): boolean {
-    return this.nextAt() >= this.horizon() && this.horizon() !== Infinity;
+    this.scheduler.advanceClock(at);
   }
 
   /**
@@ -788,19 +716,7 @@ export class Cluster {
    * (time stalls) when a node has not answered yet and `wait` is false.
    */
   async advanceTo(to: number, wait = true): Promise<void> {
-    const clock = this.clock as ManualClock;
-    for (;;) {
-      while (this.processOne(to));
-      const h = this.horizon();
-      if (h > to) {
-        if (clock.now() < to) clock.set(to);
-        break;
-      }
-      // A node may still send something before `to`: time can reach its horizon, not pass it.
-      if (h > clock.now()) clock.set(h);
-      if (!wait) break;
-      await this.nodeActivity();
-    }
+    await this.scheduler.advanceTo(to, wait);
     this.changed();
   }
 
@@ -808,25 +724,20 @@ export class Cluster {
    * Waits until every node has answered what it was last sent (virtual time). An action taken then
    * (a kill, a hang) cuts each node at a well-defined point, so it is the same in a replay.
    */
-  async settle(): Promise<void> {
-    while (this.virtual && this.horizon() <= this.clock.now()) await this.nodeActivity();
+  settle(): Promise<void> {
+    return this.scheduler.settle();
   }
 
   /** Nodes the clock is waiting for (their computation has not finished in real time yet). */
   waitingFor(): NodeView[] {
-    if (!this.virtual) return [];
-    const h = this.horizon();
+    const h = this.scheduler.horizon();
     if (h === Infinity || h > this.clock.now()) return [];
     return [...this.nodes.values()].filter((n) => n.life === 'running' && n.horizon <= h);
   }
 
   /** Step mode: exactly one protocol event (waiting for nodes to answer first if needed). */
   async step(): Promise<TraceEntry | null> {
-    for (;;) {
-      if (this.nextAt() === Infinity && this.horizon() === Infinity) return null;
-      if (!this.blocked && this.processOne(Infinity)) break;
-      await this.nodeActivity();
-    }
+    if (!(await this.scheduler.step())) return null;
     this.changed();
     return this.trace[this.trace.length - 1] ?? null;
   }
@@ -836,24 +747,7 @@ export class Cluster {
    * (ms of cluster time) passes. In live time the real clock drives events; this only waits.
    */
   async runUntil(until: () => boolean, limitMs = 3_600_000): Promise<void> {
-    const end = this.clock.now() + limitMs;
-    if (!this.virtual) {
-      while (!until() && this.clock.now() < end) {
-        await Promise.race([this.nodeActivity(), new Promise((r) => setTimeout(r, Math.min(50, end - this.clock.now())))]);
-      }
-      this.changed();
-      return;
-    }
-    while (!until() && this.clock.now() < end) {
-      if (this.nextAt() === Infinity && this.horizon() === Infinity) break;
-      if (!this.blocked && this.processOne(end)) continue;
-      if (this.nextAt() > end && this.horizon() > end) {
-        // Nothing happens before the limit: time runs out at the limit.
-        (this.clock as ManualClock).set(end);
-        break;
-      }
-      await this.nodeActivity();
-    }
+    await this.scheduler.runUntil(until, limitMs);
     this.changed();
   }
 
@@ -870,7 +764,7 @@ export class Cluster {
 
   /** Records the student's action `a`, on node `on` if it acts on one. */
   private action(a: ClusterAction, on?: NodeView): void {
-    this.log.action(this.processed, this.clock.now(), this.clock.now() - this.startedAt, a, on);
+    this.log.action(this.scheduler.processed, this.clock.now(), this.clock.now() - this.startedAt, a, on);
   }
 
   /** Applies a recorded action (replay). */
@@ -898,7 +792,7 @@ export class Cluster {
 
   /** The run as JSON-ready data: enough to replay it (seed, mode, actions) and to check it (trace). */
   exportRun(): RunRecord {
-    return this.log.export({ seed: this.opts.seed, mode: this.opts.mode, latency: this.opts.latency ?? 1, binlog: this.opts.binlog ?? true, events: this.processed });
+    return this.log.export({ seed: this.opts.seed, mode: this.opts.mode, latency: this.opts.latency ?? 1, binlog: this.opts.binlog ?? true, events: this.scheduler.processed });
   }
 
   dispose(): void {
