@@ -10,7 +10,8 @@
 // Live time (measuring speedup): the real clock; messages are handled as they arrive; durations are real.
 import { Engine } from '../engine/engine.ts';
 import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
-import { FROM_NODE, Scheduler } from './scheduler.ts';
+import { Scheduler } from './scheduler.ts';
+import { Links, type LinkedNode } from './links.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
@@ -25,7 +26,7 @@ import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../nodes
 import type { TaskSpec } from '../tasks/index.ts';
 import { ResultChecker, type RerunAnswer } from './verify.ts';
 import { applyFault, isFault, NODE_FAULTS, SERVER_FAULTS } from './faults.ts';
-import { reservedJob, RunLog, textOf, type ClusterAction, type RecordedAction, type RunRecord, type TraceEntry } from './run-record.ts';
+import { RunLog, textOf, type ClusterAction, type RecordedAction, type RunRecord, type TraceEntry } from './run-record.ts';
 import type { Remote } from 'comlink';
 
 export interface NodeView {
@@ -59,12 +60,9 @@ export interface ClusterOptions {
   binlog?: boolean;
 }
 
-interface NodeHandle extends NodeView {
+interface NodeHandle extends NodeView, LinkedNode {
   process: NodeProcess;
   config: NodeConfig;
-  /** Earliest time this node may send something it has not sent yet (Infinity: nothing until it hears from us). */
-  horizon: number;
-  msgSeq: number;
   /** The node's open connections to the server, by the node's connection number. */
   sessions: Map<number, Session>;
   /** Its open connections to the key-value store. */
@@ -72,9 +70,6 @@ interface NodeHandle extends NodeView {
   generation: number;
   spawnProcess: () => NodeProcess;
   allow?: CommandPolicy;
-  /** Messages scheduled on the link and not delivered yet, each way (a zero-latency link keeps their order). */
-  queuedToNode: number;
-  queuedFromNode: number;
 }
 
 export class Cluster {
@@ -89,8 +84,6 @@ export class Cluster {
   private readonly log = new RunLog();
   /** The key-value store node (memcached's role in the report's matrix program), once a scenario adds it. */
   store: KvStore | null = null;
-  /** Data messages and their bytes, both ways, between the nodes and each server: communication, counted. */
-  readonly traffic = { server: { messages: 0, bytes: 0 }, store: { messages: 0, bytes: 0 } };
   readonly binlog: BinlogStorage & { snapshot?(): Map<number, Uint8Array> };
   /** The server runs with a binlog (`-b`): its jobs survive a crash. */
   binlogEnabled: boolean;
@@ -106,6 +99,8 @@ export class Cluster {
   private owners = new Map<number, ConnOwner & { name: string }>();
   /** The event heap, the engine's timers and the nodes' horizons, on the cluster's clock. */
   private readonly scheduler: Scheduler;
+  /** The links between the page's servers and the nodes. */
+  private readonly links: Links;
   private nextNodeId = 1;
   private listeners = new Set<() => void>();
   private unsubscribe: (() => void) | null = null;
@@ -135,6 +130,7 @@ export class Cluster {
       beforeEvent: () => this.showDue(),
       scheduled: () => this.armLive(),
     });
+    this.links = new Links(this.clock, this.virtual, this.scheduler, (kind, node, conn, text, job) => this.record(kind, node, conn, text, job));
     const scheduler = this.scheduler;
     this.live = this.virtual
       ? null
@@ -179,6 +175,11 @@ export class Cluster {
 
   get now(): number {
     return this.clock.now() - this.startedAt;
+  }
+
+  /** Data messages and their bytes, both ways, between the nodes and each server: communication, counted. */
+  get traffic(): Links['traffic'] {
+    return this.links.traffic;
   }
 
   get eventCount(): number {
@@ -453,64 +454,12 @@ export class Cluster {
 
   // ---- messages ---------------------------------------------------------------------------------
 
-  /**
-   * Sends a message to a node after its link latency (immediately for `start`); `from` the queue
-   * server or the store, which first takes `delay` ms to produce it.
-   */
   private toNode(n: NodeHandle, m: ToNode, now = false, from: 'server' | 'store' = 'server', delay = 0): void {
-    const at = now ? this.clock.now() : this.clock.now() + delay + n.latency;
-    const kind = from === 'store' ? 'from-store' : 'to-node';
-    const deliver = () => {
-      if (n.life !== 'running') return;
-      if ('vt' in m) (m as { vt: number }).vt = this.clock.now();
-      if (m.t === 'data') {
-        this.record(kind, n.id, m.conn, textOf(m.bytes), from === 'server' ? reservedJob(m.bytes) : undefined);
-        this.count(from, m.bytes);
-      } else if (m.t !== 'start') this.record(kind, n.id, 'conn' in m ? m.conn : undefined, m.t);
-      if (this.virtual) n.horizon = Math.min(n.horizon, this.clock.now());
-      n.process.postMessage(m, m.t === 'data' ? [m.bytes.buffer as ArrayBuffer] : undefined);
-    };
-    if (now || (this.direct(n) && delay === 0 && n.queuedToNode === 0)) return deliver();
-    n.queuedToNode++;
-    this.scheduler.schedulePage(at, () => {
-      n.queuedToNode--;
-      deliver();
-    });
-  }
-
-  /**
-   * Live time over a link that adds no latency (a remote node's data channel has its own): messages
-   * go through at once rather than through a timer, which browsers clamp to 4 ms when chained.
-   */
-  private direct(n: NodeHandle): boolean {
-    return !this.virtual && n.latency === 0;
-  }
-
-  /** Handles what a node sent at `at`: at once on a direct link with nothing of the node's still queued. */
-  private fromNodeEvent(n: NodeHandle, at: number, seq: number, run: () => void): void {
-    if (this.direct(n) && n.queuedFromNode === 0) {
-      this.scheduler.processed++;
-      return run();
-    }
-    n.queuedFromNode++;
-    const gen = n.generation;
-    this.scheduler.schedule(
-      at,
-      FROM_NODE,
-      n.id,
-      seq,
-      () => {
-        n.queuedFromNode--;
-        run();
-      },
-      () => n.generation !== gen,
-    );
+    this.links.toNode(n, m, now, from, delay);
   }
 
   private fromNode(n: NodeHandle, m: FromNode): void {
     if (n.life !== 'running') return;
-    const at = (this.virtual ? Math.max(m.vt, this.clock.now()) : this.clock.now()) + n.latency;
-    const seq = n.msgSeq++;
     // What a node sent before it was killed or restarted dies with that process.
     const gen = n.generation;
     const fromLiveProcess = (run: () => void) => () => {
@@ -518,32 +467,30 @@ export class Cluster {
     };
     switch (m.t) {
       case 'connect':
-        this.fromNodeEvent(n, at, seq, fromLiveProcess(() => (m.to === 'store' ? this.storeAccept(n, m.conn) : this.serverAccept(n, m.conn))));
+        this.links.fromNode(n, m, fromLiveProcess(() => (m.to === 'store' ? this.storeAccept(n, m.conn) : this.serverAccept(n, m.conn))));
         break;
       case 'data':
-        this.fromNodeEvent(
+        this.links.fromNode(
           n,
-          at,
-          seq,
+          m,
           fromLiveProcess(() => {
             const store = n.storeSessions.get(m.conn);
             if (store) {
               this.record('to-store', n.id, m.conn, textOf(m.bytes));
-              this.count('store', m.bytes);
+              this.links.count('store', m.bytes);
               store.receive(m.bytes);
               return;
             }
             this.record('to-server', n.id, m.conn, textOf(m.bytes));
-            this.count('server', m.bytes);
+            this.links.count('server', m.bytes);
             n.sessions.get(m.conn)?.receive(m.bytes);
           }),
         );
         break;
       case 'close':
-        this.fromNodeEvent(
+        this.links.fromNode(
           n,
-          at,
-          seq,
+          m,
           fromLiveProcess(() => {
             const store = n.storeSessions.get(m.conn);
             if (store) {
@@ -574,10 +521,9 @@ export class Cluster {
         n.horizon = Infinity;
         break;
       case 'rerun-done':
-        this.fromNodeEvent(
+        this.links.fromNode(
           n,
-          at,
-          seq,
+          m,
           fromLiveProcess(() => this.rerunDone(n, m)),
         );
         break;
@@ -662,11 +608,6 @@ export class Cluster {
     });
     n.storeSessions.set(conn, session);
     this.toNode(n, { t: 'open', vt: 0, conn }, false, 'store');
-  }
-
-  private count(peer: 'server' | 'store', bytes: Uint8Array): void {
-    this.traffic[peer].messages++;
-    this.traffic[peer].bytes += bytes.length;
   }
 
   // ---- time ------------------------------------------------------------------------------------
