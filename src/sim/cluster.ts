@@ -1,11 +1,11 @@
 // The simulated cluster: a queue server (the engine, in the page), nodes (Web Workers running the
-// seed's programs) and the links between them, on one clock.
+// seed's programs) and the links between them, on one clock. This file composes them: it boots and
+// crashes the server, starts, stops and breaks nodes (the faults of faults.ts), and routes what nodes
+// send; scheduler.ts orders the events, links.ts carries the messages, run-record.ts records the run.
 //
 // Virtual time (lessons, step mode): every message between a node and the server is an event at a
 // virtual instant; nodes stamp what they send with their own virtual time and announce how long a
-// computation will take (modelled from its size, not measured). The scheduler processes events in
-// (time, source, sequence) order and never lets time pass an instant at which a node might still send
-// something it has not sent yet (conservative synchronisation), so a run is a function of its seed and
+// computation will take (modelled from its size, not measured), so a run is a function of its seed and
 // the student's actions — and can be stepped one protocol event at a time.
 // Live time (measuring speedup): the real clock; messages are handled as they arrive; durations are real.
 import { Engine } from '../engine/engine.ts';
