@@ -61,13 +61,11 @@ export interface ClusterOptions {
 }
 
 interface NodeHandle extends NodeView, LinkedNode {
-  process: NodeProcess;
   config: NodeConfig;
   /** The node's open connections to the server, by the node's connection number. */
   sessions: Map<number, Session>;
   /** Its open connections to the key-value store. */
   storeSessions: Map<number, KvSession>;
-  generation: number;
   spawnProcess: () => NodeProcess;
   allow?: CommandPolicy;
 }
