@@ -31,22 +31,31 @@ export function advanceTo(engine: Engine, clock: ManualClock, to: number): void 
   clock.set(to);
 }
 
-/** Keeps one timer armed for the engine's next deadline on a real clock (the serv.c loop). */
+/** What a real-time driver runs: anything that says when it next needs to run (an Engine; the live cluster). */
+export interface Timed {
+  readonly clock: Clock;
+  /** When it next needs to run (Infinity: not until something new happens). */
+  readonly nextDue: number;
+  /** Does what is due now. */
+  tick(): void;
+}
+
+/** Keeps one timer armed for the next deadline on a real clock (the serv.c loop): of an engine, or of the live cluster. */
 export class RealTimeDriver {
   private timer: ReturnType<typeof setTimeout> | null = null;
   private armedFor = Infinity;
   private stopped = false;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly target: Timed) {}
 
   /** Call after anything that may have scheduled engine work (each input batch). */
   poke(): void {
     if (this.stopped) return;
-    const due = this.engine.nextDue;
+    const due = this.target.nextDue;
     if (due === Infinity || due >= this.armedFor) return;
     if (this.timer) clearTimeout(this.timer);
     this.armedFor = due;
-    const wait = Math.max(0, due - this.engine.clock.now());
+    const wait = Math.max(0, due - this.target.clock.now());
     // setTimeout can fire a hair early; tick() only does what is due and the loop re-arms.
     this.timer = setTimeout(() => this.fire(), Math.min(wait, 2 ** 31 - 1));
   }
@@ -54,7 +63,7 @@ export class RealTimeDriver {
   private fire(): void {
     this.timer = null;
     this.armedFor = Infinity;
-    if (this.engine.clock.now() >= this.engine.nextDue) this.engine.tick();
+    if (this.target.clock.now() >= this.target.nextDue) this.target.tick();
     this.poke();
   }
 

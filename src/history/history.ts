@@ -98,9 +98,6 @@ export const seconds = (ms: number | null) => (ms === null ? null : Math.round(m
 /** Elapsed time of the latest attempt (ms), once it ended. */
 export const elapsed = (r: JobRecord) => (r.started !== null && r.finished !== null && r.finished >= r.started ? r.finished - r.started : null);
 
-/** A node's name from its connection name: the cluster names sessions `worker 2#3` (node, connection). */
-const nodeOf = (connName: string) => connName.replace(/#\d+$/, '');
-
 const STEP_WORDS: Record<JobEvent['action'], string> = {
   put: 'put',
   reserved: 'reserved',
@@ -134,6 +131,8 @@ export class JobHistory {
   /** Jobs the server held when it crashed: the binlog may bring them back. */
   private inDoubt = new Map<number, JobRecord>();
   private connNames = new Map<number, string>();
+  /** The node that owns an engine connection (the cluster knows), null for one of its own (the console). */
+  private ownerOf: (conn: number) => string | null = () => null;
   private nextKey = 1;
 
   constructor(
@@ -143,9 +142,10 @@ export class JobHistory {
     private body: (id: number) => string | null = () => null,
   ) {}
 
-  /** The server (re)started: bodies now come from this engine. */
-  attach(body: (id: number) => string | null): void {
+  /** The server (re)started: bodies now come from this engine, and `ownerOf` names its connections' nodes. */
+  attach(body: (id: number) => string | null, ownerOf: (conn: number) => string | null = () => null): void {
     this.body = body;
+    this.ownerOf = ownerOf;
     this.connNames.clear();
   }
 
@@ -169,12 +169,12 @@ export class JobHistory {
 
   apply(e: EngineEvent): void {
     if (e.kind === 'conn') {
-      if (e.action === 'opened') this.connNames.set(e.conn, nodeOf(e.name));
+      if (e.action === 'opened') this.connNames.set(e.conn, e.name);
       return;
     }
     if (e.kind !== 'job') return;
     const at = e.at - this.origin;
-    const node = e.conn === null ? null : (this.connNames.get(e.conn) ?? `connection ${e.conn}`);
+    const node = e.conn === null ? null : (this.ownerOf(e.conn) ?? this.connNames.get(e.conn) ?? `connection ${e.conn}`);
     let r = this.live.get(e.id);
     if (e.action === 'put' || (e.action === 'recovered' && !r)) {
       r = e.action === 'recovered' ? this.inDoubt.get(e.id) : undefined;

@@ -2,6 +2,7 @@
 // set of named actions on the run, the same ones the student's own buttons and console perform.
 import type { Cluster } from '../sim/cluster.ts';
 import { SPEEDS } from '../sim/speeds.ts';
+import { applyFault, faultLabel, isNodeFaultOp, LESSON_NODE_FAULTS, type LessonNodeFault } from '../sim/faults.ts';
 import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
 import { checkHolds, isCheckName, parseCheck, type Check, type CheckName } from './checks.ts';
 
@@ -28,12 +29,16 @@ export type Action =
   | { op: 'step'; count: number }
   | { op: 'step-until'; check: Check }
   | { op: 'speed'; value: number }
-  | { op: 'kill' | 'hang' | 'restart'; node: string }
+  /** A failure injection of sim/faults.ts that a lesson names with a node's name. */
+  | { op: LessonNodeFault; node: string }
   | { op: 'kill-holder' | 'hang-holder'; job: number }
   | { op: 'restart-server'; binlog: boolean }
   | { op: 'reset'; values: Partial<Scenario> }
   | { op: 'speedup-experiment'; workers: number[] };
 
+
+type FaultStep = Extract<Action, { op: LessonNodeFault }>;
+const isFaultStep = (a: Action): a is FaultStep => isNodeFaultOp(a.op);
 
 /** Every action a lesson may use, with what its argument is (for error messages and the README). */
 export const ACTIONS: Record<Action['op'], string> = {
@@ -46,9 +51,7 @@ export const ACTIONS: Record<Action['op'], string> = {
   step: 'how many protocol events (default 1)',
   'step-until': 'a check on the run, e.g. "step-until: { node-state: { node: worker 1, is: working } }"',
   speed: `one of ${SPEEDS.join(', ')}`,
-  kill: 'a node name, e.g. worker 1',
-  hang: 'a node name',
-  restart: 'a node name',
+  ...LESSON_NODE_FAULTS,
   'kill-holder': 'a job id: kill the worker working on that job',
   'hang-holder': 'a job id: hang the worker working on that job',
   'restart-server': 'binlog or no-binlog',
@@ -99,6 +102,7 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
   const none = () => {
     if (raw !== null && raw !== undefined && raw !== true) throw new Error(`${op} takes no argument`);
   };
+  if (isNodeFaultOp(op)) return { op, node: nodeName(raw, op) };
   switch (op) {
     case 'console': {
       const lines = typeof raw === 'string' || typeof raw === 'number' ? [String(raw)] : raw;
@@ -124,10 +128,6 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
     case 'speed':
       if (typeof raw !== 'number' || !SPEEDS.includes(raw)) throw new Error(`speed must be one of ${SPEEDS.join(', ')}, not ${JSON.stringify(raw)}`);
       return { op, value: raw };
-    case 'kill':
-    case 'hang':
-    case 'restart':
-      return { op, node: nodeName(raw, op) };
     case 'kill-holder':
     case 'hang-holder':
       if (typeof raw !== 'number' || !Number.isInteger(raw) || raw < 1) throw new Error(`${op} needs a job id, e.g. "${op}: 3"`);
@@ -146,6 +146,8 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
 
 /** The action in words, for the "Do it for me" button's description. */
 export function describeAction(a: Action): string {
+  // A fault's label names its node by name alone: the id is not read.
+  if (isFaultStep(a)) return faultLabel({ op: a.op, node: 0 }, a.node);
   switch (a.op) {
     case 'console':
       return `type ${a.lines.map((l) => `“${l}”`).join(', ')} in the console`;
@@ -165,10 +167,6 @@ export function describeAction(a: Action): string {
       return `step until ${a.check.text}`;
     case 'speed':
       return `set the speed to ×${a.value}`;
-    case 'kill':
-    case 'hang':
-    case 'restart':
-      return `${a.op} ${a.node}`;
     case 'kill-holder':
       return `kill the worker holding job ${a.job}`;
     case 'hang-holder':
@@ -213,6 +211,7 @@ function withIds(target: ActionTarget, line: string): string {
 /** Performs one action; throws an Error (shown to the student) if it cannot be done now. */
 export async function runAction(target: ActionTarget, a: Action): Promise<void> {
   const cluster = target.cluster;
+  if (isFaultStep(a)) return applyFault(cluster, { op: a.op, node: nodeId(target, a.node) });
   switch (a.op) {
     case 'console':
       for (const line of a.lines) target.console.send(withIds(target, line));
@@ -227,8 +226,7 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
       target.pause();
       return;
     case 'crash-server':
-      cluster.crashServer();
-      return;
+      return applyFault(cluster, { op: 'crash-server' });
     case 'add-worker':
       for (let i = 0; i < a.count; i++) target.addWorker();
       return;
@@ -247,15 +245,6 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
     case 'speed':
       target.speed = a.value;
       return;
-    case 'kill':
-      cluster.killNode(nodeId(target, a.node));
-      return;
-    case 'hang':
-      cluster.hangNode(nodeId(target, a.node));
-      return;
-    case 'restart':
-      cluster.restartNode(nodeId(target, a.node));
-      return;
     case 'kill-holder':
       cluster.killNode(holder(target, a.job));
       return;
@@ -263,8 +252,7 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
       cluster.hangNode(holder(target, a.job));
       return;
     case 'restart-server':
-      await cluster.restartServer(a.binlog);
-      return;
+      return applyFault(cluster, { op: 'restart-server', binlog: a.binlog });
     case 'reset':
       target.resetWith(a.values);
       return;

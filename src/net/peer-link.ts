@@ -6,7 +6,7 @@
 // signaling server is lost or taken, and can reopen the room under a new code.
 import Peer, { type DataConnection, type PeerError, type PeerOptions } from 'peerjs';
 import type { WorkerConfig } from '../nodes/messages.ts';
-import type { NodeProcess } from '../sim/cluster.ts';
+import type { NodeProcess } from '../nodes/process.ts';
 import type { PeerChannel } from './channel.ts';
 import { hostPeerId, joinCodeText, joinLink, newRoomCode, newRoomSecret } from './room-code.ts';
 import { RoomHost, type RoomCluster } from './room-host.ts';

@@ -1,6 +1,6 @@
 // The host's side of a room: classmates' tabs join over a data channel and each of their worker
 // slots becomes a node of the cluster, beside the page's own Web Workers. To the cluster a remote node
-// is just another NodeProcess (see "Local and remote nodes are the same thing"): the same plain
+// is just another NodeProcess (nodes/process.ts; see "Local and remote nodes are the same thing"): the same plain
 // messages, relayed over the channel; it differs only in how it fails. A peer that closes its channel
 // has its nodes killed (beanstalkd's close rule: their reserved jobs return at once); one that falls
 // silent keeps its jobs until their TTR, and is dropped when it misses its heartbeats.
@@ -14,7 +14,7 @@
 // it keeps to the quotas below (messages, chars and puts per second, tubes, connections, one channel per
 // browser); whoever breaks one is dropped and told which. Seats (joiners and nodes) go only to admitted
 // joiners: those still waiting to say hello or to be approved wait in a list of their own.
-import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../sim/cluster.ts';
+import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../nodes/process.ts';
 import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messages.ts';
 import type { Command } from '../engine/command.ts';
 import type { Connection } from '../engine/connection.ts';

@@ -6,7 +6,7 @@
 // Messages go in frames the data channel can carry (messages.ts), wire bytes in data messages of a
 // bounded size (a 64 KiB result reaches the host as a student's 64 KiB job reaches this browser), and
 // texts cut to the protocol's limits.
-import type { NodeProcess } from '../sim/cluster.ts';
+import type { NodeProcess } from '../nodes/process.ts';
 import type { NodeStatus } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
 import { decodeHostMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, withinLimits, type JoinerMessage } from './messages.ts';

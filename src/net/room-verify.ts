@@ -2,7 +2,7 @@
 // works on any node, local or remote); the room keeps the setting across runs, giving it to every fresh
 // run of the lab, and excludes a joiner whose result disagreed with a re-run: by the host's click, or at
 // once if the host asked for that.
-import type { NodeLife, RemoteLink } from '../sim/cluster.ts';
+import type { NodeLife, RemoteLink } from '../nodes/process.ts';
 import type { JobCheck, ResultChecker } from '../sim/verify.ts';
 
 /** The shares of the jobs the room panel offers to re-run (0: off). */

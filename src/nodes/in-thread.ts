@@ -1,6 +1,6 @@
 // A node on the other end of a MessageChannel in the same thread: the same program and message
 // protocol as a Web Worker node, for tests and for runtimes without workers.
-import type { NodeProcess } from '../sim/cluster.ts';
+import type { NodeProcess } from './process.ts';
 import { hostNode, type NodePort } from './host.ts';
 
 export function spawnInThread(): NodeProcess {

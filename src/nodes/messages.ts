@@ -1,6 +1,6 @@
 // Plain messages between the page and a node (a Web Worker, or later a remote tab). Beanstalkd traffic
 // travels as raw wire bytes; everything else is small control data. Every message carries `vt`, the
-// node's virtual time, so the page can order events deterministically (see src/sim/cluster.ts).
+// node's virtual time, so the page can order events deterministically (see src/sim/scheduler.ts).
 import type { TaskSpec } from '../tasks/index.ts';
 
 export type Role = 'worker' | 'producer';

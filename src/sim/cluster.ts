@@ -1,59 +1,33 @@
 // The simulated cluster: a queue server (the engine, in the page), nodes (Web Workers running the
-// seed's programs) and the links between them, on one clock.
+// seed's programs) and the links between them, on one clock. This file composes them: it boots and
+// crashes the server, starts, stops and breaks nodes (the faults of faults.ts), and routes what nodes
+// send; scheduler.ts orders the events, links.ts carries the messages, run-record.ts records the run.
 //
 // Virtual time (lessons, step mode): every message between a node and the server is an event at a
 // virtual instant; nodes stamp what they send with their own virtual time and announce how long a
-// computation will take (modelled from its size, not measured). The scheduler processes events in
-// (time, source, sequence) order and never lets time pass an instant at which a node might still send
-// something it has not sent yet (conservative synchronisation), so a run is a function of its seed and
+// computation will take (modelled from its size, not measured), so a run is a function of its seed and
 // the student's actions — and can be stepped one protocol event at a time.
 // Live time (measuring speedup): the real clock; messages are handled as they arrive; durations are real.
 import { Engine } from '../engine/engine.ts';
-import { ManualClock, RealClock } from '../engine/clock.ts';
-import { Heap, type HeapItem } from '../engine/heap.ts';
+import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
+import { Scheduler } from './scheduler.ts';
+import { Links, type LinkedNode } from './links.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
 import { Session, type CommandPolicy } from '../protocol/session.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
-import { QueueModel } from './queue-model.ts';
+import { QueueModel, type ConnOwner } from './queue-model.ts';
 import { JobHistory } from '../history/history.ts';
 import { KvSession, KvStore, storeReplyMs } from '../store/store.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from '../nodes/messages.ts';
 import type { NodeControl } from '../nodes/control.ts';
+import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../nodes/process.ts';
 import type { TaskSpec } from '../tasks/index.ts';
 import { ResultChecker, type RerunAnswer } from './verify.ts';
+import { applyFault, isFault, NODE_FAULTS, SERVER_FAULTS } from './faults.ts';
+import { RunLog, textOf, type ClusterAction, type RecordedAction, type RunRecord, type TraceEntry } from './run-record.ts';
 import type { Remote } from 'comlink';
-
-/** A node's process as the page sees it: a Web Worker, or one end of a MessageChannel in tests. */
-export interface NodeProcess {
-  postMessage(m: ToNode, transfer?: Transferable[]): void;
-  onmessage: ((e: MessageEvent<FromNode>) => void) | null;
-  terminate(): void;
-  /** The node's control API (Web Worker nodes). */
-  control?: Remote<NodeControl>;
-}
-
-export type NodeLife = 'running' | 'hung' | 'dead';
-
-/** A node in another browser tab (real-node mode): which peer hosts it and its measured round trip. */
-export interface RemoteLink {
-  peer: string;
-  /** Last heartbeat round trip over the data channel, ms (null until measured). */
-  rtt: number | null;
-  /** False once the peer has left: its nodes cannot be restarted. */
-  connected: boolean;
-}
-
-/** How a node that is not one of the page's own Web Workers is started and what it may do. */
-export interface AddNodeOptions {
-  spawn?: () => NodeProcess;
-  /** Commands its connections may run (all, if not given). */
-  allow?: CommandPolicy;
-  remote?: RemoteLink;
-  /** One-way latency the cluster adds (a remote node's network has its own). */
-  latency?: number;
-}
 
 export interface NodeView {
   id: number;
@@ -72,50 +46,6 @@ export interface NodeView {
   remote?: RemoteLink;
 }
 
-export interface TraceEntry {
-  /** Position in the run: the n-th processed event. */
-  n: number;
-  at: number;
-  /** Messages between a node and the queue server (to-server, to-node) or the key-value store (to-store, from-store). */
-  kind: 'to-server' | 'to-node' | 'to-store' | 'from-store' | 'timer' | 'action';
-  node?: number;
-  conn?: number;
-  text: string;
-}
-
-/** A student's action, as data: replaying a run re-applies each at the same event position. */
-export type ClusterAction =
-  | { op: 'add-node'; name: string; config: NodeConfig }
-  | { op: 'add-store' }
-  | { op: 'kill' | 'hang' | 'restart' | 'remove' | 'drop'; node: number }
-  | { op: 'slow'; node: number; factor: number }
-  | { op: 'latency'; node: number; ms: number }
-  | { op: 'crash-server' }
-  /** Bytes one of the page's own connections (the console, rq) sent to the queue server. */
-  | { op: 'page-input'; conn: string; text: string }
-  | { op: 'restart-server'; binlog: boolean };
-
-export interface RecordedAction {
-  /** Events processed before the action was taken. */
-  n: number;
-  /** Cluster time it was taken at (between events, while time runs). */
-  at: number;
-  action: ClusterAction;
-}
-
-export interface RunRecord {
-  format: 'beanlab-run';
-  version: 1;
-  seed: number;
-  mode: 'virtual' | 'live';
-  latency: number;
-  binlog: boolean;
-  /** Events processed in the run. */
-  events: number;
-  actions: RecordedAction[];
-  trace: TraceEntry[];
-}
-
 export interface ClusterOptions {
   seed: number;
   mode: 'virtual' | 'live';
@@ -130,46 +60,15 @@ export interface ClusterOptions {
   binlog?: boolean;
 }
 
-interface SimEvent extends HeapItem {
-  at: number;
-  /** Tie-breakers that do not depend on real-time arrival: source (0 page, 1 node), node id, sequence. */
-  src: number;
-  srcId: number;
-  seq: number;
-  run: () => void;
-  /**
-   * True once the event is a message from a process that has died since it was sent: it is dropped
-   * unseen, neither moving the clock nor counting as an event, so a kill cuts the run at the same point
-   * whether or not the node's last message had arrived (in real time) when the student clicked.
-   */
-  stale?: () => boolean;
-}
-
-const eventLess = (a: SimEvent, b: SimEvent) =>
-  a.at < b.at || (a.at === b.at && (a.src < b.src || (a.src === b.src && (a.srcId < b.srcId || (a.srcId === b.srcId && a.seq < b.seq)))));
-
-interface NodeHandle extends NodeView {
-  process: NodeProcess;
+interface NodeHandle extends NodeView, LinkedNode {
   config: NodeConfig;
-  /** Earliest time this node may send something it has not sent yet (Infinity: nothing until it hears from us). */
-  horizon: number;
-  msgSeq: number;
   /** The node's open connections to the server, by the node's connection number. */
   sessions: Map<number, Session>;
   /** Its open connections to the key-value store. */
   storeSessions: Map<number, KvSession>;
-  generation: number;
   spawnProcess: () => NodeProcess;
   allow?: CommandPolicy;
-  /** Messages scheduled on the link and not delivered yet, each way (a zero-latency link keeps their order). */
-  queuedToNode: number;
-  queuedFromNode: number;
 }
-
-const textOf = (b: Uint8Array) => {
-  const s = latin1(b, 0, Math.min(b.length, 200));
-  return (s.length < b.length ? s + '…' : s).replace(/\r\n$/, '').replace(/\r\n/g, '⏎');
-};
 
 export class Cluster {
   readonly clock: Clock & { set?(t: number): void };
@@ -179,12 +78,10 @@ export class Cluster {
   /** Every job's record, across server crashes and restarts (rq's view of the queue). */
   readonly history: JobHistory;
   readonly nodes = new Map<number, NodeHandle>();
-  readonly trace: TraceEntry[] = [];
-  readonly actions: RecordedAction[] = [];
+  /** The run as data: the event trace and the student's actions. */
+  private readonly log = new RunLog();
   /** The key-value store node (memcached's role in the report's matrix program), once a scenario adds it. */
   store: KvStore | null = null;
-  /** Data messages and their bytes, both ways, between the nodes and each server: communication, counted. */
-  readonly traffic = { server: { messages: 0, bytes: 0 }, store: { messages: 0, bytes: 0 } };
   readonly binlog: BinlogStorage & { snapshot?(): Map<number, Uint8Array> };
   /** The server runs with a binlog (`-b`): its jobs survive a crash. */
   binlogEnabled: boolean;
@@ -193,15 +90,20 @@ export class Cluster {
   /** Re-runs asked of a node and not answered yet, by request number. */
   private readonly reruns = new Map<number, { node: NodeHandle; answer: (a: RerunAnswer) => void }>();
   private nextRerun = 1;
-  private readonly events = new Heap<SimEvent>(eventLess);
-  private pageSeq = 0;
+  /**
+   * Which node's connection each connection of the running queue server is (a new map per boot). Kept
+   * after a connection closes: a job's record and its reservations are named after it later.
+   */
+  private owners = new Map<number, ConnOwner & { name: string }>();
+  /** The event heap, the engine's timers and the nodes' horizons, on the cluster's clock. */
+  private readonly scheduler: Scheduler;
+  /** The links between the page's servers and the nodes. */
+  private readonly links: Links;
   private nextNodeId = 1;
-  private processed = 0;
-  private activity: (() => void)[] = [];
   private listeners = new Set<() => void>();
   private unsubscribe: (() => void) | null = null;
-  private liveTimer: ReturnType<typeof setTimeout> | null = null;
-  private liveArmedFor = Infinity;
+  /** Live time: the real-time driver (the TCP server's too) keeps one timer armed for the next event or engine timer. */
+  private readonly live: RealTimeDriver | null;
   /** Node updates waiting for virtual time to reach them. */
   private shown: { at: number; seq: number; node: NodeHandle; gen: number; m: Extract<FromNode, { t: 'status' | 'report' | 'log' }> }[] = [];
   private shownSeq = 0;
@@ -215,6 +117,32 @@ export class Cluster {
     this.startedAt = this.clock.now();
     this.history = new JobHistory(this.startedAt);
     this.checker = new ResultChecker(this, opts.seed, () => this.changed());
+    this.scheduler = new Scheduler(this.clock, this.virtual, {
+      nodes: () => this.nodes.values(),
+      timersDue: () => (this.engine ? this.engine.nextDue : Infinity),
+      fireTimers: () => {
+        const before = this.model.version;
+        this.engine?.tick();
+        if (this.model.version !== before) this.record('timer', undefined, undefined, 'timers fired');
+      },
+      beforeEvent: () => this.showDue(),
+      scheduled: () => this.armLive(),
+    });
+    this.links = new Links(this.clock, this.virtual, this.scheduler, (kind, node, conn, text, job) => this.record(kind, node, conn, text, job));
+    const scheduler = this.scheduler;
+    this.live = this.virtual
+      ? null
+      : new RealTimeDriver({
+          clock: this.clock,
+          get nextDue() {
+            return scheduler.nextAt();
+          },
+          tick: () => {
+            const now = this.clock.now();
+            while (scheduler.processOne(now));
+            this.changed();
+          },
+        });
     this.bootServer(new Map());
   }
 
@@ -233,29 +161,63 @@ export class Cluster {
     for (const fn of this.listeners) fn();
   }
 
+  /** Every processed event and action, in order. */
+  get trace(): readonly TraceEntry[] {
+    return this.log.trace;
+  }
+
+  /** The student's actions, each at the event count it was taken at. */
+  get actions(): readonly RecordedAction[] {
+    return this.log.actions;
+  }
+
   get now(): number {
     return this.clock.now() - this.startedAt;
   }
 
+  /** Data messages and their bytes, both ways, between the nodes and each server: communication, counted. */
+  get traffic(): Links['traffic'] {
+    return this.links.traffic;
+  }
+
   get eventCount(): number {
-    return this.processed;
+    return this.scheduler.processed;
   }
 
   get serverUp(): boolean {
     return this.engine !== null;
   }
 
+  /** The node connection behind connection `conn` of the running server; none for one of the page's own (the console). */
+  ownerOf(conn: number): ConnOwner | undefined {
+    const o = this.engine ? this.owners.get(conn) : undefined;
+    return o && { node: o.node, conn: o.conn };
+  }
+
+  /** Who holds connection `conn` of the running server, in words: its node's name, or the connection's own name (the console). */
+  connectionOwner(conn: number): string {
+    return (this.engine && this.owners.get(conn)?.name) ?? this.engine?.connection(conn)?.name ?? `connection ${conn}`;
+  }
+
   // ---- the queue server -------------------------------------------------------------------------
 
   private bootServer(files: Map<number, Uint8Array>): void {
     const engine = new Engine({ clock: this.clock, instanceId: (this.opts.seed >>> 0).toString(16).padStart(16, '0') });
-    this.model = new QueueModel();
+    const owners = new Map<number, ConnOwner & { name: string }>();
+    this.owners = owners;
+    this.model = new QueueModel((conn) => {
+      const o = owners.get(conn);
+      return o && { node: o.node, conn: o.conn };
+    });
     const model = this.model;
     const history = this.history;
-    history.attach((id) => {
-      const job = engine.jobs.get(id);
-      return job ? latin1(job.body, 0, Math.min(job.body.length, 200)) : null;
-    });
+    history.attach(
+      (id) => {
+        const job = engine.jobs.get(id);
+        return job ? latin1(job.body, 0, Math.min(job.body.length, 200)) : null;
+      },
+      (conn) => owners.get(conn)?.name ?? null,
+    );
     const checker = this.checker;
     const body = (id: number) => engine.jobs.get(id)?.body ?? null;
     checker.serverRestarted();
@@ -273,8 +235,8 @@ export class Cluster {
 
   /** The queue server process dies: all in-memory state is gone, every connection drops. */
   crashServer(): void {
-    if (!this.engine) return;
-    this.action('crash the queue server', { op: 'crash-server' });
+    if (!SERVER_FAULTS['crash-server'].allowed(this)) return;
+    this.action({ op: 'crash-server' });
     this.unsubscribe?.();
     this.engine = null;
     this.history.serverDown(this.clock.now());
@@ -290,8 +252,8 @@ export class Cluster {
    * without, it starts empty and logs nothing, and the old log is thrown away.
    */
   async restartServer(withBinlog: boolean): Promise<void> {
-    if (this.engine) return;
-    this.action(withBinlog ? 'restart the queue server from its binlog' : 'restart the queue server without a binlog', { op: 'restart-server', binlog: withBinlog });
+    if (!SERVER_FAULTS['restart-server'].allowed(this)) return;
+    this.action({ op: 'restart-server', binlog: withBinlog });
     let files = new Map<number, Uint8Array>();
     if (withBinlog) files = this.opts.loadBinlog ? await this.opts.loadBinlog() : (this.binlog.snapshot?.() ?? new Map());
     else for (const seq of (this.binlog.snapshot?.() ?? new Map()).keys()) this.binlog.remove(seq);
@@ -303,7 +265,7 @@ export class Cluster {
   /** Starts the key-value store node; nodes reach it with a connection of their own. */
   addStore(): void {
     if (this.store) return;
-    this.action('add the key-value store', { op: 'add-store' });
+    this.action({ op: 'add-store' });
     this.store = new KvStore();
     this.changed();
   }
@@ -339,7 +301,7 @@ export class Cluster {
     };
     this.nodes.set(id, n);
     this.spawn(n);
-    this.action(`add ${name}`, { op: 'add-node', name, config });
+    this.action({ op: 'add-node', name, config }, n);
     return id;
   }
 
@@ -363,34 +325,34 @@ export class Cluster {
   /** Kill: the worker process is terminated; its connections close, so the server returns its jobs at once. */
   killNode(id: number, detail = 'killed'): void {
     const n = this.nodes.get(id);
-    if (!n || n.life === 'dead') return;
-    this.action(`kill ${n.name}`, { op: 'kill', node: id });
+    if (!n || !NODE_FAULTS.kill.allowed(n)) return;
+    this.action({ op: 'kill', node: id }, n);
     n.process.terminate();
     n.generation++;
     n.life = 'dead';
     n.horizon = Infinity;
     n.status = { state: 'failed', detail };
     this.closeConnections(n, `it stopped (${detail}) before answering`);
-    this.wakeWaiters();
+    this.scheduler.wake();
     this.changed();
   }
 
   /** Hang: the process stops making progress but keeps its connection open; only TTR brings its job back. */
   hangNode(id: number): void {
     const n = this.nodes.get(id);
-    if (!n || n.life !== 'running') return;
-    this.action(`hang ${n.name}`, { op: 'hang', node: id });
+    if (!n || !NODE_FAULTS.hang.allowed(n)) return;
+    this.action({ op: 'hang', node: id }, n);
     n.process.postMessage({ t: 'hang' });
     n.life = 'hung';
     n.horizon = Infinity;
-    this.wakeWaiters();
+    this.scheduler.wake();
     this.changed();
   }
 
   restartNode(id: number): void {
     const n = this.nodes.get(id);
-    if (!n) return;
-    this.action(`restart ${n.name}`, { op: 'restart', node: id });
+    if (!n || !NODE_FAULTS.restart.allowed(n)) return;
+    this.action({ op: 'restart', node: id }, n);
     if (n.life !== 'dead') {
       n.process.terminate();
       this.closeConnections(n, 'it restarted before answering');
@@ -403,7 +365,7 @@ export class Cluster {
   removeNode(id: number): void {
     const n = this.nodes.get(id);
     if (!n) return;
-    this.action(`remove ${n.name}`, { op: 'remove', node: id });
+    this.action({ op: 'remove', node: id }, n);
     if (n.life !== 'dead') this.killNode(id);
     this.nodes.delete(id);
     this.changed();
@@ -411,8 +373,8 @@ export class Cluster {
 
   slowNode(id: number, factor: number): void {
     const n = this.nodes.get(id);
-    if (!n || n.life === 'dead') return;
-    this.action(`slow ${n.name} down ×${factor}`, { op: 'slow', node: id, factor });
+    if (!n || !NODE_FAULTS.slow.allowed(n)) return;
+    this.action({ op: 'slow', node: id, factor }, n);
     n.slow = factor;
     n.process.postMessage({ t: 'slow', factor });
     this.changed();
@@ -420,8 +382,8 @@ export class Cluster {
 
   setLatency(id: number, ms: number): void {
     const n = this.nodes.get(id);
-    if (!n) return;
-    this.action(`latency of ${n.name} = ${ms} ms`, { op: 'latency', node: id, ms });
+    if (!n || !NODE_FAULTS.latency.allowed(n)) return;
+    this.action({ op: 'latency', node: id, ms }, n);
     n.latency = ms;
     this.changed();
   }
@@ -429,8 +391,8 @@ export class Cluster {
   /** The network between the node and the server drops: both ends see the connection close. */
   dropConnection(id: number): void {
     const n = this.nodes.get(id);
-    if (!n) return;
-    this.action(`drop the connection of ${n.name}`, { op: 'drop', node: id });
+    if (!n || !NODE_FAULTS.drop.allowed(n)) return;
+    this.action({ op: 'drop', node: id }, n);
     for (const [conn, s] of n.sessions) {
       s.destroy();
       this.toNode(n, { t: 'closed', vt: 0, conn });
@@ -490,69 +452,12 @@ export class Cluster {
 
   // ---- messages ---------------------------------------------------------------------------------
 
-  private schedule(at: number, src: number, srcId: number, seq: number, run: () => void, stale?: () => boolean): void {
-    this.events.insert({ heapIndex: -1, at, src, srcId, seq, run, stale });
-    if (!this.virtual) this.armLive();
-  }
-
-  /**
-   * Sends a message to a node after its link latency (immediately for `start`); `from` the queue
-   * server or the store, which first takes `delay` ms to produce it.
-   */
   private toNode(n: NodeHandle, m: ToNode, now = false, from: 'server' | 'store' = 'server', delay = 0): void {
-    const at = now ? this.clock.now() : this.clock.now() + delay + n.latency;
-    const kind = from === 'store' ? 'from-store' : 'to-node';
-    const deliver = () => {
-      if (n.life !== 'running') return;
-      if ('vt' in m) (m as { vt: number }).vt = this.clock.now();
-      if (m.t === 'data') {
-        this.record(kind, n.id, m.conn, textOf(m.bytes));
-        this.count(from, m.bytes);
-      } else if (m.t !== 'start') this.record(kind, n.id, 'conn' in m ? m.conn : undefined, m.t);
-      if (this.virtual) n.horizon = Math.min(n.horizon, this.clock.now());
-      n.process.postMessage(m, m.t === 'data' ? [m.bytes.buffer as ArrayBuffer] : undefined);
-    };
-    if (now || (this.direct(n) && delay === 0 && n.queuedToNode === 0)) return deliver();
-    n.queuedToNode++;
-    this.schedule(at, 0, 0, this.pageSeq++, () => {
-      n.queuedToNode--;
-      deliver();
-    });
-  }
-
-  /**
-   * Live time over a link that adds no latency (a remote node's data channel has its own): messages
-   * go through at once rather than through a timer, which browsers clamp to 4 ms when chained.
-   */
-  private direct(n: NodeHandle): boolean {
-    return !this.virtual && n.latency === 0;
-  }
-
-  /** Handles what a node sent at `at`: at once on a direct link with nothing of the node's still queued. */
-  private fromNodeEvent(n: NodeHandle, at: number, seq: number, run: () => void): void {
-    if (this.direct(n) && n.queuedFromNode === 0) {
-      this.processed++;
-      return run();
-    }
-    n.queuedFromNode++;
-    const gen = n.generation;
-    this.schedule(
-      at,
-      1,
-      n.id,
-      seq,
-      () => {
-        n.queuedFromNode--;
-        run();
-      },
-      () => n.generation !== gen,
-    );
+    this.links.toNode(n, m, now, from, delay);
   }
 
   private fromNode(n: NodeHandle, m: FromNode): void {
     if (n.life !== 'running') return;
-    const at = (this.virtual ? Math.max(m.vt, this.clock.now()) : this.clock.now()) + n.latency;
-    const seq = n.msgSeq++;
     // What a node sent before it was killed or restarted dies with that process.
     const gen = n.generation;
     const fromLiveProcess = (run: () => void) => () => {
@@ -560,32 +465,30 @@ export class Cluster {
     };
     switch (m.t) {
       case 'connect':
-        this.fromNodeEvent(n, at, seq, fromLiveProcess(() => (m.to === 'store' ? this.storeAccept(n, m.conn) : this.serverAccept(n, m.conn))));
+        this.links.fromNode(n, m, fromLiveProcess(() => (m.to === 'store' ? this.storeAccept(n, m.conn) : this.serverAccept(n, m.conn))));
         break;
       case 'data':
-        this.fromNodeEvent(
+        this.links.fromNode(
           n,
-          at,
-          seq,
+          m,
           fromLiveProcess(() => {
             const store = n.storeSessions.get(m.conn);
             if (store) {
               this.record('to-store', n.id, m.conn, textOf(m.bytes));
-              this.count('store', m.bytes);
+              this.links.count('store', m.bytes);
               store.receive(m.bytes);
               return;
             }
             this.record('to-server', n.id, m.conn, textOf(m.bytes));
-            this.count('server', m.bytes);
+            this.links.count('server', m.bytes);
             n.sessions.get(m.conn)?.receive(m.bytes);
           }),
         );
         break;
       case 'close':
-        this.fromNodeEvent(
+        this.links.fromNode(
           n,
-          at,
-          seq,
+          m,
           fromLiveProcess(() => {
             const store = n.storeSessions.get(m.conn);
             if (store) {
@@ -609,17 +512,16 @@ export class Cluster {
         break;
       case 'sleep': {
         const until = this.virtual ? m.until : this.clock.now() + (m.until - m.vt);
-        this.schedule(until, 0, 0, this.pageSeq++, () => this.toNode(n, { t: 'wake', vt: 0 }, true));
+        this.scheduler.schedulePage(until, () => this.toNode(n, { t: 'wake', vt: 0 }, true));
         break;
       }
       case 'idle':
         n.horizon = Infinity;
         break;
       case 'rerun-done':
-        this.fromNodeEvent(
+        this.links.fromNode(
           n,
-          at,
-          seq,
+          m,
           fromLiveProcess(() => this.rerunDone(n, m)),
         );
         break;
@@ -632,18 +534,8 @@ export class Cluster {
         else this.show(n, m);
         break;
     }
-    this.wakeWaiters();
+    this.scheduler.wake();
     this.changed();
-  }
-
-  /**
-   * What virtual time waits on has changed: a node answered, or one that had not answered yet was killed
-   * or hung (it never will, so time must not wait for it).
-   */
-  private wakeWaiters(): void {
-    const waiting = this.activity;
-    this.activity = [];
-    for (const w of waiting) w();
   }
 
   private show(n: NodeHandle, m: Extract<FromNode, { t: 'status' | 'report' | 'log' }>): void {
@@ -687,6 +579,7 @@ export class Cluster {
       `${n.name}#${conn}`,
       n.allow,
     );
+    this.owners.set(session.conn.id, { node: n.id, conn, name: n.name });
     n.sessions.set(conn, session);
     this.toNode(n, { t: 'open', vt: 0, conn });
   }
@@ -715,31 +608,7 @@ export class Cluster {
     this.toNode(n, { t: 'open', vt: 0, conn }, false, 'store');
   }
 
-  private count(peer: 'server' | 'store', bytes: Uint8Array): void {
-    this.traffic[peer].messages++;
-    this.traffic[peer].bytes += bytes.length;
-  }
-
-  // ---- time -------------------------------------------------------------------------------------
-
-  /** Earliest instant a running node may still send something at (Infinity if none). */
-  private horizon(): number {
-    let h = Infinity;
-    if (!this.virtual) return h;
-    for (const n of this.nodes.values()) if (n.life === 'running' && n.horizon < h) h = n.horizon;
-    return h;
-  }
-
-  /** The next thing to happen: a queued event or an engine timer (timers go first at equal times). */
-  private nextAt(): number {
-    let e = this.events.peek();
-    for (; e?.stale?.(); e = this.events.peek()) {
-      this.events.take();
-      e.run();
-    }
-    const due = this.engine ? this.engine.nextDue : Infinity;
-    return Math.min(e ? e.at : Infinity, due);
-  }
+  // ---- time ------------------------------------------------------------------------------------
 
   /**
    * Records what one of the page's own connections (named `conn`: the console, rq) sends to the queue
@@ -747,7 +616,7 @@ export class Cluster {
    * point of the run, on a connection of the same name.
    */
   recordPageInput(conn: string, bytes: Uint8Array): void {
-    this.action(`${conn}: ${textOf(bytes)}`, { op: 'page-input', conn, text: latin1(bytes) });
+    this.action({ op: 'page-input', conn, text: latin1(bytes) });
   }
 
   /** The replay's stand-ins for the page's connections (their replies are not needed: only their effects). */
@@ -778,36 +647,7 @@ export class Cluster {
 
   /** Moves virtual time on to `at` without processing anything: a replay reaching an action taken between events. */
   advanceClock(at: number): void {
-    if (this.virtual && at > this.clock.now()) (this.clock as ManualClock).set(at);
-  }
-
-  /** Processes one event if it is safe to; returns false if nothing is due or a node must answer first. */
-  private processOne(limit: number): boolean {
-    const at = this.nextAt();
-    if (at > limit || at >= this.horizon()) return false;
-    const clock = this.clock as ManualClock;
-    if (this.virtual && at > clock.now()) clock.set(at);
-    this.showDue();
-    const engine = this.engine;
-    if (engine && engine.nextDue <= at && engine.nextDue <= this.clock.now()) {
-      const before = this.model.version;
-      engine.tick();
-      if (this.model.version !== before) this.record('timer', undefined, undefined, 'timers fired');
-    } else {
-      const e = this.events.take() as SimEvent;
-      e.run();
-    }
-    this.processed++;
-    return true;
-  }
-
-  /** Waits until some node sends something. */
-  private nodeActivity(): Promise<void> {
-    return new Promise((resolve) => this.activity.push(resolve));
-  }
-
-  private get blocked(): boolean {
-    return this.nextAt() >= this.horizon() && this.horizon() !== Infinity;
+    this.scheduler.advanceClock(at);
   }
 
   /**
@@ -815,19 +655,7 @@ export class Cluster {
    * (time stalls) when a node has not answered yet and `wait` is false.
    */
   async advanceTo(to: number, wait = true): Promise<void> {
-    const clock = this.clock as ManualClock;
-    for (;;) {
-      while (this.processOne(to));
-      const h = this.horizon();
-      if (h > to) {
-        if (clock.now() < to) clock.set(to);
-        break;
-      }
-      // A node may still send something before `to`: time can reach its horizon, not pass it.
-      if (h > clock.now()) clock.set(h);
-      if (!wait) break;
-      await this.nodeActivity();
-    }
+    await this.scheduler.advanceTo(to, wait);
     this.changed();
   }
 
@@ -835,25 +663,20 @@ export class Cluster {
    * Waits until every node has answered what it was last sent (virtual time). An action taken then
    * (a kill, a hang) cuts each node at a well-defined point, so it is the same in a replay.
    */
-  async settle(): Promise<void> {
-    while (this.virtual && this.horizon() <= this.clock.now()) await this.nodeActivity();
+  settle(): Promise<void> {
+    return this.scheduler.settle();
   }
 
   /** Nodes the clock is waiting for (their computation has not finished in real time yet). */
   waitingFor(): NodeView[] {
-    if (!this.virtual) return [];
-    const h = this.horizon();
+    const h = this.scheduler.horizon();
     if (h === Infinity || h > this.clock.now()) return [];
     return [...this.nodes.values()].filter((n) => n.life === 'running' && n.horizon <= h);
   }
 
   /** Step mode: exactly one protocol event (waiting for nodes to answer first if needed). */
   async step(): Promise<TraceEntry | null> {
-    for (;;) {
-      if (this.nextAt() === Infinity && this.horizon() === Infinity) return null;
-      if (!this.blocked && this.processOne(Infinity)) break;
-      await this.nodeActivity();
-    }
+    if (!(await this.scheduler.step())) return null;
     this.changed();
     return this.trace[this.trace.length - 1] ?? null;
   }
@@ -863,57 +686,29 @@ export class Cluster {
    * (ms of cluster time) passes. In live time the real clock drives events; this only waits.
    */
   async runUntil(until: () => boolean, limitMs = 3_600_000): Promise<void> {
-    const end = this.clock.now() + limitMs;
-    if (!this.virtual) {
-      while (!until() && this.clock.now() < end) {
-        await Promise.race([this.nodeActivity(), new Promise((r) => setTimeout(r, Math.min(50, end - this.clock.now())))]);
-      }
-      this.changed();
-      return;
-    }
-    while (!until() && this.clock.now() < end) {
-      if (this.nextAt() === Infinity && this.horizon() === Infinity) break;
-      if (!this.blocked && this.processOne(end)) continue;
-      if (this.nextAt() > end && this.horizon() > end) {
-        // Nothing happens before the limit: time runs out at the limit.
-        (this.clock as ManualClock).set(end);
-        break;
-      }
-      await this.nodeActivity();
-    }
+    await this.scheduler.runUntil(until, limitMs);
     this.changed();
   }
 
-  /** Live time: process whatever is due now and keep one timer armed for the next thing. */
+  /** Live time: keeps the timer armed for whatever is due next (after the page's own connections put work in). */
   armLive(): void {
-    const next = this.nextAt();
-    if (next >= this.liveArmedFor) return;
-    if (this.liveTimer) clearTimeout(this.liveTimer);
-    this.liveArmedFor = next;
-    if (next === Infinity) return;
-    this.liveTimer = setTimeout(() => {
-      this.liveTimer = null;
-      this.liveArmedFor = Infinity;
-      const now = this.clock.now();
-      while (this.processOne(now));
-      this.changed();
-      this.armLive();
-    }, Math.max(0, next - this.clock.now()));
+    this.live?.poke();
   }
 
   // ---- trace ------------------------------------------------------------------------------------
 
-  private record(kind: TraceEntry['kind'], node: number | undefined, conn: number | undefined, text: string): void {
-    this.trace.push({ n: this.trace.length, at: this.clock.now() - this.startedAt, kind, node, conn, text });
+  private record(kind: TraceEntry['kind'], node: number | undefined, conn: number | undefined, text: string, job?: number): void {
+    this.log.record(this.clock.now() - this.startedAt, kind, node, conn, text, job);
   }
 
-  private action(text: string, action: ClusterAction): void {
-    this.actions.push({ n: this.processed, at: this.clock.now(), action: structuredClone(action) });
-    this.record('action', undefined, undefined, text);
+  /** Records the student's action `a`, on node `on` if it acts on one. */
+  private action(a: ClusterAction, on?: NodeView): void {
+    this.log.action(this.scheduler.processed, this.clock.now(), this.clock.now() - this.startedAt, a, on);
   }
 
   /** Applies a recorded action (replay). */
   async apply(a: ClusterAction): Promise<void> {
+    if (isFault(a)) return applyFault(this, a);
     switch (a.op) {
       case 'add-node':
         this.addNode(a.name, a.config);
@@ -921,35 +716,11 @@ export class Cluster {
       case 'add-store':
         this.addStore();
         break;
-      case 'kill':
-        this.killNode(a.node);
-        break;
-      case 'hang':
-        this.hangNode(a.node);
-        break;
-      case 'restart':
-        this.restartNode(a.node);
-        break;
       case 'remove':
         this.removeNode(a.node);
         break;
-      case 'drop':
-        this.dropConnection(a.node);
-        break;
-      case 'slow':
-        this.slowNode(a.node, a.factor);
-        break;
-      case 'latency':
-        this.setLatency(a.node, a.ms);
-        break;
-      case 'crash-server':
-        this.crashServer();
-        break;
       case 'page-input':
         this.replayPageInput(a.conn, latin1Bytes(a.text));
-        break;
-      case 'restart-server':
-        await this.restartServer(a.binlog);
         break;
     }
   }
@@ -960,21 +731,11 @@ export class Cluster {
 
   /** The run as JSON-ready data: enough to replay it (seed, mode, actions) and to check it (trace). */
   exportRun(): RunRecord {
-    return {
-      format: 'beanlab-run',
-      version: 1,
-      seed: this.opts.seed,
-      mode: this.opts.mode,
-      latency: this.opts.latency ?? 1,
-      binlog: this.opts.binlog ?? true,
-      events: this.processed,
-      actions: this.actions,
-      trace: this.trace,
-    };
+    return this.log.export({ seed: this.opts.seed, mode: this.opts.mode, latency: this.opts.latency ?? 1, binlog: this.opts.binlog ?? true, events: this.scheduler.processed });
   }
 
   dispose(): void {
-    if (this.liveTimer) clearTimeout(this.liveTimer);
+    this.live?.stop();
     for (const n of this.nodes.values()) n.process.terminate();
     this.nodes.clear();
     this.unsubscribe?.();

@@ -3,7 +3,8 @@
 // With a room's remote nodes (real-node mode) the baseline is 1 local worker, then k remote nodes per run: speedup across
 // machines against one core of this one. Every run also says which node did how many jobs and how long the nodes spent
 // outside their jobs (dispatch overhead).
-import { Cluster, type NodeProcess } from './cluster.ts';
+import { Cluster } from './cluster.ts';
+import type { NodeProcess } from '../nodes/process.ts';
 import { jobCount, setUp, type Scenario } from './scenario.ts';
 import type { NodeReport } from '../nodes/messages.ts';
 

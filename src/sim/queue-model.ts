@@ -25,10 +25,18 @@ export interface TubeView {
   counts: Record<JobState, number>;
 }
 
+/** Which node's connection an engine connection is: the node, and the node's own number for the connection. */
+export interface ConnOwner {
+  node: number;
+  conn: number;
+}
+
 /** One reservation, from reserve to its end: the bars of the per-worker timeline. */
 export interface Reservation {
   job: number;
   conn: number;
+  /** The node connection that reserved it; none for one of the page's own (the console). */
+  owner?: ConnOwner;
   tube: string;
   start: number;
   end: number | null;
@@ -48,6 +56,9 @@ export class QueueModel {
   readonly completions: number[] = [];
   /** Bumped on every change, so views can cheaply tell whether to redraw. */
   version = 0;
+
+  /** `ownerOf`: the node connection behind an engine connection (the cluster knows; none outside a cluster). */
+  constructor(private readonly ownerOf: (conn: number) => ConnOwner | undefined = () => undefined) {}
 
   apply(e: EngineEvent): void {
     this.version++;
@@ -101,6 +112,8 @@ export class QueueModel {
     });
     if (e.action === 'reserved' && e.conn !== null) {
       const r: Reservation = { job: e.id, conn: e.conn, tube: e.tube, start: e.at, end: null, outcome: null };
+      const owner = this.ownerOf(e.conn);
+      if (owner) r.owner = owner;
       this.reservations.push(r);
       this.open.set(e.id, r);
     }

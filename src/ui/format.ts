@@ -39,12 +39,6 @@ export function parseStats(text: string): Map<string, string> {
   return out;
 }
 
-/** The node behind a connection name: "worker 3#2" -> "worker 3". */
-export function ownerName(connName: string): string {
-  const i = connName.lastIndexOf('#');
-  return i > 0 ? connName.slice(0, i) : connName;
-}
-
 /** A short owner label for a job card: "worker 3" -> "w3"; other names are cut to 8 characters. */
 export function shortOwner(name: string): string {
   const m = /^worker (\d+)$/.exec(name);

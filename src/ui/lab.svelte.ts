@@ -1,9 +1,11 @@
 // The app's state: one cluster run and how time moves for it. Components read these fields (Svelte 5
 // runes) and call the methods; they hold no queue logic of their own.
 import { wrap } from 'comlink';
-import { Cluster, type NodeProcess } from '../sim/cluster.ts';
+import { Cluster } from '../sim/cluster.ts';
+import type { NodeProcess } from '../nodes/process.ts';
 import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
-import { parseRun, replayRun } from '../sim/replay.ts';
+import { replayRun } from '../sim/replay.ts';
+import { parseRun } from '../sim/run-record.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';

@@ -1,7 +1,7 @@
 // What a node is doing, in the words a student reads on its card and in the inspector.
-import type { Cluster, NodeView, TraceEntry } from '../sim/cluster.ts';
+import type { Cluster, NodeView } from '../sim/cluster.ts';
+import type { TraceEntry } from '../sim/run-record.ts';
 import type { NodeReport } from '../nodes/messages.ts';
-import { ownerName } from './format.ts';
 
 /** A short phrase for a compact card, one that fits beside the name on a full card, and (for the
  * inspector) what it means. */
@@ -42,7 +42,7 @@ export function lastMessages(cluster: Cluster): Map<number, TraceEntry> {
 export function nodeState(n: NodeView, last?: TraceEntry, holdsJob = true): NodeStateText {
   const { job, detail } = n.status;
   let state = n.status.state;
-  if (state === 'sending' && last?.kind === 'to-node' && last.text.startsWith(`RESERVED ${job} `)) state = 'working';
+  if (state === 'sending' && last?.kind === 'to-node' && last.job === job) state = 'working';
   if (n.life === 'dead') {
     return {
       short: 'dead',
@@ -88,7 +88,7 @@ export function nodeState(n: NodeView, last?: TraceEntry, holdsJob = true): Node
 export function holdsJob(cluster: Cluster, n: NodeView): boolean {
   const id = n.status.job;
   const reserver = id === undefined ? null : cluster.engine?.jobs.get(id)?.reserver;
-  return !!reserver && ownerName(reserver.name) === n.name;
+  return !!reserver && cluster.ownerOf(reserver.id)?.node === n.id;
 }
 
 /** The π estimate a producer shows: its final line once done ("π ≈ 3.141612" + "in 1.52 s"), else the running estimate. */

@@ -158,7 +158,8 @@ describe('export and replay', () => {
     cluster.hangNode(w2);
     await cluster.runUntil(() => false);
     const json = JSON.stringify(cluster.exportRun());
-    const { parseRun, replayRun } = await import('../../src/sim/replay.ts');
+    const { replayRun } = await import('../../src/sim/replay.ts');
+    const { parseRun } = await import('../../src/sim/run-record.ts');
     const replayed = await replayRun(parseRun(json), spawnInThread);
     clusters.push(replayed);
     expect(replayed.trace).toEqual(cluster.trace);
@@ -186,7 +187,8 @@ describe('export and replay', () => {
     expect(cluster.actions.map((a) => a.at)).toContain(333);
     expect(cluster.trace.some((e) => e.kind === 'action' && e.text === 'console: pause-tube msg_for_worker 2')).toBe(true);
 
-    const { parseRun, replayRun } = await import('../../src/sim/replay.ts');
+    const { replayRun } = await import('../../src/sim/replay.ts');
+    const { parseRun } = await import('../../src/sim/run-record.ts');
     const replayed = await replayRun(parseRun(JSON.stringify(cluster.exportRun())), spawnInThread);
     clusters.push(replayed);
     expect(replayed.trace).toEqual(cluster.trace);
@@ -232,8 +234,76 @@ describe('export and replay', () => {
     expect(cluster.eventCount).toBe(events + 1);
   });
 
+  /** A run with a kill, a slow-down, a latency change and the console's input: every kind of action entry. */
+  async function runWithActions() {
+    const { cluster } = piRun({ workers: 3, jobs: 6, ttr: 5 }, 21);
+    const w1 = workerId(cluster, 'worker 1');
+    const w2 = workerId(cluster, 'worker 2');
+    const { latin1Bytes } = await import('../../src/protocol/wire.ts');
+    for (let i = 0; i < 40; i++) await cluster.step();
+    await cluster.settle();
+    cluster.slowNode(w2, 4);
+    cluster.setLatency(w2, 3);
+    cluster.recordPageInput('console', latin1Bytes('stats\r\n'));
+    for (let i = 0; i < 40; i++) await cluster.step();
+    await cluster.settle();
+    cluster.killNode(w1);
+    await cluster.runUntil(() => done(cluster));
+    return { cluster, w1, w2 };
+  }
+
+  test('trace entries carry their action and the node it acted on, and a RESERVED the job it handed out', async () => {
+    const { cluster, w1, w2 } = await runWithActions();
+    const actions = cluster.trace.filter((e) => e.kind === 'action');
+    expect(actions.map((e) => [e.action, e.node, e.text]).slice(-4)).toEqual([
+      [{ op: 'slow', node: w2, factor: 4 }, w2, 'slow worker 2 down ×4'],
+      [{ op: 'latency', node: w2, ms: 3 }, w2, 'latency of worker 2 = 3 ms'],
+      [{ op: 'page-input', conn: 'console', text: 'stats\r\n' }, undefined, 'console: stats'],
+      [{ op: 'kill', node: w1 }, w1, 'kill worker 1'],
+    ]);
+    expect(actions[0]).toMatchObject({ action: { op: 'add-node', name: 'worker 1' }, node: w1, text: 'add worker 1' });
+    const reserved = cluster.trace.filter((e) => e.kind === 'to-node' && e.text.startsWith('RESERVED '));
+    expect(reserved.length).toBeGreaterThanOrEqual(6);
+    for (const e of reserved) expect(e.job).toBe(Number(e.text.split(' ')[1]));
+    expect(cluster.trace.filter((e) => e.job !== undefined)).toEqual(reserved);
+    // Every reservation names the node connection that made it; the console's would name none.
+    for (const r of cluster.model.reservations) expect(cluster.nodes.get(r.owner!.node)?.role).toMatch(/worker|producer/);
+  });
+
+  /** What beanlab's version 1 exported: the same run without the data its trace entries now carry. */
+  function asVersion1(run: ReturnType<Cluster['exportRun']>) {
+    const trace = run.trace.map((e) => {
+      const { action: _action, job: _job, ...rest } = e;
+      return e.kind === 'action' ? { n: e.n, at: e.at, kind: e.kind, text: e.text } : rest;
+    });
+    return { ...run, version: 1, trace };
+  }
+
+  test('an exported run is version 2; a version-1 file is converted and replays to the same trace', async () => {
+    const { cluster } = await runWithActions();
+    const run = cluster.exportRun();
+    expect(run.version).toBe(2);
+    const { replayRun } = await import('../../src/sim/replay.ts');
+    const { parseRun } = await import('../../src/sim/run-record.ts');
+    const converted = parseRun(JSON.stringify(asVersion1(run)));
+    expect(converted).toEqual(JSON.parse(JSON.stringify(run)));
+    const replayed = await replayRun(converted, spawnInThread);
+    clusters.push(replayed);
+    expect(JSON.stringify(replayed.trace)).toBe(JSON.stringify(converted.trace));
+  });
+
+  test('a version-1 file whose trace does not follow its actions says it is an older format that cannot be converted', async () => {
+    const { cluster } = await runWithActions();
+    const old = asVersion1(cluster.exportRun());
+    const kill = old.trace.filter((e) => e.kind === 'action').at(-1)!;
+    kill.text = 'kill somebody else';
+    const { parseRun } = await import('../../src/sim/run-record.ts');
+    expect(() => parseRun(JSON.stringify(old))).toThrow(`this run was saved by an older beanlab (run format version 1) and cannot be converted: trace entry ${kill.n} "kill somebody else" matches none of its recorded actions`);
+    expect(() => parseRun(JSON.stringify({ ...old, version: 3 }))).toThrow('version 1 or 2 expected');
+  });
+
   test('a file that is not a run is refused with a clear error', async () => {
-    const { parseRun } = await import('../../src/sim/replay.ts');
+    const { parseRun } = await import('../../src/sim/run-record.ts');
     expect(() => parseRun('{oops')).toThrow(/not a beanlab run/);
     expect(() => parseRun('{"format":"beanlab-run","version":1,"mode":"live","seed":1,"events":1,"actions":[],"trace":[]}')).toThrow(/virtual time/);
   });
@@ -244,4 +314,20 @@ test('runUntil stops at its time limit when the next event lies beyond it', asyn
   await cluster.runUntil(() => false, 50);
   expect(cluster.now).toBe(50);
   expect(done(cluster)).toBe(false);
+});
+
+test('live time: an engine timer weeks away arms one timer on the real-time driver, not a busy loop (setTimeout overflows past 2^31-1 ms)', async () => {
+  const { Session } = await import('../../src/protocol/session.ts');
+  const { latin1Bytes } = await import('../../src/protocol/wire.ts');
+  const cluster = new Cluster({ seed: 1, mode: 'live', spawn: spawnInThread });
+  clusters.push(cluster);
+  const console = new Session(cluster.engine!, { write: () => {}, close: () => {} }, 'console');
+  // A job delayed 35 days: its timer is 3.0e9 ms away.
+  console.receive(latin1Bytes('put 0 3000000 60 1\r\nx\r\n'));
+  cluster.armLive();
+  let wakeUps = 0;
+  cluster.onChange(() => wakeUps++);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(wakeUps).toBe(0);
+  expect(cluster.model.totals().delayed).toBe(1);
 });

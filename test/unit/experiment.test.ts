@@ -3,7 +3,8 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { exportCsv, exportJson, runSpeedup, speedupPoints, type RunMeasurement, type SpeedupProgress, liveCoresNote } from '../../src/sim/experiment.ts';
 import { hostNode, type NodePort } from '../../src/nodes/host.ts';
-import { Cluster, type NodeProcess } from '../../src/sim/cluster.ts';
+import { Cluster } from '../../src/sim/cluster.ts';
+import type { NodeProcess } from '../../src/nodes/process.ts';
 import { piTasks, producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { RoomHost } from '../../src/net/room-host.ts';

@@ -41,9 +41,9 @@ function scripted() {
 describe('a record for every job, from the event stream', () => {
   test('put, reserve, TTR expiry, reserve by another node, delete: the whole lifecycle with who did what', () => {
     const { history, client, at } = scripted();
-    const producer = client('producer#1');
-    const w2 = client('worker 2#1');
-    const w4 = client('worker 4#3');
+    const producer = client('producer');
+    const w2 = client('worker 2');
+    const w4 = client('worker 4');
     expect(producer.send('put 5 0 2 4', 'busy')).toBe('INSERTED 1');
     at(100);
     expect(w2.send('reserve')).toBe('RESERVED 1 4');
@@ -106,7 +106,7 @@ describe('a record for every job, from the event stream', () => {
     c.send('put 0 30 60 1', 'b');
     c.send('put 0 0 60 1', 'c');
     c.send('put 0 0 60 1', 'd');
-    const w = client('worker 1#1');
+    const w = client('worker 1');
     expect(w.send('reserve')).toBe('RESERVED 1 1');
     expect(w.send('reserve')).toBe('RESERVED 3 1');
     expect(w.send('bury 3 0')).toBe('BURIED');
@@ -122,7 +122,7 @@ describe('a record for every job, from the event stream', () => {
   test('a failed task makes its buried job dead, with its error; a kick brings it back to pending', () => {
     const { history, client, at } = scripted();
     client('rq').send('put 0 0 60 4', 'fail');
-    const w = client('feeder 1#1');
+    const w = client('feeder 1');
     w.send('reserve');
     at(50);
     history.report('feeder 1', { kind: 'task-failed', job: 1, error: 'unknown kind "fail"' }, 1050);
@@ -138,10 +138,10 @@ describe('a record for every job, from the event stream', () => {
   test('a worker\'s connection closing returns its job: counted as a return, and the job runs again elsewhere', () => {
     const { history, client } = scripted();
     client('rq').send('put 0 0 60 4', 'busy');
-    const w1 = client('worker 1#1');
+    const w1 = client('worker 1');
     w1.send('reserve');
     w1.session.destroy();
-    const w2 = client('worker 2#1');
+    const w2 = client('worker 2');
     w2.send('reserve');
     history.report('worker 2', { kind: 'task-done', job: 1, task: 'busy', ms: 1, units: 1, result: 'busy 1' }, 1000);
     w2.send('delete 1');
@@ -150,9 +150,9 @@ describe('a record for every job, from the event stream', () => {
 
   test("the result check's verdicts reach a deleted job's record and its lifecycle, with who re-ran it", () => {
     const { history, client, at } = scripted();
-    const producer = client('producer#1');
+    const producer = client('producer');
     for (let i = 0; i < 3; i++) producer.send('put 0 0 60 8', `pi 100 ${i}`);
-    const w = client('remote 2.1#1');
+    const w = client('remote 2.1');
     for (let id = 1; id <= 3; id++) {
       w.send('reserve');
       w.send(`delete ${id}`);
@@ -176,7 +176,7 @@ describe('rq status', () => {
     const { history, client, at } = scripted();
     const p = client('rq');
     for (const body of ['one', 'two', 'three', 'four']) p.send(`put 0 0 60 ${body.length}`, body);
-    const w = client('worker 1#1');
+    const w = client('worker 1');
     at(1000);
     w.send('reserve'); // job 1
     at(1300);
@@ -352,8 +352,8 @@ describe('the Jobs tab\'s view: filter, sort, facets', () => {
     history.tag(1, 'a');
     history.tag(2, 'a');
     history.tag(3, 'b');
-    const w1 = client('w1#1');
-    const w2 = client('w2#1');
+    const w1 = client('w1');
+    const w2 = client('w2');
     w1.send('reserve');
     at(500);
     w1.send('delete 1');

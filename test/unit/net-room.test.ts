@@ -1,7 +1,8 @@
 // A room over in-memory channels: the host's cluster in live time, joiners whose worker slots run the
 // worker program on in-thread nodes (the joiner's Web Workers in the app), and joiners that misbehave.
 import { afterEach, describe, expect, test } from 'vitest';
-import { Cluster, type NodeProcess } from '../../src/sim/cluster.ts';
+import { Cluster } from '../../src/sim/cluster.ts';
+import type { NodeProcess } from '../../src/nodes/process.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { RoomHost } from '../../src/net/room-host.ts';

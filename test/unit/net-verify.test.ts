@@ -2,7 +2,8 @@
 // two results compared exactly. Rooms over in-memory channels, with honest joiners and one that cheats
 // (every π job "hits" with every dart, in what it puts and in what it reports); and a simulated run.
 import { afterEach, describe, expect, test } from 'vitest';
-import { Cluster, type NodeProcess } from '../../src/sim/cluster.ts';
+import { Cluster } from '../../src/sim/cluster.ts';
+import type { NodeProcess } from '../../src/nodes/process.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { RoomHost } from '../../src/net/room-host.ts';

@@ -8,7 +8,8 @@ import { checkProduct, matrixJobBody, matrixJobs, multiply, parseMatrixJob, seed
 import { checkSorted, samplePartition } from '../../src/nodes/sample-sort.ts';
 import { mulberry32 } from '../../src/sim/rng.ts';
 import { runSpeedup } from '../../src/sim/experiment.ts';
-import { parseRun, replayRun } from '../../src/sim/replay.ts';
+import { replayRun } from '../../src/sim/replay.ts';
+import { parseRun } from '../../src/sim/run-record.ts';
 import { draftDiffers, draftOf, scenarioOf } from '../../src/ui/scenario-form.ts';
 import type { NodeReport } from '../../src/nodes/messages.ts';
 import { referenceSeconds } from '../../src/tasks/index.ts';

@@ -3,9 +3,10 @@
 import { describe, expect, test } from 'vitest';
 import { lab } from './helpers.ts';
 import { QueueModel } from '../../src/sim/queue-model.ts';
-import type { NodeView, TraceEntry } from '../../src/sim/cluster.ts';
+import type { NodeView } from '../../src/sim/cluster.ts';
+import type { TraceEntry } from '../../src/sim/run-record.ts';
 import { JOB_STATES, snapshotQueue } from '../../src/ui/queue-snapshot.ts';
-import { countUpTo, fmtClock, fmtCount, ownerName, parseStats, shortOwner, throughput } from '../../src/ui/format.ts';
+import { countUpTo, fmtClock, fmtCount, parseStats, shortOwner, throughput } from '../../src/ui/format.ts';
 import { nodeState, piText } from '../../src/ui/node-state.ts';
 import { messageColour, STATE_COLOURS } from '../../src/ui/theme.ts';
 import { arrived, capDots, dotAt, placeLabels, type Dot, type LabelRequest, type Rect } from '../../src/ui/message-dots.ts';
@@ -48,7 +49,7 @@ describe('queue snapshot', () => {
 });
 
 describe('formatting', () => {
-  test('cluster time, counts and connection names', () => {
+  test('cluster time and counts', () => {
     expect(fmtClock(0)).toBe('00:00.0');
     expect(fmtClock(83_450)).toBe('01:23.4');
     expect(fmtClock(4_503_200)).toBe('75:03.2');
@@ -56,8 +57,6 @@ describe('formatting', () => {
     expect(fmtCount(12_345)).toBe('12.3k');
     expect(fmtCount(456_789)).toBe('457k');
     expect(fmtCount(1_234_567)).toBe('1.2M');
-    expect(ownerName('worker 3#12')).toBe('worker 3');
-    expect(ownerName('console')).toBe('console');
     expect(shortOwner('worker 12')).toBe('w12');
     expect(shortOwner('a-very-long-name')).toBe('a-very-…');
   });
@@ -91,11 +90,12 @@ describe('node card text', () => {
     reports: [],
     log: [],
   });
-  const entry = (kind: TraceEntry['kind'], text: string): TraceEntry => ({ n: 1, at: 10, kind, node: 3, conn: 1, text });
+  const entry = (kind: TraceEntry['kind'], text: string, job?: number): TraceEntry => ({ n: 1, at: 10, kind, node: 3, conn: 1, text, job });
 
   test('a worker whose result is computed in real time but not yet in virtual time is still working', () => {
     const sending = worker({ state: 'sending', job: 7 });
-    expect(nodeState(sending, entry('to-node', 'RESERVED 7 15⏎pi 1000 1')).long).toBe('working on job 7');
+    expect(nodeState(sending, entry('to-node', 'RESERVED 7 15⏎pi 1000 1', 7)).long).toBe('working on job 7');
+    expect(nodeState(sending, entry('to-node', 'RESERVED 8 15⏎pi 1000 1', 8)).long).toBe('finishing job 7');
     expect(nodeState(sending, entry('to-server', 'use msg_for_client')).long).toBe('finishing job 7');
     expect(nodeState(worker({ state: 'waiting' })).long).toBe('waiting in reserve');
   });

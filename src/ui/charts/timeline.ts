@@ -2,12 +2,10 @@
 // student's actions as markers. Kept incrementally (each update looks only at what is new or still
 // running), so a run with thousands of reservations costs little per frame.
 //
-// Reservations name an engine connection, not a node, and a dead node's connections are gone from the
-// engine. So the history listens to the engine for connections as they open (their names are
-// "<node>#<n>"). Connections that opened before it started listening are found from the trace instead:
-// the server's "RESERVED <job>" delivered to a node names the node that holds each reservation.
-import type { EngineEvent } from '../../engine/events.ts';
-import type { TraceEntry } from '../../sim/cluster.ts';
+// Each reservation says which node's connection made it, and each action in the trace is data: nothing
+// here reads names or labels back.
+import type { ClusterAction, TraceEntry } from '../../sim/run-record.ts';
+import { faultMarker, isFault, type MarkerKind } from '../../sim/faults.ts';
 import type { Reservation } from '../../sim/queue-model.ts';
 
 export type Outcome = 'done' | 'timed-out' | 'returned' | 'released' | 'buried' | 'crashed' | 'running';
@@ -31,7 +29,7 @@ export interface Bar {
   outcome: Outcome;
 }
 
-export type MarkerKind = 'kill' | 'hang' | 'restart' | 'drop' | 'slow' | 'add' | 'crash' | 'server-restart';
+export type { MarkerKind };
 
 /** A student's action on the time axis; `node` is the affected node, null for the queue server. */
 export interface Marker {
@@ -47,32 +45,14 @@ export interface TimelineRow {
   bars: Bar[];
 }
 
-/** The queue server as the timeline sees it (an Engine fits). */
-export interface TimelineEngine {
-  subscribe(fn: (e: EngineEvent) => void): () => void;
-  allConnections(): Iterable<{ readonly id: number; readonly name: string }>;
-}
-
 /** What the timeline reads of a cluster (a Cluster fits). */
 export interface TimelineSource {
   readonly trace: readonly TraceEntry[];
   readonly model: { readonly reservations: readonly Reservation[] };
-  readonly engine: TimelineEngine | null;
-  readonly nodes: ReadonlyMap<number, { readonly id: number; readonly name: string; readonly role: string; readonly latency: number }>;
+  readonly nodes: ReadonlyMap<number, { readonly id: number; readonly name: string; readonly role: string }>;
   readonly startedAt: number;
 }
 
-const NODE_ACTIONS: [RegExp, MarkerKind][] = [
-  [/^kill (.+)$/, 'kill'],
-  [/^hang (.+)$/, 'hang'],
-  [/^drop the connection of (.+)$/, 'drop'],
-  [/^slow (.+) down ×.+$/, 'slow'],
-  [/^add (.+)$/, 'add'],
-  // After "restart the queue server", which is matched first.
-  [/^restart (.+)$/, 'restart'],
-];
-
-const LATENCY_ACTION = /^latency of .+ = ([\d.]+) ms$/;
 
 const OUTCOMES: Record<NonNullable<Reservation['outcome']>, Outcome> = {
   deleted: 'done',
@@ -81,13 +61,6 @@ const OUTCOMES: Record<NonNullable<Reservation['outcome']>, Outcome> = {
   released: 'released',
   buried: 'buried',
 };
-
-/** A "RESERVED <job>" the server delivered to a node: when (cluster ms) and to whom. */
-interface Delivery {
-  at: number;
-  node: number;
-  used: boolean;
-}
 
 export class TimelineHistory {
   readonly markers: Marker[] = [];
@@ -99,14 +72,6 @@ export class TimelineHistory {
   /** Server incarnation the trace has reached (one more per restart), and when each one crashed. */
   private incarnation = 0;
   private readonly crashedAt: number[] = [];
-  /** Per incarnation: the RESERVED deliveries of each job, in order. */
-  private readonly deliveries: Map<number, Delivery[]>[] = [new Map()];
-  /** The longest link latency seen (ms): a RESERVED reaches its node at most this long after the reserve. */
-  private maxLatency = 0;
-  private engine: TimelineEngine | null = null;
-  private unsubscribe: (() => void) | null = null;
-  /** Engine connection id → node id, for the engine being listened to. */
-  private owners = new Map<number, number>();
   private model: TimelineSource['model'] | null = null;
   private modelIncarnation = 0;
   private reservationsSeen = 0;
@@ -116,10 +81,7 @@ export class TimelineHistory {
   constructor(private readonly startedAt: number) {}
 
   update(src: TimelineSource): void {
-    for (const n of src.nodes.values()) {
-      this.nodeInfo.set(n.id, { name: n.name, role: n.role });
-      this.maxLatency = Math.max(this.maxLatency, n.latency);
-    }
+    for (const n of src.nodes.values()) this.nodeInfo.set(n.id, { name: n.name, role: n.role });
     this.readTrace(src.trace);
     if (src.model !== this.model) {
       // A restarted server has a fresh model: first take what the old one recorded since the last look.
@@ -129,7 +91,6 @@ export class TimelineHistory {
       this.reservationsSeen = 0;
       this.open = [];
     }
-    if (src.engine !== this.engine) this.listen(src);
     this.readReservations(src.model.reservations);
     for (const n of this.nodeInfo.keys()) if (this.isWorker(n)) this.row(n);
   }
@@ -143,32 +104,6 @@ export class TimelineHistory {
       if (this.isWorker(id)) rows.push(row);
     }
     return rows.sort((a, b) => a.node - b.node);
-  }
-
-  private listen(src: TimelineSource): void {
-    this.unsubscribe?.();
-    this.unsubscribe = null;
-    this.engine = src.engine;
-    this.owners = new Map();
-    if (!src.engine) return;
-    const own = (conn: number, name: string) => {
-      const node = this.nodeOfConnection(src, name);
-      if (node !== null) this.owners.set(conn, node);
-    };
-    for (const c of src.engine.allConnections()) own(c.id, c.name);
-    this.unsubscribe = src.engine.subscribe((e) => {
-      if (e.kind === 'conn' && e.action === 'opened') own(e.conn, e.name);
-    });
-  }
-
-  /** A connection named "<node name>#<n>" belongs to the newest node of that name (names can repeat after a removal). */
-  private nodeOfConnection(src: TimelineSource, connName: string): number | null {
-    const hash = connName.lastIndexOf('#');
-    if (hash < 0) return null;
-    const name = connName.slice(0, hash);
-    let found: number | null = null;
-    for (const n of src.nodes.values()) if (n.name === name && (found === null || n.id > found)) found = n.id;
-    return found;
   }
 
   private isWorker(node: number): boolean {
@@ -188,66 +123,24 @@ export class TimelineHistory {
     for (; this.traceSeen < trace.length; this.traceSeen++) {
       const e = trace[this.traceSeen];
       if (e.kind !== 'action') this.started = true;
-      if (e.kind === 'to-node' && e.node !== undefined && e.text.startsWith('RESERVED ')) {
-        const job = Number(e.text.split(' ', 2)[1]);
-        const byJob = this.deliveries[this.incarnation];
-        let list = byJob.get(job);
-        if (!list) byJob.set(job, (list = []));
-        list.push({ at: e.at, node: e.node, used: false });
-      } else if (e.kind === 'action') {
-        this.readAction(e);
-      }
+      else if (e.action) this.readAction(e, e.action);
     }
   }
 
-  private readAction(e: TraceEntry): void {
-    const latency = LATENCY_ACTION.exec(e.text);
-    if (latency) this.maxLatency = Math.max(this.maxLatency, Number(latency[1]));
-    if (e.text === 'crash the queue server') {
+  private readAction(e: TraceEntry, a: ClusterAction): void {
+    // Adding the starting nodes is setup, not something that happened during the run.
+    const kind = a.op === 'add-node' ? (this.started ? 'add' : null) : isFault(a) ? faultMarker(a) : null;
+    if (kind === 'crash') {
       this.crashedAt[this.incarnation] = e.at;
-      this.markers.push({ at: e.at, kind: 'crash', node: null, text: e.text });
       for (const { bar } of this.open) {
         bar.end = e.at;
         bar.outcome = 'crashed';
       }
       this.open = [];
-      return;
-    }
-    if (e.text.startsWith('restart the queue server')) {
+    } else if (kind === 'server-restart') {
       this.incarnation++;
-      this.deliveries.push(new Map());
-      this.markers.push({ at: e.at, kind: 'server-restart', node: null, text: e.text });
-      return;
     }
-    for (const [re, kind] of NODE_ACTIONS) {
-      const m = re.exec(e.text);
-      if (!m) continue;
-      // Adding the starting nodes is setup, not something that happened during the run.
-      if (kind === 'add' && !this.started) return;
-      const node = this.nodeNamed(m[1]);
-      if (node !== null) this.markers.push({ at: e.at, kind, node, text: e.text });
-      return;
-    }
-  }
-
-  /** The most recent node with this name (names can repeat after a node is removed). */
-  private nodeNamed(name: string): number | null {
-    let found: number | null = null;
-    for (const [id, info] of this.nodeInfo) if (info.name === name && (found === null || id > found)) found = id;
-    return found;
-  }
-
-  /**
-   * The node a reservation was delivered to: the unclaimed RESERVED of its job that arrived within one
-   * link latency of the reserve. None for a connection that is not a node's (the student's console).
-   */
-  private deliveredTo(r: Reservation): number | undefined {
-    const start = r.start - this.startedAt;
-    const latest = start + this.maxLatency + 1e-6;
-    const d = this.deliveries[this.modelIncarnation].get(r.job)?.find((x) => !x.used && x.at >= start && x.at <= latest);
-    if (!d) return undefined;
-    d.used = true;
-    return d.node;
+    if (kind) this.markers.push({ at: e.at, kind, node: e.node ?? null, text: e.text });
   }
 
   private readReservations(reservations: readonly Reservation[]): void {
@@ -260,9 +153,8 @@ export class TimelineHistory {
     });
     for (; this.reservationsSeen < reservations.length; this.reservationsSeen++) {
       const r = reservations[this.reservationsSeen];
-      // Both sources are consulted, so that a delivery claimed here is not matched to a later reservation.
-      const delivered = this.deliveredTo(r);
-      const node = this.owners.get(r.conn) ?? delivered;
+      // None for a connection that is not a node's (the student's console).
+      const node = r.owner?.node;
       if (node === undefined) continue;
       const bar: Bar = { node, job: r.job, start: r.start - this.startedAt, end: null, outcome: 'running' };
       if (r.end !== null) {

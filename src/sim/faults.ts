@@ -1,0 +1,196 @@
+// The failure injections a student (or a lesson) can use on the cluster, as one table: for each, when it
+// is allowed (its guard), what it is called in the trace and on the timeline, the node card's button,
+// whether a lesson may name it, and how it is applied (the cluster's method; a replay applies a recorded
+// action through the same row). Adding a failure injection is one row here, plus the cluster method that
+// does it.
+import type { NodeLife, RemoteLink } from '../nodes/process.ts';
+import type { ClusterAction } from './run-record.ts';
+
+/** What a guard reads of the node a fault would act on. */
+export interface FaultNode {
+  readonly id: number;
+  readonly name: string;
+  readonly life: NodeLife;
+  readonly slow: number;
+  readonly remote?: RemoteLink;
+}
+
+/** What a guard reads of the cluster. */
+export interface FaultScene {
+  readonly virtual: boolean;
+  readonly serverUp: boolean;
+}
+
+/** The cluster as the faults act on it (a Cluster fits). */
+export interface FaultTarget extends FaultScene {
+  killNode(id: number): void;
+  hangNode(id: number): void;
+  slowNode(id: number, factor: number): void;
+  restartNode(id: number): void;
+  dropConnection(id: number): void;
+  setLatency(id: number, ms: number): void;
+  crashServer(): void;
+  restartServer(withBinlog: boolean): Promise<void>;
+}
+
+/** Markers the timeline draws for an action ('add' is a node added during the run, not a fault). */
+export type MarkerKind = 'kill' | 'hang' | 'restart' | 'drop' | 'slow' | 'add' | 'crash' | 'server-restart';
+
+export type NodeFaultOp = 'kill' | 'hang' | 'slow' | 'restart' | 'drop' | 'latency';
+export type ServerFaultOp = 'crash-server' | 'restart-server';
+export type FaultOp = NodeFaultOp | ServerFaultOp;
+/** The recorded action of fault `Op`. */
+export type FaultAction<Op extends FaultOp = FaultOp> = ClusterAction & { op: Op };
+
+interface Fault<Op extends FaultOp> {
+  /** The action in words, as the trace and the timeline show it; `name`: the node it acts on. */
+  label(a: FaultAction<Op>, name: string): string;
+  /** The timeline marker it leaves (none: it shows no marker). */
+  marker: MarkerKind | null;
+  apply(c: FaultTarget, a: FaultAction<Op>): void | Promise<void>;
+}
+
+interface NodeFault<Op extends NodeFaultOp> extends Fault<Op> {
+  /** Whether it can be done to `n` now (a dead node cannot be hung; a remote one that left cannot restart). */
+  allowed(n: FaultNode, c: FaultScene): boolean;
+  /** The node card's button, if it has one: its text, its accessible name, what it does, and the action it takes. */
+  button?: { text: string; danger: boolean; aria(n: FaultNode): string; title(n: FaultNode): string; action(n: FaultNode): FaultAction<Op> };
+  /** A lesson may name it with a node's name (`kill: worker 1`): what the argument is, for the README. */
+  lesson?: string;
+}
+
+interface ServerFault<Op extends ServerFaultOp> extends Fault<Op> {
+  allowed(c: FaultScene): boolean;
+}
+
+/** A slow-down button steps ×1 → ×2 → ×4 → ×1. */
+const SLOW_STEPS = [1, 2, 4];
+export const nextSlow = (slow: number) => SLOW_STEPS[(SLOW_STEPS.indexOf(slow) + 1) % SLOW_STEPS.length] ?? 1;
+
+export const NODE_FAULTS = {
+  kill: {
+    label: (_a, name) => `kill ${name}`,
+    marker: 'kill',
+    allowed: (n) => n.life !== 'dead',
+    apply: (c, a) => c.killNode(a.node),
+    button: {
+      text: 'Kill',
+      danger: true,
+      aria: (n) => `Kill ${n.name}`,
+      title: (n) => `Kill ${n.name}: its process ends and its connections close, so the server returns its job at once`,
+      action: (n) => ({ op: 'kill', node: n.id }),
+    },
+    lesson: 'a node name, e.g. worker 1',
+  },
+  hang: {
+    label: (_a, name) => `hang ${name}`,
+    marker: 'hang',
+    allowed: (n) => n.life === 'running',
+    apply: (c, a) => c.hangNode(a.node),
+    button: {
+      text: 'Hang',
+      danger: true,
+      aria: (n) => `Hang ${n.name}`,
+      title: (n) => `Hang ${n.name}: it stops making progress but keeps its connection open; its job comes back only when the TTR runs out`,
+      action: (n) => ({ op: 'hang', node: n.id }),
+    },
+    lesson: 'a node name',
+  },
+  slow: {
+    label: (a, name) => `slow ${name} down ×${a.factor}`,
+    marker: 'slow',
+    allowed: (n) => n.life !== 'dead',
+    apply: (c, a) => c.slowNode(a.node, a.factor),
+    button: {
+      text: 'Slow',
+      danger: false,
+      aria: (n) => `Slow down ${n.name}`,
+      title: (n) => (nextSlow(n.slow) === 1 ? `Slow down ${n.name}: back to normal speed (now ×${n.slow} slower)` : `Slow down ${n.name}: make it ×${nextSlow(n.slow)} slower`),
+      action: (n) => ({ op: 'slow', node: n.id, factor: nextSlow(n.slow) }),
+    },
+  },
+  restart: {
+    label: (_a, name) => `restart ${name}`,
+    marker: 'restart',
+    allowed: (n) => n.remote?.connected !== false,
+    apply: (c, a) => c.restartNode(a.node),
+    button: {
+      text: 'Restart',
+      danger: false,
+      aria: (n) => `Restart ${n.name}`,
+      title: (n) => `Restart ${n.name}: a fresh process runs its program from the start`,
+      action: (n) => ({ op: 'restart', node: n.id }),
+    },
+    lesson: 'a node name',
+  },
+  drop: {
+    label: (_a, name) => `drop the connection of ${name}`,
+    marker: 'drop',
+    allowed: (n) => n.life !== 'dead',
+    apply: (c, a) => c.dropConnection(a.node),
+    button: {
+      text: 'Drop',
+      danger: false,
+      aria: (n) => `Drop connection of ${n.name}`,
+      title: (n) => `Drop the connection of ${n.name}: the network fails, both ends see the connection close`,
+      action: (n) => ({ op: 'drop', node: n.id }),
+    },
+  },
+  // Set with the card's latency field, not a button. A remote node's link is a real network: none on top.
+  latency: {
+    label: (a, name) => `latency of ${name} = ${a.ms} ms`,
+    marker: null,
+    allowed: (n) => !n.remote,
+    apply: (c, a) => c.setLatency(a.node, a.ms),
+  },
+} satisfies { [Op in NodeFaultOp]: NodeFault<Op> };
+
+export const SERVER_FAULTS = {
+  'crash-server': {
+    label: () => 'crash the queue server',
+    marker: 'crash',
+    allowed: (c) => c.serverUp,
+    apply: (c) => c.crashServer(),
+  },
+  'restart-server': {
+    label: (a) => (a.binlog ? 'restart the queue server from its binlog' : 'restart the queue server without a binlog'),
+    marker: 'server-restart',
+    allowed: (c) => !c.serverUp,
+    apply: (c, a) => c.restartServer(a.binlog),
+  },
+} satisfies { [Op in ServerFaultOp]: ServerFault<Op> };
+
+/** Every fault, by op. */
+export const FAULTS: { readonly [Op in FaultOp]: Fault<Op> } = { ...NODE_FAULTS, ...SERVER_FAULTS };
+
+export function isFault(a: ClusterAction): a is FaultAction {
+  return Object.hasOwn(FAULTS, a.op);
+}
+
+export function isNodeFaultOp(op: string): op is NodeFaultOp {
+  return Object.hasOwn(NODE_FAULTS, op);
+}
+
+/** A fault's row, for an action of unknown op (TypeScript cannot pair a union of rows with a union of actions). */
+const rowOf = (a: FaultAction) => FAULTS[a.op] as Fault<FaultOp>;
+
+export const faultLabel = (a: FaultAction, name: string) => rowOf(a).label(a, name);
+export const faultMarker = (a: FaultAction) => rowOf(a).marker;
+export const applyFault = (c: FaultTarget, a: FaultAction) => rowOf(a).apply(c, a);
+
+/** The node faults a node card shows as buttons, in the card's order. */
+export const NODE_BUTTONS = (Object.keys(NODE_FAULTS) as NodeFaultOp[]).flatMap((op) => {
+  const f: NodeFault<NodeFaultOp> = NODE_FAULTS[op];
+  return f.button ? [{ op, allowed: f.allowed, ...f.button }] : [];
+});
+
+/** Faults a lesson may name with a node's name (`kill: worker 1`). */
+export type LessonNodeFault = { [Op in NodeFaultOp]: (typeof NODE_FAULTS)[Op] extends { lesson: string } ? Op : never }[NodeFaultOp];
+
+/** The lesson's node faults with what their argument is. */
+export const LESSON_NODE_FAULTS = Object.fromEntries(
+  (Object.keys(NODE_FAULTS) as NodeFaultOp[]).flatMap((op) => {
+    const lesson = (NODE_FAULTS[op] as NodeFault<NodeFaultOp>).lesson;
+    return lesson ? [[op, lesson]] : [];
+  }),
+) as Record<LessonNodeFault, string>;

@@ -1,0 +1,191 @@
+// The cluster's scheduler: an event heap ordered by (time, source, node, sequence), the engine's timers
+// beside it, and in virtual time the nodes' horizons. A node announces how long its computation lasts
+// (its horizon: the earliest instant it may still send something), and time never passes a running
+// node's horizon until the node has answered (conservative synchronisation). So a virtual-time run is a
+// function of its seed and the student's actions, and can be stepped one protocol event at a time.
+// In live time the real clock drives the same heap (RealTimeDriver), and horizons are not waited on.
+import { ManualClock } from '../engine/clock.ts';
+import { Heap, type HeapItem } from '../engine/heap.ts';
+import type { Clock } from '../engine/types.ts';
+import type { NodeLife } from '../nodes/process.ts';
+
+/** Where an event comes from, the first tie-breaker after its time: the page (server, store, timers) before the nodes. */
+export const FROM_PAGE = 0;
+export const FROM_NODE = 1;
+
+interface SimEvent extends HeapItem {
+  at: number;
+  /** Tie-breakers that do not depend on real-time arrival: source (FROM_PAGE, FROM_NODE), node id, sequence. */
+  src: number;
+  srcId: number;
+  seq: number;
+  run: () => void;
+  /**
+   * True once the event is a message from a process that has died since it was sent: it is dropped
+   * unseen, neither moving the clock nor counting as an event, so a kill cuts the run at the same point
+   * whether or not the node's last message had arrived (in real time) when the student clicked.
+   */
+  stale?: () => boolean;
+}
+
+const eventLess = (a: SimEvent, b: SimEvent) =>
+  a.at < b.at || (a.at === b.at && (a.src < b.src || (a.src === b.src && (a.srcId < b.srcId || (a.srcId === b.srcId && a.seq < b.seq)))));
+
+/** A node as the scheduler sees it. */
+export interface ScheduledNode {
+  readonly life: NodeLife;
+  /** Earliest time this node may send something it has not sent yet (Infinity: nothing until it hears from us). */
+  readonly horizon: number;
+}
+
+/** What the scheduler runs besides its own events: the queue server's timers, and the nodes' horizons. */
+export interface SchedulerHost {
+  nodes(): Iterable<ScheduledNode>;
+  /** When the queue server's next timer is due (Infinity: none, or no server). */
+  timersDue(): number;
+  /** Fires the queue server's timers due now. */
+  fireTimers(): void;
+  /** Before each event: what must be shown by the event's instant (node updates stamped earlier). */
+  beforeEvent(): void;
+  /** An event was queued (live time keeps its timer armed for it). */
+  scheduled(): void;
+}
+
+export class Scheduler {
+  /** Events processed so far: the position of the run. */
+  processed = 0;
+  private readonly events = new Heap<SimEvent>(eventLess);
+  private pageSeq = 0;
+  private activity: (() => void)[] = [];
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly virtual: boolean,
+    private readonly host: SchedulerHost,
+  ) {}
+
+  /** Queues `run` at `at` from a node (`src` FROM_NODE, its id and its own message sequence); `stale`: it died unseen. */
+  schedule(at: number, src: number, srcId: number, seq: number, run: () => void, stale?: () => boolean): void {
+    this.events.insert({ heapIndex: -1, at, src, srcId, seq, run, stale });
+    this.host.scheduled();
+  }
+
+  /** Queues `run` at `at` from the page (the queue server, the store, a node's wake-up), in the order queued. */
+  schedulePage(at: number, run: () => void): void {
+    this.schedule(at, FROM_PAGE, 0, this.pageSeq++, run);
+  }
+
+  /** Earliest instant a running node may still send something at (Infinity if none, and always in live time). */
+  horizon(): number {
+    let h = Infinity;
+    if (!this.virtual) return h;
+    for (const n of this.host.nodes()) if (n.life === 'running' && n.horizon < h) h = n.horizon;
+    return h;
+  }
+
+  /** The next thing to happen: a queued event or an engine timer (timers go first at equal times). */
+  nextAt(): number {
+    let e = this.events.peek();
+    for (; e?.stale?.(); e = this.events.peek()) {
+      this.events.take();
+      e.run();
+    }
+    return Math.min(e ? e.at : Infinity, this.host.timersDue());
+  }
+
+  /** Processes one event if it is safe to; returns false if nothing is due or a node must answer first. */
+  processOne(limit: number): boolean {
+    const at = this.nextAt();
+    if (at > limit || at >= this.horizon()) return false;
+    if (this.virtual && at > this.clock.now()) (this.clock as ManualClock).set(at);
+    this.host.beforeEvent();
+    const due = this.host.timersDue();
+    if (due <= at && due <= this.clock.now()) {
+      this.host.fireTimers();
+    } else {
+      const e = this.events.take() as SimEvent;
+      e.run();
+    }
+    this.processed++;
+    return true;
+  }
+
+  /** What virtual time waits on has changed: a node answered, or one that had not answered yet stopped (it never will). */
+  wake(): void {
+    const waiting = this.activity;
+    this.activity = [];
+    for (const w of waiting) w();
+  }
+
+  /** Waits until some node sends something. */
+  private nodeActivity(): Promise<void> {
+    return new Promise((resolve) => this.activity.push(resolve));
+  }
+
+  private get blocked(): boolean {
+    return this.nextAt() >= this.horizon() && this.horizon() !== Infinity;
+  }
+
+  /** Moves virtual time on to `at` without processing anything: a replay reaching an action taken between events. */
+  advanceClock(at: number): void {
+    if (this.virtual && at > this.clock.now()) (this.clock as ManualClock).set(at);
+  }
+
+  /**
+   * Virtual time: moves the clock towards `to`, processing every event due on the way; returns early
+   * (time stalls) when a node has not answered yet and `wait` is false.
+   */
+  async advanceTo(to: number, wait: boolean): Promise<void> {
+    const clock = this.clock as ManualClock;
+    for (;;) {
+      while (this.processOne(to));
+      const h = this.horizon();
+      if (h > to) {
+        if (clock.now() < to) clock.set(to);
+        break;
+      }
+      // A node may still send something before `to`: time can reach its horizon, not pass it.
+      if (h > clock.now()) clock.set(h);
+      if (!wait) break;
+      await this.nodeActivity();
+    }
+  }
+
+  /** Waits until every node has answered what it was last sent (virtual time). */
+  async settle(): Promise<void> {
+    while (this.virtual && this.horizon() <= this.clock.now()) await this.nodeActivity();
+  }
+
+  /** Exactly one protocol event (waiting for nodes to answer first if needed); false if nothing more can happen. */
+  async step(): Promise<boolean> {
+    for (;;) {
+      if (this.nextAt() === Infinity && this.horizon() === Infinity) return false;
+      if (!this.blocked && this.processOne(Infinity)) return true;
+      await this.nodeActivity();
+    }
+  }
+
+  /**
+   * Runs until `until` returns true or nothing more can happen (virtual time), or until the time limit
+   * (ms of clock time) passes. In live time the real clock drives events; this only waits.
+   */
+  async runUntil(until: () => boolean, limitMs: number): Promise<void> {
+    const end = this.clock.now() + limitMs;
+    if (!this.virtual) {
+      while (!until() && this.clock.now() < end) {
+        await Promise.race([this.nodeActivity(), new Promise((r) => setTimeout(r, Math.min(50, end - this.clock.now())))]);
+      }
+      return;
+    }
+    while (!until() && this.clock.now() < end) {
+      if (this.nextAt() === Infinity && this.horizon() === Infinity) break;
+      if (!this.blocked && this.processOne(end)) continue;
+      if (this.nextAt() > end && this.horizon() > end) {
+        // Nothing happens before the limit: time runs out at the limit.
+        (this.clock as ManualClock).set(end);
+        break;
+      }
+      await this.nodeActivity();
+    }
+  }
+}
