@@ -69,9 +69,9 @@ describe('a record for every job, from the event stream', () => {
     // Lesson 4's `sleep 3000` with TTR 1: worker 1 runs 3 s; its job is handed to worker 2 at 1 s and is
     // ready again at 2 s, so worker 1's delete at 3 s removes it.
     const { history, client, at } = scripted();
-    const console = client('console#1');
-    const w1 = client('worker 1#1');
-    const w2 = client('worker 2#1');
+    const console = client('console');
+    const w1 = client('worker 1');
+    const w2 = client('worker 2');
     expect(console.send('put 0 0 1 10', 'sleep 3000')).toBe('INSERTED 1');
     expect(w1.send('reserve')).toBe('RESERVED 1 10');
     at(1000);
