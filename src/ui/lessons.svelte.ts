@@ -27,6 +27,15 @@ function loadProgress(): Progress {
   return { current: null, lessons: {}, finished: [] };
 }
 
+/** Nothing saved, ever: this browser's first visit (or one that cannot keep progress, where every visit is). */
+function firstVisit(): boolean {
+  try {
+    return localStorage.getItem(STORAGE_KEY) === null;
+  } catch {
+    return true;
+  }
+}
+
 export class LessonRunner {
   lessons: Lesson[] = $state.raw([]);
   /** Lesson files that could not be loaded, with file, line and problem. */
@@ -47,6 +56,8 @@ export class LessonRunner {
   finishedNow = $state(false);
   acting = $state(false);
   actionError = $state('');
+  /** Read before anything is saved: a newcomer is taken to the first lesson. */
+  readonly firstVisit = firstVisit();
   private progress: Progress = loadProgress();
   /** Where the step began: checks read only what happened after it. */
   private start: StepStart | null = null;
