@@ -56,7 +56,8 @@ const CARD_GAP = 0.45;
 const SIDE_W = 16;
 const PRODUCER_H = 10;
 const PRODUCER_WITH_CHECK_H = 11.6;
-const MIN_SERVER_W = 24;
+/** The queue server's tubes and stats stay readable at this width; past it, the room goes to full worker cards. */
+const MIN_SERVER_W = 20;
 /** The key-value store's card, under the queue server (matrix runs). */
 const STORE_H = 7.6;
 const CARD: Record<Density, { w: number; h: number }> = {

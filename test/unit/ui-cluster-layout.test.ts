@@ -19,6 +19,8 @@ describe('clusterLayout: the roomiest worker cards that fit', () => {
     ['1280×720, a lesson open (no inspector)', 1011, 377, 15, 4, 'full', true],
     ['1280×720, 12 workers', 988, 377, 15, 12, 'compact', true],
     ['1280×720, 64 workers', 988, 377, 15, 64, 'tiny', true],
+    // Issue 13: at 1920 the cards shrank to tiles ("connecti…") and lost Kill and Hang, with room to spare in the server.
+    ['1920×1080, lesson pane and inspector', 1134, 633, 18, 4, 'full', true],
     ['1920×1080, 8 workers', 1134, 633, 18, 8, 'compact', true],
     ['800×600: not even tiny cards fit beside the server, the stage scrolls', 542, 250, 14, 4, 'tiny', false],
   ] as const)('%s: %i×%i px, rem %i, %i workers → %s', (_view, width, height, rem, workers, density, fits) => {
