@@ -45,7 +45,7 @@ export interface ClusterLayout {
   store: Box | null;
   stageW: number;
   stageH: number;
-  /** Where "No producer yet" goes. */
+  /** Where "No producer yet" goes (tall enough for its sentence in a narrowed column). */
   placeholder: Box;
 }
 
@@ -53,7 +53,9 @@ export interface ClusterLayout {
 const PAD = 0.6;
 const LINK_GAP = 2.2;
 const CARD_GAP = 0.45;
+/** The producer's column; in a narrow view it gives up width (down to MIN_SIDE_W) before the workers leave the view. */
 const SIDE_W = 16;
+const MIN_SIDE_W = 11;
 const PRODUCER_H = 10;
 const PRODUCER_WITH_CHECK_H = 11.6;
 /** The queue server's tubes and stats stay readable at this width; past it, the room goes to full worker cards. */
@@ -69,10 +71,11 @@ const CARD: Record<Density, { w: number; h: number }> = {
 export function clusterLayout({ width, height, rem: r, producers, workers, hasStore, producerWithCheck }: ClusterShape): ClusterLayout {
   const pad = PAD * r;
   const gap = CARD_GAP * r;
-  const sideW = SIDE_W * r;
+  const beside = 2 * pad + 2 * LINK_GAP * r + MIN_SERVER_W * r;
+  const sideW = Math.min(SIDE_W * r, Math.max(MIN_SIDE_W * r, width - beside - (workers.length > 4 ? CARD.tiny.w : CARD.compact.w) * r));
   const innerH = Math.max(0, height - 2 * pad);
   // Never wider than the view: where full cards do not fit beside the server, smaller ones do.
-  const maxWorkersW = Math.max(CARD.tiny.w * r, width - 2 * pad - sideW - 2 * LINK_GAP * r - MIN_SERVER_W * r);
+  const maxWorkersW = Math.max(CARD.tiny.w * r, width - beside - sideW);
 
   // The densest layout is chosen only when the roomier one does not fit.
   let density: Density = 'tiny';
@@ -131,5 +134,10 @@ export function clusterLayout({ width, height, rem: r, producers, workers, hasSt
     links.set(id, { nx: pad + sideW, ny: box.y + ph / 2, sx: server.x, sy: serverEnd(box.y + ph / 2), mx: pad + sideW / 2 });
     if (store) storeLinks.set(id, { nx: pad + sideW, ny: box.y + ph / 2, sx: store.x, sy: storeEnd(box.y + ph / 2), mx: pad + sideW / 2 });
   });
-  return { density, producers, workers, boxes, links, storeLinks, server, store, stageW, stageH, placeholder: { x: pad, y: stageH / 2 - 2.5 * r, w: sideW, h: 5 * r } };
+  return { density, producers, workers, boxes, links, storeLinks, server, store, stageW, stageH, placeholder: { x: pad, y: stageH / 2 - 3.75 * r, w: sideW, h: 7.5 * r } };
+}
+
+/** Below 1600 px a lesson, the cluster and the inspector do not all fit, nor below 1000 px the cluster and the inspector. */
+export function inspectorFits(windowWidth: number, lessonsOpen: boolean): boolean {
+  return windowWidth >= 1600 || (!lessonsOpen && windowWidth >= 1000);
 }

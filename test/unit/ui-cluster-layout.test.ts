@@ -2,7 +2,7 @@
 // at an 800 px window, a 1280×720 monitor and a 1920×1080 screen, with the lesson pane and the inspector
 // as they are there).
 import { describe, expect, test } from 'vitest';
-import { clusterLayout, type Box, type ClusterShape } from '../../src/ui/cluster-layout.ts';
+import { clusterLayout, inspectorFits, type Box, type ClusterShape } from '../../src/ui/cluster-layout.ts';
 
 const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i);
 
@@ -22,7 +22,10 @@ describe('clusterLayout: the roomiest worker cards that fit', () => {
     // Issue 13: at 1920 the cards shrank to tiles ("connecti…") and lost Kill and Hang, with room to spare in the server.
     ['1920×1080, lesson pane and inspector', 1134, 633, 18, 4, 'full', true],
     ['1920×1080, 8 workers', 1134, 633, 18, 8, 'compact', true],
-    ['800×600: not even tiny cards fit beside the server, the stage scrolls', 542, 250, 14, 4, 'tiny', false],
+    ['800×600, lesson pane folded (no inspector)', 766, 245, 14, 4, 'compact', true],
+    // The producer's card narrows before the workers leave the view.
+    ['800×600, a lesson open', 562, 245, 14, 4, 'tiny', true],
+    ['800×600, a lesson open and the inspector: even tiny cards do not fit, the stage scrolls', 338, 245, 14, 4, 'tiny', false],
   ] as const)('%s: %i×%i px, rem %i, %i workers → %s', (_view, width, height, rem, workers, density, fits) => {
     const l = clusterLayout(shape(width, height, rem, workers));
     expect(l.density).toBe(density);
@@ -58,5 +61,19 @@ describe('clusterLayout: the roomiest worker cards that fit', () => {
     expect(l.placeholder.x).toBe(l.server.x - 2.2 * 15 - 16 * 15);
     expect(l.placeholder.y + l.placeholder.h / 2).toBeCloseTo(377 / 2);
     expect(l.stageW).toBeLessThanOrEqual(988);
+  });
+});
+
+describe('inspectorFits: the inspector takes its column only where the cluster keeps room', () => {
+  test.each([
+    [800, false, false],
+    [800, true, false],
+    [1000, false, true],
+    [1280, false, true],
+    [1280, true, false],
+    [1600, true, true],
+    [1920, true, true],
+  ])('%i px wide, lesson pane open: %s → %s', (width, lessonsOpen, fits) => {
+    expect(inspectorFits(width, lessonsOpen)).toBe(fits);
   });
 });
