@@ -1,9 +1,10 @@
 // Shared e2e harness: Debian's Chromium driven by playwright-core against the built site.
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer } from '../../src/server/serve.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
+import { asReturningStudent } from '../support/returning-student.ts';
 
 export const SCREENSHOTS = path.resolve('test-results/screenshots');
 
@@ -28,13 +29,6 @@ function consoleErrors(page: Page): string[] {
   return errors;
 }
 
-/** The context's pages find saved lesson progress (none open, none done) where they would find none. */
-async function returningStudent(context: BrowserContext): Promise<void> {
-  await context.addInitScript(() => {
-    if (localStorage.getItem('beanlab-lessons') === null) localStorage.setItem('beanlab-lessons', JSON.stringify({ current: null, lessons: {}, finished: [] }));
-  });
-}
-
 /** Starts the static site on a free port and one Chromium process with its own profile. */
 export async function openLab(): Promise<Lab> {
   const server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
@@ -46,7 +40,7 @@ export async function openLab(): Promise<Lab> {
     browser,
     async newPage({ viewport = { width: 1280, height: 720 }, firstVisit = false } = {}) {
       const context = await browser.newContext({ viewport });
-      if (!firstVisit) await returningStudent(context);
+      if (!firstVisit) await asReturningStudent(context);
       const page = await context.newPage();
       return { page, errors: consoleErrors(page) };
     },
@@ -91,7 +85,7 @@ export async function openRoomLab(): Promise<RoomLab> {
 export async function openRoomPage(browser: Browser, url: string, viewport = { width: 1280, height: 720 }): Promise<{ page: Page; errors: string[] }> {
   // WebRTC hands out host candidates to pages with a media permission.
   const context = await browser.newContext({ viewport, permissions: ['microphone'], acceptDownloads: true });
-  await returningStudent(context);
+  await asReturningStudent(context);
   const page = await context.newPage();
   const errors = consoleErrors(page);
   await page.goto(url);
