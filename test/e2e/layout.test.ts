@@ -69,6 +69,10 @@ for (const size of SIZES) {
     await page.getByRole('button', { name: 'Start producer (π)' }).click();
     for (let i = 0; i < 40; i++) await page.keyboard.press('s');
     await expect.poll(() => nodeCard(page, 'worker 1').textContent()).toMatch(/job \d/);
+    // The tube the jobs are in and every worker are in view, not under the server's stats or off to the side.
+    const tube = page.getByRole('region', { name: 'Tube msg_for_worker' });
+    expect(await onScreen(tube.getByRole('group', { name: /^reserved: 1/ })), 'the reserved job in msg_for_worker').toMatchObject({ shown: true });
+    for (const name of ['worker 1', 'worker 4']) expect(await onScreen(nodeCard(page, name)), name).toMatchObject({ shown: true });
     await page.screenshot({ path: path.join(SCREENSHOTS, `layout-${size.width}-run.png`) });
     expect((await pageWidth(page)).scroll).toBeLessThanOrEqual(size.width);
     expect(errors).toEqual([]);
