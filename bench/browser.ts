@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
 import { startServer } from '../src/server/serve.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts';
+import { asReturningStudent } from '../test/support/returning-student.ts';
 
 const SPEEDUP_TARGET = 1.8;
 const FPS_TARGET = 50;
@@ -31,6 +32,7 @@ export async function benchBrowser(): Promise<string[]> {
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    await asReturningStudent(page);
     await page.goto(server.url);
     await page.waitForFunction(() => 'Window' in globalThis && (window as unknown as { __beanlab?: unknown }).__beanlab !== undefined);
 

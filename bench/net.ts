@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../src/server/serve.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts';
+import { asReturningStudent } from '../test/support/returning-student.ts';
 
 const RTT_TARGET_MS = 1;
 const SPEEDUP_TARGET = 1.7;
@@ -133,6 +134,7 @@ export async function benchNet(): Promise<string[]> {
     for (let i = 0; i < 3; i++) browsers.push(await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS }));
     const page = async (b: Browser, url: string) => {
       const context = await b.newContext({ viewport: { width: 1280, height: 720 }, permissions: ['microphone'] });
+      await asReturningStudent(context);
       const p = await context.newPage();
       await p.goto(url);
       return p;

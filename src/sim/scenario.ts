@@ -45,7 +45,8 @@ export interface SortScenario {
 
 export type Scenario = PiScenario | MatrixScenario | SortScenario;
 
-export const DEFAULT_SCENARIO: PiScenario = { kind: 'pi', darts: 10_000_000, jobs: 8, workers: 4, ttr: 40, autostart: false };
+/** π's default: at ×1 each job holds its worker 2.5 s of cluster time, long enough for a newcomer to watch it move. */
+export const DEFAULT_SCENARIO: PiScenario = { kind: 'pi', darts: 40_000_000, jobs: 8, workers: 4, ttr: 40, autostart: false };
 export const DEFAULT_MATRIX: MatrixScenario = { kind: 'matrix', n: 16, granularity: 'cell', rowsPerJob: 4, workers: 4, ttr: 40, autostart: false };
 export const DEFAULT_SORT: SortScenario = { kind: 'sort', values: 20_000, buckets: 8, workers: 4, ttr: 40, autostart: false };
 

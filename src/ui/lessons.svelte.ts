@@ -39,6 +39,15 @@ function loadProgress(): Progress {
   return { current: null, lessons: {}, finished: [] };
 }
 
+/** Nothing saved, ever: this browser's first visit (or one that cannot keep progress, where every visit is). */
+function firstVisit(): boolean {
+  try {
+    return localStorage.getItem(STORAGE_KEY) === null;
+  } catch {
+    return true;
+  }
+}
+
 export class LessonRunner {
   lessons: Lesson[] = $state.raw([]);
   /** Lesson files that could not be loaded, with file, line and problem. */
@@ -63,6 +72,8 @@ export class LessonRunner {
   /** The run is being put back as the step starts (earlier steps replayed: Restart step, resume, a link). */
   rebuilding = $state(false);
   actionError = $state('');
+  /** Read before anything is saved: a newcomer is taken to the first lesson. */
+  readonly firstVisit = firstVisit();
   private progress: Progress = loadProgress();
   /** Where the step began: checks read only what happened after it. */
   private start: StepStart | null = null;

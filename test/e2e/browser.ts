@@ -4,13 +4,18 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { startServer } from '../../src/server/serve.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.ts';
+import { asReturningStudent } from '../support/returning-student.ts';
 
 export const SCREENSHOTS = path.resolve('test-results/screenshots');
 
 export interface Lab {
   url: string;
   browser: Browser;
-  newPage(): Promise<{ page: Page; errors: string[] }>;
+  /**
+   * A page in a fresh context, 1280×720 unless told. It is a returning student's (lesson progress saved,
+   * no lesson open), unless `firstVisit`: a first visit opens lesson 1 by itself.
+   */
+  newPage(options?: { viewport?: { width: number; height: number }; firstVisit?: boolean }): Promise<{ page: Page; errors: string[] }>;
   close(): Promise<void>;
 }
 
@@ -33,8 +38,9 @@ export async function openLab(): Promise<Lab> {
   return {
     url: server.url,
     browser,
-    async newPage() {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+    async newPage({ viewport = { width: 1280, height: 720 }, firstVisit = false } = {}) {
+      const context = await browser.newContext({ viewport });
+      if (!firstVisit) await asReturningStudent(context);
       const page = await context.newPage();
       return { page, errors: consoleErrors(page) };
     },
@@ -79,6 +85,7 @@ export async function openRoomLab(): Promise<RoomLab> {
 export async function openRoomPage(browser: Browser, url: string, viewport = { width: 1280, height: 720 }): Promise<{ page: Page; errors: string[] }> {
   // WebRTC hands out host candidates to pages with a media permission.
   const context = await browser.newContext({ viewport, permissions: ['microphone'], acceptDownloads: true });
+  await asReturningStudent(context);
   const page = await context.newPage();
   const errors = consoleErrors(page);
   await page.goto(url);

@@ -221,11 +221,20 @@ describe('sample sort', () => {
 
 describe('every scenario kind through the shared plumbing', () => {
   test('the π defaults are unchanged and each kind says how many jobs it puts', () => {
-    expect(DEFAULT_SCENARIO).toEqual({ kind: 'pi', darts: 10_000_000, jobs: 8, workers: 4, ttr: 40, autostart: false });
+    expect(DEFAULT_SCENARIO).toEqual({ kind: 'pi', darts: 40_000_000, jobs: 8, workers: 4, ttr: 40, autostart: false });
     expect(jobCount(matrix({ n: 5 }))).toBe(25);
     expect(jobCount(matrix({ n: 5, granularity: 'row-block', rowsPerJob: 2 }))).toBe(3);
     expect(jobCount(sort({ buckets: 7 }))).toBe(7);
     expect(producerConfig(matrix({ granularity: 'row-block', rowsPerJob: 3 }), 1)).toMatchObject({ role: 'producer', matrix: { n: 6, rowsPerJob: 3, seed: 1 } });
+  });
+
+  test('at ×1 the default run can be watched (issue 13): each job is held 2 s or more of cluster time, the run lasts 4 s or more', async () => {
+    const c = await run({ ...DEFAULT_SCENARIO, autostart: true }, 1);
+    // The producer puts the tasks first (jobs 1 to 8); the workers' results come after.
+    const held = c.model.reservations.filter((r) => r.job <= DEFAULT_SCENARIO.jobs).map((r) => (r.end ?? Infinity) - r.start);
+    expect(held).toHaveLength(DEFAULT_SCENARIO.jobs);
+    expect(Math.min(...held)).toBeGreaterThanOrEqual(2000);
+    expect(c.now).toBeGreaterThanOrEqual(4000);
   });
 
   test('the speedup experiment runs the matrix scenario too', async () => {
@@ -247,7 +256,7 @@ describe('every scenario kind through the shared plumbing', () => {
 describe('the scenario form', () => {
   test('each kind turns into its scenario; numbers are clamped and an unreadable field keeps the current value', () => {
     const draft = draftOf(DEFAULT_SCENARIO, 1);
-    expect(draft).toMatchObject({ kind: 'pi', darts: 10_000_000, seed: 1, n: 16, values: 20_000 });
+    expect(draft).toMatchObject({ kind: 'pi', darts: 40_000_000, seed: 1, n: 16, values: 20_000 });
     expect(scenarioOf({ ...draft, kind: 'matrix', n: 500, granularity: 'cell' }, DEFAULT_SCENARIO, 1).scenario).toMatchObject({ kind: 'matrix', n: 64, granularity: 'cell' });
     expect(scenarioOf({ ...draft, kind: 'matrix', n: 100, granularity: 'row-block', rowsPerJob: 1000 }, DEFAULT_SCENARIO, 1).scenario).toMatchObject({ n: 100, rowsPerJob: 100 });
     const bad = { ...draft, kind: 'sort' as const, values: '' as unknown as number, buckets: Number.NaN, workers: 999 };
