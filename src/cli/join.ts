@@ -1,0 +1,110 @@
+// `npm run join -- LINK|CODE [--cores N] [--name NAME] [--signal URL]`: this machine joins a room from a
+// terminal as N worker nodes, as a classmate's browser tab does (JoinedRoom, RoomMember), each node in
+// a worker thread. Its status is one line per node. Ctrl-C (or SIGTERM) leaves: the host is told and
+// puts the nodes' jobs back at once. A join that cannot work, or that the host ends, says why and
+// exits 1. run-ts.mjs builds this file into one module, which each node's thread runs too.
+import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import { JoinedRoom, RoomError, signalingUrl } from '../net/peer-link.ts';
+import { MAX_SLOTS } from '../net/messages.ts';
+import { memberNodeActivity, type RoomMember } from '../net/room-member.ts';
+import { joinUsage, JoinUsageError, parseJoinArgs, type JoinOptions } from './join-options.ts';
+import { runThreadNode, spawnThreadNode } from './thread-node.ts';
+import { StatusLines } from './status-lines.ts';
+import { installWebRtcGlobals } from './webrtc-globals.ts';
+
+/** How often the status is redrawn at most, ms. */
+const REDRAW_MS = 100;
+
+function statusLines(opts: JoinOptions, member: RoomMember | null): string[] {
+  const room = `room ${opts.code}`;
+  const state = member?.state;
+  switch (state?.phase) {
+    case undefined:
+      return [`${room}: joining through ${signalingUrl(opts.signaling)} as "${opts.name}" with ${opts.cores} node${opts.cores === 1 ? '' : 's'}…`];
+    case 'joining':
+      return [`${room}: connected; waiting for the host to answer…`];
+    case 'waiting':
+      return [`${room}: waiting for the host to let "${opts.name}" in…`];
+    case 'left':
+      return [`${room}: ${state.byHost ? `the host let this machine go: ${state.reason}` : `not in the room: ${state.reason}`}`];
+    case 'joined': {
+      const width = Math.max(...member!.nodes.map((n) => n.name.length));
+      return [
+        `${room}: joiner ${state.joiner} as "${opts.name}" (Ctrl-C leaves)`,
+        ...member!.nodes.map((n) => `${n.name.padEnd(width)}  ${memberNodeActivity(n.status).padEnd(34)} ${String(n.jobs).padStart(5)} done`),
+      ];
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const defaults = { cores: Math.min(os.availableParallelism(), MAX_SLOTS), name: os.hostname() };
+  let opts: JoinOptions | 'help';
+  try {
+    opts = parseJoinArgs(argv, defaults);
+  } catch (err) {
+    if (!(err instanceof JoinUsageError)) throw err;
+    process.stderr.write(`join: ${err.message}\n(npm run join -- --help says how)\n`);
+    process.exit(2);
+  }
+  if (opts === 'help') {
+    process.stdout.write(joinUsage(defaults));
+    return;
+  }
+  const room = opts;
+  const status = new StatusLines(process.stdout);
+  let joined: JoinedRoom | null = null;
+  let leaving = false;
+  let redraw: ReturnType<typeof setTimeout> | undefined;
+  const draw = () => {
+    clearTimeout(redraw);
+    redraw = undefined;
+    status.show(statusLines(room, joined?.member ?? null));
+  };
+
+  /** Ctrl-C: leave (the host puts the nodes' jobs back at once), close the connections, stop the threads. A second one does not wait. */
+  const leave = async () => {
+    if (leaving) process.exit(130);
+    leaving = true;
+    if (joined) {
+      await joined.leave();
+      draw();
+    }
+    process.exit(0);
+  };
+  process.on('SIGINT', leave);
+  process.on('SIGTERM', leave);
+
+  draw();
+  await installWebRtcGlobals(room.signaling);
+  try {
+    joined = await JoinedRoom.join({
+      code: room.code,
+      secret: room.secret,
+      slots: room.cores,
+      name: room.name,
+      signaling: room.signaling,
+      spawn: () => spawnThreadNode(new URL(import.meta.url)),
+      onChange: () => {
+        redraw ??= setTimeout(draw, REDRAW_MS);
+        // The membership ended, not by this machine: the host removed it, closed the room, or went silent.
+        if (!leaving && joined?.member.state.phase === 'left') {
+          leaving = true;
+          void joined.leave().then(() => {
+            draw();
+            process.exit(1);
+          });
+        }
+      },
+    });
+  } catch (err) {
+    const e = err instanceof RoomError ? err : new RoomError(String((err as Error).message ?? err), 'Try again.');
+    process.stderr.write(`join: ${e.why} ${e.tryThis}\n`);
+    process.exit(1);
+  }
+  draw();
+}
+
+if (isMainThread) void main(process.argv.slice(2));
+else runThreadNode();
