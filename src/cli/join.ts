@@ -16,9 +16,13 @@ import { installWebRtcGlobals } from './webrtc-globals.ts';
 /** How often the status is redrawn at most, ms. */
 const REDRAW_MS = 100;
 
+/** The membership's line, then one line per node (kept after leaving, with what each did). */
 function statusLines(opts: JoinOptions, member: RoomMember | null): string[] {
   const room = `room ${opts.code}`;
   const state = member?.state;
+  const nodes = member?.nodes ?? [];
+  const width = Math.max(0, ...nodes.map((n) => n.name.length));
+  const nodeLines = nodes.map((n) => `${n.name.padEnd(width)}  ${memberNodeActivity(n.status).padEnd(34)} ${String(n.jobs).padStart(5)} done`);
   switch (state?.phase) {
     case undefined:
       return [`${room}: joining through ${signalingUrl(opts.signaling)} as "${opts.name}" with ${opts.cores} node${opts.cores === 1 ? '' : 's'}…`];
@@ -26,15 +30,10 @@ function statusLines(opts: JoinOptions, member: RoomMember | null): string[] {
       return [`${room}: connected; waiting for the host to answer…`];
     case 'waiting':
       return [`${room}: waiting for the host to let "${opts.name}" in…`];
+    case 'joined':
+      return [`${room}: joiner ${state.joiner} as "${opts.name}" (Ctrl-C leaves)`, ...nodeLines];
     case 'left':
-      return [`${room}: ${state.byHost ? `the host let this machine go: ${state.reason}` : `not in the room: ${state.reason}`}`];
-    case 'joined': {
-      const width = Math.max(...member!.nodes.map((n) => n.name.length));
-      return [
-        `${room}: joiner ${state.joiner} as "${opts.name}" (Ctrl-C leaves)`,
-        ...member!.nodes.map((n) => `${n.name.padEnd(width)}  ${memberNodeActivity(n.status).padEnd(34)} ${String(n.jobs).padStart(5)} done`),
-      ];
-    }
+      return [`${room}: ${state.byHost ? `the host let this machine go: ${state.reason}` : `not in the room: ${state.reason}`}`, ...nodeLines];
   }
 }
 

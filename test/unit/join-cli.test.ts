@@ -261,6 +261,18 @@ describe('npm run join: as a process', () => {
       // Every job not done is ready again: none waits for its TTR.
       expect(cluster.engine!.readyCount).toBe(4 - remoteNodes()[0].done.length);
       expect(j.out()).toContain('not in the room: you left the room');
+      // After leaving, each node's line stays with what it did.
+      expect(j.out()).toMatch(/remote 1\.1 +stopped \(left the room\) +\d+ done\n$/);
+    });
+
+    test('a wrong secret (an old link): the host refuses it, and it says why and exits 1', async () => {
+      const link = new URL(await hostRoom());
+      link.hash = 'aaaaaaaaaaaa';
+      const j = runJoin([link.href]);
+      const { code } = await j.exit;
+      expect(code).toBe(1);
+      expect(j.out()).toContain('the host let this machine go: had the wrong secret for this room');
+      expect(room.room.peers.map((p) => p.state)).toEqual(['gone']);
     });
 
     test('the host removes the joiner: it says so and exits 1', async () => {
