@@ -2,6 +2,7 @@
 // many worker nodes, and under what name. Pure, so every error message is tested.
 import { chosenSignalingServer, parseSignalingUrl, type SignalingServer } from '../net/peer-link.ts';
 import { MAX_SLOTS } from '../net/messages.ts';
+import { MAX_JOINERS } from '../net/room-host.ts';
 import { linkSecret, normaliseRoomCode, parseJoinCode } from '../net/room-code.ts';
 
 export interface JoinOptions {
@@ -12,6 +13,8 @@ export interface JoinOptions {
   cores: number;
   /** What the host calls this machine. */
   name: string;
+  /** Joiners this process makes, each with its own peer and data channel (a big room on one machine). */
+  joiners: number;
 }
 
 /** The longest name the room protocol carries (messages.ts checks a hello's name against it). */
@@ -33,6 +36,8 @@ browser tab does.
   --name NAME   what the host's approval prompt and roster call this machine (default ${defaults.name})
   --signal URL  the room's signaling server, http://HOST:PORT/peerjs on the host's \`npm start\`
                 (default: the join link's; a join code alone does not say where the room is)
+  --joiners K   join as K joiners (NAME-1 … NAME-K), each with --cores nodes, 1..${MAX_JOINERS} (default 1):
+                a big room from one machine, for tests and benchmarks
   -h, --help    this text
 
 Ctrl-C leaves the room: the host puts any job these nodes hold back in its queue at once.
@@ -55,6 +60,7 @@ export function parseJoinArgs(argv: string[], defaults: { cores: number; name: s
   let cores = String(defaults.cores);
   let name = defaults.name.slice(0, MAX_NAME_LENGTH);
   let signal: string | undefined;
+  let joiners = '1';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '-h' || arg === '--help') return 'help';
@@ -79,12 +85,16 @@ export function parseJoinArgs(argv: string[], defaults: { cores: number; name: s
       case '--signal':
         signal = value();
         break;
+      case '--joiners':
+        joiners = value();
+        break;
       default:
         throw new JoinUsageError(`unknown option ${flag[1]}`);
     }
   }
   if (room === undefined) throw new JoinUsageError('which room? Give the join link (or the join code and --signal) from the host\'s Room panel');
   if (!/^\d+$/.test(cores) || Number(cores) < 1 || Number(cores) > MAX_SLOTS) throw new JoinUsageError(`--cores must be 1..${MAX_SLOTS} (got ${JSON.stringify(cores)})`);
+  if (!/^\d+$/.test(joiners) || Number(joiners) < 1 || Number(joiners) > MAX_JOINERS) throw new JoinUsageError(`--joiners must be 1..${MAX_JOINERS} (got ${JSON.stringify(joiners)})`);
   if (name.length < 1 || name.length > MAX_NAME_LENGTH) throw new JoinUsageError(`--name must be 1 to ${MAX_NAME_LENGTH} characters (got ${name.length})`);
   let signaling: SignalingServer | null = null;
   if (signal !== undefined) {
@@ -107,5 +117,5 @@ export function parseJoinArgs(argv: string[], defaults: { cores: number; name: s
   }
   const server = signaling ?? where.signaling;
   if (!server) throw new JoinUsageError("A join code does not say where the room is: add --signal http://HOST:PORT/peerjs (the host's `npm start` address), or give the join link instead.");
-  return { code: where.code, secret: where.secret, signaling: server, cores: Number(cores), name };
+  return { code: where.code, secret: where.secret, signaling: server, cores: Number(cores), name, joiners: Number(joiners) };
 }

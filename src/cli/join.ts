@@ -1,14 +1,15 @@
-// `npm run join -- LINK|CODE [--cores N] [--name NAME] [--signal URL]`: this machine joins a room from a
-// terminal as N worker nodes, as a classmate's browser tab does (JoinedRoom, RoomMember), each node in
-// a worker thread. Its status is one line per node. Ctrl-C (or SIGTERM) leaves: the host is told and
-// puts the nodes' jobs back at once. A join that cannot work, or that the host ends, says why and
-// exits 1. run-ts.mjs builds this file into one module, which each node's thread runs too.
+// `npm run join -- LINK|CODE [--cores N] [--name NAME] [--signal URL] [--joiners K]`: this machine joins a
+// room from a terminal as N worker nodes, as a classmate's browser tab does (JoinedRoom, RoomMember),
+// each node in a worker thread; with --joiners, as K joiners (a big room on one machine, for tests and
+// the bench). Its status is one line per node. Ctrl-C (or SIGTERM) leaves: the host is told and puts
+// the nodes' jobs back at once. A join that cannot work, or that the host ends, says why and exits 1.
+// run-ts.mjs builds this file into one module, which each node's thread runs too.
 import os from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import { JoinedRoom, RoomError, signalingUrl } from '../net/peer-link.ts';
 import { MAX_SLOTS } from '../net/messages.ts';
 import { memberNodeActivity, type RoomMember } from '../net/room-member.ts';
-import { joinUsage, JoinUsageError, parseJoinArgs, type JoinOptions } from './join-options.ts';
+import { joinUsage, JoinUsageError, MAX_NAME_LENGTH, parseJoinArgs, type JoinOptions } from './join-options.ts';
 import { runThreadNode, spawnThreadNode } from './thread-node.ts';
 import { StatusLines } from './status-lines.ts';
 import { installWebRtcGlobals } from './webrtc-globals.ts';
@@ -16,8 +17,8 @@ import { installWebRtcGlobals } from './webrtc-globals.ts';
 /** How often the status is redrawn at most, ms. */
 const REDRAW_MS = 100;
 
-/** The membership's line, then one line per node (kept after leaving, with what each did). */
-function statusLines(opts: JoinOptions, member: RoomMember | null): string[] {
+/** A membership's line, then one line per node (kept after leaving, with what each did). */
+function statusLines(opts: JoinOptions, name: string, member: RoomMember | null): string[] {
   const room = `room ${opts.code}`;
   const state = member?.state;
   const nodes = member?.nodes ?? [];
@@ -25,16 +26,25 @@ function statusLines(opts: JoinOptions, member: RoomMember | null): string[] {
   const nodeLines = nodes.map((n) => `${n.name.padEnd(width)}  ${memberNodeActivity(n.status).padEnd(34)} ${String(n.jobs).padStart(5)} done`);
   switch (state?.phase) {
     case undefined:
-      return [`${room}: joining through ${signalingUrl(opts.signaling)} as "${opts.name}" with ${opts.cores} node${opts.cores === 1 ? '' : 's'}…`];
+      return [`${room}: joining through ${signalingUrl(opts.signaling)} as "${name}" with ${opts.cores} node${opts.cores === 1 ? '' : 's'}…`];
     case 'joining':
       return [`${room}: connected; waiting for the host to answer…`];
     case 'waiting':
-      return [`${room}: waiting for the host to let "${opts.name}" in…`];
+      return [`${room}: waiting for the host to let "${name}" in…`];
     case 'joined':
-      return [`${room}: joiner ${state.joiner} as "${opts.name}" (Ctrl-C leaves)`, ...nodeLines];
+      return [`${room}: joiner ${state.joiner} as "${name}" (Ctrl-C leaves)`, ...nodeLines];
     case 'left':
       return [`${room}: ${state.byHost ? `the host let this machine go: ${state.reason}` : `not in the room: ${state.reason}`}`, ...nodeLines];
   }
+}
+
+/** The joiners' names: NAME alone, or NAME-1 … NAME-K (each cut to what the room protocol carries). */
+function joinerNames(opts: JoinOptions): string[] {
+  if (opts.joiners === 1) return [opts.name];
+  return Array.from({ length: opts.joiners }, (_, i) => {
+    const tag = `-${i + 1}`;
+    return opts.name.slice(0, MAX_NAME_LENGTH - tag.length) + tag;
+  });
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -52,55 +62,51 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const room = opts;
+  const names = joinerNames(room);
   const status = new StatusLines(process.stdout);
-  let joined: JoinedRoom | null = null;
+  const joined: (JoinedRoom | null)[] = names.map(() => null);
   let leaving = false;
   let redraw: ReturnType<typeof setTimeout> | undefined;
   const draw = () => {
     clearTimeout(redraw);
     redraw = undefined;
-    status.show(statusLines(room, joined?.member ?? null));
+    status.show(names.flatMap((name, i) => statusLines(room, name, joined[i]?.member ?? null)));
   };
-
-  /** Ctrl-C: leave (the host puts the nodes' jobs back at once), close the connections, stop the threads. A second one does not wait. */
-  const leave = async () => {
-    if (leaving) process.exit(130);
+  /** Leaves every membership (the host puts their nodes' jobs back at once), closes the connections, stops the threads, exits. */
+  const leaveAll = async (code: number) => {
     leaving = true;
-    if (joined) {
-      await joined.leave();
-      draw();
-    }
-    process.exit(0);
+    await Promise.all(joined.map((j) => j?.leave()));
+    draw();
+    process.exit(code);
   };
-  process.on('SIGINT', leave);
-  process.on('SIGTERM', leave);
+  // Ctrl-C leaves; a second one does not wait.
+  const interrupted = () => (leaving ? process.exit(130) : void leaveAll(0));
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
 
   draw();
   await installWebRtcGlobals(room.signaling);
-  try {
-    joined = await JoinedRoom.join({
+  const joins = names.map((name, i) =>
+    JoinedRoom.join({
       code: room.code,
       secret: room.secret,
       slots: room.cores,
-      name: room.name,
+      name,
       signaling: room.signaling,
       spawn: () => spawnThreadNode(new URL(import.meta.url)),
       onChange: () => {
         redraw ??= setTimeout(draw, REDRAW_MS);
-        // The membership ended, not by this machine: the host removed it, closed the room, or went silent.
-        if (!leaving && joined?.member.state.phase === 'left') {
-          leaving = true;
-          void joined.leave().then(() => {
-            draw();
-            process.exit(1);
-          });
-        }
+        // Every membership ended, not by this machine: the host removed it, closed the room, or went silent.
+        if (!leaving && joined.every((j) => j?.member.state.phase === 'left')) void leaveAll(1);
       },
-    });
-  } catch (err) {
+    }).then((j) => (joined[i] = j)),
+  );
+  const failed = (await Promise.allSettled(joins)).find((r) => r.status === 'rejected');
+  if (failed) {
+    const err = failed.reason;
     const e = err instanceof RoomError ? err : new RoomError(String((err as Error).message ?? err), 'Try again.');
     process.stderr.write(`join: ${e.why} ${e.tryThis}\n`);
-    process.exit(1);
+    return leaveAll(1);
   }
   draw();
 }

@@ -28,7 +28,7 @@ describe('npm run join: arguments', () => {
   const fails = (argv: string[], message: string | RegExp) => expect(() => parseJoinArgs(argv, DEFAULTS)).toThrow(message);
 
   test("a join link gives the room, its secret and its signaling server (the link's host under /peerjs); the defaults are this machine's cores and name", () => {
-    expect(parse(LINK)).toEqual({ code: 'abcdefgh2345', secret: 'mnopqrstuvwx', signaling: { host: '10.0.0.5', port: 5173, path: '/peerjs', secure: false }, cores: 4, name: 'lab-07' });
+    expect(parse(LINK)).toEqual({ code: 'abcdefgh2345', secret: 'mnopqrstuvwx', signaling: { host: '10.0.0.5', port: 5173, path: '/peerjs', secure: false }, cores: 4, name: 'lab-07', joiners: 1 });
   });
 
   test("a link's ?signal= names its signaling server, and --signal overrides either", () => {
@@ -44,6 +44,7 @@ describe('npm run join: arguments', () => {
       signaling: { host: '127.0.0.1', port: 5173, path: '/peerjs', secure: false },
       cores: 16,
       name: 'lab 01',
+      joiners: 1,
     });
     expect(parse('--cores=1', 'abcdefgh2345#mnopqrstuvwx', '--signal', 'http://h:1/peerjs')).toMatchObject({ cores: 1 });
   });
@@ -57,6 +58,11 @@ describe('npm run join: arguments', () => {
     fails([LINK, '--name', 'x'.repeat(61)], '--name must be 1 to 60 characters (got 61)');
     expect(parse(LINK, '--name', 'x'.repeat(60))).toMatchObject({ name: 'x'.repeat(60) });
     expect(parseJoinArgs([LINK], { cores: 2, name: 'h'.repeat(80) })).toMatchObject({ name: 'h'.repeat(60) });
+  });
+
+  test('--joiners K: one process joins as K joiners (a big room on one machine), 1..48 (the seats of a room)', () => {
+    expect(parse(LINK, '--joiners', '48')).toMatchObject({ joiners: 48 });
+    for (const n of ['0', '49', 'x']) fails([LINK, '--joiners', n], `--joiners must be 1..48 (got ${JSON.stringify(n)})`);
   });
 
   test('a join code alone does not say where the room is: it asks for --signal', () => {
@@ -273,6 +279,17 @@ describe('npm run join: as a process', () => {
       expect(code).toBe(1);
       expect(j.out()).toContain('the host let this machine go: had the wrong secret for this room');
       expect(room.room.peers.map((p) => p.state)).toEqual(['gone']);
+    });
+
+    test('--joiners 3 --cores 2: three joiners named NAME-1..3 with two nodes each; Ctrl-C leaves them all', async () => {
+      const j = runJoin([await hostRoom(), '--joiners', '3', '--cores', '2', '--name', 'bench']);
+      await until(() => remoteNodes().length === 6, 30_000);
+      expect(room.room.peers.map((p) => p.name).sort()).toEqual(['bench-1', 'bench-2', 'bench-3']);
+      expect(room.room.peers.every((p) => p.state === 'admitted')).toBe(true);
+      await until(() => (j.out().match(/^remote \d\.\d /gm) ?? []).length >= 6, 5000);
+      const { code } = await j.stop('SIGINT');
+      expect(code).toBe(0);
+      await until(() => room.room.peers.every((p) => p.state === 'gone'), 2000);
     });
 
     test('the host removes the joiner: it says so and exits 1', async () => {
