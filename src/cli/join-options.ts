@@ -23,7 +23,7 @@ export const MAX_NAME_LENGTH = 60;
 export class JoinUsageError extends Error {}
 
 export function joinUsage(defaults: { cores: number; name: string }): string {
-  return `usage: npm run join -- LINK|CODE [--cores N] [--name NAME] [--signal URL]
+  return `usage: npm run join -- LINK|CODE [--cores N] [--name NAME] [--signal URL] [--joiners K]
 
 Joins a beanlab room from this terminal as worker nodes: each runs the worker program (and the π
 kernel) in a thread of its own and takes jobs from the host's queue over WebRTC, as a classmate's

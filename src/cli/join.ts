@@ -16,6 +16,8 @@ import { installWebRtcGlobals } from './webrtc-globals.ts';
 
 /** How often the status is redrawn at most, ms. */
 const REDRAW_MS = 100;
+/** Leaving exits by then, closed or not, ms. */
+const LEAVE_DEADLINE_MS = 2000;
 
 /** A membership's line, then one line per node (kept after leaving, with what each did). */
 function statusLines(opts: JoinOptions, name: string, member: RoomMember | null): string[] {
@@ -75,6 +77,8 @@ async function main(argv: string[]): Promise<void> {
   /** Leaves every membership (the host puts their nodes' jobs back at once), closes the connections, stops the threads, exits. */
   const leaveAll = async (code: number) => {
     leaving = true;
+    // The goodbyes are sent at once; closing the connections must not keep the process (a stuck close).
+    setTimeout(() => process.exit(code), LEAVE_DEADLINE_MS).unref();
     await Promise.all(joined.map((j) => j?.leave()));
     draw();
     process.exit(code);
