@@ -1,5 +1,5 @@
 // `npm run join`'s command line: which room (a join link, or a join code and a signaling server), how
-// many worker nodes, and under what name. Pure, so every error message is tested.
+// many worker nodes (and joiners), and under what name. Pure, so every error message is tested.
 import { chosenSignalingServer, parseSignalingUrl, type SignalingServer } from '../net/peer-link.ts';
 import { MAX_SLOTS } from '../net/messages.ts';
 import { MAX_JOINERS } from '../net/room-host.ts';

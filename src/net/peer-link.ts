@@ -4,7 +4,7 @@
 // Every way a join can fail ends within seconds with what went wrong and what to try. PeerJS is let
 // build only connections the room speaks (screenOffers); the host hears at once when its id on the
 // signaling server is lost or taken, and can reopen the room under a new code.
-// The same joiner runs in a terminal (src/server/join.ts): nothing here touches the page but the
+// The same joiner runs in a terminal (src/cli/join.ts): nothing here touches the page but the
 // defaults of chosenSignalingServer and joinUrl.
 import type { default as Peer, DataConnection, PeerError, PeerOptions } from 'peerjs';
 import type { WorkerConfig } from '../nodes/messages.ts';
@@ -52,7 +52,7 @@ export function chosenSignalingServer(page: Pick<Location, 'search' | 'origin'> 
 
 /**
  * PeerJS, loaded when a room is first opened or joined: it looks for WebRTC in its environment once,
- * as it loads, so a terminal joiner provides it first (src/server/webrtc-globals.ts). Node's ESM
+ * as it loads, so a terminal joiner provides it first (src/cli/webrtc-globals.ts). Node's ESM
  * sees its CommonJS build, whose default export is the exports object that holds the class.
  */
 async function loadPeer(): Promise<typeof Peer> {
