@@ -25,8 +25,9 @@ export const RULES: Rule[] = [
   { from: 'protocol', only: ['engine', 'protocol'], rule: 'protocol imports only engine and protocol' },
   { from: 'history', never: ['sim', 'ui'], rule: 'history never imports sim or ui' },
   { from: 'sim', never: ['ui'], rule: 'sim never imports ui' },
-  { from: '*', except: ['server'], never: ['server', 'node'], rule: 'only src/server imports src/server or Node builtins' },
-  { from: 'server', never: ['ui'], rule: 'src/server never imports ui' },
+  { from: '*', except: ['server', 'cli'], never: ['server', 'cli', 'node'], rule: 'only the Node-only src/server and src/cli import them or Node builtins' },
+  { from: 'server', never: ['ui', 'cli'], rule: 'src/server never imports ui or cli' },
+  { from: 'cli', never: ['ui'], rule: 'src/cli never imports ui' },
 ];
 
 /** Known breaks, each with why it is tolerated for now: `file` (from src/'s parent) and the import as written. */

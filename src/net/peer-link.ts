@@ -4,7 +4,9 @@
 // Every way a join can fail ends within seconds with what went wrong and what to try. PeerJS is let
 // build only connections the room speaks (screenOffers); the host hears at once when its id on the
 // signaling server is lost or taken, and can reopen the room under a new code.
-import Peer, { type DataConnection, type PeerError, type PeerOptions } from 'peerjs';
+// The same joiner runs in a terminal (src/cli/join.ts): nothing here touches the page but the
+// defaults of chosenSignalingServer and joinUrl.
+import type { default as Peer, DataConnection, PeerError, PeerOptions } from 'peerjs';
 import type { WorkerConfig } from '../nodes/messages.ts';
 import type { NodeProcess } from '../nodes/process.ts';
 import type { PeerChannel } from './channel.ts';
@@ -43,9 +45,19 @@ export function signalingUrl(s: SignalingServer): string {
  * The signaling server to use: `?signal=URL` in the page's address, else the one saved in settings,
  * else the server that served this page (npm start serves both on one port).
  */
-export function chosenSignalingServer(page: Location = location, saved: string | null = localStorage.getItem(SIGNAL_STORAGE_KEY)): SignalingServer {
+export function chosenSignalingServer(page: Pick<Location, 'search' | 'origin'> = location, saved: string | null = localStorage.getItem(SIGNAL_STORAGE_KEY)): SignalingServer {
   const fromUrl = new URLSearchParams(page.search).get('signal');
   return (fromUrl && parseSignalingUrl(fromUrl)) || (saved && parseSignalingUrl(saved)) || parseSignalingUrl(`${page.origin}/peerjs`)!;
+}
+
+/**
+ * PeerJS, loaded when a room is first opened or joined: it looks for WebRTC in its environment once,
+ * as it loads, so a terminal joiner provides it first (src/cli/webrtc-globals.ts). Node's ESM
+ * sees its CommonJS build, whose default export is the exports object that holds the class.
+ */
+async function loadPeer(): Promise<typeof Peer> {
+  const peerjs = await import('peerjs');
+  return (peerjs.default as unknown as { Peer?: typeof Peer }).Peer ?? peerjs.default;
 }
 
 function peerOptions(s: SignalingServer): PeerOptions {
@@ -155,9 +167,10 @@ const RECONNECT_MS = 2000;
 
 /** Claims a fresh room code's id on the signaling server: a new code (and secret) each time. */
 async function claimRoom(s: SignalingServer): Promise<{ code: string; secret: string; peer: Peer }> {
+  const PeerClass = await loadPeer();
   for (;;) {
     const code = newRoomCode();
-    const peer = new Peer(hostPeerId(code), peerOptions(s));
+    const peer = new PeerClass(hostPeerId(code), peerOptions(s));
     screenOffers(peer, true);
     try {
       await signalingOpen(peer, s, SIGNALING_TIMEOUT_MS);
@@ -291,7 +304,8 @@ export class JoinedRoom {
   }
 
   static async join(opts: { code: string; secret: string; slots: number; name: string; tab?: string; signaling: SignalingServer; spawn: () => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
-    const peer = new Peer(peerOptions(opts.signaling));
+    const PeerClass = await loadPeer();
+    const peer = new PeerClass(peerOptions(opts.signaling));
     screenOffers(peer, false);
     try {
       await signalingOpen(peer, opts.signaling, SIGNALING_TIMEOUT_MS);
@@ -305,14 +319,20 @@ export class JoinedRoom {
     }
   }
 
-  leave(): void {
+  /** Says goodbye and, once it has left, closes the connections; resolves when they are closed. */
+  leave(): Promise<void> {
     this.member.leave();
-    this.stop();
+    return this.stop();
   }
 
-  private stop(): void {
+  private stop(): Promise<void> {
     clearInterval(this.timer);
-    setTimeout(() => this.peer.destroy(), 300);
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.peer.destroy();
+        resolve();
+      }, 300),
+    );
   }
 }
 

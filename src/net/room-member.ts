@@ -45,6 +45,23 @@ export interface RoomMemberOptions {
   onChange?: () => void;
 }
 
+const ACTIVITY: Record<NodeStatus['state'], string> = {
+  starting: 'starting',
+  connecting: 'connecting to the queue server',
+  idle: 'idle',
+  waiting: 'waiting for a job (reserve)',
+  working: 'working on job',
+  sending: 'sending the result of job',
+  sleeping: 'sleeping',
+  done: 'done',
+  failed: 'stopped',
+};
+
+/** What a joiner's node is doing, as its page and its terminal say it: "working on job 17". */
+export function memberNodeActivity(status: NodeStatus): string {
+  return `${ACTIVITY[status.state]}${status.job !== undefined ? ` ${status.job}` : ''}${status.detail ? ` (${status.detail})` : ''}`;
+}
+
 /** Whoever answered at the host's id did not prove it knows the room's secret. */
 export const NOT_THE_HOST = "this is not the room's host (it could not prove it knows the room's secret). Ask the host for the room's current link";
 

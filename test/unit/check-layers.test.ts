@@ -62,22 +62,27 @@ describe('layer rules', () => {
     ]);
   });
 
-  test('only src/server imports src/server or Node builtins, a .svelte script included', () => {
+  test('only the Node-only src/server and src/cli import them or Node builtins, a .svelte script included', () => {
     expect(
       report({
         'src/nodes/n.ts': "import { readFileSync } from 'node:fs';\nimport path from 'path';\n",
         'src/ui/Panel.svelte': "<p>before</p>\n<script lang=\"ts\">\n  import { serve } from '../server/serve.ts';\n</script>\n",
+        'src/net/j.ts': "import { join } from '../cli/join.ts';\n",
+        'src/cli/ok.ts': "import os from 'node:os';\nimport { RoomMember } from '../net/room-member.ts';\n",
       }),
     ).toEqual([
-      "src/nodes/n.ts:1: imports 'node:fs': only src/server imports src/server or Node builtins",
-      "src/nodes/n.ts:2: imports 'path': only src/server imports src/server or Node builtins",
-      "src/ui/Panel.svelte:3: imports '../server/serve.ts': only src/server imports src/server or Node builtins",
+      "src/net/j.ts:1: imports '../cli/join.ts': only the Node-only src/server and src/cli import them or Node builtins",
+      "src/nodes/n.ts:1: imports 'node:fs': only the Node-only src/server and src/cli import them or Node builtins",
+      "src/nodes/n.ts:2: imports 'path': only the Node-only src/server and src/cli import them or Node builtins",
+      "src/ui/Panel.svelte:3: imports '../server/serve.ts': only the Node-only src/server and src/cli import them or Node builtins",
     ]);
   });
 
-  test('src/server never imports ui', () => {
-    expect(report({ 'src/server/s.ts': "import App from '../ui/App.svelte';\n" })).toEqual([
-      "src/server/s.ts:1: imports '../ui/App.svelte': src/server never imports ui",
+  test('src/server never imports ui or cli; src/cli never imports ui', () => {
+    expect(report({ 'src/server/s.ts': "import App from '../ui/App.svelte';\nimport { join } from '../cli/join.ts';\n", 'src/cli/c.ts': "import App from '../ui/App.svelte';\n" })).toEqual([
+      "src/cli/c.ts:1: imports '../ui/App.svelte': src/cli never imports ui",
+      "src/server/s.ts:1: imports '../ui/App.svelte': src/server never imports ui or cli",
+      "src/server/s.ts:2: imports '../cli/join.ts': src/server never imports ui or cli",
     ]);
   });
 

@@ -1,0 +1,119 @@
+// `npm run join -- LINK|CODE [--cores N] [--name NAME] [--signal URL] [--joiners K]`: this machine joins a
+// room from a terminal as N worker nodes, as a classmate's browser tab does (JoinedRoom, RoomMember),
+// each node in a worker thread; with --joiners, as K joiners (a big room on one machine, for tests and
+// the bench). Its status is one line per node. Ctrl-C (or SIGTERM) leaves: the host is told and puts
+// the nodes' jobs back at once. A join that cannot work, or that the host ends, says why and exits 1.
+// run-ts.mjs builds this file into one module, which each node's thread runs too.
+import os from 'node:os';
+import { isMainThread } from 'node:worker_threads';
+import { JoinedRoom, RoomError, signalingUrl } from '../net/peer-link.ts';
+import { MAX_SLOTS } from '../net/messages.ts';
+import { memberNodeActivity, type RoomMember } from '../net/room-member.ts';
+import { joinUsage, JoinUsageError, MAX_NAME_LENGTH, parseJoinArgs, type JoinOptions } from './join-options.ts';
+import { runThreadNode, spawnThreadNode } from './thread-node.ts';
+import { StatusLines } from './status-lines.ts';
+import { installWebRtcGlobals } from './webrtc-globals.ts';
+
+/** How often the status is redrawn at most, ms. */
+const REDRAW_MS = 100;
+/** Leaving exits by then, closed or not, ms. */
+const LEAVE_DEADLINE_MS = 2000;
+
+/** A membership's line, then one line per node (kept after leaving, with what each did). */
+function statusLines(opts: JoinOptions, name: string, member: RoomMember | null): string[] {
+  const room = `room ${opts.code}`;
+  const state = member?.state;
+  const nodes = member?.nodes ?? [];
+  const width = Math.max(0, ...nodes.map((n) => n.name.length));
+  const nodeLines = nodes.map((n) => `${n.name.padEnd(width)}  ${memberNodeActivity(n.status).padEnd(34)} ${String(n.jobs).padStart(5)} done`);
+  switch (state?.phase) {
+    case undefined:
+      return [`${room}: joining through ${signalingUrl(opts.signaling)} as "${name}" with ${opts.cores} node${opts.cores === 1 ? '' : 's'}…`];
+    case 'joining':
+      return [`${room}: connected; waiting for the host to answer…`];
+    case 'waiting':
+      return [`${room}: waiting for the host to let "${name}" in…`];
+    case 'joined':
+      return [`${room}: joiner ${state.joiner} as "${name}" (Ctrl-C leaves)`, ...nodeLines];
+    case 'left':
+      return [`${room}: ${state.byHost ? `the host let this machine go: ${state.reason}` : `not in the room: ${state.reason}`}`, ...nodeLines];
+  }
+}
+
+/** The joiners' names: NAME alone, or NAME-1 … NAME-K (each cut to what the room protocol carries). */
+function joinerNames(opts: JoinOptions): string[] {
+  if (opts.joiners === 1) return [opts.name];
+  return Array.from({ length: opts.joiners }, (_, i) => {
+    const tag = `-${i + 1}`;
+    return opts.name.slice(0, MAX_NAME_LENGTH - tag.length) + tag;
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const defaults = { cores: Math.min(os.availableParallelism(), MAX_SLOTS), name: os.hostname() };
+  let opts: JoinOptions | 'help';
+  try {
+    opts = parseJoinArgs(argv, defaults);
+  } catch (err) {
+    if (!(err instanceof JoinUsageError)) throw err;
+    process.stderr.write(`join: ${err.message}\n(npm run join -- --help says how)\n`);
+    process.exit(2);
+  }
+  if (opts === 'help') {
+    process.stdout.write(joinUsage(defaults));
+    return;
+  }
+  const room = opts;
+  const names = joinerNames(room);
+  const status = new StatusLines(process.stdout);
+  const joined: (JoinedRoom | null)[] = names.map(() => null);
+  let leaving = false;
+  let redraw: ReturnType<typeof setTimeout> | undefined;
+  const draw = () => {
+    clearTimeout(redraw);
+    redraw = undefined;
+    status.show(names.flatMap((name, i) => statusLines(room, name, joined[i]?.member ?? null)));
+  };
+  /** Leaves every membership (the host puts their nodes' jobs back at once), closes the connections, stops the threads, exits. */
+  const leaveAll = async (code: number) => {
+    leaving = true;
+    // The goodbyes are sent at once; closing the connections must not keep the process (a stuck close).
+    setTimeout(() => process.exit(code), LEAVE_DEADLINE_MS).unref();
+    await Promise.all(joined.map((j) => j?.leave()));
+    draw();
+    process.exit(code);
+  };
+  // Ctrl-C leaves; a second one does not wait.
+  const interrupted = () => (leaving ? process.exit(130) : void leaveAll(0));
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
+
+  draw();
+  await installWebRtcGlobals(room.signaling);
+  const joins = names.map((name, i) =>
+    JoinedRoom.join({
+      code: room.code,
+      secret: room.secret,
+      slots: room.cores,
+      name,
+      signaling: room.signaling,
+      spawn: () => spawnThreadNode(new URL(import.meta.url)),
+      onChange: () => {
+        redraw ??= setTimeout(draw, REDRAW_MS);
+        // Every membership ended, not by this machine: the host removed it, closed the room, or went silent.
+        if (!leaving && joined.every((j) => j?.member.state.phase === 'left')) void leaveAll(1);
+      },
+    }).then((j) => (joined[i] = j)),
+  );
+  const failed = (await Promise.allSettled(joins)).find((r) => r.status === 'rejected');
+  if (failed) {
+    const err = failed.reason;
+    const e = err instanceof RoomError ? err : new RoomError(String((err as Error).message ?? err), 'Try again.');
+    process.stderr.write(`join: ${e.why} ${e.tryThis}\n`);
+    return leaveAll(1);
+  }
+  draw();
+}
+
+if (isMainThread) void main(process.argv.slice(2));
+else runThreadNode();
