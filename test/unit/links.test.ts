@@ -53,7 +53,7 @@ describe('scenario links', () => {
     ['kind=pi&workers=2.5', 'workers=2.5 is not a whole number from 0 to 64; 4 is used.'],
     ['kind=pi&workers=65', 'workers=65 is not a whole number from 0 to 64; 4 is used.'],
     ['kind=pi&ttr=0', 'ttr=0 is not a whole number from 1 to 86,400; 40 is used.'],
-    ['kind=pi&darts=1e6', 'darts=1e6 is not a whole number from 1 to 10,000,000,000; 10,000,000 is used.'],
+    ['kind=pi&darts=1e6', 'darts=1e6 is not a whole number from 1 to 10,000,000,000; 40,000,000 is used.'],
     ['kind=pi&jobs=', 'jobs= is not a whole number from 1 to 100,000; 8 is used.'],
     ['kind=cube', 'kind=cube is not a scenario kind (pi, matrix or sort); a π scenario is used.'],
     ['seed=3', 'kind= is missing; a π scenario is used.'],
