@@ -79,11 +79,14 @@ describe('a server listening on 0.0.0.0', () => {
     await expect.poll(async () => (await roster()).map((t) => /^Joiner (\d+) .*?: (\w+)/.exec(t.trim())?.slice(1, 3).join(' ')), { timeout: 10_000 }).toEqual(['1 joined']);
     expect(await nodeCard(host.page, 'remote 1.1').count()).toBe(1);
     // The old tab's node let go of its connection: only the new node's is left.
-    const remoteConnections = await host.page.evaluate(() => {
-      type Lab = { cluster: { engine: { allConnections(): Iterable<{ name: string }> } } };
-      return [...(window as unknown as { __beanlab: Lab }).__beanlab.cluster.engine.allConnections()].map((c) => c.name).filter((n) => n.startsWith('remote '));
-    });
-    expect(remoteConnections).toHaveLength(1);
+    // (The new node opens its connection once its program starts: wait for it, then there must be one.)
+    const remoteConnections = () =>
+      host.page.evaluate(() => {
+        type Lab = { cluster: { engine: { allConnections(): Iterable<{ name: string }> } } };
+        return [...(window as unknown as { __beanlab: Lab }).__beanlab.cluster.engine.allConnections()].map((c) => c.name).filter((n) => n.startsWith('remote '));
+      });
+    await expect.poll(async () => (await remoteConnections()).length, { timeout: 10_000 }).toBeGreaterThan(0);
+    expect(await remoteConnections()).toHaveLength(1);
     await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-lan-rejoined.png') });
     expect(host.errors).toEqual([]);
     expect(joiner.errors).toEqual([]);

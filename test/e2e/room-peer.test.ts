@@ -181,8 +181,14 @@ test('joiners are told apart by name: distinct default names, a name of their ow
   await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-peer-names-approval.png') });
   await panel.getByRole('button', { name: 'Approve joiner 3' }).click();
   await membership(a.page).filter({ hasText: 'node remote 3.1' }).waitFor({ timeout: 10_000 });
-  // The name is remembered: the same browser opening the link again joins under it.
+  // A reload keeps the seat: joiner 3 again, under its name, without asking the host again.
   await a.page.reload();
+  await membership(a.page).filter({ hasText: 'node remote 3.1' }).waitFor({ timeout: 20_000 });
+  await a.page.getByText('The host sees this browser as “Ada (front row)”').waitFor();
+  await panel.filter({ hasText: 'Joiner 3 (Ada (front row)): joined' }).waitFor({ timeout: 10_000 });
+  // Leaving on purpose gives up the seat: joining again is a new joiner, under the remembered name, approved afresh.
+  await a.page.getByRole('button', { name: 'Leave' }).click();
+  await a.page.getByRole('button', { name: 'Join again' }).click();
   await panel.filter({ hasText: 'Joiner 4 (Ada (front row)): waiting for approval' }).waitFor({ timeout: 10_000 });
   await a.page.screenshot({ path: path.join(SCREENSHOTS, 'room-peer-joiner-waiting.png') });
   expect([...host.errors, ...a.errors, ...b.errors]).toEqual([]);
