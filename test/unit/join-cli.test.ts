@@ -2,15 +2,8 @@
 // as a process against a room hosted in this process over the real PeerServer and WebRTC (@roamhq/wrtc):
 // joining as N named nodes, computing π, and Ctrl-C mid-job leaving at once, its job back in the queue.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import express from 'express';
 import { joinUsage, parseJoinArgs } from '../../src/cli/join-options.ts';
 import { StatusLines } from '../../src/cli/status-lines.ts';
-import { installWebRtcGlobals } from '../../src/cli/webrtc-globals.ts';
-import { mountSignaling } from '../../src/server/signaling.ts';
 import { HostedRoom, type SignalingServer } from '../../src/net/peer-link.ts';
 import { Cluster } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
@@ -18,8 +11,8 @@ import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.
 import type { NodeReport } from '../../src/nodes/messages.ts';
 import { freePort } from './server-harness.ts';
 import { until } from './net-fake-channel.ts';
+import { killJoiners, runJoin, startSignaling } from '../support/join-process.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const DEFAULTS = { cores: 4, name: 'lab-07' };
 const LINK = 'http://10.0.0.5:5173/?join=abcdefgh2345#mnopqrstuvwx';
 
@@ -114,76 +107,17 @@ describe('npm run join: status lines', () => {
   });
 });
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** Since the process was signalled (or started), ms. */
-  ms: number;
-}
-
-/** `npm run join -- …` as a child process (through run-ts.mjs, as npm runs it), its output collected. */
-interface Joiner {
-  proc: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exit: Promise<Exit>;
-  /** Sends `signal`; resolves when the process has exited. */
-  stop(signal: NodeJS.Signals): Promise<Exit>;
-}
-
-const live = new Set<ChildProcess>();
-
-function runJoin(args: string[]): Joiner {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'scripts/run-ts.mjs'), 'src/cli/join.ts', ...args], { cwd: ROOT });
-  live.add(proc);
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (err += d));
-  let signalledAt = Date.now();
-  const exit = new Promise<Exit>((resolve) =>
-    proc.once('exit', (code, signal) => {
-      live.delete(proc);
-      resolve({ code, signal, ms: Date.now() - signalledAt });
-    }),
-  );
-  return {
-    proc,
-    out: () => out,
-    err: () => err,
-    exit,
-    stop(signal) {
-      signalledAt = Date.now();
-      proc.kill(signal);
-      return exit;
-    },
-  };
-}
-
-afterEach(() => {
-  for (const p of live) p.kill('SIGKILL');
-});
+afterEach(killJoiners);
 
 describe('npm run join: as a process', () => {
-  let httpServer: Server;
-  let signalingClose: () => void;
   let signaling: SignalingServer;
   let port: number;
+  let closeSignaling: () => Promise<void>;
 
   beforeAll(async () => {
-    const app = express();
-    httpServer = createServer(app);
-    signalingClose = mountSignaling(app, httpServer).close;
-    await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
-    port = (httpServer.address() as { port: number }).port;
-    signaling = { host: '127.0.0.1', port, path: '/peerjs', secure: false };
-    // The host's side of the room runs here, in Node, over the same WebRTC as the joiner's.
-    await installWebRtcGlobals(signaling);
+    ({ signaling, port, close: closeSignaling } = await startSignaling());
   });
-  afterAll(async () => {
-    signalingClose?.();
-    await new Promise<void>((resolve) => httpServer?.close(() => resolve()));
-  });
+  afterAll(() => closeSignaling?.());
 
   test('without a signaling server it says so and exits 1', async () => {
     const closed = await freePort();
