@@ -1,7 +1,8 @@
-// `npm run join -- LINK|CODE [--cores N] [--name NAME] [--signal URL] [--joiners K]`: this machine joins a
-// room from a terminal as N worker nodes, as a classmate's browser tab does (JoinedRoom, RoomMember),
-// each node in a worker thread; with --joiners, as K joiners (a big room on one machine, for tests and
-// the bench). Its status is one line per node. Ctrl-C (or SIGTERM) leaves: the host is told and puts
+// `npm run join -- LINK|CODE [--cores N] [--name NAME] [--signal URL] [--joiners K] [--bridge PORT]`: this
+// machine joins a room from a terminal as N worker nodes, as a classmate's browser tab does (JoinedRoom,
+// RoomMember), each node in a worker thread; with --joiners, as K joiners (a big room on one machine, for
+// tests and the bench); with --bridge, one more node is a TCP port for this machine's own beanstalkd
+// clients (bridge.ts). Its status is one line per node. Ctrl-C (or SIGTERM) leaves: the host is told and puts
 // the nodes' jobs back at once. A join that cannot work, or that the host ends, says why and exits 1.
 // run-ts.mjs builds this file into one module, which each node's thread runs too.
 import os from 'node:os';
@@ -11,6 +12,7 @@ import { MAX_SLOTS } from '../net/messages.ts';
 import { memberNodeActivity, type RoomMember } from '../net/room-member.ts';
 import { joinUsage, JoinUsageError, MAX_NAME_LENGTH, parseJoinArgs, type JoinOptions } from './join-options.ts';
 import { runThreadNode, spawnThreadNode } from './thread-node.ts';
+import { BridgePort } from './bridge.ts';
 import { StatusLines } from './status-lines.ts';
 import { installWebRtcGlobals } from './webrtc-globals.ts';
 
@@ -19,16 +21,24 @@ const REDRAW_MS = 100;
 /** Leaving exits by then, closed or not, ms. */
 const LEAVE_DEADLINE_MS = 2000;
 
-/** A membership's line, then one line per node (kept after leaving, with what each did). */
-function statusLines(opts: JoinOptions, name: string, member: RoomMember | null): string[] {
+/** The bridge's slot, when there is one: the first, which a nearly full room does not cut. */
+const BRIDGE_SLOT = 0;
+
+/** A membership's line, then one line per node (kept after leaving, with what each did), then the bridge's. */
+function statusLines(opts: JoinOptions, name: string, member: RoomMember | null, bridge: BridgePort | null): string[] {
+  const lines = membershipLines(opts, name, member);
+  return bridge ? [...lines, bridge.summary()] : lines;
+}
+
+function membershipLines(opts: JoinOptions, name: string, member: RoomMember | null): string[] {
   const room = `room ${opts.code}`;
   const state = member?.state;
   const nodes = member?.nodes ?? [];
   const width = Math.max(0, ...nodes.map((n) => n.name.length));
-  const nodeLines = nodes.map((n) => `${n.name.padEnd(width)}  ${memberNodeActivity(n.status).padEnd(34)} ${String(n.jobs).padStart(5)} done`);
+  const nodeLines = nodes.map((n) => `${n.name.padEnd(width)}  ${memberNodeActivity(n.status).padEnd(34)} ${String(n.jobs).padStart(5)} done${opts.bridge && n.slot === BRIDGE_SLOT ? ' (bridge)' : ''}`);
   switch (state?.phase) {
     case undefined:
-      return [`${room}: joining through ${signalingUrl(opts.signaling)} as "${name}" with ${opts.cores} node${opts.cores === 1 ? '' : 's'}…`];
+      return [`${room}: joining through ${signalingUrl(opts.signaling)} as "${name}" with ${opts.cores} node${opts.cores === 1 ? '' : 's'}${opts.bridge ? ' and a bridge' : ''}…`];
     case 'joining':
       return [`${room}: connected; waiting for the host to answer…`];
     case 'waiting':
@@ -69,17 +79,31 @@ async function main(argv: string[]): Promise<void> {
   const joined: (JoinedRoom | null)[] = names.map(() => null);
   let leaving = false;
   let redraw: ReturnType<typeof setTimeout> | undefined;
+  let bridge: BridgePort | null = null;
   const draw = () => {
     clearTimeout(redraw);
     redraw = undefined;
-    status.show(names.flatMap((name, i) => statusLines(room, name, joined[i]?.member ?? null)));
+    status.show(names.flatMap((name, i) => statusLines(room, name, joined[i]?.member ?? null, bridge)));
   };
+  const changed = () => {
+    redraw ??= setTimeout(draw, REDRAW_MS);
+  };
+  if (room.bridge) {
+    try {
+      bridge = await BridgePort.listen(room.bridge.host, room.bridge.port, changed);
+    } catch (err) {
+      process.stderr.write(`join: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+  }
   /** Leaves every membership (the host puts their nodes' jobs back at once), closes the connections, stops the threads, exits. */
   const leaveAll = async (code: number) => {
     leaving = true;
     // The goodbyes are sent at once; closing the connections must not keep the process (a stuck close).
     setTimeout(() => process.exit(code), LEAVE_DEADLINE_MS).unref();
+    // Leaving stops the bridge's node, which closes its clients; the port closes too.
     await Promise.all(joined.map((j) => j?.leave()));
+    bridge?.close();
     draw();
     process.exit(code);
   };
@@ -94,12 +118,12 @@ async function main(argv: string[]): Promise<void> {
     JoinedRoom.join({
       code: room.code,
       secret: room.secret,
-      slots: room.cores,
+      slots: room.cores + (bridge ? 1 : 0),
       name,
       signaling: room.signaling,
-      spawn: () => spawnThreadNode(new URL(import.meta.url)),
+      spawn: (slot) => (bridge && slot === BRIDGE_SLOT ? bridge.spawn() : spawnThreadNode(new URL(import.meta.url))),
       onChange: () => {
-        redraw ??= setTimeout(draw, REDRAW_MS);
+        changed();
         // Every membership ended, not by this machine: the host removed it, closed the room, or went silent.
         if (!leaving && joined.every((j) => j?.member.state.phase === 'left')) void leaveAll(1);
       },

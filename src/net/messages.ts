@@ -32,7 +32,7 @@ export const MAX_MESSAGE_CHARS = MAX_FRAMES * FRAME_CHARS;
 /** Wire bytes one data message carries at most: longer runs go as several (the wire is a byte stream). */
 export const MAX_DATA_BYTES = 64 * 1024;
 /** Longest result text a worker reports: a result is what it put, at most beanstalkd's largest job (64 KiB - 1). */
-const MAX_RESULT_CHARS = 64 * 1024;
+export const MAX_RESULT_CHARS = 64 * 1024;
 /** A tab's id (JoinerHello.tab) is a random nonce's size. */
 export const TAB_HEX = NONCE_HEX;
 /** Worker nodes one joiner may offer (one per core). */

@@ -303,7 +303,7 @@ export class JoinedRoom {
     }, 1000);
   }
 
-  static async join(opts: { code: string; secret: string; slots: number; name: string; tab?: string; signaling: SignalingServer; spawn: () => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
+  static async join(opts: { code: string; secret: string; slots: number; name: string; tab?: string; signaling: SignalingServer; spawn: (slot: number) => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
     const PeerClass = await loadPeer();
     const peer = new PeerClass(peerOptions(opts.signaling));
     screenOffers(peer, false);

@@ -37,8 +37,8 @@ export interface RoomMemberOptions {
   name: string;
   /** This tab's id (newNonce(), kept in sessionStorage): after a reload the host gives the tab its old joiner number and seat. */
   tab?: string;
-  /** Starts a Web Worker running a node. */
-  spawn: () => NodeProcess;
+  /** Starts a Web Worker running slot `slot`'s node (a terminal joiner's bridge slot is a TCP port instead). */
+  spawn: (slot: number) => NodeProcess;
   now: () => number;
   /** Leave when the host has not been heard from (or has not proved itself) for this long, ms. */
   silenceMs?: number;
@@ -155,7 +155,7 @@ export class RoomMember {
   /** A start (also a restart by the host) gets a fresh Web Worker. */
   private startWorker(slot: number, g: number): void {
     this.stopWorker(slot);
-    const w = { process: this.opts.spawn(), g };
+    const w = { process: this.opts.spawn(slot), g };
     this.workers[slot] = w;
     w.process.onmessage = (e) => {
       if (this.workers[slot] !== w) return;

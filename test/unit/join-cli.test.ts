@@ -21,7 +21,7 @@ describe('npm run join: arguments', () => {
   const fails = (argv: string[], message: string | RegExp) => expect(() => parseJoinArgs(argv, DEFAULTS)).toThrow(message);
 
   test("a join link gives the room, its secret and its signaling server (the link's host under /peerjs); the defaults are this machine's cores and name", () => {
-    expect(parse(LINK)).toEqual({ code: 'abcdefgh2345', secret: 'mnopqrstuvwx', signaling: { host: '10.0.0.5', port: 5173, path: '/peerjs', secure: false }, cores: 4, name: 'lab-07', joiners: 1 });
+    expect(parse(LINK)).toEqual({ code: 'abcdefgh2345', secret: 'mnopqrstuvwx', signaling: { host: '10.0.0.5', port: 5173, path: '/peerjs', secure: false }, cores: 4, name: 'lab-07', joiners: 1, bridge: null });
   });
 
   test("a link's ?signal= names its signaling server, and --signal overrides either", () => {
@@ -38,6 +38,7 @@ describe('npm run join: arguments', () => {
       cores: 16,
       name: 'lab 01',
       joiners: 1,
+      bridge: null,
     });
     expect(parse('--cores=1', 'abcdefgh2345#mnopqrstuvwx', '--signal', 'http://h:1/peerjs')).toMatchObject({ cores: 1 });
   });
@@ -58,6 +59,18 @@ describe('npm run join: arguments', () => {
     for (const n of ['0', '49', 'x']) fails([LINK, '--joiners', n], `--joiners must be 1..48 (got ${JSON.stringify(n)})`);
   });
 
+  test("--bridge PORT: one more node, a TCP port on 127.0.0.1 (--bridge-host to listen wider); it takes one of a joiner's 16 nodes, so --cores is 0..15 beside it", () => {
+    expect(parse(LINK, '--bridge', '11300')).toMatchObject({ cores: 4, bridge: { host: '127.0.0.1', port: 11300 } });
+    expect(parse(LINK, '--cores', '0', '--bridge=11300', '--bridge-host', '0.0.0.0')).toMatchObject({ cores: 0, bridge: { host: '0.0.0.0', port: 11300 } });
+    expect(parseJoinArgs([LINK, '--bridge', '11300'], { cores: 32, name: 'big' })).toMatchObject({ cores: 15 });
+    for (const n of ['-1', '16']) fails([LINK, '--bridge', '11300', '--cores', n], `--cores must be 0..15 with --bridge, which takes one of a joiner's 16 nodes (got ${JSON.stringify(n)})`);
+    fails([LINK, '--cores', '0'], '--cores must be 1..16 (got "0")');
+    for (const p of ['0', '65536', 'x', '']) fails([LINK, '--bridge', p], `--bridge must be a TCP port, 1..65535 (got ${JSON.stringify(p)})`);
+    fails([LINK, '--bridge-host', '0.0.0.0'], '--bridge-host says where the bridge listens: give --bridge PORT too');
+    fails([LINK, '--bridge', '11300', '--joiners', '2'], '--bridge opens one port for one joiner: leave out --joiners');
+    expect(joinUsage(DEFAULTS)).toContain('--bridge PORT one more node, a bridge');
+  });
+
   test('a join code alone does not say where the room is: it asks for --signal', () => {
     fails(['abcdefgh2345-mnopqrstuvwx'], 'A join code does not say where the room is: add --signal http://HOST:PORT/peerjs');
   });
@@ -75,7 +88,7 @@ describe('npm run join: arguments', () => {
     fails([], 'which room?');
     fails([LINK, LINK], 'one room at a time');
     fails([LINK, '--cores'], '--cores needs a value');
-    fails([LINK, '--bridge', '11300'], 'unknown option --bridge');
+    fails([LINK, '--bridge-port', '11300'], 'unknown option --bridge-port');
     expect(parse('--help')).toBe('help');
     expect(parse(LINK, '-h')).toBe('help');
     expect(joinUsage(DEFAULTS)).toContain('--cores N     worker nodes to offer, 1..16 (default 4');
