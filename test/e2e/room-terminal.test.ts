@@ -1,10 +1,15 @@
 // Lab machines without a browser: headless Chromium hosts the room, `npm run join` joins it from a
 // terminal as worker-thread nodes over WebRTC (@roamhq/wrtc), as a child process here. They compute π
 // for the host; Ctrl-C mid-job leaves at once and the host has the job back in its queue (not at TTR).
+// With --bridge, a real beanstalkd client library on the joiner's machine (node-beanstalk) does the
+// report's worker flow against the host's engine, as the joiner's bridge node.
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
+import { Client } from 'node-beanstalk';
+import { decodeTask, encodeResult, runTask } from '../../src/tasks/index.ts';
+import { freePort } from '../unit/server-harness.ts';
 import { hostRoom, nodeCard, openRoomLab, SCREENSHOTS, type RoomLab } from './browser.ts';
 
 let lab: RoomLab;
@@ -121,6 +126,42 @@ test('a headless joiner leaving mid-job (Ctrl-C): it exits 0 and its jobs are ba
   second.ctrlC();
   expect(await second.exit).toBe(0);
   expect([...term.err(), ...second.err()].join('')).toBe('');
+  expect(host.errors).toEqual([]);
+  await host.page.context().close();
+});
+
+test("--cores 0 --bridge PORT: a node-beanstalk worker on the joiner's machine does the report's flow against the host's engine; the host shows the bridge node's card with its jobs done", async () => {
+  const host = await hostRoom(lab, { darts: 40_000_000, jobs: 8 });
+  await host.page.keyboard.press('Escape');
+  const port = await freePort();
+  const term = npmRunJoin(host.link, '--cores', '0', '--bridge', String(port), '--name', 'lab-03');
+  const card = nodeCard(host.page, 'remote 1.1');
+  await card.filter({ hasText: `bridge 127.0.0.1:${port}, 0 clients` }).waitFor({ timeout: 30_000 });
+
+  // The report's worker.py, unchanged but for host and port: watch msg_for_worker, ignore default, reserve, put the result into msg_for_client, delete.
+  const worker = new Client({ host: '127.0.0.1', port, serializer: { serialize: (d: unknown) => Buffer.from(String(d)), deserialize: (b: Buffer) => b.toString() } });
+  await worker.connect();
+  await worker.watch('msg_for_worker');
+  await worker.ignore('default');
+  await worker.use('msg_for_client');
+  await card.filter({ hasText: `bridge 127.0.0.1:${port}, 1 client` }).waitFor({ timeout: 5000 });
+  await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
+  for (let i = 0; i < 8; i++) {
+    const job = await worker.reserve();
+    await worker.put(encodeResult(runTask(decodeTask(String(job!.payload)))), 60, 0);
+    expect(await worker.delete(job!.id)).toBe(true);
+  }
+  expect(Math.abs((await piEstimate(host.page)) - Math.PI)).toBeLessThan(0.01);
+  await card.locator('[title$="(8 done in all)"]').waitFor({ timeout: 5000 });
+  await card.filter({ hasText: 'idle' }).waitFor({ timeout: 5000 });
+  await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-terminal-bridge.png') });
+  await expect.poll(() => /remote 1\.1 .* 8 done \(bridge\)$/m.test(term.out()), { timeout: 5000 }).toBe(true);
+
+  term.ctrlC();
+  expect(await term.exit).toBe(0);
+  // Leaving closed the bridged client's connection: its next command fails.
+  await expect(worker.watch('msg_for_worker')).rejects.toThrow();
+  expect(term.err()).toBe('');
   expect(host.errors).toEqual([]);
   await host.page.context().close();
 });
