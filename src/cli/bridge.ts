@@ -10,7 +10,7 @@ import net from 'node:net';
 import type { NodeProcess } from '../nodes/process.ts';
 import type { FromNode, NodeReport, NodeStatus, ToNode } from '../nodes/messages.ts';
 import { MAX_RESULT_CHARS } from '../net/messages.ts';
-import { MAX_OPEN_CONNECTIONS } from '../net/room-host.ts';
+import { CHARS_PER_SECOND_PER_SLOT, MAX_OPEN_CONNECTIONS, MESSAGES_PER_SECOND_PER_SLOT, PUTS_PER_SECOND_PER_SLOT } from '../net/room-host.ts';
 import { ReplyReader, type Reply } from '../protocol/client.ts';
 import { latin1 } from '../protocol/wire.ts';
 import { decodeTask, type TaskKind } from '../tasks/index.ts';
@@ -54,28 +54,32 @@ export class ClientTraffic {
     return this.asked.some((a) => RESERVES.has(a.verb));
   }
 
-  fromClient(bytes: Uint8Array): void {
-    let text = latin1(bytes);
-    while (text.length) {
+  /** Follows what the client sent; returns where in `bytes` each put command's line ends (the host counts a put there). */
+  fromClient(bytes: Uint8Array): number[] {
+    const text = latin1(bytes);
+    const puts: number[] = [];
+    let at = 0;
+    while (at < text.length) {
       if (this.body) {
-        const take = Math.min(this.body.need + 2 - this.body.text.length, text.length);
-        this.body.text += text.slice(0, take);
-        text = text.slice(take);
+        const take = Math.min(this.body.need + 2 - this.body.text.length, text.length - at);
+        this.body.text += text.slice(at, at + take);
+        at += take;
         if (this.body.text.length === this.body.need + 2) {
           this.putDone(this.body.text.slice(0, this.body.need));
           this.body = null;
         }
         continue;
       }
-      const end = text.indexOf('\n');
+      const end = text.indexOf('\n', at);
       if (end < 0) {
-        this.line = (this.line + text).slice(-MAX_LINE);
-        return;
+        this.line = (this.line + text.slice(at)).slice(-MAX_LINE);
+        break;
       }
-      this.command((this.line + text.slice(0, end)).replace(/\r$/, ''));
+      if (this.command((this.line + text.slice(at, end)).replace(/\r$/, ''))) puts.push(end + 1);
       this.line = '';
-      text = text.slice(end + 1);
+      at = end + 1;
     }
+    return puts;
   }
 
   fromServer(bytes: Uint8Array): void {
@@ -87,11 +91,13 @@ export class ClientTraffic {
     }
   }
 
-  private command(line: string): void {
+  /** Takes note of a command line; true for a put. */
+  private command(line: string): boolean {
     const words = line.split(' ');
-    if (words[0] === 'quit') return;
+    if (words[0] === 'quit') return false;
     this.asked.push({ verb: words[0], id: Number(words[1]) });
     if (words[0] === 'put' && words.length === 5 && /^\d+$/.test(words[4])) this.body = { need: Number(words[4]), text: '' };
+    return words[0] === 'put';
   }
 
   /** A put's body: the result of the job the client holds that has none yet. */
@@ -130,6 +136,46 @@ function taskKind(body: Uint8Array | undefined): TaskKind | null {
 interface BridgedClient {
   socket: net.Socket;
   traffic: ClientTraffic;
+  /** The host has opened its connection. */
+  opened: boolean;
+  /** Its socket has more of the host's replies buffered than it takes at once: its next commands wait (it reads no more until then). */
+  draining: boolean;
+  /** Its bytes held back by the pace, in order, each part with at most one put; and whether its close follows them. */
+  queued: number;
+  closing: boolean;
+}
+
+/**
+ * Four fifths of the room's quotas per node (room-host.ts), with a second's worth at once where the host
+ * allows two: the pace the bridge keeps what its clients send to, so that a fast client (a producer
+ * putting through the bridge when the host allows every command, say) is slowed down, its socket paused
+ * so that TCP pushes back, and is not the reason its joiner is dropped.
+ */
+const PACE = { puts: PUTS_PER_SECOND_PER_SLOT * 0.8, messages: MESSAGES_PER_SECOND_PER_SLOT * 0.8, chars: CHARS_PER_SECOND_PER_SLOT * 0.8 };
+/** The chars of a data message the host counts (its bytes as JSON text, latin1), plus the message's own. */
+function messageChars(bytes: Uint8Array): number {
+  let n = 100;
+  for (const b of bytes) n += b < 0x20 ? 6 : b === 0x22 || b === 0x5c ? 2 : 1;
+  return n;
+}
+
+/** Token buckets at PACE, each holding a second's worth at most. */
+class Pace {
+  private left = { ...PACE };
+  private at = Date.now();
+
+  /** Spends a message of `chars` with `puts` puts if the pace allows; else how long to wait, ms. */
+  take(chars: number, puts: number): number {
+    const now = Date.now();
+    const dt = (now - this.at) / 1000;
+    this.at = now;
+    for (const k of ['puts', 'messages', 'chars'] as const) this.left[k] = Math.min(PACE[k], this.left[k] + dt * PACE[k]);
+    const need = { puts, messages: 1, chars };
+    const wait = Math.max(...(['puts', 'messages', 'chars'] as const).map((k) => ((need[k] - this.left[k]) / PACE[k]) * 1000));
+    if (wait > 0) return Math.ceil(wait);
+    for (const k of ['puts', 'messages', 'chars'] as const) this.left[k] -= need[k];
+    return 0;
+  }
 }
 
 /**
@@ -143,6 +189,10 @@ class BridgeNode implements NodeProcess {
   private readonly clients = new Map<number, BridgedClient>();
   private nextConn = 1;
   private shown = '';
+  private readonly pace = new Pace();
+  /** What the clients sent, in order, not yet relayed (held back by the pace). */
+  private readonly outbox: { conn: number; bytes: Uint8Array; puts: number }[] = [];
+  private pumping: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly port: BridgePort) {}
 
@@ -159,8 +209,9 @@ class BridgeNode implements NodeProcess {
         this.showStatus();
         return;
       case 'open':
-        c?.socket.resume();
-        return;
+        if (!c) return;
+        c.opened = true;
+        return this.flow(c);
       case 'refused':
         if (!c) return;
         this.clients.delete(m.conn);
@@ -170,7 +221,14 @@ class BridgeNode implements NodeProcess {
       case 'data':
         if (!c) return;
         c.traffic.fromServer(m.bytes);
-        c.socket.write(m.bytes);
+        if (!c.socket.write(m.bytes) && !c.draining) {
+          c.draining = true;
+          c.socket.once('drain', () => {
+            c.draining = false;
+            this.flow(c);
+          });
+          this.flow(c);
+        }
         return this.showStatus();
       case 'closed':
         if (!c) return;
@@ -189,6 +247,8 @@ class BridgeNode implements NodeProcess {
 
   terminate(): void {
     this.stopped = true;
+    clearTimeout(this.pumping);
+    this.outbox.length = 0;
     for (const c of this.clients.values()) c.socket.destroy();
     this.clients.clear();
     this.port.changed();
@@ -204,26 +264,69 @@ class BridgeNode implements NodeProcess {
     }
     const conn = this.nextConn++;
     const traffic = new ClientTraffic(Date.now, (report) => this.post({ t: 'report', vt: Date.now(), report }));
-    this.clients.set(conn, { socket, traffic });
+    const c: BridgedClient = { socket, traffic, opened: false, draining: false, queued: 0, closing: false };
+    this.clients.set(conn, c);
     // Nothing is relayed until the host has opened the connection.
     socket.pause();
-    socket.on('data', (bytes: Buffer) => {
-      if (this.clients.get(conn)?.socket !== socket) return;
-      traffic.fromClient(bytes);
-      this.post({ t: 'data', vt: Date.now(), conn, bytes: new Uint8Array(bytes) });
-      this.showStatus();
+    socket.on('data', (chunk: Buffer) => {
+      if (this.clients.get(conn) !== c) return;
+      const bytes = new Uint8Array(chunk);
+      // One part per put, so that the pace can hold back the rest of a pipelined run of puts.
+      let from = 0;
+      for (const end of traffic.fromClient(bytes)) {
+        this.outbox.push({ conn, bytes: bytes.subarray(from, end), puts: 1 });
+        c.queued++;
+        from = end;
+      }
+      if (from < bytes.length) {
+        this.outbox.push({ conn, bytes: bytes.subarray(from), puts: 0 });
+        c.queued++;
+      }
+      this.pump();
     });
     const gone = () => {
-      if (this.clients.get(conn)?.socket !== socket) return;
-      this.clients.delete(conn);
-      this.post({ t: 'close', vt: Date.now(), conn });
-      this.showStatus();
+      if (this.clients.get(conn) !== c || c.closing) return;
+      c.closing = true;
+      this.pump();
     };
     socket.on('close', gone);
     // A reset client closes as well (its 'close' follows).
     socket.on('error', () => {});
     this.post({ t: 'connect', vt: Date.now(), conn });
     this.showStatus();
+  }
+
+  /** Relays what the clients sent as fast as the pace allows; a client's close follows its last bytes. */
+  private pump(): void {
+    clearTimeout(this.pumping);
+    this.pumping = undefined;
+    while (this.outbox.length) {
+      const part = this.outbox[0];
+      const c = this.clients.get(part.conn);
+      if (c) {
+        const wait = this.pace.take(messageChars(part.bytes), part.puts);
+        if (wait > 0) {
+          this.pumping = setTimeout(() => this.pump(), wait);
+          break;
+        }
+        c.queued--;
+        this.post({ t: 'data', vt: Date.now(), conn: part.conn, bytes: part.bytes });
+      }
+      this.outbox.shift();
+    }
+    for (const [conn, c] of this.clients) {
+      if (c.closing && c.queued === 0) {
+        this.clients.delete(conn);
+        this.post({ t: 'close', vt: Date.now(), conn });
+      } else this.flow(c);
+    }
+    this.showStatus();
+  }
+
+  /** A client's socket is read while the host has its connection open, the pace lets its bytes through, and its replies are taken. */
+  private flow(c: BridgedClient): void {
+    if (c.opened && !c.draining && c.queued === 0 && !c.closing) c.socket.resume();
+    else c.socket.pause();
   }
 
   private post(m: FromNode): void {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import net from 'node:net';
 import { Client } from 'node-beanstalk';
 import { HostedRoom, type SignalingServer } from '../../src/net/peer-link.ts';
-import { MAX_OPEN_CONNECTIONS } from '../../src/net/room-host.ts';
+import { MAX_OPEN_CONNECTIONS, PUTS_PER_SECOND_PER_SLOT } from '../../src/net/room-host.ts';
 import { Cluster } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
@@ -206,6 +206,46 @@ describe('npm run join --bridge: a real beanstalkd client joins the room', () =>
     await clients[0].disconnect();
     await until(() => bridgeConnections().length === MAX_OPEN_CONNECTIONS - 1, 2000);
     expect(await (await client(bridge)).watch('msg_for_worker')).toBe(2);
+  });
+
+  test(`a pipelined run of puts faster than the room's put quota (${PUTS_PER_SECOND_PER_SLOT}/s per node, 2 s worth at once) is slowed down by the bridge, not the reason its joiner is dropped`, async () => {
+    const { bridge } = await bridgeJoiner();
+    room.room.allowAllCommands = true;
+    const raw = net.connect(bridge, '127.0.0.1');
+    let got = '';
+    raw.on('data', (d) => (got += d));
+    const puts = 3 * PUTS_PER_SECOND_PER_SLOT;
+    raw.write('use burst\r\n' + 'put 0 0 60 1\r\nx\r\n'.repeat(puts));
+    await until(() => (got.match(/INSERTED/g) ?? []).length === puts, 30_000);
+    expect(got).toBe('USING burst\r\n' + Array.from({ length: puts }, (_, i) => `INSERTED ${i + 1}\r\n`).join(''));
+    expect(room.room.peers[0].state).toBe('admitted');
+    raw.destroy();
+  });
+
+  test("a client that does not read its replies has its next commands wait (its socket is read no more) until it reads: the joiner does not buffer the server's answers without end", async () => {
+    const { bridge } = await bridgeJoiner();
+    room.room.allowAllCommands = true;
+    const raw = net.connect(bridge, '127.0.0.1');
+    const body = 'b'.repeat(60_000);
+    let got = 0;
+    raw.on('data', (d: Buffer) => (got += d.length));
+    raw.write(`put 0 0 60 ${body.length}\r\n${body}\r\n`);
+    await until(() => got === 'INSERTED 1\r\n'.length, 5000);
+    // Stop reading, and ask for the 60 kB body again and again, a command at a time.
+    raw.pause();
+    const peeks = 400;
+    for (let i = 0; i < peeks; i++) {
+      raw.write('peek 1\r\n');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    // What the sockets' buffers hold (a few MB on loopback) was answered; the rest waits.
+    expect(cluster.engine!.cmdCounts.peek).toBeLessThan(peeks);
+    raw.resume();
+    const reply = `FOUND 1 ${body.length}\r\n`.length + body.length + 2;
+    await until(() => got === 'INSERTED 1\r\n'.length + peeks * reply, 30_000);
+    expect(cluster.engine!.cmdCounts.peek).toBe(peeks);
+    raw.destroy();
   });
 
   test('Ctrl-C of the joiner closes the bridged clients, and it exits 0', async () => {
