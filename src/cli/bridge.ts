@@ -9,7 +9,7 @@
 import net from 'node:net';
 import type { NodeProcess } from '../nodes/process.ts';
 import type { FromNode, NodeReport, NodeStatus, ToNode } from '../nodes/messages.ts';
-import { MAX_RESULT_CHARS } from '../net/messages.ts';
+import { FRAME_CHARS, MAX_RESULT_CHARS } from '../net/messages.ts';
 import { CHARS_PER_SECOND_PER_SLOT, MAX_OPEN_CONNECTIONS, MESSAGES_PER_SECOND_PER_SLOT, PUTS_PER_SECOND_PER_SLOT } from '../net/room-host.ts';
 import { ReplyReader, type Reply } from '../protocol/client.ts';
 import { latin1 } from '../protocol/wire.ts';
@@ -159,22 +159,34 @@ function messageChars(bytes: Uint8Array): number {
   return n;
 }
 
+const KINDS = ['puts', 'messages', 'chars'] as const;
+
 /** Token buckets at PACE, each holding a second's worth at most. */
 class Pace {
   private left = { ...PACE };
   private at = Date.now();
 
-  /** Spends a message of `chars` with `puts` puts if the pace allows; else how long to wait, ms. */
+  /** Spends a message of `chars` (in as many frames as the room needs) with `puts` puts if the pace allows; else how long to wait, ms. */
   take(chars: number, puts: number): number {
-    const now = Date.now();
-    const dt = (now - this.at) / 1000;
-    this.at = now;
-    for (const k of ['puts', 'messages', 'chars'] as const) this.left[k] = Math.min(PACE[k], this.left[k] + dt * PACE[k]);
-    const need = { puts, messages: 1, chars };
-    const wait = Math.max(...(['puts', 'messages', 'chars'] as const).map((k) => ((need[k] - this.left[k]) / PACE[k]) * 1000));
+    this.refill();
+    const need = { puts, messages: Math.ceil(chars / FRAME_CHARS), chars };
+    const wait = Math.max(...KINDS.map((k) => ((need[k] - this.left[k]) / PACE[k]) * 1000));
     if (wait > 0) return Math.ceil(wait);
-    for (const k of ['puts', 'messages', 'chars'] as const) this.left[k] -= need[k];
+    for (const k of KINDS) this.left[k] -= need[k];
     return 0;
+  }
+
+  /** Spends a message that cannot wait (a status, a report, a connect or close): the data after it waits instead. */
+  charge(chars: number): void {
+    this.refill();
+    this.left.messages -= Math.ceil(chars / FRAME_CHARS);
+    this.left.chars -= chars;
+  }
+
+  private refill(): void {
+    const now = Date.now();
+    for (const k of KINDS) this.left[k] = Math.min(PACE[k], this.left[k] + ((now - this.at) / 1000) * PACE[k]);
+    this.at = now;
   }
 }
 
@@ -330,7 +342,9 @@ class BridgeNode implements NodeProcess {
   }
 
   private post(m: FromNode): void {
-    if (!this.stopped) this.onmessage?.({ data: m } as MessageEvent<FromNode>);
+    if (this.stopped) return;
+    if (m.t !== 'data') this.pace.charge(JSON.stringify(m).length + 100);
+    this.onmessage?.({ data: m } as MessageEvent<FromNode>);
   }
 
   /** The card's status, from the traffic: the newest job held, else a reserve waiting, else idle. */
