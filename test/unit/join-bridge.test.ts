@@ -7,9 +7,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import net from 'node:net';
 import { Client } from 'node-beanstalk';
+import { Connection } from 'node-beanstalk/dist/Connection.js';
 import { HostedRoom, type SignalingServer } from '../../src/net/peer-link.ts';
 import { MAX_OPEN_CONNECTIONS, PUTS_PER_SECOND_PER_SLOT } from '../../src/net/room-host.ts';
 import { Cluster } from '../../src/sim/cluster.ts';
+import { runSpeedup } from '../../src/sim/experiment.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import type { NodeReport } from '../../src/nodes/messages.ts';
@@ -246,6 +248,47 @@ describe('npm run join --bridge: a real beanstalkd client joins the room', () =>
     await until(() => got === 'INSERTED 1\r\n'.length + peeks * reply, 30_000);
     expect(cluster.engine!.cmdCounts.peek).toBe(peeks);
     raw.destroy();
+  });
+
+  test("the speedup experiment counts the bridge node as any remote node: lent to a run, it does the run's jobs through a worker that reconnects (each run starts the node afresh, closing the last run's connections)", async () => {
+    const { bridge } = await bridgeJoiner();
+    let stop = false;
+    // The seed's worker loop, which connects again after losing its connection. node-beanstalk's Client
+    // never fails a command whose connection closed (its Connection says so): each command races the close.
+    const worker = (async () => {
+      while (!stop) {
+        const conn = new Connection();
+        const closed = new Promise<never>((_, reject) => conn.once('close', () => reject(new Error('connection closed'))));
+        closed.catch(() => {});
+        conn.on('error', () => {});
+        const c = new Client({ host: '127.0.0.1', port: bridge, serializer: textSerializer }, conn);
+        const run = <T,>(p: Promise<T>) => Promise.race([p, closed]);
+        try {
+          await run(c.connect());
+          await run(c.watch('msg_for_worker'));
+          await run(c.ignore('default'));
+          await run(c.use('msg_for_client'));
+          while (!stop) {
+            const job = await run(c.reserveWithTimeout(1));
+            if (!job) continue;
+            await run(c.put(encodeResult(runTask(decodeTask(String(job.payload)))), 60, 0));
+            await run(c.delete(job.id));
+          }
+          await run(c.disconnect());
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    })();
+    const loan = room.room.lend();
+    const scenario: PiScenario = { kind: 'pi', darts: 4_000_000, jobs: 4, workers: 1, ttr: 60, autostart: true };
+    const points = await runSpeedup({ workers: [1], scenario, seed: 7, mode: 'live', spawn: spawnInThread, remote: loan, limitMs: 30_000 });
+    await loan.end();
+    stop = true;
+    await worker;
+    expect(points.map((p) => [p.kind, p.workers])).toEqual([['local', 1], ['remote', 1]]);
+    expect(points[1].nodes).toEqual([expect.objectContaining({ name: 'remote 1.1', kind: 'remote', jobs: 4 })]);
+    expect(Math.abs(points[1].estimate! - Math.PI)).toBeLessThan(0.01);
   });
 
   test('Ctrl-C of the joiner closes the bridged clients, and it exits 0', async () => {
