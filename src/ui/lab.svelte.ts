@@ -163,7 +163,7 @@ export class Lab {
   async replay(json: string, progress?: (events: number, total: number) => void): Promise<{ events: number; identical: boolean }> {
     const run = parseRun(json);
     this.pause();
-    const cluster = await replayRun(run, this.spawn, progress);
+    const cluster = await replayRun(run, this.spawn, { progress });
     const identical = JSON.stringify(cluster.trace) === JSON.stringify(run.trace);
     this.mode = 'virtual';
     this.seed = run.seed;
