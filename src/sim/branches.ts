@@ -138,13 +138,15 @@ export class TimeTravel {
 
   /** Virtual time on to `to` (as Cluster.advanceTo), stopping at each recorded action's position to apply it. */
   async advanceTo(to: number, wait = true): Promise<void> {
-    for (;;) {
+    const cluster = this.cluster;
+    // A seek may replace the cluster meanwhile: this advance ends with the old one.
+    while (cluster === this.cluster) {
       const next = this.ahead[0];
-      await this.cluster.advanceTo(to, wait, next ? next.n : Infinity);
-      if (!next || this.cluster.eventCount < next.n) break;
+      await cluster.advanceTo(to, wait, next ? next.n : Infinity);
+      if (!next || cluster.eventCount < next.n || cluster !== this.cluster) break;
       // Taken later than this stretch of time: it waits at its position for the next one.
       if (next.at > to) {
-        this.cluster.advanceClock(to);
+        cluster.advanceClock(to);
         break;
       }
       await this.reapply();
