@@ -35,8 +35,8 @@ export function positionAt(times: readonly number[], t: number): number {
   return lo;
 }
 
-/** The branch label of an action entry: the action's label and when it was taken. */
-export const forkLabel = (e: TraceEntry) => `${e.text} at ${(e.at / 1000).toFixed(1)} s`;
+/** The branch label of an action entry: the action's label and when it was taken (two significant digits under a second). */
+export const forkLabel = (e: TraceEntry) => `${e.text} at ${e.at >= 1000 ? (e.at / 1000).toFixed(1) : Number((e.at / 1000).toPrecision(2))} s`;
 
 /** The cluster's run so far, as a record that does not grow with it. */
 function recordOf(cluster: Cluster): RunRecord {

@@ -8,7 +8,7 @@ import { setUp } from '../../src/sim/scenario.ts';
 import { mulberry32 } from '../../src/sim/rng.ts';
 import { replayRun } from '../../src/sim/replay.ts';
 import { parseRun, type ClusterAction, type RunRecord } from '../../src/sim/run-record.ts';
-import { positionAt, TimeTravel } from '../../src/sim/branches.ts';
+import { forkLabel, positionAt, TimeTravel } from '../../src/sim/branches.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -127,7 +127,7 @@ describe('forks', () => {
     expect(travel.current.id).toBe(1);
     expect(travel.current.parent).toBe(0);
     expect(travel.current.forkAt).toBe(forkAt + 1);
-    expect(travel.current.label).toMatch(new RegExp(`^restart ${worker!.name} at \\d+\\.\\d s$`));
+    expect(travel.current.label).toMatch(new RegExp(`^restart ${worker!.name} at [\\d.]+ s$`));
     for (let i = 0; i < 40; i++) await travel.step();
     const fork = structuredClone(c.exportRun());
     expect(fork.trace).not.toEqual(original.trace);
@@ -169,6 +169,13 @@ describe('forks', () => {
     expect(plain.branches).toHaveLength(1);
     expect(() => parseRun(JSON.stringify({ ...saved, branch: 7 }))).toThrow(/branches/);
   });
+});
+
+test('a branch is labelled with its action and when it was taken', () => {
+  const at = (ms: number) => forkLabel({ n: 0, at: ms, kind: 'action', text: 'hang worker 2' });
+  expect(at(3140)).toBe('hang worker 2 at 3.1 s');
+  expect(at(15.2)).toBe('hang worker 2 at 0.015 s');
+  expect(at(0)).toBe('hang worker 2 at 0 s');
 });
 
 describe('the timeline seeks by time', () => {
