@@ -150,6 +150,8 @@ export class Lab {
     cluster.onChange(() => this.markDirty());
     this.cluster = cluster;
     if (!keep) this.selected = null;
+    // The console's connection to the new queue server is in the first redraw's stats, not a later one's.
+    this.console.sync();
     this.tick++;
     // Remote nodes run on real time only: a simulated run closes the room.
     if (this.room && cluster.virtual) this.closeRoom();
