@@ -151,7 +151,7 @@ export class Lab {
     this.cluster = cluster;
     if (!keep) this.selected = null;
     // The console's connection to the new queue server is in the first redraw's stats, not a later one's.
-    this.console.sync();
+    this.console.sync(keep ? `The run as it was at event ${cluster.eventCount} (replayed): a new connection to its queue server.` : undefined);
     this.tick++;
     // Remote nodes run on real time only: a simulated run closes the room.
     if (this.room && cluster.virtual) this.closeRoom();

@@ -61,6 +61,9 @@ test('step back, seek on the timeline, fork a branch, switch back, export and re
     await expect.poll(() => seen(page), { message: `after ${k} steps back` }).toEqual(shown[N - k]);
   }
   await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-stepped-back.png') });
+  // The console says what happened to its connection.
+  const consoleText = await page.evaluate(() => JSON.stringify((window as unknown as { __beanlab: { console: { lines: unknown[] } } }).__beanlab.console.lines));
+  expect(consoleText).toContain(`The run as it was at event ${N - 5} (replayed)`);
   // The key steps back too; Step goes forward along the same run.
   await page.keyboard.press('b');
   await settled(page, N - 6);
