@@ -291,10 +291,11 @@ export class Lab {
    */
   step(): Promise<void> {
     this.pause();
-    const cluster = this.cluster;
+    // A step asked before a reset is dropped; one asked before a seek goes on from where the seek lands.
+    const travel = this.travel;
     this.stepping = this.stepping.then(async () => {
-      if (this.cluster !== cluster) return;
-      await this.travel.step();
+      if (this.travel !== travel) return;
+      await travel.step();
       this.markDirty();
     });
     return this.stepping;

@@ -68,6 +68,10 @@ test('step back, seek on the timeline, fork a branch, switch back, export and re
   await page.keyboard.press('b');
   await settled(page, N - 6);
   await expect.poll(() => seen(page)).toEqual(shown[N - 6]);
+  // Keys pressed quickly queue up: back, back, forward is one event back, even while the seeks replay.
+  for (const key of ['b', 'b', 's', 's']) await page.keyboard.press(key);
+  await settled(page, N - 6);
+  await expect.poll(() => seen(page)).toEqual(shown[N - 6]);
   await page.keyboard.press('s');
   await settled(page, N - 5);
   await expect.poll(() => seen(page)).toEqual(shown[N - 5]);
