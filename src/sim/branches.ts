@@ -87,6 +87,11 @@ export class TimeTravel {
     return this.cluster.eventCount;
   }
 
+  /** The cluster is behind the current branch's end (after a seek): a new action there forks the run. */
+  get behind(): boolean {
+    return !this.live;
+  }
+
   /** The current branch's events: where its record ends, or where the cluster is once it runs past that. */
   get end(): number {
     return this.live ? this.cluster.eventCount : this.current.record.events;

@@ -60,6 +60,7 @@ test('step back, seek on the timeline, fork a branch, switch back, export and re
     await settled(page, N - k);
     await expect.poll(() => seen(page), { message: `after ${k} steps back` }).toEqual(shown[N - k]);
   }
+  expect(await page.getByRole('status').filter({ hasText: /^\s*Showing event/ }).textContent()).toMatch(new RegExp(`Showing event ${N - 5} of ${N}: Step and Play go on along this run`));
   await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-stepped-back.png') });
   // The console says what happened to its connection.
   const consoleText = await page.evaluate(() => JSON.stringify((window as unknown as { __beanlab: { console: { lines: unknown[] } } }).__beanlab.console.lines));

@@ -62,7 +62,10 @@ describe('seeking is replaying to the event', () => {
     for (const n of [0, Math.floor(rnd() * recorded.events), recorded.events - 5]) {
       const c = kept(await travel.seek(n));
       expect(c.eventCount).toBe(n);
+      expect(travel.behind).toBe(true);
+      expect(travel.end).toBe(recorded.events);
       while (travel.position < recorded.events) expect(await travel.step()).toBe(true);
+      expect(travel.behind).toBe(false);
       expect(c.trace).toEqual(recorded.trace);
       expect(c.actions).toEqual(recorded.actions);
     }
