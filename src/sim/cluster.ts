@@ -191,7 +191,7 @@ export class Cluster {
     return this.scheduler.processed;
   }
 
-  /** The clock time of each processed event, in order (in virtual time the clock starts at 0: ms since the start). */
+  /** Virtual time: the clock time of each processed event, in order (the clock starts at 0: ms since the start). Live time keeps none. */
   get eventTimes(): readonly number[] {
     return this.scheduler.times;
   }

@@ -54,7 +54,7 @@ export interface SchedulerHost {
 export class Scheduler {
   /** Events processed so far: the position of the run. */
   processed = 0;
-  /** The clock time of each processed event, in order: the timeline maps an instant to a position with it. */
+  /** The clock time of each processed event, in order (virtual time: the timeline seeks with it; live time cannot seek and keeps none). */
   readonly times: number[] = [];
   private readonly events = new Heap<SimEvent>(eventLess);
   private pageSeq = 0;
@@ -115,7 +115,7 @@ export class Scheduler {
   /** One more event has been processed, now. */
   counted(): void {
     this.processed++;
-    this.times.push(this.clock.now());
+    if (this.virtual) this.times.push(this.clock.now());
   }
 
   /** What virtual time waits on has changed: a node answered, or one that had not answered yet stopped (it never will). */

@@ -205,3 +205,14 @@ describe('the timeline seeks by time', () => {
     expect(travel.eventTimes).toEqual(times);
   });
 });
+
+test('live time cannot be rewound, and keeps no event times for it (a long live run would only grow them)', async () => {
+  const c = kept(new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread, latency: 0 }));
+  setUp(c, { kind: 'pi', darts: 400_000, jobs: 2, workers: 1, ttr: 40, autostart: true }, 3);
+  const travel = new TimeTravel(c, spawnInThread);
+  await c.runUntil(() => c.eventCount > 20, 20_000);
+  expect(c.eventCount).toBeGreaterThan(20);
+  expect(c.eventTimes).toEqual([]);
+  await expect(travel.seek(5)).rejects.toThrow(/cannot be rewound/);
+  expect(travel.cluster).toBe(c);
+});
