@@ -106,16 +106,8 @@ export class TimeTravel {
    * Puts the current branch at event `n` (clamped to the branch): replays its record on a fresh cluster,
    * which becomes `cluster` (the caller shows it and disposes of the old one).
    */
-  async seek(n: number, progress?: (events: number, total: number) => void): Promise<Cluster> {
-    if (!this.cluster.virtual) throw new Error(LIVE_NO_REWIND);
-    this.sync();
-    const record = this.current.record;
-    const target = Math.max(0, Math.min(Math.floor(n), record.events));
-    const { cluster, ahead } = await replayTo(record, this.spawn, { until: target, progress });
-    this.ahead = ahead;
-    this.live = !ahead.length && target >= record.events;
-    this.follow(cluster);
-    return cluster;
+  seek(n: number, progress?: (events: number, total: number) => void): Promise<Cluster> {
+    return this.replay(this.current, n, progress);
   }
 
   /** One event back. */
@@ -126,11 +118,21 @@ export class TimeTravel {
   /** Shows branch `id`: seeks to its end. */
   switchTo(id: number): Promise<Cluster> {
     const b = this.branches[id];
-    if (!b) throw new Error(`no branch ${id}`);
+    if (!b) return Promise.reject(new Error(`no branch ${id}`));
+    return this.replay(b, Infinity);
+  }
+
+  /** Branch `b` at event `n` (clamped to it) on a fresh cluster; nothing changes if the replay fails. */
+  private async replay(b: Branch, n: number, progress?: (events: number, total: number) => void): Promise<Cluster> {
+    if (!this.cluster.virtual) throw new Error(LIVE_NO_REWIND);
     this.sync();
+    const target = Math.max(0, Math.min(Math.floor(n), b.record.events));
+    const { cluster, ahead } = await replayTo(b.record, this.spawn, { until: target, progress });
     this.current = b;
-    this.live = false;
-    return this.seek(b.record.events);
+    this.ahead = ahead;
+    this.live = !ahead.length && target >= b.record.events;
+    this.follow(cluster);
+    return cluster;
   }
 
   /** One protocol event on the current branch (its recorded actions applied as their positions come); false if nothing more can happen. */

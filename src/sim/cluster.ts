@@ -750,7 +750,8 @@ export class Cluster {
 
   dispose(): void {
     this.live?.stop();
-    for (const n of this.nodes.values()) n.process.terminate();
+    // A node whose process failed to start has none to end.
+    for (const n of this.nodes.values()) n.process?.terminate();
     this.nodes.clear();
     this.unsubscribe?.();
   }

@@ -33,14 +33,19 @@ export async function replayTo(run: RunRecord, spawn: () => NodeProcess, opts: R
   const cluster = new Cluster({ seed: run.seed, mode: 'virtual', spawn, latency: run.latency, binlog: run.binlog });
   const ahead = [...run.actions];
   const until = Math.min(opts.until ?? run.events, run.events);
-  for (;;) {
-    await applyDue(cluster, ahead);
-    if (cluster.eventCount >= until) break;
-    // Nothing more can happen: a recorded action further on can never be reached.
-    if (!(await cluster.step())) break;
-    opts.progress?.(cluster.eventCount, until);
+  try {
+    for (;;) {
+      await applyDue(cluster, ahead);
+      if (cluster.eventCount >= until) break;
+      // Nothing more can happen: a recorded action further on can never be reached.
+      if (!(await cluster.step())) break;
+      opts.progress?.(cluster.eventCount, until);
+    }
+    await cluster.settle();
+  } catch (err) {
+    cluster.dispose();
+    throw err;
   }
-  await cluster.settle();
   return { cluster, ahead };
 }
 

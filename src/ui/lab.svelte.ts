@@ -46,6 +46,8 @@ export class Lab {
   travel: TimeTravel = $state.raw(null as unknown as TimeTravel);
   /** A seek is replaying the run to the chosen event (new nodes start: it takes a moment). */
   rewinding = $state(false);
+  /** Why the last seek failed (the run on screen stayed as it was). */
+  rewindError = $state('');
   scenario: Scenario = $state({ ...DEFAULT_SCENARIO });
   seed = $state(1);
   mode: 'virtual' | 'live' = $state('virtual');
@@ -203,15 +205,21 @@ export class Lab {
     return this.travelTo((t) => t.switchTo(id));
   }
 
-  /** Replaces the cluster on screen by `to`'s, after the steps asked before it; live time cannot be rewound. */
+  /**
+   * Replaces the cluster on screen by `to`'s, after the steps asked before it; live time cannot be
+   * rewound. A replay that fails leaves the run on screen as it was, and says why.
+   */
   private travelTo(to: (t: TimeTravel) => Promise<Cluster>): Promise<void> {
     this.pause();
     this.stepping = this.stepping.then(async () => {
       await this.advanced;
       if (!this.cluster.virtual) return;
       this.rewinding = true;
+      this.rewindError = '';
       try {
         this.show(await to(this.travel), null, true);
+      } catch (err) {
+        this.rewindError = (err as Error).message;
       } finally {
         this.rewinding = false;
       }

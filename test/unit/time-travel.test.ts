@@ -174,6 +174,22 @@ describe('forks', () => {
   });
 });
 
+test('a seek whose replay fails leaves the branch and its cluster as they were', async () => {
+  const run = await recordedRun(3);
+  const travel = new TimeTravel(run, () => {
+    throw new Error('no node can start');
+  });
+  await expect(travel.seek(10)).rejects.toThrow(/no node can start/);
+  await expect(travel.switchTo(0)).rejects.toThrow(/no node can start/);
+  await expect(travel.switchTo(4)).rejects.toThrow(/no branch 4/);
+  expect(travel.cluster).toBe(run);
+  expect(travel.behind).toBe(false);
+  // The cluster still extends the branch: an action on it forks nothing.
+  await run.settle();
+  run.crashServer();
+  expect(travel.branches).toHaveLength(1);
+});
+
 test('a branch is labelled with its action and when it was taken', () => {
   const at = (ms: number) => forkLabel({ n: 0, at: ms, kind: 'action', text: 'hang worker 2' });
   expect(at(3140)).toBe('hang worker 2 at 3.1 s');
