@@ -101,6 +101,7 @@ export class Cluster {
   private readonly links: Links;
   private nextNodeId = 1;
   private listeners = new Set<() => void>();
+  private actionListeners = new Set<(entry: TraceEntry) => void>();
   private unsubscribe: (() => void) | null = null;
   /** Live time: the real-time driver (the TCP server's too) keeps one timer armed for the next event or engine timer. */
   private readonly live: RealTimeDriver | null;
@@ -154,6 +155,12 @@ export class Cluster {
     return () => this.listeners.delete(fn);
   }
 
+  /** Called as each action is recorded (the student's, a lesson's or a replay's), with its trace entry. */
+  onAction(fn: (entry: TraceEntry) => void): () => void {
+    this.actionListeners.add(fn);
+    return () => this.actionListeners.delete(fn);
+  }
+
   private changed(): void {
     // In live time an action (a kill, a restart) can schedule engine timers: keep the timer armed.
     if (!this.virtual) this.armLive();
@@ -182,6 +189,11 @@ export class Cluster {
 
   get eventCount(): number {
     return this.scheduler.processed;
+  }
+
+  /** Virtual time: the clock time of each processed event, in order (the clock starts at 0: ms since the start). Live time keeps none. */
+  get eventTimes(): readonly number[] {
+    return this.scheduler.times;
   }
 
   get serverUp(): boolean {
@@ -652,10 +664,10 @@ export class Cluster {
 
   /**
    * Virtual time: moves the clock towards `to`, processing every event due on the way; returns early
-   * (time stalls) when a node has not answered yet and `wait` is false.
+   * (time stalls) when a node has not answered yet and `wait` is false, or once `stopAt` events have been processed.
    */
-  async advanceTo(to: number, wait = true): Promise<void> {
-    await this.scheduler.advanceTo(to, wait);
+  async advanceTo(to: number, wait = true, stopAt = Infinity): Promise<void> {
+    await this.scheduler.advanceTo(to, wait, stopAt);
     this.changed();
   }
 
@@ -704,6 +716,8 @@ export class Cluster {
   /** Records the student's action `a`, on node `on` if it acts on one. */
   private action(a: ClusterAction, on?: NodeView): void {
     this.log.action(this.scheduler.processed, this.clock.now(), this.clock.now() - this.startedAt, a, on);
+    const entry = this.log.trace[this.log.trace.length - 1];
+    for (const fn of this.actionListeners) fn(entry);
   }
 
   /** Applies a recorded action (replay). */
@@ -736,7 +750,8 @@ export class Cluster {
 
   dispose(): void {
     this.live?.stop();
-    for (const n of this.nodes.values()) n.process.terminate();
+    // A node whose process failed to start has none to end.
+    for (const n of this.nodes.values()) n.process?.terminate();
     this.nodes.clear();
     this.unsubscribe?.();
   }

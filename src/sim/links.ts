@@ -75,7 +75,7 @@ export class Links {
     const at = (this.virtual ? Math.max(m.vt, this.clock.now()) : this.clock.now()) + n.latency;
     const seq = n.msgSeq++;
     if (this.direct(n) && n.queuedFromNode === 0) {
-      this.scheduler.processed++;
+      this.scheduler.counted();
       return run();
     }
     n.queuedFromNode++;

@@ -60,6 +60,23 @@ export interface RunRecord {
   events: number;
   actions: RecordedAction[];
   trace: TraceEntry[];
+  /**
+   * The run's branches (time travel: a new action taken at an earlier event forks the run), when it has
+   * more than one. The record itself is the branch that was on screen, `branches[branch]`.
+   */
+  branches?: BranchRecord[];
+  branch?: number;
+}
+
+/** A branch of a run, as exported. */
+export interface BranchRecord {
+  /** What it is, as the branch list shows it ("hang worker 2 at 3.1 s"). */
+  label: string;
+  /** The branch it forked from (its index in `branches`), and the event it forked at; null for the first. */
+  parent: number | null;
+  forkAt: number | null;
+  /** Its run; absent for the branch the file's own record is. */
+  run?: RunRecord;
 }
 
 export const textOf = (b: Uint8Array) => {
@@ -121,14 +138,32 @@ export function parseRun(json: string): RunRecord {
   } catch (err) {
     throw new Error(`not a beanlab run: ${(err as Error).message}`);
   }
+  return checkRun(data);
+}
+
+/** `data` as a run, or an error saying what it lacks. */
+function checkRun(data: unknown): RunRecord {
   const r = data as Partial<Omit<RunRecord, 'version'>> & { version?: unknown };
-  if (r.format !== 'beanlab-run' || (r.version !== 1 && r.version !== 2)) throw new Error('not a beanlab run (format "beanlab-run", version 1 or 2 expected)');
+  if (r?.format !== 'beanlab-run' || (r.version !== 1 && r.version !== 2)) throw new Error('not a beanlab run (format "beanlab-run", version 1 or 2 expected)');
   if (r.mode !== 'virtual') throw new Error('only runs in virtual time can be replayed: live runs depend on real timing');
   if (!Array.isArray(r.actions) || !Array.isArray(r.trace) || typeof r.seed !== 'number' || typeof r.events !== 'number') {
     throw new Error('a beanlab run needs seed, events, actions and trace');
   }
   if (!r.actions.every((a) => typeof a?.n === 'number' && typeof a.at === 'number' && typeof a.action?.op === 'string')) {
     throw new Error('every action of a beanlab run needs n, at and action');
+  }
+  if (r.branches !== undefined) {
+    const count = Array.isArray(r.branches) ? r.branches.length : 0;
+    const isBranch = (p: unknown) => p === null || (Number.isInteger(p) && (p as number) >= 0 && (p as number) < count);
+    if (!count || !Number.isInteger(r.branch) || !isBranch(r.branch) || (r.branches as BranchRecord[])[r.branch as number].run) {
+      throw new Error("a beanlab run's branches need a list and the index of the file's own branch (which has no run of its own)");
+    }
+    r.branches = (r.branches as BranchRecord[]).map((b, i) => {
+      if (typeof b?.label !== 'string' || !isBranch(b.parent) || !(b.forkAt === null || typeof b.forkAt === 'number')) {
+        throw new Error(`branch ${i} of this beanlab run needs label, parent and forkAt`);
+      }
+      return b.run === undefined ? b : { ...b, run: checkRun(b.run) };
+    });
   }
   return r.version === 1 ? fromVersion1(r as unknown as RunRecordV1) : (r as RunRecord);
 }

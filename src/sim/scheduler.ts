@@ -54,6 +54,8 @@ export interface SchedulerHost {
 export class Scheduler {
   /** Events processed so far: the position of the run. */
   processed = 0;
+  /** The clock time of each processed event, in order (virtual time: the timeline seeks with it; live time cannot seek and keeps none). */
+  readonly times: number[] = [];
   private readonly events = new Heap<SimEvent>(eventLess);
   private pageSeq = 0;
   private activity: (() => void)[] = [];
@@ -106,8 +108,14 @@ export class Scheduler {
       const e = this.events.take() as SimEvent;
       e.run();
     }
-    this.processed++;
+    this.counted();
     return true;
+  }
+
+  /** One more event has been processed, now. */
+  counted(): void {
+    this.processed++;
+    if (this.virtual) this.times.push(this.clock.now());
   }
 
   /** What virtual time waits on has changed: a node answered, or one that had not answered yet stopped (it never will). */
@@ -133,12 +141,14 @@ export class Scheduler {
 
   /**
    * Virtual time: moves the clock towards `to`, processing every event due on the way; returns early
-   * (time stalls) when a node has not answered yet and `wait` is false.
+   * (time stalls) when a node has not answered yet and `wait` is false, or once `stopAt` events have
+   * been processed (the clock then stays at the last one: a replay has an action to apply there).
    */
-  async advanceTo(to: number, wait: boolean): Promise<void> {
+  async advanceTo(to: number, wait: boolean, stopAt = Infinity): Promise<void> {
     const clock = this.clock as ManualClock;
     for (;;) {
-      while (this.processOne(to));
+      while (this.processed < stopAt && this.processOne(to));
+      if (this.processed >= stopAt) break;
       const h = this.horizon();
       if (h > to) {
         if (clock.now() < to) clock.set(to);

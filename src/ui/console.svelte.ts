@@ -39,11 +39,11 @@ export class ConsoleConnection {
     this.rq = new RqShell(getCluster);
   }
 
-  /** Follows the cluster: a new run, a crashed server, a restarted one. */
-  sync(): void {
+  /** Follows the cluster: a new run (`newRun` says how it came), a crashed server, a restarted one. */
+  sync(newRun = 'New run: a new queue server.'): void {
     const cluster = this.getCluster();
     if (cluster !== this.cluster) {
-      if (this.cluster) this.note('New run: a new queue server.');
+      if (this.cluster) this.note(newRun);
       this.cluster = cluster;
       this.engine = null;
       this.session = null;

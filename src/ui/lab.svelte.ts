@@ -4,7 +4,7 @@ import { wrap } from 'comlink';
 import { Cluster } from '../sim/cluster.ts';
 import type { NodeProcess } from '../nodes/process.ts';
 import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
-import { replayRun } from '../sim/replay.ts';
+import { TimeTravel } from '../sim/branches.ts';
 import { parseRun } from '../sim/run-record.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
@@ -42,6 +42,12 @@ function spawnWorker(): NodeProcess {
 
 export class Lab {
   cluster: Cluster = $state.raw(null as unknown as Cluster);
+  /** The run's branches, the one on screen and where on it the cluster is (virtual time can be rewound). */
+  travel: TimeTravel = $state.raw(null as unknown as TimeTravel);
+  /** A seek is replaying the run to the chosen event (new nodes start: it takes a moment). */
+  rewinding = $state(false);
+  /** Why the last seek failed (the run on screen stayed as it was). */
+  rewindError = $state('');
   scenario: Scenario = $state({ ...DEFAULT_SCENARIO });
   seed = $state(1);
   mode: 'virtual' | 'live' = $state('virtual');
@@ -84,6 +90,8 @@ export class Lab {
   /** The cluster whose virtual clock is being advanced (a fresh run must not wait for the old one's). */
   private advancing: Cluster | null = null;
   private stepping: Promise<void> = Promise.resolve();
+  /** The frame's advance of virtual time in progress (a seek waits for it before replacing the cluster). */
+  private advanced: Promise<void> = Promise.resolve();
   /** The queue server's binlog for this run, in IndexedDB. */
   private binlog: IdbBinlogStorage | null = null;
 
@@ -129,17 +137,23 @@ export class Lab {
     const binlog = new IdbBinlogStorage(`beanlab-binlog-${++runs}`);
     const cluster = new Cluster({ seed: this.seed, mode: this.mode, spawn: this.spawn, binlogStorage: binlog, loadBinlog: () => binlog.load() });
     setUp(cluster, this.scenario, this.seed);
+    this.travel = new TimeTravel(cluster, this.spawn);
     this.show(cluster, binlog);
   }
 
-  /** Puts `cluster` on screen in place of the current run, which is disposed of with its binlog. */
-  private show(cluster: Cluster, binlog: IdbBinlogStorage | null): void {
+  /**
+   * Puts `cluster` on screen in place of the current run, which is disposed of with its binlog; `keep`:
+   * the same run at another event (a seek), so what the student selected stays selected.
+   */
+  private show(cluster: Cluster, binlog: IdbBinlogStorage | null, keep = false): void {
     this.cluster?.dispose();
     void this.binlog?.dispose();
     this.binlog = binlog;
     cluster.onChange(() => this.markDirty());
     this.cluster = cluster;
-    this.selected = null;
+    if (!keep) this.selected = null;
+    // The console's connection to the new queue server is in the first redraw's stats, not a later one's.
+    this.console.sync(keep ? `The run as it was at event ${cluster.eventCount} (replayed): a new connection to its queue server.` : undefined);
     this.tick++;
     // Remote nodes run on real time only: a simulated run closes the room.
     if (this.room && cluster.virtual) this.closeRoom();
@@ -153,22 +167,64 @@ export class Lab {
 
   /** The run so far as JSON (seed, the student's actions, the event trace): in virtual time it replays exactly. */
   exportRun(): string {
-    return JSON.stringify(this.cluster.exportRun(), null, 1);
+    return JSON.stringify(this.travel.exportRun(), null, 1);
   }
 
   /**
    * Replays an exported run on a fresh cluster, event by event, then shows it (paused) in place of the
-   * current one. Resolves with whether the replay's trace is the recorded one, entry for entry.
+   * current one, with its branches. Resolves with whether the replay's trace is the recorded one, entry for entry.
    */
   async replay(json: string, progress?: (events: number, total: number) => void): Promise<{ events: number; identical: boolean }> {
     const run = parseRun(json);
     this.pause();
-    const cluster = await replayRun(run, this.spawn, progress);
+    const travel = await TimeTravel.open(run, this.spawn, progress);
+    const cluster = travel.cluster;
     const identical = JSON.stringify(cluster.trace) === JSON.stringify(run.trace);
     this.mode = 'virtual';
     this.seed = run.seed;
+    this.travel = travel;
     this.show(cluster, null);
     return { events: cluster.eventCount, identical };
+  }
+
+  /**
+   * Shows the current branch at event `n` (pauses first): the run is replayed to it on a fresh cluster.
+   * Step and Play then go on along the same branch; a new action taken there forks it. Virtual time only.
+   */
+  seek(n: number): Promise<void> {
+    return this.travelTo((t) => t.seek(n));
+  }
+
+  /** One protocol event back. */
+  stepBack(): Promise<void> {
+    return this.travelTo((t) => t.stepBack());
+  }
+
+  /** Shows branch `id` at its end. */
+  switchBranch(id: number): Promise<void> {
+    return this.travelTo((t) => t.switchTo(id));
+  }
+
+  /**
+   * Replaces the cluster on screen by `to`'s, after the steps asked before it; live time cannot be
+   * rewound. A replay that fails leaves the run on screen as it was, and says why.
+   */
+  private travelTo(to: (t: TimeTravel) => Promise<Cluster>): Promise<void> {
+    this.pause();
+    this.stepping = this.stepping.then(async () => {
+      await this.advanced;
+      if (!this.cluster.virtual) return;
+      this.rewinding = true;
+      this.rewindError = '';
+      try {
+        this.show(await to(this.travel), null, true);
+      } catch (err) {
+        this.rewindError = (err as Error).message;
+      } finally {
+        this.rewinding = false;
+      }
+    });
+    return this.stepping;
   }
 
   /** Redraw after a change the cluster does not announce (a console command runs in the engine directly). */
@@ -210,7 +266,7 @@ export class Lab {
         // jobs then gets through all the round trips that fit, not one per frame. A stall (a node still
         // computing in real time) is not caught up afterwards: virtual time just waits.
         this.advancing = cluster;
-        cluster.advanceTo(cluster.clock.now() + dt * this.speed, true).finally(() => {
+        this.advanced = this.travel.advanceTo(cluster.clock.now() + dt * this.speed, true).finally(() => {
           if (this.advancing === cluster) this.advancing = null;
         });
       }
@@ -243,10 +299,11 @@ export class Lab {
    */
   step(): Promise<void> {
     this.pause();
-    const cluster = this.cluster;
+    // A step asked before a reset is dropped; one asked before a seek goes on from where the seek lands.
+    const travel = this.travel;
     this.stepping = this.stepping.then(async () => {
-      if (this.cluster !== cluster) return;
-      await cluster.step();
+      if (this.travel !== travel) return;
+      await travel.step();
       this.markDirty();
     });
     return this.stepping;

@@ -42,7 +42,7 @@ export function lastMessages(cluster: Cluster): Map<number, TraceEntry> {
 export function nodeState(n: NodeView, last?: TraceEntry, holdsJob = true): NodeStateText {
   const { job, detail } = n.status;
   let state = n.status.state;
-  if (state === 'sending' && last?.kind === 'to-node' && last.job === job) state = 'working';
+  if (state === 'sending' && job !== undefined && last?.kind === 'to-node' && last.job === job) state = 'working';
   if (n.life === 'dead') {
     return {
       short: 'dead',

@@ -72,7 +72,7 @@ test('a killed worker and a hung worker: the run still finishes right; the hung 
   for (let i = 0; i < 400; i++) {
     const [a, b] = [await nodeState(page, 'worker 1'), await nodeState(page, 'worker 2')];
     if (/working on job/i.test(a) && /working on job/i.test(b)) break;
-    await page.getByRole('button', { name: 'Step' }).click();
+    await page.getByRole('button', { name: 'Step', exact: true }).click();
   }
   await page.getByRole('button', { name: 'Kill worker 1' }).click();
   await page.getByRole('button', { name: 'Hang worker 2' }).click();
@@ -105,7 +105,7 @@ test('server crash: with the binlog no queued job is lost; without it the produc
       const w = window as unknown as { __beanlab: { cluster: { model: { tubes: Map<string, { counts: { ready: number } }> } } } };
       return w.__beanlab.cluster.model.tubes.get('msg_for_worker')?.counts.ready ?? 0;
     });
-  for (let i = 0; i < 200 && (await ready()) < 6; i++) await page.getByRole('button', { name: 'Step' }).click();
+  for (let i = 0; i < 200 && (await ready()) < 6; i++) await page.getByRole('button', { name: 'Step', exact: true }).click();
   expect(await ready()).toBe(6);
   await page.getByRole('button', { name: 'Crash server' }).click();
   await page.screenshot({ path: path.join(SCREENSHOTS, 'cluster-server-crashed.png') });

@@ -24,6 +24,7 @@ const SIZES = [
 const TOP_BAR = (page: Page): [string, Locator][] => [
   ['Mode', page.getByLabel('Mode', { exact: true })],
   ['Play', page.getByRole('button', { name: 'Play', exact: true })],
+  ['Step back', page.getByRole('button', { name: 'Step back', exact: true })],
   ['Step', page.getByRole('button', { name: 'Step', exact: true })],
   ['Speed', page.getByLabel('Speed', { exact: true })],
   ['Start producer', page.getByRole('button', { name: 'Start producer (π)' })],

@@ -100,6 +100,11 @@ describe('node card text', () => {
     expect(nodeState(worker({ state: 'waiting' })).long).toBe('waiting in reserve');
   });
 
+  test('a producer putting its jobs is not "working on job undefined" when a reply without a job reaches it', () => {
+    const producer: NodeView = { ...worker({ state: 'sending', detail: 'putting 8 jobs' }), role: 'producer', name: 'producer' };
+    expect(nodeState(producer, entry('to-node', 'INSERTED 3')).long).toBe('putting 8 jobs');
+  });
+
   test('a hung worker holds its job only until the server takes it back', () => {
     expect(nodeState(worker({ state: 'working', job: 4 }, 'hung'), undefined, true).long).toBe('hung, holding job 4');
     expect(nodeState(worker({ state: 'working', job: 4 }, 'hung'), undefined, false).long).toBe('hung');

@@ -1,0 +1,208 @@
+// Time travel on a virtual-time run, built on replay: seeking to event n replays the current branch's
+// record on a fresh cluster up to n; stepping on from there re-applies the branch's later actions at
+// their positions, so the recorded run comes back event for event. A new action taken while behind the
+// branch's end forks the run: the new branch is the old one's actions up to there plus the new action,
+// and the old branch is kept as it was. Live time (real clocks) cannot be rewound.
+import type { Cluster } from './cluster.ts';
+import type { NodeProcess } from '../nodes/process.ts';
+import { applyDue, replayTo } from './replay.ts';
+import type { RecordedAction, RunRecord, TraceEntry } from './run-record.ts';
+
+export interface Branch {
+  /** Its index in the run's branch list. */
+  id: number;
+  label: string;
+  /** The branch it forked from and the event it forked at (null: the first). */
+  parent: number | null;
+  forkAt: number | null;
+  /** Its run (no branches of its own). */
+  record: RunRecord;
+  /** The clock time of each of its events, known once a cluster has run it (the timeline seeks with them). */
+  times: readonly number[];
+}
+
+export const LIVE_NO_REWIND = 'Live time runs on real clocks and cannot be rewound: switch to virtual time to step back';
+
+/** The position of the last event at or before instant `t` (ms): how many events `times` (in order) has up to `t`. */
+export function positionAt(times: readonly number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid] <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The branch label of an action entry: the action's label and when it was taken (two significant digits under a second). */
+export const forkLabel = (e: TraceEntry) => `${e.text} at ${e.at >= 1000 ? (e.at / 1000).toFixed(1) : Number((e.at / 1000).toPrecision(2))} s`;
+
+/** The cluster's run so far, as a record that does not grow with it. */
+function recordOf(cluster: Cluster): RunRecord {
+  const r = cluster.exportRun();
+  return { ...r, actions: r.actions.slice(), trace: r.trace.slice() };
+}
+
+/** A run's branches, the one on screen, and its cluster at the current position. */
+export class TimeTravel {
+  readonly branches: Branch[];
+  current: Branch;
+  cluster!: Cluster;
+  /** The current branch's recorded actions not applied yet (after a seek). */
+  private ahead: RecordedAction[] = [];
+  /** The cluster has reached the current branch's end: it extends the branch as it runs. */
+  private live = true;
+  private reapplying = false;
+  private unfollow: () => void = () => {};
+
+  /** `cluster` at the end of branch `current` of `branches` (by default a run of its own, just started). */
+  constructor(
+    cluster: Cluster,
+    private readonly spawn: () => NodeProcess,
+    branches?: Branch[],
+    current = 0,
+  ) {
+    this.branches = branches ?? [{ id: 0, label: 'first run', parent: null, forkAt: null, record: recordOf(cluster), times: [] }];
+    this.current = this.branches[current];
+    this.follow(cluster);
+  }
+
+  /** Opens an exported run (with its branches, if it has any) at the end of the branch it was saved on. */
+  static async open(run: RunRecord, spawn: () => NodeProcess, progress?: (events: number, total: number) => void): Promise<TimeTravel> {
+    const { branches: saved, branch, ...own } = run;
+    const branches: Branch[] = saved
+      ? saved.map((b, id) => ({ id, label: b.label, parent: b.parent, forkAt: b.forkAt, record: b.run ?? own, times: [] }))
+      : [{ id: 0, label: 'the recorded run', parent: null, forkAt: null, record: own, times: [] }];
+    const current = saved ? (branch ?? 0) : 0;
+    const { cluster, ahead } = await replayTo(branches[current].record, spawn, { progress });
+    const travel = new TimeTravel(cluster, spawn, branches, current);
+    travel.ahead = ahead;
+    travel.live = !ahead.length;
+    return travel;
+  }
+
+  /** Events processed so far on the current branch. */
+  get position(): number {
+    return this.cluster.eventCount;
+  }
+
+  /** The cluster is behind the current branch's end (after a seek): a new action there forks the run. */
+  get behind(): boolean {
+    return !this.live;
+  }
+
+  /** The current branch's events: where its record ends, or where the cluster is once it runs past that. */
+  get end(): number {
+    return this.live ? this.cluster.eventCount : this.current.record.events;
+  }
+
+  /** The clock time of each of the current branch's events. */
+  get eventTimes(): readonly number[] {
+    return this.live ? this.cluster.eventTimes : this.current.times;
+  }
+
+  /**
+   * Puts the current branch at event `n` (clamped to the branch): replays its record on a fresh cluster,
+   * which becomes `cluster` (the caller shows it and disposes of the old one).
+   */
+  seek(n: number, progress?: (events: number, total: number) => void): Promise<Cluster> {
+    return this.replay(this.current, n, progress);
+  }
+
+  /** One event back. */
+  stepBack(): Promise<Cluster> {
+    return this.seek(this.position - 1);
+  }
+
+  /** Shows branch `id`: seeks to its end. */
+  switchTo(id: number): Promise<Cluster> {
+    const b = this.branches[id];
+    if (!b) return Promise.reject(new Error(`no branch ${id}`));
+    return this.replay(b, Infinity);
+  }
+
+  /** Branch `b` at event `n` (clamped to it) on a fresh cluster; nothing changes if the replay fails. */
+  private async replay(b: Branch, n: number, progress?: (events: number, total: number) => void): Promise<Cluster> {
+    if (!this.cluster.virtual) throw new Error(LIVE_NO_REWIND);
+    this.sync();
+    const target = Math.max(0, Math.min(Math.floor(n), b.record.events));
+    const { cluster, ahead } = await replayTo(b.record, this.spawn, { until: target, progress });
+    this.current = b;
+    this.ahead = ahead;
+    this.live = !ahead.length && target >= b.record.events;
+    this.follow(cluster);
+    return cluster;
+  }
+
+  /** One protocol event on the current branch (its recorded actions applied as their positions come); false if nothing more can happen. */
+  async step(): Promise<boolean> {
+    await this.reapply();
+    const moved = (await this.cluster.step()) !== null;
+    await this.reapply();
+    return moved;
+  }
+
+  /** Virtual time on to `to` (as Cluster.advanceTo), stopping at each recorded action's position to apply it. */
+  async advanceTo(to: number, wait = true): Promise<void> {
+    const cluster = this.cluster;
+    // A seek may replace the cluster meanwhile: this advance ends with the old one.
+    while (cluster === this.cluster) {
+      const next = this.ahead[0];
+      await cluster.advanceTo(to, wait, next ? next.n : Infinity);
+      if (!next || cluster.eventCount < next.n || cluster !== this.cluster) break;
+      // Taken later than this stretch of time: it waits at its position for the next one.
+      if (next.at > to) {
+        cluster.advanceClock(to);
+        break;
+      }
+      await this.reapply();
+    }
+  }
+
+  /** The run as JSON-ready data: the current branch's record, with every branch when there is more than one. */
+  exportRun(): RunRecord {
+    this.sync();
+    const run = { ...this.current.record };
+    if (this.branches.length > 1) {
+      run.branches = this.branches.map((b) => ({ label: b.label, parent: b.parent, forkAt: b.forkAt, ...(b === this.current ? {} : { run: b.record }) }));
+      run.branch = this.current.id;
+    }
+    return run;
+  }
+
+  /** Takes the cluster's run into the current branch's record, if the cluster is extending it. */
+  private sync(): void {
+    if (!this.live) return;
+    this.current.record = recordOf(this.cluster);
+    this.current.times = this.cluster.eventTimes.slice();
+  }
+
+  private async reapply(): Promise<void> {
+    if (this.ahead.length) {
+      this.reapplying = true;
+      try {
+        await applyDue(this.cluster, this.ahead);
+      } finally {
+        this.reapplying = false;
+      }
+    }
+    if (!this.live && !this.ahead.length && this.cluster.eventCount >= this.current.record.events) this.live = true;
+  }
+
+  private follow(cluster: Cluster): void {
+    this.unfollow();
+    this.cluster = cluster;
+    this.unfollow = cluster.onAction((e) => this.acted(e));
+  }
+
+  /** An action on the cluster: behind the branch's end, one that is not the branch's own forks the run. */
+  private acted(e: TraceEntry): void {
+    if (this.reapplying || this.live) return;
+    const branch: Branch = { id: this.branches.length, label: forkLabel(e), parent: this.current.id, forkAt: this.cluster.eventCount, record: recordOf(this.cluster), times: [] };
+    this.branches.push(branch);
+    this.current = branch;
+    this.ahead = [];
+    this.live = true;
+  }
+}

@@ -1,0 +1,141 @@
+// Time travel in Chromium: Step back shows the run as it was at each earlier event (the events counter,
+// the queue server's stats, a job card), a click on the timeline seeks to the instant under it, a new
+// action after stepping back forks the run into a second branch, and an exported run keeps its branches.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { nodeCard, openLab, SCREENSHOTS, type Lab } from './browser.ts';
+
+let lab: Lab;
+beforeAll(async () => {
+  lab = await openLab();
+});
+afterAll(async () => {
+  await lab?.close();
+});
+
+const events = async (page: Page) => Number(((await page.locator('.readout .value').nth(1).textContent()) ?? '').replace(/[^\d]/g, ''));
+
+/** What the student sees at the current event: the counter, the queue server's stats, job 1's card, whether worker 1 is hung. */
+async function seen(page: Page) {
+  const server = page.getByRole('region', { name: 'Queue server' });
+  const job = page.getByRole('button', { name: 'Job 1', exact: true });
+  return {
+    events: await events(page),
+    stats: (await server.locator('.stats').textContent())?.replace(/\s+/g, ' ').trim(),
+    job: (await job.count()) ? await job.getAttribute('title') : null,
+    hung: /hung/i.test((await nodeCard(page, 'worker 1').textContent()) ?? ''),
+  };
+}
+
+/** The events counter shows `n` and no seek is replaying (the console then reconnects to the new queue server). */
+async function settled(page: Page, n: number) {
+  await expect.poll(() => events(page), { timeout: 30_000 }).toBe(n);
+  await expect.poll(() => page.getByText('Rewinding…').count(), { timeout: 30_000 }).toBe(0);
+}
+
+/** Events stepped through before stepping back: enough for the producer to have put its first job. */
+const N = 50;
+const branchList = (page: Page) => page.getByRole('list', { name: 'Branches of this run' });
+
+test('step back, seek on the timeline, fork a branch, switch back, export and reopen with branches', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await page.getByLabel('Darts', { exact: true }).fill('400000');
+  await page.getByLabel('Seed', { exact: true }).fill('4');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  expect(await page.getByRole('button', { name: 'Step back' }).isDisabled()).toBe(true);
+
+  const shown = [await seen(page)];
+  for (let i = 1; i <= N; i++) {
+    await page.getByRole('button', { name: 'Step', exact: true }).click();
+    await settled(page, i);
+    shown.push(await seen(page));
+  }
+  expect(shown[N].job, 'job 1 was put within N events').not.toBeNull();
+
+  for (let k = 1; k <= 5; k++) {
+    await page.getByRole('button', { name: 'Step back' }).click();
+    await settled(page, N - k);
+    await expect.poll(() => seen(page), { message: `after ${k} steps back` }).toEqual(shown[N - k]);
+  }
+  expect(await page.getByRole('status').filter({ hasText: /^\s*Showing event/ }).textContent()).toMatch(new RegExp(`Showing event ${N - 5} of ${N}: Step and Play go on along this run`));
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-stepped-back.png') });
+  // The console says what happened to its connection.
+  const consoleText = await page.evaluate(() => JSON.stringify((window as unknown as { __beanlab: { console: { lines: unknown[] } } }).__beanlab.console.lines));
+  expect(consoleText).toContain(`The run as it was at event ${N - 5} (replayed)`);
+  // The key steps back too; Step goes forward along the same run.
+  await page.keyboard.press('b');
+  await settled(page, N - 6);
+  await expect.poll(() => seen(page)).toEqual(shown[N - 6]);
+  // Keys pressed quickly queue up: back, back, forward is one event back, even while the seeks replay.
+  for (const key of ['b', 'b', 's', 's']) await page.keyboard.press(key);
+  await settled(page, N - 6);
+  await expect.poll(() => seen(page)).toEqual(shown[N - 6]);
+  await page.keyboard.press('s');
+  await settled(page, N - 5);
+  await expect.poll(() => seen(page)).toEqual(shown[N - 5]);
+
+  // A new action here forks the run.
+  expect(await branchList(page).count()).toBe(0);
+  await page.getByRole('button', { name: 'Hang worker 1' }).click();
+  await expect.poll(() => branchList(page).locator('li').allTextContents()).toEqual([expect.stringMatching(/^first run\s*Switch$/), expect.stringMatching(/^hang worker 1 at [\d.]+ s\s*\(shown\)$/)]);
+  for (let i = 0; i < 5; i++) await page.keyboard.press('s');
+  await settled(page, N);
+  const forked = await seen(page);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-branches.png') });
+
+  await page.getByRole('button', { name: 'Switch to first run' }).click();
+  await settled(page, N);
+  await expect.poll(() => seen(page)).toEqual(shown[N]);
+  expect(forked.hung).toBe(true);
+  expect(shown[N].hung).toBe(false);
+
+  // A click on the timeline seeks to the last event at or before the instant under the pointer.
+  const ticks = page.locator('figure.timeline text.tick');
+  const [a, b] = [ticks.first(), ticks.nth(1)];
+  const [ax, bx] = [await a.boundingBox(), await b.boundingBox()];
+  const [av, bv] = [Number(await a.textContent()), Number(await b.textContent())];
+  const times = await page.evaluate(() => (window as unknown as { __beanlab: { travel: { eventTimes: readonly number[] } } }).__beanlab.travel.eventTimes.slice());
+  const [a0, b0] = [ax!.x + ax!.width / 2, bx!.x + bx!.width / 2];
+  const secondsAt = (x: number) => av + ((x - a0) * (bv - av)) / (b0 - a0);
+  const xAt = (seconds: number) => a0 + ((seconds - av) * (b0 - a0)) / (bv - av);
+  const plot = (await page.locator('figure.timeline svg[role="img"]').boundingBox())!;
+  // Between the events half-way through the run (a pixel either side changes nothing if they are apart).
+  const clickX = Math.round(xAt((times[N / 2 - 1] + times[N / 2]) / 2000));
+  const t = secondsAt(clickX) * 1000;
+  const expected = times.filter((x) => x <= t).length;
+  expect(expected).toBeGreaterThan(0);
+  expect(expected).toBeLessThan(N);
+  await page.mouse.click(clickX, plot.y + plot.height / 2);
+  await settled(page, expected);
+  await expect.poll(() => seen(page)).toEqual(shown[expected]);
+
+  // Export (the branch on screen, with the other one) and reopen.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export run' }).click()]);
+  const saved = await download.path();
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await expect.poll(() => branchList(page).count()).toBe(0);
+  await page.getByLabel('Run file to replay').setInputFiles(saved);
+  await page.getByRole('status').filter({ hasText: /^Replayed/ }).waitFor({ timeout: 60_000 });
+  expect(await page.getByRole('status').filter({ hasText: /^Replayed/ }).textContent()).toBe(`Replayed ${N} events: the trace is identical to the recorded one.`);
+  await expect.poll(() => branchList(page).locator('li').count()).toBe(2);
+  await expect.poll(() => seen(page)).toEqual(shown[N]);
+  await page.getByRole('button', { name: /^Switch to hang worker 1/ }).click();
+  await settled(page, N);
+  await expect.poll(() => seen(page)).toEqual(forked);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-reopened.png') });
+  expect(errors).toEqual([]);
+});
+
+test('live time cannot be rewound: Step back is disabled and says why', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await page.getByLabel('Mode', { exact: true }).selectOption('live');
+  const back = page.getByRole('button', { name: 'Step back' });
+  expect(await back.isDisabled()).toBe(true);
+  expect(await back.getAttribute('title')).toMatch(/cannot be rewound/);
+  expect(await page.getByText('live: no rewind').isVisible()).toBe(true);
+  expect(errors).toEqual([]);
+});
