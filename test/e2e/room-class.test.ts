@@ -69,6 +69,14 @@ test('the roster lists both joiners with their jobs done and lessons; the room e
   expect(rows[1][7]).toBe('—');
   await ada.moveTo(3);
   await expect.poll(async () => (await rosterRows(host.page))[0][7], { timeout: 10_000 }).toMatch(/^Speedup — step 4 of \d+$/);
+  // Sharing is the joiner's choice: unticked, the host sees no lesson; ticked again, it does.
+  const share = ada.join.getByRole('checkbox', { name: /Share my current lesson and step with the host/ });
+  expect(await share.isChecked()).toBe(true);
+  await ada.join.screenshot({ path: path.join(SCREENSHOTS, 'room-class-joiner.png') });
+  await share.uncheck();
+  await expect.poll(async () => (await rosterRows(host.page))[0][7], { timeout: 10_000 }).toBe('—');
+  await share.check();
+  await expect.poll(async () => (await rosterRows(host.page))[0][7], { timeout: 10_000 }).toMatch(/^Speedup — step 4 of \d+$/);
   // Sorted by jobs done, most first; again, fewest first.
   const jobsHeader = host.page.getByRole('columnheader', { name: /Jobs done/ });
   await jobsHeader.getByRole('button').click();
