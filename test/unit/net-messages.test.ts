@@ -1,6 +1,6 @@
 // The room protocol's messages: what each side accepts from the other, checked field by field.
 import { describe, expect, test } from 'vitest';
-import { decodeHostMessage, decodeJoinerMessage, encodeMessage, FRAME_CHARS, FrameReader, frames, MAX_DATA_BYTES, MAX_MESSAGE_CHARS, ROOM_PROTOCOL, splitData } from '../../src/net/messages.ts';
+import { decodeHostMessage, decodeJoinerMessage, encodeMessage, FRAME_CHARS, FrameReader, frames, MAX_DATA_BYTES, MAX_MESSAGE_CHARS, ROOM_PROTOCOL, splitData, type HostMessage } from '../../src/net/messages.ts';
 import { CHANNEL_MAX_MESSAGE_BYTES } from './net-fake-channel.ts';
 import { hostPeerId, joinCodeText, joinLink, linkSecret, newRoomCode, newRoomSecret, normaliseRoomCode, parseJoinCode, ROOM_CODE_LENGTH } from '../../src/net/room-code.ts';
 
@@ -187,7 +187,7 @@ describe('host -> joiner', () => {
   });
 
   test("a welcome says whether the host reads shared lessons (an older host's welcome does not, and still decodes)", () => {
-    const welcome = { t: 'welcome', room: 'abcdefgh2345', joiner: 2, nodes: [{ s: 0, name: 'remote 2.1' }] } as const;
+    const welcome: HostMessage = { t: 'welcome', room: 'abcdefgh2345', joiner: 2, nodes: [{ s: 0, name: 'remote 2.1' }] };
     expect(decodeHostMessage(encodeMessage(welcome))).toEqual({ ok: true, msg: welcome });
     expect(decodeHostMessage(encodeMessage({ ...welcome, lessons: true }))).toEqual({ ok: true, msg: { ...welcome, lessons: true } });
     expect(decodeHostMessage(JSON.stringify({ ...welcome, lessons: 'yes' }))).toEqual({ ok: false, why: 'lessons is not true' });
