@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
@@ -236,6 +237,8 @@ describe('npm run join: as a process', () => {
       await until(() => remoteNodes().length === 2, 30_000);
       expect(remoteNodes().map((n) => n.name)).toEqual(['remote 1.1', 'remote 1.2']);
       expect(room.room.peers.map((p) => [p.name, p.state])).toEqual([['lab-01', 'admitted']]);
+      // The roster's machine column: the machine's system and cores, as its hello said them.
+      expect([room.room.peers[0].platform, room.room.peers[0].cores]).toEqual([`${os.type()} ${os.machine()}`, os.availableParallelism()]);
       const pi: PiScenario = { kind: 'pi', darts: 8_000_000, jobs: 8, workers: 0, ttr: 60, autostart: true };
       cluster.addNode('producer', producerConfig(pi, 7));
       await cluster.runUntil(() => estimate() !== undefined, 60_000);
