@@ -98,8 +98,14 @@ test('the roster lists both joiners with their jobs done and lessons; the room e
   const fitText = (await fitted.textContent())!.trim();
   expect(fitText).toMatch(/serial fraction [\d.]+%: (no more than [\d.]+× however many nodes|no limit)/);
   expect(await host.page.locator('path.amdahl').getAttribute('d')).toMatch(/^M[\d.]+,[\d.]+(L[\d.]+,[\d.]+){50,}$/);
+  // Each remote run's jobs by machine: a joiner's nodes together, under its name.
+  const byMachine = await host.page.getByText(/^by machine: /).allTextContents();
+  expect(byMachine).toHaveLength(2);
+  expect(byMachine[1]).toMatch(/^by machine: Ada \d+ \(\d+%\) · Bob \d+ \(\d+%\)$/);
   await host.page.getByRole('heading', { name: 'Speedup experiment' }).scrollIntoViewIfNeeded();
   await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-class-speedup-amdahl.png') });
+  await host.page.getByRole('table', { name: 'Share of the jobs, per node, and dispatch overhead' }).scrollIntoViewIfNeeded();
+  await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-class-speedup-shares.png') });
 
   // Back in the Class tab: the experiment in one line, and the class results file.
   await host.page.getByRole('tab', { name: 'Class' }).click();
