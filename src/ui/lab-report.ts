@@ -104,8 +104,9 @@ function speedupSection(points: readonly SpeedupPoint[], setup: string): string 
     .map((p) => `<tr><td class="num">${p.workers}</td><td>${p.kind}</td><td class="num">${fixed(p.seconds, 3)}</td><td class="num">${fixed(p.speedup, 2)}</td><td class="num">${fixed(p.efficiency * 100, 0)} %</td><td class="num">${p.jobs}</td><td class="num">${p.overheadMs === null ? '' : fixed(p.overheadMs, 1)}</td></tr>`)
     .join('\n');
   const fit = experimentAmdahl(points);
+  const nodes = points.some((p) => p.kind === 'remote') ? 'nodes' : 'workers';
   return `<section><h2>Speedup</h2>
-<p>Measured on ${h(setup)}. Speedup S(k) = T(1) / T(k) against the ideal S(k) = k; efficiency E(k) = S(k) / k.${fit ? ` Amdahl's law fitted to the runs: ${h(describeAmdahl(fit))}.` : ''}</p>
+<p>Measured on ${h(setup)}. Speedup S(k) = T(1) / T(k) against the ideal S(k) = k; efficiency E(k) = S(k) / k.${fit ? ` Amdahl's law fitted to the runs: ${h(describeAmdahl(fit, nodes))}.` : ''}</p>
 ${speedupPlot(points, fit)}
 <table><thead><tr><th>Workers</th><th>Nodes</th><th>Time (s)</th><th>Speedup</th><th>Efficiency</th><th>Jobs</th><th>Overhead per job (ms)</th></tr></thead>
 <tbody>
@@ -146,7 +147,7 @@ ${yTicks.map((s) => `<line class="grid" x1="${m.left}" x2="${m.left + iw}" y1="$
 </g>
 <path class="ideal" d="M${x(0)},${y(0)}L${x(maxK).toFixed(1)},${y(maxK).toFixed(1)}"/>
 <text class="ideal-label" x="${(x(maxK) - 4).toFixed(1)}" y="${(y(maxK) + 14).toFixed(1)}" text-anchor="end">ideal</text>
-${fit ? `<path class="amdahl" d="${amdahl}"><title>Amdahl's law fitted: ${h(describeAmdahl(fit))}</title></path>` : ''}
+${fit ? `<path class="amdahl" d="${amdahl}"><title>Amdahl's law fitted: ${h(describeAmdahl(fit, points.some((p) => p.kind === 'remote') ? 'nodes' : 'workers'))}</title></path>` : ''}
 ${series.map((ps) => `<path class="measured" stroke="${colour(ps)}" d="${line(ps)}"/>${ps.map((p) => `<circle cx="${x(p.workers).toFixed(1)}" cy="${y(p.speedup).toFixed(1)}" r="4" fill="${colour(ps)}"><title>${p.workers} ${p.kind}: speedup ${fixed(p.speedup, 2)}</title></circle>`).join('')}`).join('\n')}
 </svg>`;
 }

@@ -77,7 +77,7 @@ describe('lab report', () => {
   test("the speedup plot draws Amdahl's law fitted to the runs, and the text names f and the limit 1/f", async () => {
     const html = buildLabReport(await input());
     expect(html).toMatch(/<path class="amdahl" d="M[^"]+">/);
-    expect(html).toMatch(/Amdahl's law fitted to the runs: serial fraction [\d.]+%: no more than [\d.]+× however many nodes|no limit from a serial part/);
+    expect(html).toMatch(/Amdahl's law fitted to the runs: serial fraction [\d.]+%: no more than [\d.]+× however many workers|no limit from a serial part/);
   });
 
     test('self-contained: nothing loaded from elsewhere, no script', async () => {
