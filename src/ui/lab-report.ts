@@ -147,7 +147,7 @@ ${yTicks.map((s) => `<line class="grid" x1="${m.left}" x2="${m.left + iw}" y1="$
 </g>
 <path class="ideal" d="M${x(0)},${y(0)}L${x(maxK).toFixed(1)},${y(maxK).toFixed(1)}"/>
 <text class="ideal-label" x="${(x(maxK) - 4).toFixed(1)}" y="${(y(maxK) + 14).toFixed(1)}" text-anchor="end">ideal</text>
-${fit ? `<path class="amdahl" d="${amdahl}"><title>Amdahl's law fitted: ${h(describeAmdahl(fit, points.some((p) => p.kind === 'remote') ? 'nodes' : 'workers'))}</title></path>` : ''}
+${fit ? `<path class="amdahl" d="${amdahl}"><title>Amdahl's law fitted: ${h(describeAmdahl(fit, points.some((p) => p.kind === 'remote') ? 'nodes' : 'workers'))}</title></path><text class="amdahl-label" x="${(x(maxK) - 4).toFixed(1)}" y="${(y(amdahlSpeedup(fit.f, maxK)) - 6).toFixed(1)}" text-anchor="end">Amdahl fit</text>` : ''}
 ${series.map((ps) => `<path class="measured" stroke="${colour(ps)}" d="${line(ps)}"/>${ps.map((p) => `<circle cx="${x(p.workers).toFixed(1)}" cy="${y(p.speedup).toFixed(1)}" r="4" fill="${colour(ps)}"><title>${p.workers} ${p.kind}: speedup ${fixed(p.speedup, 2)}</title></circle>`).join('')}`).join('\n')}
 </svg>`;
 }
@@ -220,6 +220,7 @@ pre.columns { columns: 2; column-gap: 2rem; }
 .plot .ideal { stroke: #6b7280; stroke-dasharray: 5 4; fill: none; }
 .plot .ideal-label { fill: #6b7280; }
 .plot .amdahl { stroke: #1b7a4b; stroke-dasharray: 10 3 2 3; stroke-width: 2; fill: none; }
+.plot .amdahl-label { fill: #1b7a4b; }
 .plot .measured { fill: none; stroke-width: 2.5; }
 @media print {
   body { margin: 0; max-width: none; font-size: 11pt; }
