@@ -120,6 +120,9 @@ async function main(argv: string[]): Promise<void> {
       secret: room.secret,
       slots: room.cores + (bridge ? 1 : 0),
       name,
+      // The roster's machine column: a lab machine's system as a browser on it would say it ("Linux x86_64").
+      platform: `${os.type()} ${os.machine()}`,
+      cores: os.availableParallelism(),
       signaling: room.signaling,
       spawn: (slot) => (bridge && slot === BRIDGE_SLOT ? bridge.spawn() : spawnThreadNode(new URL(import.meta.url))),
       onChange: () => {

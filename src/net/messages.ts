@@ -53,19 +53,38 @@ export interface JoinerHello {
   proof?: string;
   /** This tab's id in the room, kept across reloads: a reloaded tab gets its old joiner number and seat back. */
   tab?: string;
+  /** The machine's system as its browser names it ("Linux x86_64"), for the host's roster. */
+  platform?: string;
+  /** The machine's cores (navigator.hardwareConcurrency), for the host's roster. */
+  cores?: number;
 }
+
+/** Where a student is in the lessons: the open lesson's id and its step (0-based). */
+export interface LessonAt {
+  lesson: string;
+  step: number;
+}
+
+/** Most cores a joiner may say its machine has. */
+export const MAX_CORES = 1024;
+/** Longest lesson id a joiner may share (a lesson from a file or a link has a longer id than a bundled one). */
+const MAX_LESSON_ID = 200;
+/** Most steps a lesson may have, as far as the room is concerned. */
+const MAX_STEP = 10_000;
 
 export type JoinerMessage =
   | JoinerHello
   | { t: 'node'; s: number; g: number; m: FromNode }
   | { t: 'pong'; n: number }
+  /** The student's current lesson and step (null: none open, or it stopped sharing); sent only to a host that welcomed it with `lessons`. */
+  | { t: 'lesson'; at: LessonAt | null }
   | { t: 'bye' };
 
 export type HostMessage =
   /** The host's answer to the hello's nonce: it knows the room's secret (challenge.ts). */
   | { t: 'hello'; answer: string }
-  /** Admitted: you are joiner `joiner`; your slots became these nodes. */
-  | { t: 'welcome'; room: string; joiner: number; nodes: { s: number; name: string }[] }
+  /** Admitted: you are joiner `joiner`; your slots became these nodes; `lessons`: this host reads lesson messages (an older one drops them). */
+  | { t: 'welcome'; room: string; joiner: number; nodes: { s: number; name: string }[]; lessons?: true }
   /** The host must approve this joiner first. */
   | { t: 'waiting' }
   /** To slot `s`'s worker of start `g` (a 'start' message begins start `g`). */
@@ -358,12 +377,19 @@ export function decodeJoinerMessage(raw: unknown): Decoded<JoinerMessage> {
         if (o.nonce !== undefined) hello.nonce = hexText(o, 'nonce', NONCE_HEX);
         if (o.proof !== undefined) hello.proof = hexText(o, 'proof', MAC_HEX);
         if (o.tab !== undefined) hello.tab = hexText(o, 'tab', TAB_HEX);
+        if (o.platform !== undefined) hello.platform = text(o, 'platform', 60);
+        if (o.cores !== undefined) hello.cores = int(o, 'cores', 1, MAX_CORES);
         return hello;
       }
       case 'node':
         return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER), m: fromNode(o.m) };
       case 'pong':
         return { t: 'pong', n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER) };
+      case 'lesson': {
+        if (o.at === null) return { t: 'lesson', at: null };
+        const at = obj(o.at, 'at');
+        return { t: 'lesson', at: { lesson: text(at, 'lesson', MAX_LESSON_ID), step: int(at, 'step', 0, MAX_STEP) } };
+      }
       case 'bye':
         return { t: 'bye' };
       default:
@@ -384,7 +410,12 @@ export function decodeHostMessage(raw: unknown): Decoded<HostMessage> {
           const x = obj(n, 'node');
           return { s: int(x, 's', 0, MAX_SLOTS - 1), name: text(x, 'name', 80) };
         });
-        return { t: 'welcome', room: text(o, 'room', 40), joiner: int(o, 'joiner', 1, Number.MAX_SAFE_INTEGER), nodes };
+        const welcome: HostMessage = { t: 'welcome', room: text(o, 'room', 40), joiner: int(o, 'joiner', 1, Number.MAX_SAFE_INTEGER), nodes };
+        if (o.lessons !== undefined) {
+          if (o.lessons !== true) throw new Invalid('lessons is not true');
+          welcome.lessons = true;
+        }
+        return welcome;
       }
       case 'waiting':
         return { t: 'waiting' };

@@ -303,7 +303,7 @@ export class JoinedRoom {
     }, 1000);
   }
 
-  static async join(opts: { code: string; secret: string; slots: number; name: string; tab?: string; signaling: SignalingServer; spawn: (slot: number) => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
+  static async join(opts: { code: string; secret: string; slots: number; name: string; tab?: string; platform?: string; cores?: number; signaling: SignalingServer; spawn: (slot: number) => NodeProcess; onChange: () => void }): Promise<JoinedRoom> {
     const PeerClass = await loadPeer();
     const peer = new PeerClass(peerOptions(opts.signaling));
     screenOffers(peer, false);
@@ -311,7 +311,7 @@ export class JoinedRoom {
       await signalingOpen(peer, opts.signaling, SIGNALING_TIMEOUT_MS);
       const conn = await connect(peer, opts.code);
       const now = () => performance.timeOrigin + performance.now();
-      const member = new RoomMember(channelOf(conn), { code: opts.code, secret: opts.secret, slots: opts.slots, name: opts.name, tab: opts.tab, spawn: opts.spawn, now, onChange: opts.onChange });
+      const member = new RoomMember(channelOf(conn), { code: opts.code, secret: opts.secret, slots: opts.slots, name: opts.name, tab: opts.tab, platform: opts.platform, cores: opts.cores, spawn: opts.spawn, now, onChange: opts.onChange });
       return new JoinedRoom(member, peer);
     } catch (err) {
       peer.destroy();

@@ -19,7 +19,7 @@ import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messag
 import type { Command } from '../engine/command.ts';
 import type { Connection } from '../engine/connection.ts';
 import type { PeerChannel } from './channel.ts';
-import { decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello } from './messages.ts';
+import { decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type LessonAt } from './messages.ts';
 import { RemoteNodeRules } from './worker-commands.ts';
 import { hostAnswer, joinerProof } from './challenge.ts';
 import { sameMac } from './hmac.ts';
@@ -67,6 +67,13 @@ export interface RoomPeer {
   link: RemoteLink;
   /** Why it left (shown as text). */
   reason?: string;
+  /** The machine's system and cores, if its hello said them. */
+  platform?: string;
+  cores?: number;
+  /** Jobs its nodes finished in this room (task-done reports the host accepted), over every run. */
+  jobsDone: number;
+  /** The student's lesson and step, if the joiner shares them. */
+  lesson: LessonAt | null;
 }
 
 /**
@@ -160,6 +167,10 @@ class PeerEntry implements RoomPeer {
   lent = new Set<number>();
   link: RemoteLink;
   reason?: string;
+  platform?: string;
+  cores?: number;
+  jobsDone = 0;
+  lesson: LessonAt | null = null;
   lastHeard: number;
   pings = new Map<number, number>();
   /** Waiting for the pong to these pings (see RoomLoan.settle). */
@@ -422,6 +433,9 @@ export class RoomHost {
       }
       case 'bye':
         return this.drop(e, 'left the room', false);
+      case 'lesson':
+        e.lesson = m.at;
+        return this.changed();
       case 'node': {
         if (e.state !== 'admitted' || m.s >= e.slots) return this.drop(e, `sent a node message for slot ${m.s}, which it does not have`);
         const p = e.processes[m.s];
@@ -435,6 +449,7 @@ export class RoomHost {
         else if (fm.t === 'report' && (fm.report.kind === 'task-done' || fm.report.kind === 'task-failed')) {
           const refused = p.rules.refuseReport(fm.report.job);
           if (refused) return this.drop(e, refused);
+          if (fm.report.kind === 'task-done') e.jobsDone++;
         }
         return p.deliver(this.restamp(fm));
       }
@@ -458,6 +473,8 @@ export class RoomHost {
     e.slots = m.slots;
     for (const quota of [e.messages, e.chars, e.puts]) quota.scale(m.slots);
     e.tab = m.tab;
+    e.platform = m.platform;
+    e.cores = m.cores;
     const before = m.tab === undefined ? undefined : this.entries.find((x) => x !== e && x.tab === m.tab && x.rejoinable);
     if (before) return this.rejoin(e, before);
     if (this.requireApproval) {
@@ -480,6 +497,7 @@ export class RoomHost {
     before.placed = [];
     if (e.no === this.nextNo - 1) this.nextNo--;
     e.no = before.no;
+    e.jobsDone = before.jobsDone;
     this.entries.splice(this.entries.indexOf(e), 1);
     this.entries.splice(this.entries.indexOf(before), 1, e);
     this.seat(e);
@@ -498,7 +516,7 @@ export class RoomHost {
   private admit(e: PeerEntry): void {
     e.state = 'admitted';
     e.rejoinable = true;
-    e.send({ t: 'welcome', room: this.code, joiner: e.no, nodes: Array.from({ length: e.slots }, (_, s) => ({ s, name: this.nodeName(e, s) })) });
+    e.send({ t: 'welcome', room: this.code, joiner: e.no, nodes: Array.from({ length: e.slots }, (_, s) => ({ s, name: this.nodeName(e, s) })), lessons: true });
     this.addNodes(e);
     this.changed();
   }

@@ -9,7 +9,7 @@
 import type { NodeProcess } from '../nodes/process.ts';
 import type { NodeStatus } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
-import { decodeHostMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, withinLimits, type JoinerMessage } from './messages.ts';
+import { decodeHostMessage, encodeMessage, FrameReader, frames, MAX_CORES, ROOM_PROTOCOL, splitData, withinLimits, type JoinerMessage, type LessonAt } from './messages.ts';
 import { hostAnswer, joinerProof, newNonce } from './challenge.ts';
 import { sameMac } from './hmac.ts';
 
@@ -37,6 +37,9 @@ export interface RoomMemberOptions {
   name: string;
   /** This tab's id (newNonce(), kept in sessionStorage): after a reload the host gives the tab its old joiner number and seat. */
   tab?: string;
+  /** The machine's system and cores, for the host's roster (sent if known). */
+  platform?: string;
+  cores?: number;
   /** Starts a Web Worker running slot `slot`'s node (a terminal joiner's bridge slot is a TCP port instead). */
   spawn: (slot: number) => NodeProcess;
   now: () => number;
@@ -77,6 +80,9 @@ export class RoomMember {
   private readonly since: number;
   /** The host answered the challenge: until then nothing runs here and nothing but pongs goes back. */
   private verified = false;
+  /** The lesson and step the student shares (null: none), and whether the host reads them (its welcome said so). */
+  private lesson: LessonAt | null = null;
+  private hostReadsLessons = false;
 
   constructor(
     private readonly channel: PeerChannel,
@@ -87,7 +93,15 @@ export class RoomMember {
     channel.onmessage = (data) => this.receive(data);
     channel.onclose = () => this.end('the connection to the host closed', false, false);
     const proof = joinerProof(opts.secret, opts.code, this.nonce);
-    this.send({ t: 'hello', v: ROOM_PROTOCOL, room: opts.code, slots: opts.slots, name: opts.name, nonce: this.nonce, proof, ...(opts.tab ? { tab: opts.tab } : {}) });
+    const machine = { ...(opts.platform ? { platform: opts.platform.slice(0, 60) } : {}), ...(opts.cores ? { cores: Math.min(Math.max(1, Math.floor(opts.cores)), MAX_CORES) } : {}) };
+    this.send({ t: 'hello', v: ROOM_PROTOCOL, room: opts.code, slots: opts.slots, name: opts.name, nonce: this.nonce, proof, ...(opts.tab ? { tab: opts.tab } : {}), ...machine });
+  }
+
+  /** The student's current lesson and step, or null (none open, or not shared): the host's roster shows it. */
+  shareLesson(at: LessonAt | null): void {
+    if (this.lesson?.lesson === at?.lesson && this.lesson?.step === at?.step) return;
+    this.lesson = at;
+    if (this.hostReadsLessons) this.send({ t: 'lesson', at });
   }
 
   /** The student leaves: the host sees the channel close and takes its jobs back. */
@@ -130,6 +144,8 @@ export class RoomMember {
         this.state = { phase: 'joined', joiner: m.joiner };
         this.nodes = m.nodes.filter((n) => n.s < this.opts.slots).map((n) => ({ slot: n.s, name: n.name, status: { state: 'starting' }, jobs: 0 }));
         this.workers = this.nodes.map(() => null);
+        this.hostReadsLessons = m.lessons === true;
+        if (this.hostReadsLessons && this.lesson) this.send({ t: 'lesson', at: this.lesson });
         break;
       case 'ping':
         return this.send({ t: 'pong', n: m.n });

@@ -7,6 +7,7 @@ import { Cluster } from './cluster.ts';
 import type { NodeProcess } from '../nodes/process.ts';
 import { jobCount, setUp, type Scenario } from './scenario.ts';
 import type { NodeReport } from '../nodes/messages.ts';
+import { fitAmdahl, type AmdahlFit } from './amdahl.ts';
 
 type ProducerDone = Extract<NodeReport, { kind: 'producer-done' }>;
 type TaskDone = Extract<NodeReport, { kind: 'task-done' }>;
@@ -252,6 +253,16 @@ export function liveCoresNote(cores: number, mode: SpeedupSetup['mode'], points:
   return text;
 }
 
+/**
+ * Amdahl's law fitted to an experiment: to its remote runs when it used a room (with the local baseline, which fits any f),
+ * else to its runs. Null while no run had 2 or more nodes.
+ */
+export function experimentAmdahl(points: readonly SpeedupPoint[]): AmdahlFit | null {
+  const remote = points.some((p) => p.kind === 'remote');
+  return fitAmdahl(points.filter((p) => !remote || p.kind === 'remote'));
+}
+
+/** The experiment and its Amdahl fit (`limit` is null when f is 0: no limit). */
 export function exportJson(points: SpeedupPoint[], setup?: SpeedupSetup): string {
-  return JSON.stringify({ setup: setup ?? null, points }, null, 2) + '\n';
+  return JSON.stringify({ setup: setup ?? null, points, amdahl: experimentAmdahl(points) }, null, 2) + '\n';
 }

@@ -3,7 +3,8 @@
 // it was right), the speedup experiment's table and plot, the run's statistics (the server's `stats`)
 // and the job summary (`rq status` and the jobs). Every text a student typed or a job carried is
 // HTML-escaped: a job body "<script>" shows as text and never runs.
-import type { SpeedupPoint } from '../sim/experiment.ts';
+import { experimentAmdahl, type SpeedupPoint } from '../sim/experiment.ts';
+import { amdahlSpeedup, describeAmdahl, type AmdahlFit } from '../sim/amdahl.ts';
 import type { RqJob, RqStatus } from '../history/status.ts';
 import { RQ_STATES } from '../history/history.ts';
 
@@ -57,7 +58,7 @@ export function buildLabReport(r: LabReportInput): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${h(title)}</title>
-<style>${STYLE}</style>
+<style>${REPORT_STYLE}</style>
 </head>
 <body>
 <header>
@@ -102,9 +103,11 @@ function speedupSection(points: readonly SpeedupPoint[], setup: string): string 
   const rows = points
     .map((p) => `<tr><td class="num">${p.workers}</td><td>${p.kind}</td><td class="num">${fixed(p.seconds, 3)}</td><td class="num">${fixed(p.speedup, 2)}</td><td class="num">${fixed(p.efficiency * 100, 0)} %</td><td class="num">${p.jobs}</td><td class="num">${p.overheadMs === null ? '' : fixed(p.overheadMs, 1)}</td></tr>`)
     .join('\n');
+  const fit = experimentAmdahl(points);
+  const nodes = points.some((p) => p.kind === 'remote') ? 'nodes' : 'workers';
   return `<section><h2>Speedup</h2>
-<p>Measured on ${h(setup)}. Speedup S(k) = T(1) / T(k) against the ideal S(k) = k; efficiency E(k) = S(k) / k.</p>
-${speedupPlot(points)}
+<p>Measured on ${h(setup)}. Speedup S(k) = T(1) / T(k) against the ideal S(k) = k; efficiency E(k) = S(k) / k.${fit ? ` Amdahl's law fitted to the runs: ${h(describeAmdahl(fit, nodes))}.` : ''}</p>
+${speedupPlot(points, fit)}
 <table><thead><tr><th>Workers</th><th>Nodes</th><th>Time (s)</th><th>Speedup</th><th>Efficiency</th><th>Jobs</th><th>Overhead per job (ms)</th></tr></thead>
 <tbody>
 ${rows}
@@ -112,8 +115,8 @@ ${rows}
 </section>`;
 }
 
-/** Measured speedup against the ideal line, as inline SVG (no script, no font files). */
-export function speedupPlot(points: readonly SpeedupPoint[]): string {
+/** Measured speedup against the ideal line (and Amdahl's law fitted, if given), as inline SVG (no script, no font files). */
+export function speedupPlot(points: readonly SpeedupPoint[], fit: AmdahlFit | null = null): string {
   const W = 480;
   const H = 300;
   const m = { top: 14, right: 16, bottom: 42, left: 48 };
@@ -127,6 +130,11 @@ export function speedupPlot(points: readonly SpeedupPoint[]): string {
   const yTicks = niceTicks(maxS);
   const line = (ps: readonly SpeedupPoint[]) => ps.map((p, i) => `${i ? 'L' : 'M'}${x(p.workers).toFixed(1)},${y(p.speedup).toFixed(1)}`).join('');
   const series = (['local', 'remote'] as const).map((kind) => points.filter((p) => p.kind === kind && Number.isFinite(p.speedup))).filter((ps) => ps.length);
+  const amdahl = fit
+    ? Array.from({ length: 51 }, (_, i) => 1 + ((maxK - 1) * i) / 50)
+        .map((k, i) => `${i ? 'L' : 'M'}${x(k).toFixed(1)},${y(amdahlSpeedup(fit.f, k)).toFixed(1)}`)
+        .join('')
+    : '';
   const colour = (ps: readonly SpeedupPoint[]) => (ps[0].kind === 'remote' ? '#c2410c' : '#1d4ed8');
   return `<svg class="plot" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="Measured speedup against the number of workers, with the ideal line">
 <g class="axis">
@@ -139,6 +147,7 @@ ${yTicks.map((s) => `<line class="grid" x1="${m.left}" x2="${m.left + iw}" y1="$
 </g>
 <path class="ideal" d="M${x(0)},${y(0)}L${x(maxK).toFixed(1)},${y(maxK).toFixed(1)}"/>
 <text class="ideal-label" x="${(x(maxK) - 4).toFixed(1)}" y="${(y(maxK) + 14).toFixed(1)}" text-anchor="end">ideal</text>
+${fit ? `<path class="amdahl" d="${amdahl}"><title>Amdahl's law fitted: ${h(describeAmdahl(fit, points.some((p) => p.kind === 'remote') ? 'nodes' : 'workers'))}</title></path><text class="amdahl-label" x="${(x(maxK) - 4).toFixed(1)}" y="${(y(amdahlSpeedup(fit.f, maxK)) - 6).toFixed(1)}" text-anchor="end">Amdahl fit</text>` : ''}
 ${series.map((ps) => `<path class="measured" stroke="${colour(ps)}" d="${line(ps)}"/>${ps.map((p) => `<circle cx="${x(p.workers).toFixed(1)}" cy="${y(p.speedup).toFixed(1)}" r="4" fill="${colour(ps)}"><title>${p.workers} ${p.kind}: speedup ${fixed(p.speedup, 2)}</title></circle>`).join('')}`).join('\n')}
 </svg>`;
 }
@@ -186,7 +195,7 @@ ${more}`
 </section>`;
 }
 
-const STYLE = `
+export const REPORT_STYLE = `
 body { font: 15px/1.45 system-ui, sans-serif; color: #1f2328; max-width: 60rem; margin: 1.5rem auto; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin: 0 0 0.3rem; }
 h2 { font-size: 1.25rem; border-bottom: 2px solid #1f2328; margin: 1.6rem 0 0.6rem; }
@@ -210,6 +219,8 @@ pre.columns { columns: 2; column-gap: 2rem; }
 .plot text { font: 12px system-ui, sans-serif; fill: #1f2328; }
 .plot .ideal { stroke: #6b7280; stroke-dasharray: 5 4; fill: none; }
 .plot .ideal-label { fill: #6b7280; }
+.plot .amdahl { stroke: #1b7a4b; stroke-dasharray: 10 3 2 3; stroke-width: 2; fill: none; }
+.plot .amdahl-label { fill: #1b7a4b; }
 .plot .measured { fill: none; stroke-width: 2.5; }
 @media print {
   body { margin: 0; max-width: none; font-size: 11pt; }

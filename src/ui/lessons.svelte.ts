@@ -9,8 +9,9 @@ import { rewindToStep, StepStart, type LessonLab } from '../lessons/step-runner.
 import { LessonError, parseLesson, type Lesson, type LessonStep } from '../lessons/loader.ts';
 import type { LessonOutcome } from './lab-report.ts';
 import { decodeLessonText, encodeLessonText, LESSON_IN_LINK_FILE, textKey } from '../lessons/lesson-link.ts';
+import { LESSON_PROGRESS_KEY } from '../lessons/shared-progress.ts';
 
-const STORAGE_KEY = 'beanlab-lessons';
+const STORAGE_KEY = LESSON_PROGRESS_KEY;
 
 /**
  * What the browser remembers: the open lesson, each lesson's step, finished steps and the student's first

@@ -1,7 +1,7 @@
 // The speedup experiment in virtual time, with nodes on in-thread message channels: modelled durations
 // make it deterministic, so the measured speedups can be checked against what the schedule allows.
 import { afterEach, describe, expect, test } from 'vitest';
-import { exportCsv, exportJson, runSpeedup, speedupPoints, type RunMeasurement, type SpeedupProgress, liveCoresNote } from '../../src/sim/experiment.ts';
+import { experimentAmdahl, exportCsv, exportJson, runSpeedup, speedupPoints, type RunMeasurement, type SpeedupProgress, liveCoresNote } from '../../src/sim/experiment.ts';
 import { hostNode, type NodePort } from '../../src/nodes/host.ts';
 import { Cluster } from '../../src/sim/cluster.ts';
 import type { NodeProcess } from '../../src/nodes/process.ts';
@@ -218,10 +218,27 @@ describe('speedup arithmetic and export', () => {
     expect(exportCsv([p]).trimEnd().split('\n')[1]).toBe('1,1,1,1,1,,local,1,0.5,500,,"a,""b""=1","a,""b""=1"');
   });
 
-  test('JSON round-trips the points and says which setup they came from', () => {
+  test('JSON round-trips the points, says which setup they came from, and carries the Amdahl fit', () => {
     const points = speedupPoints(runs);
     const setup = { scenario, seed: 3, mode: 'virtual' as const, nodes: 'local' as const };
-    expect(JSON.parse(exportJson(points, setup))).toEqual({ setup, points });
+    const fit = experimentAmdahl(points);
+    expect(fit).not.toBeNull();
+    expect(JSON.parse(exportJson(points, setup))).toEqual({ setup, points, amdahl: fit });
+  });
+
+  test("Amdahl's law is fitted to the remote runs of a room experiment, not to the local baseline's series", () => {
+    const remote = (workers: number, seconds: number): RunMeasurement => ({
+      kind: 'remote',
+      workers,
+      seconds,
+      producerSeconds: seconds,
+      estimate: null,
+      nodes: [{ name: 'remote 1.1', kind: 'remote', jobs: 8, jobSeconds: seconds, rttMs: 1 }],
+    });
+    // T1 = 10 s locally; f = 0.2 gives S(2) = 1/0.6 and S(4) = 2.5, so T2 = 6 s and T4 = 4 s.
+    const points = speedupPoints([local(1, 10, 10, null, 8, 9), local(2, 5, 5, null, 8, 9), remote(2, 6), remote(4, 4)]);
+    expect(experimentAmdahl(points)?.f).toBeCloseTo(0.2, 6);
+    expect(experimentAmdahl(speedupPoints([local(1, 10, 10, null, 8, 9)]))).toBeNull();
   });
 });
 

@@ -2,6 +2,7 @@
 // as a process against a room hosted in this process over the real PeerServer and WebRTC (@roamhq/wrtc):
 // joining as N named nodes, computing π, and Ctrl-C mid-job leaving at once, its job back in the queue.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import os from 'node:os';
 import { joinUsage, parseJoinArgs } from '../../src/cli/join-options.ts';
 import { StatusLines } from '../../src/cli/status-lines.ts';
 import { HostedRoom, type SignalingServer } from '../../src/net/peer-link.ts';
@@ -183,6 +184,8 @@ describe('npm run join: as a process', () => {
       await until(() => remoteNodes().length === 2, 30_000);
       expect(remoteNodes().map((n) => n.name)).toEqual(['remote 1.1', 'remote 1.2']);
       expect(room.room.peers.map((p) => [p.name, p.state])).toEqual([['lab-01', 'admitted']]);
+      // The roster's machine column: the machine's system and cores, as its hello said them.
+      expect([room.room.peers[0].platform, room.room.peers[0].cores]).toEqual([`${os.type()} ${os.machine()}`, os.availableParallelism()]);
       const pi: PiScenario = { kind: 'pi', darts: 8_000_000, jobs: 8, workers: 0, ttr: 60, autostart: true };
       cluster.addNode('producer', producerConfig(pi, 7));
       await cluster.runUntil(() => estimate() !== undefined, 60_000);

@@ -74,7 +74,13 @@ describe('lab report', () => {
     expect(html.match(/<tr><td class="num">\d+<\/td><td>finished<\/td>/g)).toHaveLength(8);
   });
 
-  test('self-contained: nothing loaded from elsewhere, no script', async () => {
+  test("the speedup plot draws Amdahl's law fitted to the runs, and the text names f and the limit 1/f", async () => {
+    const html = buildLabReport(await input());
+    expect(html).toMatch(/<path class="amdahl" d="M[^"]+">/);
+    expect(html).toMatch(/Amdahl's law fitted to the runs: serial fraction [\d.]+%: no more than [\d.]+× however many workers|no limit from a serial part/);
+  });
+
+    test('self-contained: nothing loaded from elsewhere, no script', async () => {
     const html = buildLabReport(await input());
     expect(html).not.toMatch(/<script|<link|<img|<iframe|@import|url\(/i);
     expect(html).not.toMatch(/\ssrc=/i);

@@ -1,6 +1,6 @@
 // The room protocol's messages: what each side accepts from the other, checked field by field.
 import { describe, expect, test } from 'vitest';
-import { decodeHostMessage, decodeJoinerMessage, encodeMessage, FRAME_CHARS, FrameReader, frames, MAX_DATA_BYTES, MAX_MESSAGE_CHARS, ROOM_PROTOCOL, splitData } from '../../src/net/messages.ts';
+import { decodeHostMessage, decodeJoinerMessage, encodeMessage, FRAME_CHARS, FrameReader, frames, MAX_DATA_BYTES, MAX_MESSAGE_CHARS, ROOM_PROTOCOL, splitData, type HostMessage } from '../../src/net/messages.ts';
 import { CHANNEL_MAX_MESSAGE_BYTES } from './net-fake-channel.ts';
 import { hostPeerId, joinCodeText, joinLink, linkSecret, newRoomCode, newRoomSecret, normaliseRoomCode, parseJoinCode, ROOM_CODE_LENGTH } from '../../src/net/room-code.ts';
 
@@ -99,6 +99,22 @@ describe('joiner -> host', () => {
     expect(decodeJoinerMessage(encodeMessage({ ...hello, tab: 'joiner 1' }))).toEqual({ ok: false, why: 'tab is not 32 hex digits' });
   });
 
+  test("a hello round-trips with the machine's platform and cores (the roster's machine column); both are optional and bounded", () => {
+    const hello = { t: 'hello', v: ROOM_PROTOCOL, room: 'abcdefgh2345', slots: 2, name: 'lab PC 7', nonce: '0f'.repeat(16), proof: 'a5'.repeat(32), platform: 'Linux x86_64', cores: 8 } as const;
+    expect(decodeJoinerMessage(encodeMessage(hello))).toEqual({ ok: true, msg: hello });
+    expect(decodeJoinerMessage(encodeMessage({ ...hello, cores: 0 }))).toEqual({ ok: false, why: 'cores is not an integer in [1, 1024]' });
+    expect(decodeJoinerMessage(encodeMessage({ ...hello, platform: 'x'.repeat(61) }))).toEqual({ ok: false, why: 'platform is not text of at most 60 chars' });
+  });
+
+  test("a shared lesson and step round-trip, and so does sharing nothing; a lesson that is no lesson is malformed", () => {
+    const at = { t: 'lesson', at: { lesson: 'speedup', step: 2 } } as const;
+    expect(decodeJoinerMessage(encodeMessage(at))).toEqual({ ok: true, msg: at });
+    expect(decodeJoinerMessage(encodeMessage({ t: 'lesson', at: null }))).toEqual({ ok: true, msg: { t: 'lesson', at: null } });
+    expect(decodeJoinerMessage('{"t":"lesson","at":{"lesson":"speedup","step":-1}}')).toEqual({ ok: false, why: 'step is not an integer in [0, 10000]' });
+    expect(decodeJoinerMessage(`{"t":"lesson","at":{"lesson":"${'x'.repeat(201)}","step":1}}`)).toEqual({ ok: false, why: 'lesson is not text of at most 200 chars' });
+    expect(decodeJoinerMessage('{"t":"lesson"}')).toEqual({ ok: false, why: 'at is not an object' });
+  });
+
   test("the host's hello round-trips; an answer that is not a MAC is malformed", () => {
     const hello = { t: 'hello', answer: 'c3'.repeat(32) } as const;
     expect(decodeHostMessage(encodeMessage(hello))).toEqual({ ok: true, msg: hello });
@@ -168,6 +184,13 @@ describe('host -> joiner', () => {
       ok: false,
       why: 'spec: pi task: darts must be a whole number >= 0, got -1',
     });
+  });
+
+  test("a welcome says whether the host reads shared lessons (an older host's welcome does not, and still decodes)", () => {
+    const welcome: HostMessage = { t: 'welcome', room: 'abcdefgh2345', joiner: 2, nodes: [{ s: 0, name: 'remote 2.1' }] };
+    expect(decodeHostMessage(encodeMessage(welcome))).toEqual({ ok: true, msg: welcome });
+    expect(decodeHostMessage(encodeMessage({ ...welcome, lessons: true }))).toEqual({ ok: true, msg: { ...welcome, lessons: true } });
+    expect(decodeHostMessage(JSON.stringify({ ...welcome, lessons: 'yes' }))).toEqual({ ok: false, why: 'lessons is not true' });
   });
 
   test('bye carries its reason as text', () => {

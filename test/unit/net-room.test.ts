@@ -939,3 +939,56 @@ describe('a reloaded tab rejoins as the same joiner', () => {
     expect(host.peers.map((p) => p.no)).toEqual([1, 2, 3]);
   });
 });
+
+describe("what the host's roster knows of each joiner", () => {
+  test("its machine's platform and cores from its hello, the jobs its nodes finished, and the lesson and step it shares", async () => {
+    const { cluster, host } = room();
+    const { host: hostEnd, joiner } = channelPair('beanlab-host', 'ada');
+    host.accept(hostEnd);
+    const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots: 2, name: 'Ada', platform: 'Linux x86_64', cores: 8, spawn: spawnInThread, now: wall });
+    cleanup.push(() => member.leave());
+    // Shared before the host's welcome: sent once the host says it reads lessons.
+    member.shareLesson({ lesson: 'speedup', step: 1 });
+    const b = join(host, 1);
+    await until(() => member.state.phase === 'joined' && b.member.state.phase === 'joined');
+    const ada = host.peers.find((p) => p.name === 'Ada')!;
+    expect([ada.platform, ada.cores, ada.slots]).toEqual(['Linux x86_64', 8, 2]);
+    await until(() => ada.lesson !== null);
+    expect(ada.lesson).toEqual({ lesson: 'speedup', step: 1 });
+    member.shareLesson({ lesson: 'speedup', step: 2 });
+    await until(() => ada.lesson?.step === 2);
+    member.shareLesson(null);
+    await until(() => ada.lesson === null);
+    // A joiner that says nothing of its machine: nothing is made up.
+    const other = host.peers.find((p) => p !== ada)!;
+    expect([other.platform, other.cores, other.lesson]).toEqual([undefined, undefined, null]);
+    cluster.addNode('producer', producerConfig(pi, 3));
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
+    await until(() => ada.jobsDone + other.jobsDone === 6);
+    expect(ada.jobsDone).toBe(member.nodes.reduce((k, n) => k + n.jobs, 0));
+    expect(other.jobsDone).toBe(b.member.nodes[0].jobs);
+  });
+
+  test("a host whose welcome does not say it reads lessons (an older one, which would drop the message) is never sent one", async () => {
+    const { host: hostEnd, joiner } = channelPair('beanlab-host', 'ada');
+    const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots: 1, name: 'Ada', spawn: spawnInThread, now: wall });
+    cleanup.push(() => member.leave());
+    await until(() => hostEnd.received.length > 0);
+    const hello = decodeJoinerHello(hostEnd.received[0]);
+    hostEnd.send(encodeMessage({ t: 'hello', answer: hostAnswer(SECRET, CODE, hello.nonce!) }));
+    hostEnd.send(encodeMessage({ t: 'welcome', room: CODE, joiner: 1, nodes: [{ s: 0, name: 'remote 1.1' }] }));
+    await until(() => member.state.phase === 'joined');
+    member.shareLesson({ lesson: 'speedup', step: 1 });
+    hostEnd.send(encodeMessage({ t: 'ping', n: 0 }));
+    await until(() => hostEnd.received.some((r) => decodeJoinerMessage(r).ok && (decodeJoinerMessage(r) as { msg: JoinerMessage }).msg.t === 'pong'));
+    expect(hostEnd.received.map((r) => decodeJoinerMessage(r)).filter((d) => d.ok && d.msg.t === 'lesson')).toEqual([]);
+  });
+
+  test('a joiner that speaks of its lesson before its hello is dropped, as for any message', async () => {
+    const { host } = room();
+    const raw = rawJoiner(host);
+    raw.send({ t: 'lesson', at: { lesson: 'speedup', step: 0 } });
+    await until(() => host.peers[0].state === 'gone');
+    expect(host.peers[0].reason).toBe('spoke (lesson) before saying hello');
+  });
+});
