@@ -29,7 +29,7 @@ function room(opts: { now?: () => number; silenceMs?: number; maxPeers?: number;
   return { cluster, host };
 }
 
-function join(host: RoomHost, slots = 1, peer = `joiner-${Math.random()}`, spawn: () => NodeProcess = spawnInThread) {
+function join(host: RoomHost, slots = 1, peer = `joiner-${Math.random()}`, spawn: (slot: number) => NodeProcess = spawnInThread) {
   const { host: hostEnd, joiner } = channelPair('beanlab-host', peer);
   host.accept(hostEnd);
   const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots, name: peer, spawn, now: wall });

@@ -28,7 +28,7 @@ function room(seed = 3) {
   return { cluster, host };
 }
 
-function join(host: RoomHost, spawn: () => NodeProcess = spawnInThread, slots = 1) {
+function join(host: RoomHost, spawn: (slot: number) => NodeProcess = spawnInThread, slots = 1) {
   const peer = `joiner-${Math.random()}`;
   const { host: hostEnd, joiner } = channelPair('beanlab-host', peer);
   host.accept(hostEnd);
@@ -131,7 +131,7 @@ describe('verify results in a room', () => {
   test('with checking off (the default) nothing is re-run and nobody is flagged, cheater or not', async () => {
     const { cluster, host } = room();
     join(host);
-    join(host, cheating);
+    join(host, () => cheating());
     await until(() => cluster.nodes.size === 2);
     await run(cluster);
     expect(estimate(cluster)).toBeGreaterThan(3.3);
@@ -143,7 +143,7 @@ describe('verify results in a room', () => {
     const { cluster, host } = room();
     host.verification.set(0.5);
     join(host);
-    join(host, cheating);
+    join(host, () => cheating());
     await until(() => cluster.nodes.size === 2);
     await run(cluster, { ...pi, darts: 1_200_000, jobs: 24 });
     const honest = node(cluster, 'remote 1.1');
@@ -200,7 +200,7 @@ describe('verify results in a room', () => {
     host.verification.set(1);
     join(host);
     join(host);
-    join(host, cheating);
+    join(host, () => cheating());
     await until(() => cluster.nodes.size === 3);
     await run(cluster);
     const caught = cluster.history.records.filter((r) => r.check?.verdict === 'disagreed');
@@ -214,7 +214,7 @@ describe('verify results in a room', () => {
     host.verification.set(1);
     host.verification.excludeOnDisagreement = true;
     const honest = join(host);
-    const cheater = join(host, cheating);
+    const cheater = join(host, () => cheating());
     await until(() => cluster.nodes.size === 2);
     await run(cluster);
     await until(() => cheater.state.phase === 'left');
@@ -233,7 +233,7 @@ describe('verify results in a room', () => {
     const { cluster, host } = room();
     host.verification.set(1);
     join(host);
-    const cheater = join(host, cheating);
+    const cheater = join(host, () => cheating());
     await until(() => cluster.nodes.size === 2);
     await run(cluster);
     const flagged = [...cluster.nodes.values()].filter((n) => cluster.checker.node(n.id).disagreed > 0);
