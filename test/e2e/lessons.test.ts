@@ -163,7 +163,7 @@ test('lesson 4, worker failure and TTR: kill, hang, duplicate execution, touch, 
   await page.getByRole('button', { name: 'Kill worker 1' }).click();
   await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-04-kill.png') });
   await next(page);
-  await predict(page, 'When its TTR runs out');
+  await predict(page, 'When its TTR runs out, 10 seconds after the reserve');
   await page.getByRole('button', { name: 'Hang worker 2' }).click();
   await page.getByLabel('Speed', { exact: true }).selectOption('10');
   await page.getByRole('button', { name: 'Play' }).click();
