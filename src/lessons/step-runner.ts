@@ -85,3 +85,50 @@ export async function replaySteps(target: TimedTarget, lesson: Lesson, index: nu
     if (target.playing && step.checks.length) await target.cluster.runUntil(() => start.held(step, target).every(Boolean), STEP_RUN_LIMIT_MS);
   }
 }
+
+/**
+ * A step's prediction is made before the action it predicts. Set up where the step hands the run to
+ * the student (after its automatic actions): until the student answers, acting on the run locks the
+ * prediction, and only Restart step (a fresh step, a fresh gate) opens it again. The student acted when
+ * the run took a recorded action (a kill, a hang, a worker added, a console command: the cluster's own
+ * record of the student's actions), time moved on a run the step left paused (Step, Play), the run was
+ * replaced (Reset), or a check that did not hold at the step's start has come to hold.
+ */
+export class PredictionGate {
+  /** The student's answer (an index into the choices), or null before answering. */
+  chosen: number | null = null;
+  locked = false;
+  private readonly cluster: Cluster;
+  private readonly actions: number;
+  private readonly now: number;
+  private readonly paused: boolean;
+  private readonly heldAtStart: readonly boolean[];
+
+  /** `held`: which of the step's checks hold as the student is handed the run. */
+  constructor(run: { readonly cluster: Cluster; readonly playing: boolean }, held: readonly boolean[]) {
+    this.cluster = run.cluster;
+    this.actions = run.cluster.actions.length;
+    this.now = run.cluster.now;
+    this.paused = !run.playing;
+    this.heldAtStart = held;
+  }
+
+  /** Reads the run (and which checks hold now) while the prediction is open; whether it is locked. */
+  observe(run: { readonly cluster: Cluster }, held: readonly boolean[]): boolean {
+    if (this.chosen !== null || this.locked) return this.locked;
+    const cluster = run.cluster;
+    this.locked =
+      cluster !== this.cluster ||
+      cluster.actions.length > this.actions ||
+      (this.paused && cluster.virtual && cluster.now > this.now) ||
+      held.some((h, i) => h && !this.heldAtStart[i]);
+    return this.locked;
+  }
+
+  /** The student's answer; refused (false) once answered or locked. */
+  answer(choice: number): boolean {
+    if (this.chosen !== null || this.locked) return false;
+    this.chosen = choice;
+    return true;
+  }
+}

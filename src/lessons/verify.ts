@@ -5,7 +5,10 @@
 //  3. a check that can never hold in the lesson's scenario;
 //  4. a step a student can be locked out of: stray actions (a seeded mix of kill, hang, add worker,
 //     crash and restart the server, play, pause), then Restart step and Do it for me, leave this step's
-//     or a later step's checks unmet.
+//     or a later step's checks unmet;
+//  5. a prediction the run answers by itself: the step leaves the run playing and, while the student
+//     reads the question, the run moves on until a check holds, so the prediction locks
+//     (PredictionGate) before the student could answer it and act.
 // A step with checks but no Do it for me (in the shipped lessons, only a step in live time, whose runs
 // take real time and depend on the machine) cannot be walked headless: it is named as skipped, never
 // passed in silence. Speedup experiments run in virtual time here, as the lessons' Do it for me runs them.
@@ -15,7 +18,7 @@ import { describeAction, runAction, type Action } from './actions.ts';
 import type { Check } from './checks.ts';
 import type { Lesson, LessonStep } from './loader.ts';
 import { HeadlessLab } from './headless.ts';
-import { replaySteps, rewindToStep, StepStart, STEP_RUN_LIMIT_MS } from './step-runner.ts';
+import { PredictionGate, replaySteps, rewindToStep, StepStart, STEP_RUN_LIMIT_MS } from './step-runner.ts';
 
 /** Something wrong (or not walked) in a lesson, at a line of its file. */
 export interface LessonFinding {
@@ -47,6 +50,9 @@ export interface VerifyOptions {
 export function formatFinding(f: LessonFinding): string {
   return `${f.file}:${f.line}: step ${f.step} "${f.title}": ${f.what}`;
 }
+
+/** How long (wall-clock) a student may take to read a step and answer its prediction (rule 5). */
+export const READING_MS = 30_000;
 
 const texts = (checks: Check[]) => checks.map((c) => `"${c.text}" (line ${c.line})`).join(', ');
 
@@ -138,6 +144,8 @@ export async function verifyLesson(lesson: Lesson, opts: VerifyOptions = {}): Pr
 
   // Rules 1 and 2, along the lesson's own path.
   const failedOnPath = new Set<number>();
+  /** Steps with a prediction whose run is playing as the student is handed it (rule 5 reads them). */
+  const predictWhilePlaying: number[] = [];
   const walkable = (step: LessonStep) => step.checks.length === 0 || step.actions.length > 0;
   const lab = new HeadlessLab();
   try {
@@ -146,6 +154,7 @@ export async function verifyLesson(lesson: Lesson, opts: VerifyOptions = {}): Pr
       const start = new StepStart(lab);
       const autoFailed = await perform(lab, step.auto);
       if (autoFailed) at(verdict.problems, i, step.line, `entering the step: ${autoFailed}`);
+      if (step.predict && step.checks.length && lab.playing) predictWhilePlaying.push(i);
       if (step.checks.length && start.held(step, lab).every(Boolean))
         at(verdict.problems, i, step.checks[0].line, `the checks already hold when the step begins, before the student acts: ${texts(step.checks)}`);
       if (!walkable(step)) {
@@ -162,6 +171,27 @@ export async function verifyLesson(lesson: Lesson, opts: VerifyOptions = {}): Pr
     }
   } finally {
     lab.dispose();
+  }
+
+  // Rule 5: the student reads the step and answers, before acting, on a run that plays meanwhile.
+  for (const i of predictWhilePlaying) {
+    const step = lesson.steps[i];
+    const lab = new HeadlessLab();
+    try {
+      lab.loadScenario(lesson.scenario, lesson.seed);
+      if (!(await replaySteps(lab, lesson, i).then(() => true, () => false))) continue;
+      const start = new StepStart(lab);
+      await perform(lab, step.auto);
+      const gate = new PredictionGate(lab, start.held(step, lab));
+      await lab.wait(READING_MS);
+      const held = start.held(step, lab);
+      if (gate.observe(lab, held) || !gate.answer(step.predict!.answer)) {
+        const seen = step.checks.filter((_, k) => held[k]);
+        at(verdict.problems, i, step.line, `the prediction locks before the student can answer it: the run plays on by itself, and within ${READING_MS / 1000} s (at ×${lab.speed}) ${texts(seen)} ${seen.length === 1 ? 'holds' : 'hold'}; leave the run paused as the step begins (end its auto: with pause), so the student answers first`);
+      }
+    } finally {
+      lab.dispose();
+    }
   }
 
   // Rule 4: stray actions on each step, then Restart step and Do it for me, as the app does them; then on

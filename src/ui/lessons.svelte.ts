@@ -5,7 +5,7 @@ import { untrack } from 'svelte';
 import type { Lab } from './lab.svelte.ts';
 import type { Scenario } from '../sim/scenario.ts';
 import { describeAction, runAction } from '../lessons/actions.ts';
-import { rewindToStep, StepStart, type LessonLab } from '../lessons/step-runner.ts';
+import { PredictionGate, rewindToStep, StepStart, type LessonLab } from '../lessons/step-runner.ts';
 import { LessonError, parseLesson, type Lesson, type LessonStep } from '../lessons/loader.ts';
 import type { LessonOutcome } from './lab-report.ts';
 import { decodeLessonText, encodeLessonText, LESSON_IN_LINK_FILE, textKey } from '../lessons/lesson-link.ts';
@@ -61,6 +61,8 @@ export class LessonRunner {
   passed = $state(false);
   /** The student's prediction (index into the choices), or null before answering. */
   chosen: number | null = $state(null);
+  /** The student acted on the run before predicting: no answer is taken until Restart step. */
+  locked = $state(false);
   /** Steps of this lesson the student has completed (their Next stays enabled). */
   completed: number[] = $state([]);
   /** The lesson resumed at the step this browser saved (not one a link asked for). */
@@ -78,6 +80,10 @@ export class LessonRunner {
   private progress: Progress = loadProgress();
   /** Where the step began: checks read only what happened after it. */
   private start: StepStart | null = null;
+  /** The step's prediction, once the step hands the run to the student (after its automatic actions). */
+  private gate: PredictionGate | null = null;
+  /** Steps of the open lesson whose prediction was locked: only Restart step opens one again (not Back, then Next). */
+  private lockedSteps = new Set<number>();
 
   constructor(
     private readonly lab: Lab,
@@ -110,6 +116,7 @@ export class LessonRunner {
     const lesson = this.lessons.find((l) => l.id === id);
     if (!lesson) return Promise.resolve();
     this.lesson = lesson;
+    this.lockedSteps.clear();
     const saved = this.progress.lessons[id];
     const at = Math.min(Math.max(0, step ?? saved?.step ?? 0), lesson.steps.length - 1);
     this.linkNote =
@@ -210,9 +217,12 @@ export class LessonRunner {
       });
   }
 
-  /** The student's prediction for this step; the first answer to each is kept for the lab report. */
+  /**
+   * The student's prediction for this step; the first answer to each is kept for the lab report. None is
+   * taken while the step's automatic actions run, nor once the student acted first (see PredictionGate).
+   */
   answer(choice: number): void {
-    if (this.chosen !== null || !this.lesson) return;
+    if (this.chosen !== null || !this.lesson || !this.gate?.answer(choice)) return;
     this.chosen = choice;
     const saved = this.progress.lessons[this.lesson.id];
     if (!saved) return;
@@ -279,6 +289,7 @@ export class LessonRunner {
     if (!lesson) return;
     const index = this.index;
     this.completed = this.completed.filter((i) => i !== index);
+    this.lockedSteps.delete(index);
     await this.rebuild(lesson, index);
   }
 
@@ -287,6 +298,8 @@ export class LessonRunner {
     this.index = index;
     this.finishedNow = false;
     this.chosen = null;
+    this.gate = null;
+    this.locked = false;
     this.held = lesson.steps[index].checks.map(() => false);
     // No check is read while the run is rebuilt: the step begins once it is back.
     this.start = null;
@@ -335,6 +348,11 @@ export class LessonRunner {
     if (!step || this.finishedNow) return;
     if (!this.start) return;
     const now = this.start.held(step, this.lab);
+    // A step already done keeps its Next, whatever the student does to the run when coming back to it.
+    if (this.gate && !this.completed.includes(this.index) && this.gate.observe(this.lab, now)) {
+      this.locked = true;
+      this.lockedSteps.add(this.index);
+    }
     // Once all hold at the same moment the step is done, whatever the run does next.
     if (now.every(Boolean)) this.passed = true;
     if (!this.passed && now.some((v, i) => v !== this.held[i])) this.held = now;
@@ -344,16 +362,25 @@ export class LessonRunner {
   private async enter(index: number, runAuto: boolean): Promise<void> {
     const lesson = this.lesson;
     if (!lesson) return;
+    const step = lesson.steps[index];
     this.index = index;
     this.finishedNow = false;
     this.chosen = null;
+    this.gate = null;
+    this.locked = this.lockedSteps.has(index);
     this.actionError = '';
-    this.held = lesson.steps[index].checks.map(() => false);
+    this.held = step.checks.map(() => false);
     this.passed = false;
-    this.start = untrack(() => new StepStart(this.lab));
+    const start = untrack(() => new StepStart(this.lab));
+    this.start = start;
     this.progress.lessons[lesson.id] = { ...this.progress.lessons[lesson.id], step: index, completed: [...this.completed] };
     this.save();
-    if (runAuto) await this.perform(lesson.steps[index].auto);
+    if (runAuto) await this.perform(step.auto);
+    if (!step.predict || this.lesson !== lesson || this.index !== index || this.start !== start) return;
+    const gate = untrack(() => new PredictionGate({ cluster: this.lab.cluster, playing: !this.lab.paused }, start.held(step, this.lab)));
+    // A step whose prediction was locked before, entered again by Back then Next on the run as the student left it.
+    if (this.locked) gate.locked = true;
+    this.gate = gate;
   }
 
   private async perform(actions: LessonStep['actions']): Promise<void> {

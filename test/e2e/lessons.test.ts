@@ -163,7 +163,7 @@ test('lesson 4, worker failure and TTR: kill, hang, duplicate execution, touch, 
   await page.getByRole('button', { name: 'Kill worker 1' }).click();
   await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-04-kill.png') });
   await next(page);
-  await predict(page, 'When its TTR runs out');
+  await predict(page, 'When its TTR runs out, 10 seconds after the reserve');
   await page.getByRole('button', { name: 'Hang worker 2' }).click();
   await page.getByLabel('Speed', { exact: true }).selectOption('10');
   await page.getByRole('button', { name: 'Play' }).click();
@@ -311,6 +311,38 @@ test('lesson 9, sample sort: buckets, load imbalance, the job size limit', async
   await page.getByRole('button', { name: /^Start producer/ }).click();
   await page.getByRole('button', { name: 'Play' }).click();
   await finish(page, errors, 'lesson-09-done.png');
+});
+
+test('a prediction comes before the action it predicts: lesson 4, Hang pressed before answering locks it until Restart step', async () => {
+  const { page, errors } = await start('Worker failure and TTR');
+  await doIt(page);
+  await next(page);
+  await predict(page, 'At once');
+  await page.getByRole('button', { name: 'Kill worker 1' }).click();
+  await next(page);
+  expect(await stepTitle(page)).toBe('Step 3 of 6 Hang worker 2');
+  const right = page.getByRole('button', { name: 'When its TTR runs out, 10 seconds after the reserve', exact: true });
+  const nextButton = page.getByRole('navigation', { name: 'Lesson steps' }).getByRole('button', { name: 'Next' });
+  const locked = page.getByRole('alert').filter({ hasText: 'You acted before predicting — press Restart step to put the cluster back and predict first' });
+  // The student acts first: the prediction is locked, its choices and Next disabled.
+  await page.getByRole('button', { name: 'Hang worker 2' }).click();
+  await locked.waitFor();
+  expect(await right.isDisabled()).toBe(true);
+  expect(await nextButton.isDisabled()).toBe(true);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-04-acted-first.png') });
+  // Restart step puts worker 2 back and opens the prediction again.
+  await page.getByRole('button', { name: 'Restart step' }).click();
+  await expect.poll(() => right.isEnabled()).toBe(true);
+  expect(await locked.count()).toBe(0);
+  expect(await page.getByRole('button', { name: 'Hang worker 2' }).isEnabled()).toBe(true);
+  await predict(page, 'When its TTR runs out, 10 seconds after the reserve');
+  await doIt(page);
+  await checksDone(page, 60_000);
+  await expect.poll(() => nextButton.isEnabled()).toBe(true);
+  await next(page);
+  expect(await stepTitle(page)).toBe('Step 4 of 6 A TTR shorter than the work');
+  expect(errors).toEqual([]);
+  await page.close();
 });
 
 test('progress is remembered: reload resumes at the step; Reset lesson starts over', async () => {

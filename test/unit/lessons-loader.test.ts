@@ -197,6 +197,21 @@ describe('loading many files', () => {
     expect(lessons.length).toBeGreaterThanOrEqual(7);
     for (const l of lessons) expect(l.steps.length).toBeGreaterThanOrEqual(3);
   });
+
+  test('no shipped lesson places a control by a side or corner of the screen: the layout moves them with the window width (800, 1280, 1920 px)', () => {
+    const root = path.resolve('lessons');
+    const found: string[] = [];
+    for (const dir of readdirSync(root, { withFileTypes: true })) {
+      if (!dir.isDirectory()) continue;
+      readFileSync(path.join(root, dir.name, 'index.md'), 'utf8')
+        .split('\n')
+        .forEach((line, i) => {
+          const m = /\b(?:on the (?:left|right)|(?:top|bottom) (?:left|right)|(?:top|bottom) of the screen)\b/i.exec(line);
+          if (m) found.push(`lessons/${dir.name}/index.md:${i + 1}: ${m[0]}`);
+        });
+    }
+    expect(found).toEqual([]);
+  });
 });
 
 describe('lesson Markdown', () => {

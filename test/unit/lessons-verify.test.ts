@@ -165,6 +165,23 @@ test('every problem of a file is reported, not only the first', async () => {
   expect(found.some((p) => p.includes('step 2 "Two"') && p.includes('can never hold'))).toBe(true);
 });
 
+describe('rule 5: a prediction is answered before the run shows its outcome', () => {
+  const PREDICT = ['predict:', '  question: Will the run reach π?', '  choices: [Yes, No]', '  answer: 1', '  explain: It will.'];
+  const RUN = ['check:', '  - pi-within: 0.1', 'do:', '  - play'];
+
+  test('a step that leaves the run playing into its checks is reported: the prediction locks before the student can answer', async () => {
+    const bad = lesson('{ workers: 2, jobs: 2, darts: 200000 }', ['Run', ['auto:', '  - start-producer', '  - play', ...PREDICT, ...RUN]]);
+    expect(await problems(bad)).toEqual([
+      `${FILE}:6: step 1 "Run": the prediction locks before the student can answer it: the run plays on by itself, and within 30 s (at ×1) "the producer's π is within 0.1 of π" (line 20) holds; leave the run paused as the step begins (end its auto: with pause), so the student answers first`,
+    ]);
+  });
+
+  test('the same step with the run left paused passes: the student answers, then presses Play', async () => {
+    const good = lesson('{ workers: 2, jobs: 2, darts: 200000 }', ['Run', ['auto:', '  - start-producer', ...PREDICT, ...RUN]]);
+    expect(await problems(good)).toEqual([]);
+  });
+});
+
 describe('the shipped lessons (issue 13)', () => {
   const shipped = (id: string) => parseLesson(`lessons/${id}/index.md`, readFileSync(`lessons/${id}/index.md`, 'utf8'));
 
