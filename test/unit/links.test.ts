@@ -100,7 +100,8 @@ describe('a lesson carried in a link', () => {
 
   test('a damaged link is refused with a reason, never a wrong lesson', async () => {
     const code = await encodeLessonText(lesson);
-    await expect(decodeLessonText(code.slice(0, code.length >> 1))).rejects.toThrow('the lesson in this link is damaged or cut short (copy the whole link)');
+    // Cut anywhere: a length base64 cannot have, or a deflate stream that ends too soon.
+    for (const cut of [1, 2, 3, 4]) await expect(decodeLessonText(code.slice(0, (code.length >> 1) - cut))).rejects.toThrow('cut short (copy the whole link)');
     await expect(decodeLessonText(code + '%20')).rejects.toThrow('characters a lesson link never has');
     await expect(decodeLessonText('')).rejects.toThrow('characters a lesson link never has');
     await expect(decodeLessonText('A')).rejects.toThrow('cut short');
