@@ -60,13 +60,18 @@ export interface ClassResults {
 
 const REMOTE_NODE = /^remote (\d+)\.\d+$/;
 
-/** A run's jobs by machine: nodes named "remote N.k" are joiner N's; the rest are the host's. */
+/** Which machine a run's node is on: nodes named "remote N.k" are joiner N's (by its roster name); the rest are the host's. */
+function machineOf(node: SpeedupPoint['nodes'][number], roster: readonly RosterRow[]): { joiner: number | null; machine: string } {
+  const m = REMOTE_NODE.exec(node.name);
+  const joiner = node.kind === 'remote' && m ? Number(m[1]) : null;
+  return { joiner, machine: joiner === null ? 'host' : (roster.find((r) => r.no === joiner)?.name ?? `joiner ${joiner}`) };
+}
+
+/** A run's jobs by machine: a joiner's nodes together. */
 export function machineShares(point: SpeedupPoint, roster: readonly RosterRow[]): MachineShare[] {
   const byMachine = new Map<number | null, MachineShare>();
   for (const n of point.nodes) {
-    const m = REMOTE_NODE.exec(n.name);
-    const joiner = n.kind === 'remote' && m ? Number(m[1]) : null;
-    const machine = joiner === null ? 'host' : (roster.find((r) => r.no === joiner)?.name ?? `joiner ${joiner}`);
+    const { joiner, machine } = machineOf(n, roster);
     const s = byMachine.get(joiner) ?? { joiner, machine, nodes: 0, jobs: 0, share: 0 };
     s.nodes++;
     s.jobs += n.jobs;

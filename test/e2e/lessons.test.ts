@@ -351,7 +351,7 @@ test('progress is remembered: reload resumes at the step; Reset lesson starts ov
   expect(await stepTitle(page)).toMatch(/^Step 2 of 5/);
   await page.reload();
   await expect.poll(() => stepTitle(page)).toMatch(/^Step 2 of 5/);
-  await page.getByRole('button', { name: 'Back' }).click();
+  await page.getByRole('button', { name: 'Back', exact: true }).click();
   await expect.poll(() => stepTitle(page)).toMatch(/^Step 1 of 5/);
   await next(page);
   await page.getByRole('button', { name: 'Reset lesson' }).click();

@@ -58,6 +58,8 @@ test('a joiner whose tab closes mid-job: its job comes back and the run still gi
   const host = await hostRoom(lab, { darts: 2_400_000_000, jobs: 12 });
   const a = await joinAs(lab.browsers[1], host.link, 'remote 1.1');
   const b = await joinAs(lab.browsers[2], host.link, 'remote 2.1');
+  // The room panel, still open from hosting, covers part of the top bar.
+  await host.page.keyboard.press('Escape');
   await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
   await b.page.getByRole('list', { name: "This browser's nodes" }).filter({ hasText: 'working on job' }).waitFor({ timeout: 20_000 });
   await b.page.context().close();
@@ -88,6 +90,7 @@ test('a joiner that sends garbage is dropped and told why; the run completes on 
     .filter({ hasText: 'The host let this browser go: sent a malformed message (a worker reports only task-done and task-failed).' })
     .waitFor({ timeout: 10_000 });
   await card(host.page, 'remote 2.1').filter({ hasText: 'left the room' }).waitFor({ timeout: 10_000 });
+  await host.page.keyboard.press('Escape');
   await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
   const pi = await piEstimate(host.page);
   expect(Math.abs(pi - Math.PI)).toBeLessThan(0.01);
