@@ -7,5 +7,6 @@ export function downloadText(text: string, name: string, type: string): void {
   document.body.append(a);
   a.click();
   a.remove();
-  URL.revokeObjectURL(url);
+  // Revoked a moment later: some browsers still read the blob after click() returns.
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
