@@ -16,9 +16,9 @@ import type { Engine } from '../engine/engine.ts';
 import { Session } from '../protocol/session.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { encodeTask } from '../tasks/index.ts';
-import type { Cluster } from '../sim/cluster.ts';
-import type { WorkerConfig } from '../nodes/messages.ts';
-import { QUEUE_STATES, RQ_STATES, type JobRecord } from './history.ts';
+import type { NodeConfig, WorkerConfig } from '../nodes/messages.ts';
+import type { NodeLife } from '../nodes/process.ts';
+import { QUEUE_STATES, RQ_STATES, type JobHistory, type JobRecord } from './history.ts';
 import { jobsYaml, RQ_FIELDS, rqJob, rqStatus, statusYaml, type RqField } from './status.ts';
 
 /** rq's tube: the one `rq submit` puts into unless told `tube=`, and the one feeders watch. */
@@ -125,13 +125,27 @@ class RqConnection {
   }
 }
 
+/** What rq needs of the cluster (the simulator's Cluster is one): its queue server, job history, nodes and clock. */
+export interface RqCluster {
+  readonly engine: Engine | null;
+  readonly history: JobHistory;
+  readonly nodes: ReadonlyMap<number, { readonly name: string; readonly life: NodeLife; readonly config: NodeConfig }>;
+  /** Cluster time, ms. */
+  readonly now: number;
+  /** Records bytes one of the page's connections sent to the queue server, so a replay sends them again. */
+  recordPageInput(conn: string, bytes: Uint8Array): void;
+  /** Live time: arms the timer for what its page input made due. */
+  armLive(): void;
+  addNode(name: string, config: NodeConfig): number;
+}
+
 export class RqShell {
   /** Lines of a multi-line `rq submit` being typed; null when not collecting. */
   collecting: string[] | null = null;
   private readonly conn = new RqConnection((bytes) => this.cluster().recordPageInput('rq', bytes));
   private submitted = 0;
 
-  constructor(private readonly cluster: () => Cluster) {}
+  constructor(private readonly cluster: () => RqCluster) {}
 
   /** Is this console line rq's (a command, or a line of a multi-line submit)? */
   owns(line: string): boolean {
