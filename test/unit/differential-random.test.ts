@@ -6,24 +6,13 @@
 // blocking reserves, TTRs and delays short enough to expire during a run, and pauses that end.
 import { afterAll, describe, test } from 'vitest';
 import { closeAllPairs, requireBeanstalkd, withPair, visible, reconcileAll, type DualConn, type Pair, type PairOptions, type Reply } from '../support/servers.ts';
+import { mulberry32 } from '../../src/sim/rng.ts';
 
 // More seeds for a deeper hunt: DIFF_SEEDS=200 DIFF_WAITER_SEEDS=50 npx vitest run test/unit/differential-random
 const SEEDS = Number(process.env.DIFF_SEEDS ?? 20);
 const STEPS = Number(process.env.DIFF_STEPS ?? 200);
 /** How long an unpredictable step waits for silence before comparing. */
 const QUIET_MS = 10;
-
-/** mulberry32: a small, fast, seedable PRNG. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 class Rng {
   readonly next: () => number;

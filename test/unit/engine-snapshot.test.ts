@@ -12,21 +12,7 @@ import { MemoryBinlogStorage, restoreFromBinlog } from '../../src/engine/binlog.
 import { formatJobStats, formatStats, formatTubeStats } from '../../src/engine/stats.ts';
 import { Session, type SessionSnapshot } from '../../src/protocol/session.ts';
 import { JOB_STATES, type EngineSnapshot } from '../../src/engine/snapshot.ts';
-
-/** mulberry32: a small seeded PRNG, so each seed is one reproducible run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
-  return { next, int, pick };
-}
+import { prng } from '../support/prng.ts';
 
 type Event =
   | { kind: 'send'; conn: number; bytes: Uint8Array }
@@ -47,7 +33,7 @@ const BINLOG_FILE_SIZE = 512;
 const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 
 /** One command's bytes, from a mix weighted towards what moves jobs between states. */
-function command(r: ReturnType<typeof rng>, maxId: number): string {
+function command(r: ReturnType<typeof prng>, maxId: number): string {
   const id = () => r.int(1, maxId + 1);
   const pri = () => r.pick([0, 5, 1023, 1024, 4000]);
   const n = r.next();
@@ -78,7 +64,7 @@ function command(r: ReturnType<typeof rng>, maxId: number): string {
 
 /** A run's input, fixed by its seed: commands cut into pieces at random bytes, interleaved over connections. */
 function generate(seed: number, steps: number): Event[] {
-  const r = rng(seed);
+  const r = prng(seed);
   const events: Event[] = [{ kind: 'open' }, { kind: 'open' }, { kind: 'open' }];
   let conns = 3;
   let puts = 0;
@@ -201,7 +187,7 @@ const text = (bytes: number[]) => String.fromCharCode(...bytes);
 function runSeed(seed: number) {
   const steps = 260;
   const events = generate(seed, steps);
-  const k = rng(seed ^ 0x5eed).int(3, steps - 1);
+  const k = prng(seed ^ 0x5eed).int(3, steps - 1);
   const binlog = seed % 2 === 0;
   const original = Rig.fresh(binlog);
   for (const ev of events.slice(0, k)) original.apply(ev);
@@ -245,7 +231,7 @@ describe('engine snapshot and restore', () => {
     const seen = new Set<string>();
     for (let seed = 1; seed <= SEEDS; seed++) {
       const events = generate(seed, 260);
-      const k = rng(seed ^ 0x5eed).int(3, 259);
+      const k = prng(seed ^ 0x5eed).int(3, 259);
       const rig = Rig.fresh(seed % 2 === 0);
       for (const ev of events.slice(0, k)) rig.apply(ev);
       const s = rig.snapshot();

@@ -8,26 +8,13 @@ import { Engine } from '../../src/engine/engine.ts';
 import { RealClock } from '../../src/engine/clock.ts';
 import { startTcpServer, type TcpServer } from '../../src/server/tcp.ts';
 import { exchange, field, rawClient, splitReplies, startRealBeanstalkd, waitForListen, type Reply } from './server-harness.ts';
+import { prng } from '../support/prng.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 
 // ---------------------------------------------------------------------------------------------
-// Seeded generator
+// Seeded generator (test/support/prng.ts)
 
-/** mulberry32: small, fast, good enough, and the same everywhere. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
-  return { next, int, pick, chance: (p: number) => next() < p };
-}
 type Rng = ReturnType<typeof prng>;
 
 const enc = (s: string) => Buffer.from(s, 'latin1');
