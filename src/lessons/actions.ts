@@ -2,8 +2,8 @@
 // set of named actions on the run, the same ones the student's own buttons and console perform.
 import type { Cluster } from '../sim/cluster.ts';
 import { SPEEDS } from '../sim/speeds.ts';
-import { applyFault, faultLabel, isNodeFaultOp, LESSON_NODE_FAULTS, type LessonNodeFault } from '../sim/faults.ts';
-import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
+import { applyFault, faultLabel, LESSON_NODE_FAULTS, SLOW_FACTORS, type LessonNodeFault } from '../sim/faults.ts';
+import { DEFAULT_SCENARIOS, OPTIONAL_SCENARIO_FIELDS, type Scenario } from '../sim/scenario.ts';
 import { checkHolds, isCheckName, parseCheck, type Check, type CheckName } from './checks.ts';
 
 /** The part of the app an action drives (the Lab satisfies it). */
@@ -31,6 +31,10 @@ export type Action =
   | { op: 'speed'; value: number }
   /** A failure injection of sim/faults.ts that a lesson names with a node's name. */
   | { op: LessonNodeFault; node: string }
+  /** The node card's Slow, pressed until the node is `factor` times slower. */
+  | { op: 'slow'; node: string; factor: number }
+  /** The producer card's Backup tasks switch. */
+  | { op: 'backup-tasks'; on: boolean }
   | { op: 'kill-holder' | 'hang-holder'; job: number }
   | { op: 'restart-server'; binlog: boolean }
   | { op: 'reset'; values: Partial<Scenario> }
@@ -38,7 +42,8 @@ export type Action =
 
 
 type FaultStep = Extract<Action, { op: LessonNodeFault }>;
-const isFaultStep = (a: Action): a is FaultStep => isNodeFaultOp(a.op);
+const isLessonFault = (op: string): op is LessonNodeFault => Object.hasOwn(LESSON_NODE_FAULTS, op);
+const isFaultStep = (a: Action): a is FaultStep => isLessonFault(a.op);
 
 /** Every action a lesson may use, with what its argument is (for error messages and the README). */
 export const ACTIONS: Record<Action['op'], string> = {
@@ -52,6 +57,8 @@ export const ACTIONS: Record<Action['op'], string> = {
   'step-until': 'a check on the run, e.g. "step-until: { node-state: { node: worker 1, is: working } }"',
   speed: `one of ${SPEEDS.join(', ')}`,
   ...LESSON_NODE_FAULTS,
+  slow: `a node and how many times slower (one of ${SLOW_FACTORS.join(', ')}), e.g. "slow: { node: worker 1, factor: 10 }"`,
+  'backup-tasks': "on or off: the producer's Backup tasks switch (a producer started with scenario backupTasks)",
   'kill-holder': 'a job id: kill the worker working on that job',
   'hang-holder': 'a job id: hang the worker working on that job',
   'restart-server': 'binlog or no-binlog',
@@ -78,7 +85,12 @@ const RUN_CHECKS: readonly CheckName[] = ['job-state', 'tube-jobs', 'node-state'
 const STEP_UNTIL_LIMIT = 1000;
 
 /** Scenario fields of every kind, with the type of their value. */
-const SCENARIO_TYPES = new Map(Object.values(DEFAULT_SCENARIOS).flatMap((d) => Object.entries(d).map(([k, v]) => [k, typeof v] as const)));
+const SCENARIO_TYPES = new Map([
+  ...Object.values(DEFAULT_SCENARIOS).flatMap((d) => Object.entries(d).map(([k, v]) => [k, typeof v] as const)),
+  ...Object.values(OPTIONAL_SCENARIO_FIELDS).flatMap((o) => Object.keys(o).map((k) => [k, 'string'] as const)),
+]);
+/** The words an optional scenario field takes. */
+const SCENARIO_WORDS: Record<string, readonly string[]> = Object.assign({}, ...Object.values(OPTIONAL_SCENARIO_FIELDS));
 
 /** `reset`'s argument: scenario fields (not the kind) with values of their type; numbers whole, from 0. */
 function scenarioValues(raw: unknown): Partial<Scenario> {
@@ -87,6 +99,8 @@ function scenarioValues(raw: unknown): Partial<Scenario> {
   for (const [k, v] of Object.entries(raw)) {
     if (!fields.includes(k)) throw new Error(`reset: unknown scenario field "${k}" (fields: ${fields.join(', ')})`);
     const type = SCENARIO_TYPES.get(k);
+    const words = SCENARIO_WORDS[k];
+    if (words && !words.includes(v as string)) throw new Error(`reset: ${k} must be one of ${words.join(', ')}, not ${JSON.stringify(v)}`);
     if (typeof v !== type || (type === 'number' && !(Number.isInteger(v) && (v as number) >= 0))) throw new Error(`reset: ${k} must be ${type === 'number' ? 'a whole number' : type === 'boolean' ? 'true or false' : 'a word'}, not ${JSON.stringify(v)}`);
   }
   return raw as Partial<Scenario>;
@@ -102,8 +116,17 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
   const none = () => {
     if (raw !== null && raw !== undefined && raw !== true) throw new Error(`${op} takes no argument`);
   };
-  if (isNodeFaultOp(op)) return { op, node: nodeName(raw, op) };
+  if (isLessonFault(op)) return { op, node: nodeName(raw, op) };
   switch (op) {
+    case 'slow': {
+      const r = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+      if (Object.keys(r).some((k) => k !== 'node' && k !== 'factor') || typeof r.node !== 'string' || !SLOW_FACTORS.includes(r.factor as number))
+        throw new Error(`slow needs a node and a factor of ${SLOW_FACTORS.join(', ')}, e.g. "slow: { node: worker 1, factor: 10 }"`);
+      return { op, node: nodeName(r.node, op), factor: r.factor as number };
+    }
+    case 'backup-tasks':
+      if (raw !== 'on' && raw !== 'off' && typeof raw !== 'boolean') throw new Error(`backup-tasks must be on or off, not ${JSON.stringify(raw)}`);
+      return { op, on: raw === 'on' || raw === true };
     case 'console': {
       const lines = typeof raw === 'string' || typeof raw === 'number' ? [String(raw)] : raw;
       if (!Array.isArray(lines) || lines.length === 0 || !lines.every((l) => typeof l === 'string' || typeof l === 'number'))
@@ -149,6 +172,10 @@ export function describeAction(a: Action): string {
   // A fault's label names its node by name alone: the id is not read.
   if (isFaultStep(a)) return faultLabel({ op: a.op, node: 0 }, a.node);
   switch (a.op) {
+    case 'slow':
+      return `slow ${a.node} down ×${a.factor}`;
+    case 'backup-tasks':
+      return `turn the producer's backup tasks ${a.on ? 'on' : 'off'}`;
     case 'console':
       return `type ${a.lines.map((l) => `“${l}”`).join(', ')} in the console`;
     case 'start-producer':
@@ -213,6 +240,13 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
   const cluster = target.cluster;
   if (isFaultStep(a)) return applyFault(cluster, { op: a.op, node: nodeId(target, a.node) });
   switch (a.op) {
+    case 'slow':
+      return applyFault(cluster, { op: 'slow', node: nodeId(target, a.node), factor: a.factor });
+    case 'backup-tasks': {
+      const producer = [...cluster.nodes.values()].find((n) => n.backupTasks !== undefined);
+      if (!producer) throw new Error('no producer with backup tasks is running: start the producer of a scenario with backupTasks');
+      return applyFault(cluster, { op: 'backup-tasks', node: producer.id, on: a.on });
+    }
     case 'console':
       for (const line of a.lines) target.console.send(withIds(target, line));
       return;

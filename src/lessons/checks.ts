@@ -4,7 +4,7 @@
 // queue model, the nodes, the job history, the student's console and the speedup experiment.
 import type { Cluster } from '../sim/cluster.ts';
 import type { SpeedupPoint } from '../sim/experiment.ts';
-import type { NodeReport } from '../nodes/messages.ts';
+import type { BackupStats, NodeReport } from '../nodes/messages.ts';
 import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
 import { RQ_STATES, type RqState } from '../history/history.ts';
 
@@ -106,6 +106,15 @@ function producerDone(ctx: CheckContext): Extract<NodeReport, { kind: 'producer-
   return undefined;
 }
 
+/** What backup tasks have cost the producer so far: its latest count (none before it reports one). */
+function backupStats(ctx: CheckContext): BackupStats | undefined {
+  for (const n of ctx.cluster.nodes.values()) {
+    const r = n.reports.filter((x): x is Extract<NodeReport, { kind: 'backup-tasks' }> => x.kind === 'backup-tasks');
+    if (r.length) return r[r.length - 1];
+  }
+  return undefined;
+}
+
 /** Lines the server wrote to the console since the step began, one reply line at a time. */
 function replyLines(ctx: CheckContext): string[] {
   return ctx.console.filter((l) => l.kind === 'out').flatMap((l) => l.text.split('\n'));
@@ -187,6 +196,31 @@ const piWithin: CheckDef<number> = {
     const e = producerDone(ctx)?.estimate;
     return e !== undefined && Math.abs(e - Math.PI) <= tol;
   },
+};
+
+const producerTime: CheckDef<{ min?: number; max?: number }> = {
+  parse: (raw) => {
+    const r = record(raw, ['min', 'max'], []);
+    if (r.min === undefined && r.max === undefined) throw new Error('give "min" (at least) or "max" (at most) seconds, or both');
+    return { min: r.min === undefined ? undefined : positive(r.min, 'min'), max: r.max === undefined ? undefined : positive(r.max, 'max') };
+  },
+  describe: (a) => `the producer had every result after ${[a.min !== undefined ? `at least ${a.min} s` : '', a.max !== undefined ? `at most ${a.max} s` : ''].filter(Boolean).join(' and ')}`,
+  holds: (ctx, a) => {
+    const s = producerDone(ctx)?.seconds;
+    return s !== undefined && s >= (a.min ?? 0) && s <= (a.max ?? Infinity);
+  },
+};
+
+const backupCopies: CheckDef<Amount> = {
+  parse: (raw) => amount(record(raw, ['count', 'min'], [])),
+  describe: (a) => `the producer put ${amountText(a, 'backup copy', 'backup copies')}`,
+  holds: (ctx, a) => meets(backupStats(ctx)?.copies ?? 0, a),
+};
+
+const lateResults: CheckDef<Amount> = {
+  parse: (raw) => amount(record(raw, ['count', 'min'], [])),
+  describe: (a) => `the producer threw away ${amountText(a, 'late result', 'late results')}`,
+  holds: (ctx, a) => meets(backupStats(ctx)?.late ?? 0, a),
 };
 
 const resultVerified: CheckDef<true> = {
@@ -303,6 +337,9 @@ export const CHECKS = {
   workers,
   'producer-done': producerFinished,
   'pi-within': piWithin,
+  'producer-time': producerTime,
+  'backup-copies': backupCopies,
+  'late-results': lateResults,
   'result-verified': resultVerified,
   traffic,
   speedup,

@@ -4,7 +4,7 @@
 // lessons/README.md). Anything wrong is reported with the file, the line and what to change; one bad
 // file never stops the others from loading.
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode, type Pair } from 'yaml';
-import { DEFAULT_SCENARIO, DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
+import { DEFAULT_SCENARIO, DEFAULT_SCENARIOS, OPTIONAL_SCENARIO_FIELDS, type Scenario } from '../sim/scenario.ts';
 import { CHECKS, isCheckName, parseCheck, type Check } from './checks.ts';
 import { ACTIONS, isActionName, parseAction, type Action } from './actions.ts';
 import { parseMarkdown, type Block } from './markdown.ts';
@@ -129,7 +129,8 @@ function scenario(y: Yaml, node: YamlNode | null): Scenario {
   const kind = kindPair ? plain((kindPair.value as YamlNode | null) ?? null) : 'pi';
   if (!kinds.includes(kind as Scenario['kind'])) y.fail(kindPair ?? node, `scenario kind must be one of ${kinds.join(', ')}, not ${JSON.stringify(kind)}`);
   const s: Record<string, unknown> = { ...DEFAULT_SCENARIOS[kind as Scenario['kind']] };
-  for (const f of y.fields(node, `a ${kind} scenario`, Object.keys(s))) {
+  const optional = OPTIONAL_SCENARIO_FIELDS[kind as Scenario['kind']] ?? {};
+  for (const f of y.fields(node, `a ${kind} scenario`, [...Object.keys(s), ...Object.keys(optional)])) {
     if (f.key === 'kind') continue;
     const v = plain(f.value);
     const was = s[f.key];
@@ -140,7 +141,7 @@ function scenario(y: Yaml, node: YamlNode | null): Scenario {
       const [min, max] = SCENARIO_LIMITS[f.key] ?? [0, 1e10];
       s[f.key] = wholeField(y, f.value, `scenario ${f.key}`, min, max);
     } else {
-      const choices = SCENARIO_CHOICES[f.key];
+      const choices = SCENARIO_CHOICES[f.key] ?? optional[f.key];
       if (typeof v !== 'string' || (choices && !choices.includes(v))) y.fail(f.value, `scenario ${f.key} must be ${choices ? `one of ${choices.join(', ')}` : 'some text'}, not ${JSON.stringify(v)}`);
       s[f.key] = v;
     }

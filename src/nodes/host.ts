@@ -8,6 +8,7 @@ import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from './mes
 import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, type NodeRuntime, type StoreConnection } from './programs.ts';
 import { matrixProducerProgram } from './matrix.ts';
 import { sortProducerProgram } from './sample-sort.ts';
+import { backupProducerProgram } from './backup-tasks.ts';
 
 export interface NodePort {
   postMessage(m: FromNode): void;
@@ -127,8 +128,13 @@ export function hostNode(port: NodePort): void {
     };
   };
 
+  /** A producer's backup-task switch, which the page flips at run time (the program reads it as it goes). */
+  let backups: { on: boolean } | null = null;
+
   const start = (name: string, config: NodeConfig) => {
     const rt = runtime(name);
+    const producer = 'producer' in config ? config.producer : null;
+    backups = producer?.backups ?? null;
     rt.status({ state: 'starting' });
     const program =
       config.role === 'worker'
@@ -137,7 +143,9 @@ export function hostNode(port: NodePort): void {
           ? matrixProducerProgram(rt, config.matrix)
           : 'sort' in config
             ? sortProducerProgram(rt, config.sort)
-            : producerProgram(rt, config.producer);
+            : producer?.backups
+              ? backupProducerProgram(rt, { ...producer, backups: producer.backups })
+              : producerProgram(rt, config.producer);
     program.catch((err: Error) => {
       rt.status({ state: 'failed', detail: err.message });
       rt.log(`stopped: ${err.message}`);
@@ -187,6 +195,9 @@ export function hostNode(port: NodePort): void {
         return;
       case 'slow':
         slow = m.factor;
+        break;
+      case 'backup-tasks':
+        if (backups) backups.on = m.on;
         break;
       case 'rerun':
         rerun(m.n, m.spec);

@@ -58,6 +58,19 @@ export interface ProducerConfig {
   pollMs: number;
   /** Skip the resume check (the first version of the report's client). */
   resume: boolean;
+  /**
+   * Keep the bookkeeping of backup tasks (src/nodes/backup-tasks.ts), and put copies of stragglers while
+   * `on`: the page switches it at run time. Absent: the report's client, which cannot have them.
+   */
+  backups?: { on: boolean };
+}
+
+/** What backup tasks cost a producer: copies put, late results thrown away (and their computing time, ms), copies deleted before any worker ran them. */
+export interface BackupStats {
+  copies: number;
+  late: number;
+  cancelled: number;
+  wastedMs: number;
 }
 
 export type NodeConfig =
@@ -80,7 +93,9 @@ export type NodeReport =
   /** The job's task could not run (a bad body, or it threw): its error, for the job history. */
   | { kind: 'task-failed'; job: number; error: string }
   | { kind: 'pi-progress'; darts: number; hits: number; received: number; expected: number }
-  | { kind: 'producer-done'; estimate?: number; results: string[]; seconds: number; check?: ResultCheck }
+  | { kind: 'producer-done'; estimate?: number; results: string[]; seconds: number; check?: ResultCheck; backups?: BackupStats }
+  /** A producer with backup tasks: what they have cost so far (again after each late result). */
+  | ({ kind: 'backup-tasks' } & BackupStats)
   /** Sample sort's partition: how many values each bucket (job) got. */
   | { kind: 'sort-buckets'; sizes: number[] };
 
@@ -99,6 +114,8 @@ export type ToNode =
   | { t: 'wake'; vt: number }
   | { t: 'hang' }
   | { t: 'slow'; factor: number }
+  /** Backup tasks on or off, for a producer that keeps their bookkeeping. */
+  | { t: 'backup-tasks'; on: boolean }
   /**
    * Run `spec` outside the queue and answer with its result (request `n`): the host re-runs a job on a
    * second node to check the result the first one gave (see src/sim/verify.ts).

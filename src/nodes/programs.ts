@@ -4,6 +4,7 @@ import { bodyText, type Body, type Reply } from '../protocol/client.ts';
 import { decodeResult, decodeTask, encodeResult, encodeTask, piEstimate, type TaskResult, type TaskSpec } from '../tasks/index.ts';
 import type { NodeReport, NodeStatus, ProducerConfig, WorkerConfig } from './messages.ts';
 import { parseMatrixJob, runMatrixJob } from './matrix.ts';
+import { taskResult, untagTask } from './backup-tasks.ts';
 
 /** The connection was closed under the program (server crash, network drop, kicked out). */
 export class ConnectionLost extends Error {}
@@ -73,8 +74,10 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise
       let spec: TaskSpec | null = null;
       /** What a matrix job puts in the results tube: its result itself stays in the key-value store. */
       let confirmation: string | null = null;
+      // A job that names its task (a producer with backup tasks) gets an answer naming it, this job and its time.
+      const tagged = untagTask(bodyText(r));
       try {
-        const body = bodyText(r);
+        const body = tagged?.body ?? bodyText(r);
         const matrixJob = parseMatrixJob(body);
         if (matrixJob) {
           ({ spec, result, confirmation } = await runMatrixJob(rt, matrixJob));
@@ -95,7 +98,8 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise
         await conn.command(`release ${id} 0 0`);
       }
       rt.status({ state: 'sending', job: id });
-      const out = confirmation ?? (result ? encodeResult(result) : 'failed');
+      const answer = confirmation ?? (result ? encodeResult(result) : 'failed');
+      const out = tagged && result ? taskResult(tagged.task, id, rt.now() - started, answer) : answer;
       if (cfg.putResults !== false) {
         await conn.command(`use ${cfg.use}`);
         expect(await conn.command(`put 0 0 60 ${new TextEncoder().encode(out).length}`, out), 'INSERTED', 'put result');

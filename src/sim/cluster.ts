@@ -36,6 +36,8 @@ export interface NodeView {
   life: NodeLife;
   status: NodeStatus;
   slow: number;
+  /** A producer with backup tasks: whether they are on (none for any other node). */
+  backupTasks?: boolean;
   latency: number;
   /** Tasks finished and when (cluster ms), for throughput. */
   done: number[];
@@ -293,6 +295,7 @@ export class Cluster {
       life: 'running',
       status: { state: 'starting' },
       slow: 1,
+      backupTasks: 'producer' in config ? config.producer.backups?.on : undefined,
       latency: opts.latency ?? this.opts.latency ?? 1,
       done: [],
       computeMs: 0,
@@ -389,6 +392,16 @@ export class Cluster {
     this.action({ op: 'slow', node: id, factor }, n);
     n.slow = factor;
     n.process.postMessage({ t: 'slow', factor });
+    this.changed();
+  }
+
+  /** Switches a producer's backup tasks on or off (its program reads the switch as it runs). */
+  setBackupTasks(id: number, on: boolean): void {
+    const n = this.nodes.get(id);
+    if (!n || !NODE_FAULTS['backup-tasks'].allowed(n)) return;
+    this.action({ op: 'backup-tasks', node: id, on }, n);
+    n.backupTasks = on;
+    n.process.postMessage({ t: 'backup-tasks', on });
     this.changed();
   }
 

@@ -5,6 +5,7 @@
 // does it.
 import type { NodeLife, RemoteLink } from '../nodes/process.ts';
 import type { ClusterAction } from './run-record.ts';
+import { BACKUP_AFTER_MEDIANS } from '../nodes/backup-tasks.ts';
 
 /** What a guard reads of the node a fault would act on. */
 export interface FaultNode {
@@ -13,6 +14,8 @@ export interface FaultNode {
   readonly life: NodeLife;
   readonly slow: number;
   readonly remote?: RemoteLink;
+  /** A producer with backup tasks: whether they are on. */
+  readonly backupTasks?: boolean;
 }
 
 /** What a guard reads of the cluster. */
@@ -29,6 +32,7 @@ export interface FaultTarget extends FaultScene {
   restartNode(id: number): void;
   dropConnection(id: number): void;
   setLatency(id: number, ms: number): void;
+  setBackupTasks(id: number, on: boolean): void;
   crashServer(): void;
   restartServer(withBinlog: boolean): Promise<void>;
 }
@@ -36,7 +40,7 @@ export interface FaultTarget extends FaultScene {
 /** Markers the timeline draws for an action ('add' is a node added during the run, not a fault). */
 export type MarkerKind = 'kill' | 'hang' | 'restart' | 'drop' | 'slow' | 'add' | 'crash' | 'server-restart';
 
-export type NodeFaultOp = 'kill' | 'hang' | 'slow' | 'restart' | 'drop' | 'latency';
+export type NodeFaultOp = 'kill' | 'hang' | 'slow' | 'restart' | 'drop' | 'latency' | 'backup-tasks';
 export type ServerFaultOp = 'crash-server' | 'restart-server';
 export type FaultOp = NodeFaultOp | ServerFaultOp;
 /** The recorded action of fault `Op`. */
@@ -54,7 +58,17 @@ interface NodeFault<Op extends NodeFaultOp> extends Fault<Op> {
   /** Whether it can be done to `n` now (a dead node cannot be hung; a remote one that left cannot restart). */
   allowed(n: FaultNode, c: FaultScene): boolean;
   /** The node card's button, if it has one: its text, its accessible name, what it does, and the action it takes. */
-  button?: { text: string; danger: boolean; aria(n: FaultNode): string; title(n: FaultNode): string; action(n: FaultNode): FaultAction<Op> };
+  button?: {
+    text: string;
+    danger: boolean;
+    aria(n: FaultNode): string;
+    title(n: FaultNode): string;
+    action(n: FaultNode): FaultAction<Op>;
+    /** A switch's button: whether it is on (shown pressed). */
+    pressed?(n: FaultNode): boolean;
+  };
+  /** The node card shows its button only on such nodes (every node if not given). */
+  only?(n: FaultNode): boolean;
   /** A lesson may name it with a node's name (`kill: worker 1`): what the argument is, for the README. */
   lesson?: string;
 }
@@ -63,8 +77,10 @@ interface ServerFault<Op extends ServerFaultOp> extends Fault<Op> {
   allowed(c: FaultScene): boolean;
 }
 
-/** A slow-down button steps ×1 → ×2 → ×4 → ×1. */
-const SLOW_STEPS = [1, 2, 4];
+/** A slow-down button steps ×1 → ×2 → ×4 → ×10 → ×1 (×10: a straggler, lesson 10). */
+const SLOW_STEPS = [1, 2, 4, 10];
+/** The slow-downs a node can be given (what its Slow button steps through). */
+export const SLOW_FACTORS: readonly number[] = SLOW_STEPS.slice(1);
 export const nextSlow = (slow: number) => SLOW_STEPS[(SLOW_STEPS.indexOf(slow) + 1) % SLOW_STEPS.length] ?? 1;
 
 export const NODE_FAULTS = {
@@ -143,6 +159,25 @@ export const NODE_FAULTS = {
     allowed: (n) => !n.remote,
     apply: (c, a) => c.setLatency(a.node, a.ms),
   },
+  // Not a failure but a producer's option the student switches mid-run: recorded like one, so replay and time travel repeat it.
+  'backup-tasks': {
+    label: (a, name) => `backup tasks ${a.on ? 'on' : 'off'} in ${name}`,
+    marker: null,
+    allowed: (n) => n.backupTasks !== undefined && n.life === 'running',
+    apply: (c, a) => c.setBackupTasks(a.node, a.on),
+    only: (n) => n.backupTasks !== undefined,
+    button: {
+      text: 'Backup tasks',
+      danger: false,
+      pressed: (n) => n.backupTasks === true,
+      aria: (n) => `Backup tasks of ${n.name}`,
+      title: (n) =>
+        n.backupTasks
+          ? `Turn backup tasks off: ${n.name} stops putting copies of slow jobs`
+          : `Turn backup tasks on: when the work tube is empty, ${n.name} puts a copy of any job reserved more than ${BACKUP_AFTER_MEDIANS}× the median job's time; the first result wins`,
+      action: (n) => ({ op: 'backup-tasks', node: n.id, on: !n.backupTasks }),
+    },
+  },
 } satisfies { [Op in NodeFaultOp]: NodeFault<Op> };
 
 export const SERVER_FAULTS = {
@@ -181,7 +216,7 @@ export const applyFault = (c: FaultTarget, a: FaultAction) => rowOf(a).apply(c, 
 /** The node faults a node card shows as buttons, in the card's order. */
 export const NODE_BUTTONS = (Object.keys(NODE_FAULTS) as NodeFaultOp[]).flatMap((op) => {
   const f: NodeFault<NodeFaultOp> = NODE_FAULTS[op];
-  return f.button ? [{ op, allowed: f.allowed, ...f.button }] : [];
+  return f.button ? [{ op, allowed: f.allowed, only: f.only ?? (() => true), ...f.button }] : [];
 });
 
 /** Faults a lesson may name with a node's name (`kill: worker 1`). */

@@ -35,6 +35,8 @@ export type ClusterAction =
   | { op: 'remove'; node: number }
   | { op: 'slow'; node: number; factor: number }
   | { op: 'latency'; node: number; ms: number }
+  /** A producer's backup tasks switched on or off. */
+  | { op: 'backup-tasks'; node: number; on: boolean }
   | { op: 'crash-server' }
   /** Bytes one of the page's own connections (the console, rq) sent to the queue server. */
   | { op: 'page-input'; conn: string; text: string }

@@ -15,6 +15,11 @@ export interface PiScenario {
   ttr: number;
   /** Start the producer at once. */
   autostart: boolean;
+  /**
+   * A producer with backup tasks (src/nodes/backup-tasks.ts), off or on at the start and switched on its
+   * card at run time. Absent: the report's own client, without them.
+   */
+  backupTasks?: 'off' | 'on';
 }
 
 /** The report's matrix multiplication with memcached: A and B in a key-value store node, jobs naming parts of C. */
@@ -56,6 +61,9 @@ export const DEFAULT_SCENARIOS = { pi: DEFAULT_SCENARIO, matrix: DEFAULT_MATRIX,
 /** What each kind computes, in a word (the producer's button). */
 export const SCENARIO_NAMES: Record<Scenario['kind'], string> = { pi: 'π', matrix: 'matrix', sort: 'sort' };
 
+/** Scenario fields a kind may be given beyond its defaults (which leave them out), with the words each takes. */
+export const OPTIONAL_SCENARIO_FIELDS: { readonly [K in Scenario['kind']]?: Readonly<Record<string, readonly string[]>> } = { pi: { backupTasks: ['off', 'on'] } };
+
 /** Sample values drawn per bucket to choose the splitters: more gives more even buckets. */
 export const SORT_OVERSAMPLING = 8;
 
@@ -71,7 +79,10 @@ export function producerConfig(s: Scenario, seed: number): NodeConfig {
   const tubes = { use: WORKER.watch, watch: WORKER.use };
   switch (s.kind) {
     case 'pi':
-      return { role: 'producer', producer: { ...tubes, tasks: piTasks(s, seed), ttr: s.ttr, pri: 0, pollMs: 1000, resume: true } };
+      return {
+        role: 'producer',
+        producer: { ...tubes, tasks: piTasks(s, seed), ttr: s.ttr, pri: 0, pollMs: 1000, resume: true, ...(s.backupTasks ? { backups: { on: s.backupTasks === 'on' } } : {}) },
+      };
     case 'matrix':
       return { role: 'producer', matrix: { ...tubes, n: s.n, rowsPerJob: s.granularity === 'cell' ? 0 : s.rowsPerJob, seed, ttr: s.ttr } };
     case 'sort':

@@ -21,12 +21,13 @@ afterEach(() => {
 function piRun(over: Partial<PiScenario> = {}, seed = 3) {
   const cluster = new Cluster({ seed, mode: 'virtual', spawn: spawnInThread });
   clusters.push(cluster);
-  setUp(cluster, { kind: 'pi', darts: 400_000, jobs: 6, workers: 3, ttr: 3, autostart: true, ...over }, seed);
+  // A producer with backup tasks, off: the switch is a row of the table too.
+  setUp(cluster, { kind: 'pi', darts: 400_000, jobs: 6, workers: 3, ttr: 3, autostart: true, backupTasks: 'off', ...over }, seed);
   return cluster;
 }
 
 /** The action a fault takes on a node: its button's, or (latency, set in a field) a value. */
-function actionOn(op: NodeFaultOp, n: { id: number; name: string; life: 'running' | 'hung' | 'dead'; slow: number }): FaultAction {
+function actionOn(op: NodeFaultOp, n: { id: number; name: string; life: 'running' | 'hung' | 'dead'; slow: number; backupTasks?: boolean }): FaultAction {
   const button = NODE_BUTTONS.find((b) => b.op === op);
   return button ? button.action(n) : { op: 'latency', node: n.id, ms: 7 };
 }
@@ -46,7 +47,7 @@ describe('the fault table', () => {
     const fault = NODE_FAULTS[op];
     let allowedSomewhere = 0;
     let refusedSomewhere = 0;
-    for (const name of ['worker 1', 'worker 2', 'worker 3', 'remote 1.1']) {
+    for (const name of ['worker 1', 'worker 2', 'worker 3', 'remote 1.1', 'producer']) {
       const n = byName(name);
       const allowed = fault.allowed(n);
       const a = actionOn(op, n);
@@ -67,7 +68,7 @@ describe('the fault table', () => {
       else expect(marker?.text).not.toBe(label);
     }
     expect(allowedSomewhere).toBeGreaterThan(0);
-    // Every node fault is refused somewhere: a dead node, a hung one, or a remote one that left.
+    // Every node fault is refused somewhere: a dead node, a hung one, a remote one that left, or (backup tasks) a worker.
     expect(refusedSomewhere).toBeGreaterThan(0);
   });
 
@@ -105,11 +106,20 @@ describe('the fault table', () => {
       ['slow', 'Slow'],
       ['restart', 'Restart'],
       ['drop', 'Drop'],
+      ['backup-tasks', 'Backup tasks'],
     ]);
     const n = { id: 4, name: 'worker 4', life: 'running' as const, slow: 4 };
-    expect(NODE_BUTTONS.map((b) => b.aria(n))).toEqual(['Kill worker 4', 'Hang worker 4', 'Slow down worker 4', 'Restart worker 4', 'Drop connection of worker 4']);
-    // ×1 → ×2 → ×4 → ×1.
-    expect(NODE_BUTTONS.find((b) => b.op === 'slow')!.action(n)).toEqual({ op: 'slow', node: 4, factor: 1 });
+    expect(NODE_BUTTONS.map((b) => b.aria(n))).toEqual(['Kill worker 4', 'Hang worker 4', 'Slow down worker 4', 'Restart worker 4', 'Drop connection of worker 4', 'Backup tasks of worker 4']);
+    // ×1 → ×2 → ×4 → ×10 → ×1.
+    const slow = NODE_BUTTONS.find((b) => b.op === 'slow')!;
+    expect(slow.action(n)).toEqual({ op: 'slow', node: 4, factor: 10 });
+    expect(slow.action({ ...n, slow: 10 })).toEqual({ op: 'slow', node: 4, factor: 1 });
+    // Backup tasks: a switch shown only on a producer that keeps their bookkeeping.
+    const backups = NODE_BUTTONS.find((b) => b.op === 'backup-tasks')!;
+    expect(backups.only(n)).toBe(false);
+    const producer = { id: 5, name: 'producer', life: 'running' as const, slow: 1, backupTasks: false };
+    expect([backups.only(producer), backups.pressed?.(producer), backups.action(producer)]).toEqual([true, false, { op: 'backup-tasks', node: 5, on: true }]);
+    expect(backups.action({ ...producer, backupTasks: true })).toEqual({ op: 'backup-tasks', node: 5, on: false });
   });
 
   test('lessons may name the faults the table gives a lesson argument, and lessons/README.md lists every lesson action', () => {
@@ -127,8 +137,10 @@ describe('the fault table', () => {
   test('a recorded run that uses every fault replays to the identical trace', async () => {
     const c = piRun({ workers: 4, jobs: 8 }, 17);
     const ids = [...c.nodes.values()].filter((n) => n.role === 'worker').map((n) => n.id);
+    const producer = [...c.nodes.values()].find((n) => n.role === 'producer')!.id;
     const plan: ClusterAction[] = [
       { op: 'slow', node: ids[0], factor: 2 },
+      { op: 'backup-tasks', node: producer, on: true },
       { op: 'latency', node: ids[1], ms: 4 },
       { op: 'drop', node: ids[1] },
       { op: 'hang', node: ids[2] },
