@@ -53,7 +53,17 @@ export function scenarioOf(d: ScenarioDraft, current: Scenario, seed: number): {
   const nextSeed = whole(d.seed, L.seed.min, L.seed.max, seed);
   switch (d.kind) {
     case 'pi':
-      return { seed: nextSeed, scenario: { kind: 'pi', darts: whole(d.darts, L.darts.min, L.darts.max, was.darts), jobs: whole(d.jobs, L.jobs.min, L.jobs.max, was.jobs), ...base } };
+      return {
+        seed: nextSeed,
+        scenario: {
+          kind: 'pi',
+          darts: whole(d.darts, L.darts.min, L.darts.max, was.darts),
+          jobs: whole(d.jobs, L.jobs.min, L.jobs.max, was.jobs),
+          ...base,
+          // Not in the form: a lesson's producer with backup tasks keeps them over a Reset.
+          ...(current.kind === 'pi' && current.backupTasks ? { backupTasks: current.backupTasks } : {}),
+        },
+      };
     case 'matrix': {
       const n = whole(d.n, L.n.min, d.granularity === 'cell' ? L.nPerCell.max : L.n.max, was.n);
       return { seed: nextSeed, scenario: { kind: 'matrix', n, granularity: d.granularity === 'row-block' ? 'row-block' : 'cell', rowsPerJob: whole(d.rowsPerJob, L.rowsPerJob.min, n, was.rowsPerJob), ...base } };

@@ -8,6 +8,9 @@ import { piTasks, producerConfig, setUp, type PiScenario } from '../../src/sim/s
 import type { NodeReport } from '../../src/nodes/messages.ts';
 import { piEstimate, runTask } from '../../src/tasks/index.ts';
 import { parseAction, runAction, type ActionTarget } from '../../src/lessons/actions.ts';
+import { parseLesson } from '../../src/lessons/loader.ts';
+import { checkHolds, parseCheck, type CheckName } from '../../src/lessons/checks.ts';
+import { draftOf, scenarioOf } from '../../src/ui/scenario-form.ts';
 import { prng } from '../support/prng.ts';
 
 const pi = (darts: number, hits: number) => ({ kind: 'pi' as const, darts, hits });
@@ -214,5 +217,52 @@ describe('runs with a straggler', () => {
     const again = await replayRun(c.exportRun(), spawnInThread);
     clusters.push(again);
     expect(again.trace).toEqual(c.trace);
+  });
+});
+
+describe('in a lesson', () => {
+  const lesson = (scenario: string) => `---\ntitle: t\nscenario:\n  kind: pi\n${scenario}\n---\n\n## A step\n\nText.\n`;
+
+  test('the scenario field backupTasks takes off or on, for π only; a Reset in the top bar keeps it', () => {
+    expect(parseLesson('x/index.md', lesson('  backupTasks: on')).scenario).toMatchObject({ kind: 'pi', backupTasks: 'on' });
+    expect(() => parseLesson('x/index.md', lesson('  backupTasks: yes'))).toThrow(/backupTasks must be one of off, on/);
+    expect(() => parseLesson('x/index.md', '---\ntitle: t\nscenario:\n  kind: sort\n  backupTasks: on\n---\n\n## A\n\nText.\n')).toThrow(/backupTasks/);
+    const current: PiScenario = { ...SCENARIO, backupTasks: 'off' };
+    expect(scenarioOf({ ...draftOf(current, 10), jobs: 8 }, current, 10).scenario).toMatchObject({ jobs: 8, backupTasks: 'off' });
+  });
+
+  test('actions: slow takes a node and a factor the Slow button reaches; backup-tasks takes on or off; reset takes backupTasks', () => {
+    expect(parseAction('slow', { node: 'worker 1', factor: 10 })).toEqual({ op: 'slow', node: 'worker 1', factor: 10 });
+    expect(() => parseAction('slow', { node: 'worker 1', factor: 3 })).toThrow(/factor of 2, 4, 10/);
+    expect(() => parseAction('slow', 'worker 1')).toThrow(/slow needs a node and a factor/);
+    expect(parseAction('backup-tasks', 'off')).toEqual({ op: 'backup-tasks', on: false });
+    expect(() => parseAction('backup-tasks', 'maybe')).toThrow(/on or off/);
+    expect(parseAction('reset', { backupTasks: 'on' })).toEqual({ op: 'reset', values: { backupTasks: 'on' } });
+    expect(() => parseAction('reset', { backupTasks: 'sometimes' })).toThrow(/backupTasks must be one of off, on/);
+  });
+
+  test('the backup-tasks action needs a producer that has them', async () => {
+    const c = new Cluster({ seed: 1, mode: 'virtual', spawn: spawnInThread });
+    clusters.push(c);
+    setUp(c, { ...SCENARIO, autostart: true }, 1);
+    await expect(runAction({ cluster: c } as unknown as ActionTarget, parseAction('backup-tasks', 'on'))).rejects.toThrow(/no producer with backup tasks/);
+  });
+
+  test('checks producer-time, backup-copies and late-results read the producer: none before it reports, then its figures', async () => {
+    const check = (name: CheckName, raw: unknown) => ({ name, ...parseCheck(name, raw), line: 1 });
+    const checks = [check('producer-time', { max: 12 }), check('backup-copies', { min: 1 }), check('late-results', { count: 1 }), check('producer-time', { min: 18 })];
+    expect(checks.map((c) => c.text)).toEqual([
+      'the producer had every result after at most 12 s',
+      'the producer put at least 1 backup copy',
+      'the producer threw away 1 late result',
+      'the producer had every result after at least 18 s',
+    ]);
+    expect(() => parseCheck('producer-time', {})).toThrow(/min.*max/);
+    const c = await straggler({ backupTasks: 'on' });
+    const ctx = { cluster: c, console: [], speedup: [], scenario: SCENARIO };
+    expect(checks.map((k) => checkHolds(k, ctx))).toEqual([true, true, true, false]);
+    const fresh = new Cluster({ seed: 1, mode: 'virtual', spawn: spawnInThread });
+    clusters.push(fresh);
+    expect(checks.map((k) => checkHolds(k, { ...ctx, cluster: fresh }))).toEqual([false, false, false, false]);
   });
 });
