@@ -29,7 +29,7 @@ export interface ClusterShape {
   producers: number[];
   workers: number[];
   hasStore: boolean;
-  /** A matrix or sort producer's card also carries its verdict, run time and bucket sizes. */
+  /** A matrix or sort producer's card also carries its verdict, run time and bucket sizes; a π producer with backup tasks their switch and cost. */
   producerWithCheck: boolean;
 }
 
