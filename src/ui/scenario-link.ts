@@ -19,7 +19,7 @@ export const DEFAULT_SEED = 1;
 
 /** Each kind's fields in a link, beside kind, seed, mode, workers, ttr and autostart. */
 const KIND_FIELDS = {
-  pi: ['darts', 'jobs'],
+  pi: ['darts', 'jobs', 'backups'],
   matrix: ['n', 'granularity', 'rows'],
   sort: ['values', 'buckets'],
 } as const;
@@ -37,6 +37,7 @@ export function scenarioLinkParams(link: ScenarioLink): URLSearchParams {
     case 'pi':
       p.set('darts', String(s.darts));
       p.set('jobs', String(s.jobs));
+      if (s.backupTasks) p.set('backups', s.backupTasks);
       break;
     case 'matrix':
       p.set('n', String(s.n));
@@ -144,6 +145,9 @@ export function parseScenarioLink(params: URLSearchParams, fragment = ''): Parse
     case 'pi': {
       const { darts, jobs } = DEFAULT_SCENARIOS.pi;
       scenario = { kind, darts: whole(params, 'darts', LIMITS.darts, darts, problems), jobs: whole(params, 'jobs', LIMITS.jobs, jobs, problems), ...base };
+      const backups = params.get('backups');
+      if (backups === 'off' || backups === 'on') scenario.backupTasks = backups;
+      else if (backups !== null) problems.push(`backups=${backups} is not off or on; the producer has no backup tasks.`);
       break;
     }
     case 'matrix': {

@@ -11,6 +11,7 @@ import { parseAction, runAction, type ActionTarget } from '../../src/lessons/act
 import { parseLesson } from '../../src/lessons/loader.ts';
 import { checkHolds, parseCheck, type CheckName } from '../../src/lessons/checks.ts';
 import { draftOf, scenarioOf } from '../../src/ui/scenario-form.ts';
+import { parseScenarioLink, scenarioLinkParams } from '../../src/ui/scenario-link.ts';
 import { prng } from '../support/prng.ts';
 
 const pi = (darts: number, hits: number) => ({ kind: 'pi' as const, darts, hits });
@@ -229,6 +230,16 @@ describe('in a lesson', () => {
     expect(() => parseLesson('x/index.md', '---\ntitle: t\nscenario:\n  kind: sort\n  backupTasks: on\n---\n\n## A\n\nText.\n')).toThrow(/backupTasks/);
     const current: PiScenario = { ...SCENARIO, backupTasks: 'off' };
     expect(scenarioOf({ ...draftOf(current, 10), jobs: 8 }, current, 10).scenario).toMatchObject({ jobs: 8, backupTasks: 'off' });
+  });
+
+  test('a scenario link carries backups=off|on; a bad value is named and left out', () => {
+    const params = scenarioLinkParams({ scenario: { ...SCENARIO, backupTasks: 'on' }, seed: 10, mode: 'virtual' });
+    expect(params.get('backups')).toBe('on');
+    expect(parseScenarioLink(params).link?.scenario).toEqual({ ...SCENARIO, backupTasks: 'on' });
+    expect(scenarioLinkParams({ scenario: SCENARIO, seed: 10, mode: 'virtual' }).has('backups')).toBe(false);
+    const bad = parseScenarioLink(new URLSearchParams('kind=pi&backups=maybe'));
+    expect(bad.link?.scenario).not.toHaveProperty('backupTasks');
+    expect(bad.problems).toContain('backups=maybe is not off or on; the producer has no backup tasks.');
   });
 
   test('actions: slow takes a node and a factor the Slow button reaches; backup-tasks takes on or off; reset takes backupTasks', () => {
