@@ -8,6 +8,7 @@ import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from './mes
 import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, type NodeRuntime, type StoreConnection } from './programs.ts';
 import { matrixProducerProgram } from './matrix.ts';
 import { sortProducerProgram } from './sample-sort.ts';
+import { poissonProducerProgram } from './poisson.ts';
 
 export interface NodePort {
   postMessage(m: FromNode): void;
@@ -137,7 +138,9 @@ export function hostNode(port: NodePort): void {
           ? matrixProducerProgram(rt, config.matrix)
           : 'sort' in config
             ? sortProducerProgram(rt, config.sort)
-            : producerProgram(rt, config.producer);
+            : 'poisson' in config
+              ? poissonProducerProgram(rt, config.poisson)
+              : producerProgram(rt, config.producer);
     program.catch((err: Error) => {
       rt.status({ state: 'failed', detail: err.message });
       rt.log(`stopped: ${err.message}`);
