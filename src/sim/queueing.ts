@@ -53,7 +53,7 @@ export function queueVisits(records: readonly JobRecord[], tube: string): QueueV
   return out.sort((a, b) => a.put - b.put);
 }
 
-/** What the run shows about its queue, up to `now` (ms since the start), from the first arrival on. */
+/** What the run shows about its queue, up to `at` (ms since the start), from the first arrival on. */
 export interface QueueFigures {
   /** Jobs put so far. */
   arrivals: number;
@@ -74,13 +74,18 @@ export interface QueueFigures {
 }
 
 /**
- * The queue's figures at `now`. Little's law says L = λW; here it can be seen exactly: once every job
+ * The queue's figures at `at`. Little's law says L = λW; here it can be seen exactly: once every job
  * put has been served, the area under the queue-length curve is the sum of the waits, so L = λ·W to the
  * rounding. While jobs still wait the two differ by what those jobs have waited so far.
  */
-export function queueFigures(visits: readonly QueueVisit[], now: number): QueueFigures {
-  const arrived = visits.filter((v) => v.put <= now);
-  const start = arrived[0]?.put ?? now;
+export function queueFigures(visits: readonly QueueVisit[], at: number): QueueFigures {
+  const arrived = visits.filter((v) => v.put <= at);
+  const start = arrived[0]?.put ?? at;
+  // Once every job that came has left, the window ends as the last one left: a finished run's figures
+  // stay as they were while its clock runs on.
+  let lastLeft = arrived.length ? 0 : Infinity;
+  for (const v of arrived) lastLeft = Math.max(lastLeft, v.deleted !== null && v.deleted <= at ? v.deleted : Infinity);
+  const now = Math.min(at, lastLeft);
   const span = Math.max(0, now - start);
   let area = 0;
   let waits = 0;

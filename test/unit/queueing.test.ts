@@ -17,6 +17,7 @@ import { curveSetups, predictedWaitCurve, queueLengthSeries, timeAverage } from 
 import { draftOf, scenarioOf } from '../../src/ui/scenario-form.ts';
 import { parseScenarioLink, scenarioLinkParams } from '../../src/ui/scenario-link.ts';
 import { decodeTask } from '../../src/tasks/index.ts';
+import { checkHolds, parseCheck, type Check } from '../../src/lessons/checks.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -164,6 +165,13 @@ describe('the wait measured from the job history', () => {
     expect(mid).toMatchObject({ arrivals: 2, served: 0, meanWait: 0 });
     expect(mid.meanQueue).toBeCloseTo((100 + 2 * 200) / 300, 12);
     expect(queueVisits(history.records, 'other')).toEqual([]);
+    // Once every job has left (deleted), the window ends there: the figures stay as the clock runs on.
+    const gone = [
+      { put: 0, reserved: 400, deleted: 900 },
+      { put: 100, reserved: 900, deleted: 1000 },
+    ];
+    expect(queueFigures(gone, 5000)).toEqual(queueFigures(gone, 1000));
+    expect(queueFigures(gone, 1000).seconds).toBe(1);
   });
 });
 
@@ -221,6 +229,34 @@ describe('the Poisson producer on a simulated cluster', () => {
     await pi.runUntil(() => [...pi.nodes.values()].some((n) => n.status.state === 'done'));
     expect(queueingRunPoint(pi)).toBeNull();
   }, 60_000);
+});
+
+describe('the mean-wait check of lesson 12', () => {
+  const check = (raw: unknown): Check => ({ name: 'mean-wait', ...parseCheck('mean-wait', raw), line: 1 });
+
+  test('it reads the measured mean wait of the tube: false before any job is served, then within its bounds', async () => {
+    const scenario = queueing({ arrivals: 40, rate: 114 });
+    const cluster = new Cluster({ seed: 1, mode: 'virtual', spawn: spawnInThread });
+    clusters.push(cluster);
+    setUp(cluster, scenario, 1);
+    const ctx = { cluster, console: [], speedup: [], scenario };
+    const atLeast = check({ tube: 'msg_for_worker', min: 0.5 });
+    const atMost = check({ tube: 'msg_for_worker', max: 0.5 });
+    expect(atLeast.text).toBe('the jobs of msg_for_worker waited ≥ 0.5 s on average (put → first reserve)');
+    expect([checkHolds(atLeast, ctx), checkHolds(atMost, ctx)]).toEqual([false, false]);
+    const producer = () => [...cluster.nodes.values()].find((n) => n.role === 'producer');
+    await cluster.runUntil(() => producer()?.status.state === 'done');
+    const w = queueFigures(queueVisits(cluster.history.records, 'msg_for_worker'), cluster.now).meanWait;
+    expect(w).toBeGreaterThan(0.5);
+    expect([checkHolds(atLeast, ctx), checkHolds(atMost, ctx)]).toEqual([true, false]);
+    expect(checkHolds(check({ tube: 'msg_for_client', min: 0.5 }), ctx)).toBe(false);
+  }, 60_000);
+
+  test('its argument is checked: a tube, and a min or a max in seconds', () => {
+    expect(() => parseCheck('mean-wait', { min: 1 })).toThrow('missing field "tube"');
+    expect(() => parseCheck('mean-wait', { tube: 'q' })).toThrow('give "min" (at least) or "max" (at most) seconds, or both');
+    expect(() => parseCheck('mean-wait', { tube: 'q', max: -1 })).toThrow('max must be a number > 0, not -1');
+  });
 });
 
 describe('the queueing charts and run points', () => {
