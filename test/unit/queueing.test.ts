@@ -18,6 +18,8 @@ import { draftOf, scenarioOf } from '../../src/ui/scenario-form.ts';
 import { parseScenarioLink, scenarioLinkParams } from '../../src/ui/scenario-link.ts';
 import { decodeTask } from '../../src/tasks/index.ts';
 import { checkHolds, parseCheck, type Check } from '../../src/lessons/checks.ts';
+import { replayRun } from '../../src/sim/replay.ts';
+import { parseRun } from '../../src/sim/run-record.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -211,10 +213,21 @@ describe('the Poisson producer on a simulated cluster', () => {
     expect(point).toEqual({ rate: 1.6, service: 1, servers: 2, rho: expect.closeTo(0.8, 12), meanWait: f.meanWait, jobs: 60, seed: cfg.poisson.seed });
   }, 60_000);
 
-  test('the same seed gives the same run: identical waits', async () => {
+  test('the same seed gives the same run: identical waits; an exported run with a worker killed replays to the same trace', async () => {
     const a = await run(queueing({ arrivals: 30 }), 5);
     const b = await run(queueing({ arrivals: 30 }), 5);
     expect(queueVisits(b.cluster.history.records, 'msg_for_worker')).toEqual(queueVisits(a.cluster.history.records, 'msg_for_worker'));
+
+    const c = new Cluster({ seed: 6, mode: 'virtual', spawn: spawnInThread });
+    clusters.push(c);
+    setUp(c, queueing({ arrivals: 30, rate: 114 }), 6);
+    await c.advanceTo(8_000);
+    c.killNode([...c.nodes.values()].find((n) => n.name === 'worker 1')!.id);
+    await c.runUntil(() => [...c.nodes.values()].some((n) => n.role === 'producer' && n.status.state === 'done'));
+    const replayed = await replayRun(parseRun(JSON.stringify(c.exportRun())), spawnInThread);
+    clusters.push(replayed);
+    expect(replayed.trace).toEqual(c.trace);
+    expect(queueVisits(replayed.history.records, 'msg_for_worker')).toEqual(queueVisits(c.history.records, 'msg_for_worker'));
   }, 60_000);
 
   test('a run not done, or not of the Poisson producer, is no point of the wait chart', async () => {
