@@ -7,6 +7,7 @@ import type { SpeedupPoint } from '../sim/experiment.ts';
 import type { BackupStats, NodeReport } from '../nodes/messages.ts';
 import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
 import { RQ_STATES, type RqState } from '../history/history.ts';
+import { queueFigures, queueVisits } from '../sim/queueing.ts';
 
 /** What the lesson's checks may look at. */
 export interface CheckContext {
@@ -327,6 +328,19 @@ const rqJobs: CheckDef<{ state: RqState; amount: Amount }> = {
   holds: (ctx, a) => meets(ctx.cluster.history.records.filter((r) => r.state === a.state).length, a.amount),
 };
 
+const meanWait: CheckDef<{ tube: string; min?: number; max?: number }> = {
+  parse: (raw) => {
+    const r = record(raw, ['tube', 'min', 'max'], ['tube']);
+    if (r.min === undefined && r.max === undefined) throw new Error('give "min" (at least) or "max" (at most) seconds, or both');
+    return { tube: text(r.tube, 'tube'), min: r.min === undefined ? undefined : positive(r.min, 'min'), max: r.max === undefined ? undefined : positive(r.max, 'max') };
+  },
+  describe: (a) => `the jobs of ${a.tube} waited ${[a.min !== undefined ? `≥ ${a.min} s` : '', a.max !== undefined ? `≤ ${a.max} s` : ''].filter(Boolean).join(' and ')} on average (put → first reserve)`,
+  holds: (ctx, a) => {
+    const f = queueFigures(queueVisits(ctx.cluster.history.records, a.tube), ctx.cluster.now);
+    return f.served > 0 && f.meanWait >= (a.min ?? 0) && f.meanWait <= (a.max ?? Infinity);
+  },
+};
+
 /** Every check a lesson may use. `lessons/README.md` documents each one; keep the two in step. */
 export const CHECKS = {
   'console-reply': consoleReply,
@@ -351,6 +365,7 @@ export const CHECKS = {
   'failed-and-deleted': failedAndDeleted,
   'executed-twice': executedTwice,
   'rq-jobs': rqJobs,
+  'mean-wait': meanWait,
 };
 
 export type CheckName = keyof typeof CHECKS;

@@ -118,6 +118,9 @@ const SCENARIO_LIMITS: Record<string, [number, number]> = {
   rowsPerJob: [1, 512],
   values: [1, 10_000_000],
   buckets: [1, 10_000],
+  rate: [1, 60_000],
+  service: [1, 3_600_000],
+  arrivals: [1, 100_000],
 };
 /** The values a scenario's text field may take. */
 const SCENARIO_CHOICES: Record<string, readonly string[]> = { granularity: ['cell', 'row-block'] };

@@ -9,6 +9,7 @@ import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, ty
 import { matrixProducerProgram } from './matrix.ts';
 import { sortProducerProgram } from './sample-sort.ts';
 import { backupProducerProgram } from './backup-tasks.ts';
+import { poissonProducerProgram } from './poisson.ts';
 
 export interface NodePort {
   postMessage(m: FromNode): void;
@@ -143,9 +144,11 @@ export function hostNode(port: NodePort): void {
           ? matrixProducerProgram(rt, config.matrix)
           : 'sort' in config
             ? sortProducerProgram(rt, config.sort)
-            : producer?.backups
-              ? backupProducerProgram(rt, { ...producer, backups: producer.backups })
-              : producerProgram(rt, config.producer);
+            : 'poisson' in config
+              ? poissonProducerProgram(rt, config.poisson)
+              : producer?.backups
+                ? backupProducerProgram(rt, { ...producer, backups: producer.backups })
+                : producerProgram(rt, config.producer);
     program.catch((err: Error) => {
       rt.status({ state: 'failed', detail: err.message });
       rt.log(`stopped: ${err.message}`);

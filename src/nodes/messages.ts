@@ -32,6 +32,21 @@ export interface SortProducerConfig {
   ttr: number;
 }
 
+/** Lesson 12's producer: Poisson arrivals of sleep jobs with exponential lengths (src/nodes/poisson.ts). */
+export interface PoissonProducerConfig {
+  use: string;
+  watch: string;
+  /** How many jobs arrive. */
+  jobs: number;
+  /** Arrival rate λ, jobs a minute. */
+  perMinute: number;
+  /** Mean service time S of a job, ms. */
+  serviceMs: number;
+  /** Seeds the arrival times and service times. */
+  seed: number;
+  ttr: number;
+}
+
 export interface WorkerConfig {
   /** Tube the worker reserves from (the report's msg_for_worker). */
   watch: string;
@@ -77,7 +92,8 @@ export type NodeConfig =
   | { role: 'worker'; worker: WorkerConfig }
   | { role: 'producer'; producer: ProducerConfig }
   | { role: 'producer'; matrix: MatrixProducerConfig }
-  | { role: 'producer'; sort: SortProducerConfig };
+  | { role: 'producer'; sort: SortProducerConfig }
+  | { role: 'producer'; poisson: PoissonProducerConfig };
 
 /** What a node shows on its card. */
 export interface NodeStatus {

@@ -48,18 +48,34 @@ export interface SortScenario {
   autostart: boolean;
 }
 
-export type Scenario = PiScenario | MatrixScenario | SortScenario;
+/** Queueing (lesson 12): Poisson arrivals of jobs with exponential service times, c workers (an M/M/c queue). */
+export interface QueueingScenario {
+  kind: 'queueing';
+  /** Arrival rate λ, jobs a minute (whole numbers, as every scenario field: 60 a minute is one a second). */
+  rate: number;
+  /** Mean service time S, ms. */
+  service: number;
+  /** How many jobs arrive (each a job: not `jobs`, which a form switching kinds would share with π's). */
+  arrivals: number;
+  workers: number;
+  ttr: number;
+  autostart: boolean;
+}
+
+export type Scenario = PiScenario | MatrixScenario | SortScenario | QueueingScenario;
 
 /** π's default: at ×1 each job holds its worker 2.5 s of cluster time, long enough for a newcomer to watch it move. */
 export const DEFAULT_SCENARIO: PiScenario = { kind: 'pi', darts: 40_000_000, jobs: 8, workers: 4, ttr: 40, autostart: false };
 export const DEFAULT_MATRIX: MatrixScenario = { kind: 'matrix', n: 16, granularity: 'cell', rowsPerJob: 4, workers: 4, ttr: 40, autostart: false };
 export const DEFAULT_SORT: SortScenario = { kind: 'sort', values: 20_000, buckets: 8, workers: 4, ttr: 40, autostart: false };
+/** ρ = λS/c = 60/min × 1 s / 2 = 0.5: the workers are busy half the time. */
+export const DEFAULT_QUEUEING: QueueingScenario = { kind: 'queueing', rate: 60, service: 1000, arrivals: 200, workers: 2, ttr: 60, autostart: false };
 
 /** Each kind's starting values, for a form switching between kinds. */
-export const DEFAULT_SCENARIOS = { pi: DEFAULT_SCENARIO, matrix: DEFAULT_MATRIX, sort: DEFAULT_SORT } as const satisfies { [K in Scenario['kind']]: Extract<Scenario, { kind: K }> };
+export const DEFAULT_SCENARIOS = { pi: DEFAULT_SCENARIO, matrix: DEFAULT_MATRIX, sort: DEFAULT_SORT, queueing: DEFAULT_QUEUEING } as const satisfies { [K in Scenario['kind']]: Extract<Scenario, { kind: K }> };
 
 /** What each kind computes, in a word (the producer's button). */
-export const SCENARIO_NAMES: Record<Scenario['kind'], string> = { pi: 'π', matrix: 'matrix', sort: 'sort' };
+export const SCENARIO_NAMES: Record<Scenario['kind'], string> = { pi: 'π', matrix: 'matrix', sort: 'sort', queueing: 'Poisson' };
 
 /** Scenario fields a kind may be given beyond its defaults (which leave them out), with the words each takes. */
 export const OPTIONAL_SCENARIO_FIELDS: { readonly [K in Scenario['kind']]?: Readonly<Record<string, readonly string[]>> } = { pi: { backupTasks: ['off', 'on'] } };
@@ -87,6 +103,8 @@ export function producerConfig(s: Scenario, seed: number): NodeConfig {
       return { role: 'producer', matrix: { ...tubes, n: s.n, rowsPerJob: s.granularity === 'cell' ? 0 : s.rowsPerJob, seed, ttr: s.ttr } };
     case 'sort':
       return { role: 'producer', sort: { ...tubes, values: s.values, buckets: s.buckets, oversampling: SORT_OVERSAMPLING, seed, ttr: s.ttr } };
+    case 'queueing':
+      return { role: 'producer', poisson: { ...tubes, jobs: s.arrivals, perMinute: s.rate, serviceMs: s.service, seed, ttr: s.ttr } };
   }
 }
 
@@ -99,6 +117,8 @@ export function jobCount(s: Scenario): number {
       return s.granularity === 'cell' ? s.n * s.n : Math.ceil(s.n / Math.max(1, s.rowsPerJob));
     case 'sort':
       return s.buckets;
+    case 'queueing':
+      return s.arrivals;
   }
 }
 
@@ -112,6 +132,8 @@ export function describeScenario(s: Scenario): string {
       return `${s.n}×${s.n} matrices, ${s.granularity === 'cell' ? 'one job per cell' : `${s.rowsPerJob} rows per job`} (${n(jobCount(s))} jobs)`;
     case 'sort':
       return `${n(s.values)} values in ${n(s.buckets)} buckets`;
+    case 'queueing':
+      return `${n(s.arrivals)} jobs arriving at ${n(s.rate)} a minute, ${n(s.service)} ms of work each on average`;
   }
 }
 

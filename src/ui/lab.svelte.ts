@@ -9,6 +9,7 @@ import { parseRun } from '../sim/run-record.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
+import { queueingRunPoint, withRunPoint, type QueueingRunPoint } from '../sim/queueing.ts';
 import { runSpeedup, type SpeedupPoint, type SpeedupSetup } from '../sim/experiment.ts';
 import type { HostedRoom } from '../net/peer-link.ts';
 
@@ -66,6 +67,8 @@ export class Lab {
   speedupRun: Cluster | null = $state.raw(null);
   /** What the last experiment measured (its scenario, seed, time and nodes), for the lab report. */
   speedupSetup: SpeedupSetup | null = $state.raw(null);
+  /** Finished runs of the Poisson producer (lesson 12), kept across Resets: the wait-against-ρ chart's points. */
+  queueingRuns: QueueingRunPoint[] = $state.raw([]);
   /** The room this page hosts (real-node mode): its joiners' worker slots join every live run. */
   room: HostedRoom | null = $state.raw(null);
   /** The student's own connection to the queue server. */
@@ -146,6 +149,7 @@ export class Lab {
    * the same run at another event (a seek), so what the student selected stays selected.
    */
   private show(cluster: Cluster, binlog: IdbBinlogStorage | null, keep = false): void {
+    if (this.cluster && !keep) this.queueingRuns = withRunPoint(this.queueingRuns, queueingRunPoint(this.cluster));
     this.cluster?.dispose();
     void this.binlog?.dispose();
     this.binlog = binlog;

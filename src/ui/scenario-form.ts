@@ -17,6 +17,9 @@ export const LIMITS = {
   rowsPerJob: { min: 1, max: 256 },
   values: { min: 1, max: 1_000_000 },
   buckets: { min: 1, max: 1000 },
+  // Arrivals a minute (60 is one a second) and mean service in ms: whole numbers, as every field.
+  rate: { min: 1, max: 60_000 },
+  service: { min: 1, max: 3_600_000 },
 } as const;
 
 export interface ScenarioDraft {
@@ -31,12 +34,15 @@ export interface ScenarioDraft {
   rowsPerJob: number;
   values: number;
   buckets: number;
+  rate: number;
+  service: number;
+  arrivals: number;
 }
 
 /** The draft showing `s` (the other kinds' fields at their defaults). */
 export function draftOf(s: Scenario, seed: number): ScenarioDraft {
-  const { pi, matrix, sort } = DEFAULT_SCENARIOS;
-  return { ...pi, ...matrix, ...sort, ...s, seed };
+  const { pi, matrix, sort, queueing } = DEFAULT_SCENARIOS;
+  return { ...pi, ...matrix, ...sort, ...queueing, ...s, seed };
 }
 
 /** A whole number in [min, max], or the fallback if the field is empty or not a number. */
@@ -70,6 +76,11 @@ export function scenarioOf(d: ScenarioDraft, current: Scenario, seed: number): {
     }
     case 'sort':
       return { seed: nextSeed, scenario: { kind: 'sort', values: whole(d.values, L.values.min, L.values.max, was.values), buckets: whole(d.buckets, L.buckets.min, L.buckets.max, was.buckets), ...base } };
+    case 'queueing':
+      return {
+        seed: nextSeed,
+        scenario: { kind: 'queueing', rate: whole(d.rate, L.rate.min, L.rate.max, was.rate), service: whole(d.service, L.service.min, L.service.max, was.service), arrivals: whole(d.arrivals, L.jobs.min, L.jobs.max, was.arrivals), ...base },
+      };
   }
 }
 
@@ -84,5 +95,7 @@ export function draftDiffers(d: ScenarioDraft, current: Scenario, seed: number):
       return d.n !== now.n || d.granularity !== now.granularity || (d.granularity === 'row-block' && d.rowsPerJob !== now.rowsPerJob);
     case 'sort':
       return d.values !== now.values || d.buckets !== now.buckets;
+    case 'queueing':
+      return d.rate !== now.rate || d.service !== now.service || d.arrivals !== now.arrivals;
   }
 }

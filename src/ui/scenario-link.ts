@@ -22,6 +22,7 @@ const KIND_FIELDS = {
   pi: ['darts', 'jobs', 'backups'],
   matrix: ['n', 'granularity', 'rows'],
   sort: ['values', 'buckets'],
+  queueing: ['rate', 'service', 'arrivals'],
 } as const;
 
 /** Parameters other parts of the page read (a lesson and its step, a signaling server, a room to join). */
@@ -47,6 +48,11 @@ export function scenarioLinkParams(link: ScenarioLink): URLSearchParams {
     case 'sort':
       p.set('values', String(s.values));
       p.set('buckets', String(s.buckets));
+      break;
+    case 'queueing':
+      p.set('rate', String(s.rate));
+      p.set('service', String(s.service));
+      p.set('arrivals', String(s.arrivals));
       break;
   }
   p.set('workers', String(s.workers));
@@ -119,7 +125,7 @@ export function parseScenarioLink(params: URLSearchParams, fragment = ''): Parse
   let kind: Scenario['kind'] = 'pi';
   if (kindText === null) problems.push('kind= is missing; a π scenario is used.');
   else if (kindText in KIND_FIELDS) kind = kindText as Scenario['kind'];
-  else problems.push(`kind=${kindText} is not a scenario kind (pi, matrix or sort); a π scenario is used.`);
+  else problems.push(`kind=${kindText} is not a scenario kind (pi, matrix, sort or queueing); a π scenario is used.`);
 
   const known = new Set<string>([...COMMON_PARAMS, ...KIND_FIELDS[kind]]);
   for (const k of new Set(named)) {
@@ -165,6 +171,17 @@ export function parseScenarioLink(params: URLSearchParams, fragment = ''): Parse
     case 'sort': {
       const ds = DEFAULT_SCENARIOS.sort;
       scenario = { kind, values: whole(params, 'values', LIMITS.values, ds.values, problems), buckets: whole(params, 'buckets', LIMITS.buckets, ds.buckets, problems), ...base };
+      break;
+    }
+    case 'queueing': {
+      const dq = DEFAULT_SCENARIOS.queueing;
+      scenario = {
+        kind,
+        rate: whole(params, 'rate', LIMITS.rate, dq.rate, problems),
+        service: whole(params, 'service', LIMITS.service, dq.service, problems),
+        arrivals: whole(params, 'arrivals', LIMITS.jobs, dq.arrivals, problems),
+        ...base,
+      };
       break;
     }
   }

@@ -55,7 +55,7 @@ describe('scenario links', () => {
     ['kind=pi&ttr=0', 'ttr=0 is not a whole number from 1 to 86,400; 40 is used.'],
     ['kind=pi&darts=1e6', 'darts=1e6 is not a whole number from 1 to 10,000,000,000; 40,000,000 is used.'],
     ['kind=pi&jobs=', 'jobs= is not a whole number from 1 to 100,000; 8 is used.'],
-    ['kind=cube', 'kind=cube is not a scenario kind (pi, matrix or sort); a π scenario is used.'],
+    ['kind=cube', 'kind=cube is not a scenario kind (pi, matrix, sort or queueing); a π scenario is used.'],
     ['seed=3', 'kind= is missing; a π scenario is used.'],
     ['kind=pi&mode=fast', 'mode=fast is not virtual or live; virtual time is used.'],
     ['kind=pi&autostart=yes', 'autostart=yes is not 0 or 1; 0 is used.'],
