@@ -8,6 +8,7 @@ import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from './mes
 import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, type NodeRuntime, type StoreConnection } from './programs.ts';
 import { matrixProducerProgram } from './matrix.ts';
 import { sortProducerProgram } from './sample-sort.ts';
+import { cheater } from './verify-results.ts';
 
 export interface NodePort {
   postMessage(m: FromNode): void;
@@ -22,6 +23,11 @@ export function hostNode(port: NodePort): void {
   let virtual = true;
   let hung = false;
   let slow = 1;
+  let seed = 0;
+  /** What this node does to its results: nothing, unless the "wrong results" fault made it cheat. */
+  let tamper = (r: TaskResult) => r;
+  /** Result jobs the host told this node (a producer) to drop. */
+  const discarded = new Set<number>();
   let nextConn = 1;
   const conns = new Map<number, Client | KvClient>();
   /** Connections asked for and not yet open; `server` names what refused them, for the error. */
@@ -53,11 +59,11 @@ export function hostNode(port: NodePort): void {
     if (virtual) {
       const until = vt + referenceSeconds(spec) * 1000 * slow;
       post({ t: 'compute', vt, until });
-      const result = runTask(spec);
+      const result = tamper(runTask(spec));
       vt = until;
       return result;
     }
-    const result = runTask(spec);
+    const result = tamper(runTask(spec));
     // A slowed-down node takes k times as long: spin for the extra time.
     const extra = (wallNow() - t0) * (slow - 1);
     for (const end = wallNow() + extra; wallNow() < end; );
@@ -99,6 +105,7 @@ export function hostNode(port: NodePort): void {
     status: (status: NodeStatus) => post({ t: 'status', vt: now(), status }),
     report: (report: NodeReport) => post({ t: 'report', vt: now(), report }),
     log: (text: string) => post({ t: 'log', vt: now(), text }),
+    discarded,
   });
 
   const openConnection = (id: number): NodeConnection => {
@@ -153,6 +160,7 @@ export function hostNode(port: NodePort): void {
       case 'start':
         virtual = m.virtual;
         vt = m.vt;
+        seed = m.seed;
         start(m.name, m.config);
         break;
       case 'open': {
@@ -190,6 +198,12 @@ export function hostNode(port: NodePort): void {
         break;
       case 'rerun':
         rerun(m.n, m.spec);
+        break;
+      case 'cheat':
+        tamper = cheater(m.rate, seed);
+        break;
+      case 'discard':
+        for (const id of m.results) discarded.add(id);
         break;
       default:
         // Not ours (e.g. the control port hand-over): no reaction, so no idle either.

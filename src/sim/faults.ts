@@ -12,6 +12,8 @@ export interface FaultNode {
   readonly name: string;
   readonly life: NodeLife;
   readonly slow: number;
+  /** Share of its results it falsifies ("wrong results"; 0: honest). */
+  readonly cheat: number;
   readonly remote?: RemoteLink;
 }
 
@@ -29,14 +31,15 @@ export interface FaultTarget extends FaultScene {
   restartNode(id: number): void;
   dropConnection(id: number): void;
   setLatency(id: number, ms: number): void;
+  cheatNode(id: number, rate: number): void;
   crashServer(): void;
   restartServer(withBinlog: boolean): Promise<void>;
 }
 
 /** Markers the timeline draws for an action ('add' is a node added during the run, not a fault). */
-export type MarkerKind = 'kill' | 'hang' | 'restart' | 'drop' | 'slow' | 'add' | 'crash' | 'server-restart';
+export type MarkerKind = 'kill' | 'hang' | 'restart' | 'drop' | 'slow' | 'cheat' | 'add' | 'crash' | 'server-restart';
 
-export type NodeFaultOp = 'kill' | 'hang' | 'slow' | 'restart' | 'drop' | 'latency';
+export type NodeFaultOp = 'kill' | 'hang' | 'slow' | 'restart' | 'drop' | 'latency' | 'cheat';
 export type ServerFaultOp = 'crash-server' | 'restart-server';
 export type FaultOp = NodeFaultOp | ServerFaultOp;
 /** The recorded action of fault `Op`. */
@@ -66,6 +69,11 @@ interface ServerFault<Op extends ServerFaultOp> extends Fault<Op> {
 /** A slow-down button steps ×1 → ×2 → ×4 → ×1. */
 const SLOW_STEPS = [1, 2, 4];
 export const nextSlow = (slow: number) => SLOW_STEPS[(SLOW_STEPS.indexOf(slow) + 1) % SLOW_STEPS.length] ?? 1;
+
+/** A wrong-results button steps honest → every result wrong → one in five wrong (a rare cheater) → honest. */
+const CHEAT_STEPS = [0, 1, 0.2];
+export const nextCheat = (rate: number) => CHEAT_STEPS[(CHEAT_STEPS.indexOf(rate) + 1) % CHEAT_STEPS.length] ?? 0;
+const cheatText = (rate: number) => (rate >= 1 ? 'every result wrong' : `${Math.round(rate * 100)}% of its results wrong`);
 
 export const NODE_FAULTS = {
   kill: {
@@ -135,6 +143,24 @@ export const NODE_FAULTS = {
       title: (n) => `Drop the connection of ${n.name}: the network fails, both ends see the connection close`,
       action: (n) => ({ op: 'drop', node: n.id }),
     },
+  },
+  // A lesson's `cheat: worker 2` makes every result wrong; the button also offers a rare cheater.
+  cheat: {
+    label: (a, name) => ((a.rate ?? 1) ? `${name} gives wrong results (${cheatText(a.rate ?? 1)})` : `${name} gives right results again`),
+    marker: 'cheat',
+    allowed: (n) => n.life !== 'dead' && !n.remote,
+    apply: (c, a) => c.cheatNode(a.node, a.rate ?? 1),
+    button: {
+      text: 'Cheat',
+      danger: true,
+      aria: (n) => `Wrong results from ${n.name}`,
+      title: (n) =>
+        nextCheat(n.cheat)
+          ? `Wrong results: make ${n.name} cheat, ${cheatText(nextCheat(n.cheat))} (π: it says every dart hit); nothing in the queue notices`
+          : `Wrong results: make ${n.name} honest again (now ${cheatText(n.cheat)})`,
+      action: (n) => ({ op: 'cheat', node: n.id, rate: nextCheat(n.cheat) }),
+    },
+    lesson: 'a node name: from then on every result it gives is wrong',
   },
   // Set with the card's latency field, not a button. A remote node's link is a real network: none on top.
   latency: {

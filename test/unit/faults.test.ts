@@ -26,7 +26,7 @@ function piRun(over: Partial<PiScenario> = {}, seed = 3) {
 }
 
 /** The action a fault takes on a node: its button's, or (latency, set in a field) a value. */
-function actionOn(op: NodeFaultOp, n: { id: number; name: string; life: 'running' | 'hung' | 'dead'; slow: number }): FaultAction {
+function actionOn(op: NodeFaultOp, n: { id: number; name: string; life: 'running' | 'hung' | 'dead'; slow: number; cheat: number }): FaultAction {
   const button = NODE_BUTTONS.find((b) => b.op === op);
   return button ? button.action(n) : { op: 'latency', node: n.id, ms: 7 };
 }
@@ -105,16 +105,20 @@ describe('the fault table', () => {
       ['slow', 'Slow'],
       ['restart', 'Restart'],
       ['drop', 'Drop'],
+      ['cheat', 'Cheat'],
     ]);
-    const n = { id: 4, name: 'worker 4', life: 'running' as const, slow: 4 };
-    expect(NODE_BUTTONS.map((b) => b.aria(n))).toEqual(['Kill worker 4', 'Hang worker 4', 'Slow down worker 4', 'Restart worker 4', 'Drop connection of worker 4']);
+    const n = { id: 4, name: 'worker 4', life: 'running' as const, slow: 4, cheat: 0 };
+    expect(NODE_BUTTONS.map((b) => b.aria(n))).toEqual(['Kill worker 4', 'Hang worker 4', 'Slow down worker 4', 'Restart worker 4', 'Drop connection of worker 4', 'Wrong results from worker 4']);
     // ×1 → ×2 → ×4 → ×1.
     expect(NODE_BUTTONS.find((b) => b.op === 'slow')!.action(n)).toEqual({ op: 'slow', node: 4, factor: 1 });
+    // Honest → every result wrong → 20% wrong → honest.
+    const cheat = NODE_BUTTONS.find((b) => b.op === 'cheat')!;
+    expect([0, 1, 0.2].map((rate) => cheat.action({ ...n, cheat: rate }))).toEqual([1, 0.2, 0].map((rate) => ({ op: 'cheat', node: 4, rate })));
   });
 
   test('lessons may name the faults the table gives a lesson argument, and lessons/README.md lists every lesson action', () => {
     const lessonFaults = (Object.keys(NODE_FAULTS) as NodeFaultOp[]).filter((op) => 'lesson' in NODE_FAULTS[op]);
-    expect(lessonFaults).toEqual(['kill', 'hang', 'restart']);
+    expect(lessonFaults).toEqual(['kill', 'hang', 'restart', 'cheat']);
     for (const op of lessonFaults) {
       expect(ACTIONS).toHaveProperty(op);
       expect(parseAction(op as keyof typeof ACTIONS, 'worker 1')).toEqual({ op, node: 'worker 1' });
@@ -136,6 +140,7 @@ describe('the fault table', () => {
       { op: 'crash-server' },
       { op: 'restart-server', binlog: true },
       { op: 'restart', node: ids[3] },
+      { op: 'cheat', node: ids[0], rate: 1 },
     ];
     const used = new Set<string>();
     for (const a of plan) {
