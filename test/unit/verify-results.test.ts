@@ -9,6 +9,7 @@ import { caughtWithin, cheater, expectedBadResults, expectedJobsUntilCaught, Res
 import { countPiHits, piEstimate, type TaskResult } from '../../src/tasks/index.ts';
 import { replayRun } from '../../src/sim/replay.ts';
 import { parseRun } from '../../src/sim/run-record.ts';
+import { pickedForCheck } from '../../src/sim/verify.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -19,10 +20,10 @@ const SEED = 11;
 const PI: PiScenario = { kind: 'pi', darts: 1_600_000, jobs: 16, workers: 4, ttr: 40, autostart: false };
 
 /** A paused π run of `PI` with worker 2 cheating on every result (or at `rate`) and `fraction` of the jobs verified. */
-function run(fraction: number, rate = 1, seed = SEED) {
+function run(fraction: number, rate = 1, seed = SEED, workers = PI.workers) {
   const cluster = new Cluster({ seed, mode: 'virtual', spawn: spawnInThread });
   clusters.push(cluster);
-  setUp(cluster, PI, seed);
+  setUp(cluster, { ...PI, workers }, seed);
   if (rate) cluster.cheatNode(named(cluster, 'worker 2').id, rate);
   if (fraction) cluster.setVerification(fraction);
   cluster.addNode('producer', { role: 'producer', producer: { use: 'msg_for_worker', watch: 'msg_for_client', tasks: piTasks(PI, seed), ttr: 40, pri: 0, pollMs: 1000, resume: true } });
@@ -100,23 +101,19 @@ describe('the odds of catching a cheater', () => {
     expect(expectedJobsUntilCaught(0.5, 1)).toBe(2);
   });
 
-  test('the formula against simulation: seeded picks of bad results, the first picked one ends the count', () => {
-    // The checker picks each job with probability f from its id and the run's seed (verify.ts).
-    const f = 0.25;
-    let total = 0;
-    const runs = 4000;
-    let rand = 12345;
-    for (let i = 0; i < runs; i++) {
-      let bad = 0;
-      for (;;) {
-        bad++;
-        rand = (Math.imul(rand, 1103515245) + 12345) >>> 0;
-        if (rand / 2 ** 32 < f) break;
+  test('the formula against the checker\'s own picks: over many seeds, the first picked bad job comes after 1/f on average', () => {
+    // Every job of a cheater at rate 1 is bad; the checker picks job ids by the run's seed (verify.ts).
+    for (const f of [0.1, 0.25, 0.5]) {
+      let total = 0;
+      const runs = 4000;
+      for (let seed = 1; seed <= runs; seed++) {
+        let job = 1;
+        while (!pickedForCheck(seed, job, f)) job++;
+        total += job;
       }
-      total += bad;
+      expect(total / runs).toBeGreaterThan(expectedBadResults(f) * 0.93);
+      expect(total / runs).toBeLessThan(expectedBadResults(f) * 1.07);
     }
-    expect(total / runs).toBeGreaterThan(expectedBadResults(f) * 0.9);
-    expect(total / runs).toBeLessThan(expectedBadResults(f) * 1.1);
   });
 });
 
@@ -153,6 +150,14 @@ describe('verify results in a seeded run', () => {
     expect([1, 3, 4].filter((i) => named(c, `worker ${i}`).excluded !== undefined)).toEqual([]);
     expect(c.history.records.some((r) => r.check?.verdict === 'agreed' && r.check.overruled?.by === 'worker 2')).toBe(true);
     expect(done(c)!.estimate).toBe(honest());
+  });
+
+  test('two results that disagree do not say which is wrong: with no third node, the disagreement is flagged and nobody excluded', async () => {
+    const c = run(1, 1, SEED, 2);
+    await finish(c);
+    expect(c.checker.totals.disagreed).toBeGreaterThan(0);
+    expect([...c.nodes.values()].filter((n) => n.excluded !== undefined)).toEqual([]);
+    expect(done(c)!.estimate! - Math.PI).toBeGreaterThan(0.1);
   });
 
   test('the exclusion follows from the run: a replay excludes the same node at the same event', async () => {
