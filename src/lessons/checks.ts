@@ -189,6 +189,32 @@ const piWithin: CheckDef<number> = {
   },
 };
 
+const piOff: CheckDef<number> = {
+  parse: (raw) => positive(raw, 'the distance'),
+  describe: (d) => `the producer's π is off by more than ${d}`,
+  holds: (ctx, d) => {
+    const e = producerDone(ctx)?.estimate;
+    return e !== undefined && Math.abs(e - Math.PI) > d;
+  },
+};
+
+const excluded: CheckDef<string> = {
+  parse: (raw) => text(raw, 'the node'),
+  describe: (node) => `${node} was excluded for wrong results`,
+  holds: (ctx, node) => nodeNamed(ctx, node)?.excluded !== undefined,
+};
+
+const VERDICTS = ['agreed', 'disagreed'] as const;
+
+const resultChecks: CheckDef<{ verdict: (typeof VERDICTS)[number]; amount: Amount }> = {
+  parse: (raw) => {
+    const r = record(raw, ['verdict', 'count', 'min'], ['verdict']);
+    return { verdict: oneOf(r.verdict, VERDICTS, 'verdict'), amount: amount(r) };
+  },
+  describe: (a) => `${amountText(a.amount, 'result', 'results')} ${a.verdict} with a re-run on another node`,
+  holds: (ctx, a) => meets(ctx.cluster.checker.totals[a.verdict], a.amount),
+};
+
 const resultVerified: CheckDef<true> = {
   parse: (raw) => {
     if (raw !== true && raw !== null) throw new Error('write "result-verified: true"');
@@ -303,6 +329,7 @@ export const CHECKS = {
   workers,
   'producer-done': producerFinished,
   'pi-within': piWithin,
+  'pi-off': piOff,
   'result-verified': resultVerified,
   traffic,
   speedup,
@@ -314,6 +341,8 @@ export const CHECKS = {
   'failed-and-deleted': failedAndDeleted,
   'executed-twice': executedTwice,
   'rq-jobs': rqJobs,
+  excluded,
+  'result-checks': resultChecks,
 };
 
 export type CheckName = keyof typeof CHECKS;

@@ -10,6 +10,8 @@ import { countPiHits, piEstimate, type TaskResult } from '../../src/tasks/index.
 import { replayRun } from '../../src/sim/replay.ts';
 import { parseRun } from '../../src/sim/run-record.ts';
 import { pickedForCheck } from '../../src/sim/verify.ts';
+import { checkHolds, parseCheck, type Check, type CheckName } from '../../src/lessons/checks.ts';
+import { parseAction } from '../../src/lessons/actions.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -177,5 +179,34 @@ describe('verify results in a seeded run', () => {
     const busy = (c: Cluster) => [...c.nodes.values()].filter((n) => n.role === 'worker').reduce((s, n) => s + n.computeMs, 0);
     expect(busy(checked) / busy(plain)).toBeGreaterThan(1.3);
     expect(busy(checked) / busy(plain)).toBeLessThan(1.7);
+  });
+});
+
+describe('the lesson vocabulary for untrusted workers', () => {
+  const check = (name: CheckName, raw: unknown): Check => ({ name, ...parseCheck(name, raw), line: 1 });
+  const holds = (c: Cluster, k: Check) => checkHolds(k, { cluster: c, console: [], speedup: [], scenario: PI });
+
+  test('verify takes a percentage from 0 to 100, and says what is wrong otherwise', () => {
+    expect(parseAction('verify', 25)).toEqual({ op: 'verify', fraction: 0.25 });
+    expect(parseAction('verify', 0)).toEqual({ op: 'verify', fraction: 0 });
+    expect(() => parseAction('verify', 250)).toThrow('verify needs the percentage of jobs to re-run, from 0 to 100');
+    expect(() => parseAction('verify', '25%')).toThrow('verify needs the percentage');
+    expect(() => run(0).setVerification(2)).toThrow('from 0 to 1');
+  });
+
+  test('pi-off, excluded and result-checks hold on a run that shows them, and not before', async () => {
+    const cheated = run(0);
+    const off = check('pi-off', 0.1);
+    expect(holds(cheated, off)).toBe(false);
+    await finish(cheated);
+    expect(holds(cheated, off)).toBe(true);
+
+    const caught = run(0.25, 1, 1);
+    const excluded = check('excluded', 'worker 2');
+    const disagreed = check('result-checks', { verdict: 'disagreed', min: 1 });
+    expect([holds(caught, excluded), holds(caught, disagreed)]).toEqual([false, false]);
+    await finish(caught);
+    expect([holds(caught, excluded), holds(caught, disagreed), holds(caught, check('excluded', 'worker 1')), holds(caught, off)]).toEqual([true, true, false, false]);
+    expect(() => parseCheck('result-checks', { verdict: 'maybe', min: 1 })).toThrow('verdict must be one of agreed, disagreed');
   });
 });
