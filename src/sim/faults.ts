@@ -10,6 +10,7 @@ import type { ClusterAction } from './run-record.ts';
 export interface FaultNode {
   readonly id: number;
   readonly name: string;
+  readonly role: 'worker' | 'producer';
   readonly life: NodeLife;
   readonly slow: number;
   /** Share of its results it falsifies ("wrong results"; 0: honest). */
@@ -57,7 +58,7 @@ interface NodeFault<Op extends NodeFaultOp> extends Fault<Op> {
   /** Whether it can be done to `n` now (a dead node cannot be hung; a remote one that left cannot restart). */
   allowed(n: FaultNode, c: FaultScene): boolean;
   /** The node card's button, if it has one: its text, its accessible name, what it does, and the action it takes. */
-  button?: { text: string; danger: boolean; aria(n: FaultNode): string; title(n: FaultNode): string; action(n: FaultNode): FaultAction<Op> };
+  button?: { text: string; danger: boolean; aria(n: FaultNode): string; title(n: FaultNode): string; action(n: FaultNode): FaultAction<Op>; inspectorOnly?: true };
   /** A lesson may name it with a node's name (`kill: worker 1`): what the argument is, for the README. */
   lesson?: string;
 }
@@ -148,9 +149,12 @@ export const NODE_FAULTS = {
   cheat: {
     label: (a, name) => ((a.rate ?? 1) ? `${name} gives wrong results (${cheatText(a.rate ?? 1)})` : `${name} gives right results again`),
     marker: 'cheat',
-    allowed: (n) => n.life !== 'dead' && !n.remote,
+    // A producer computes nothing to falsify.
+    allowed: (n) => n.role === 'worker' && n.life !== 'dead' && !n.remote,
     apply: (c, a) => c.cheatNode(a.node, a.rate ?? 1),
     button: {
+      // Five buttons fill a worker card's row: this one is in the node's inspector.
+      inspectorOnly: true,
       text: 'Cheat',
       danger: true,
       aria: (n) => `Wrong results from ${n.name}`,

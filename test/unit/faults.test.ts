@@ -26,7 +26,7 @@ function piRun(over: Partial<PiScenario> = {}, seed = 3) {
 }
 
 /** The action a fault takes on a node: its button's, or (latency, set in a field) a value. */
-function actionOn(op: NodeFaultOp, n: { id: number; name: string; life: 'running' | 'hung' | 'dead'; slow: number; cheat: number }): FaultAction {
+function actionOn(op: NodeFaultOp, n: { id: number; name: string; role: 'worker' | 'producer'; life: 'running' | 'hung' | 'dead'; slow: number; cheat: number }): FaultAction {
   const button = NODE_BUTTONS.find((b) => b.op === op);
   return button ? button.action(n) : { op: 'latency', node: n.id, ms: 7 };
 }
@@ -107,7 +107,7 @@ describe('the fault table', () => {
       ['drop', 'Drop'],
       ['cheat', 'Cheat'],
     ]);
-    const n = { id: 4, name: 'worker 4', life: 'running' as const, slow: 4, cheat: 0 };
+    const n = { id: 4, name: 'worker 4', role: 'worker' as const, life: 'running' as const, slow: 4, cheat: 0 };
     expect(NODE_BUTTONS.map((b) => b.aria(n))).toEqual(['Kill worker 4', 'Hang worker 4', 'Slow down worker 4', 'Restart worker 4', 'Drop connection of worker 4', 'Wrong results from worker 4']);
     // ×1 → ×2 → ×4 → ×1.
     expect(NODE_BUTTONS.find((b) => b.op === 'slow')!.action(n)).toEqual({ op: 'slow', node: 4, factor: 1 });
