@@ -15,6 +15,8 @@ export interface FaultNode {
   readonly slow: number;
   /** Share of its results it falsifies ("wrong results"; 0: honest). */
   readonly cheat: number;
+  /** Why verify results excluded it, if it did. */
+  readonly excluded?: string;
   readonly remote?: RemoteLink;
 }
 
@@ -121,7 +123,8 @@ export const NODE_FAULTS = {
   restart: {
     label: (_a, name) => `restart ${name}`,
     marker: 'restart',
-    allowed: (n) => n.remote?.connected !== false,
+    // An excluded node stays out of the run.
+    allowed: (n) => n.remote?.connected !== false && n.excluded === undefined,
     apply: (c, a) => c.restartNode(a.node),
     button: {
       text: 'Restart',

@@ -134,6 +134,9 @@ describe('verify results in a seeded run', () => {
     expect(results.length).toBeGreaterThan(PI.jobs);
     expect(done(c)!.estimate).toBe(honest(1));
     expect(done(c)!.results).toHaveLength(PI.jobs);
+    // An excluded node stays out: Restart does not bring it back.
+    c.restartNode(w2.id);
+    expect(w2.life).toBe('dead');
   });
 
   test('a re-run never counts as a result: with every job verified and no cheater, π is the honest π from K results', async () => {
