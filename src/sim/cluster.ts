@@ -451,7 +451,15 @@ export class Cluster {
     n.excluded = `its result of job ${check.job} disagreed with ${check.checker ?? 'a re-run'}`;
     this.note(`exclude ${n.name}: ${n.excluded}`);
     if (n.life !== 'dead') this.stop(n, 'excluded: caught giving wrong results');
-    const { put, finished } = this.work.take(n.id);
+    this.undoWork(n.id);
+  }
+
+  /**
+   * Undoes node `id`'s work, once it is known to give wrong results: the producers drop every job it put
+   * (its results), and the tasks it finished are put again. The room does it for a joiner it excludes.
+   */
+  undoWork(id: number): void {
+    const { put, finished } = this.work.take(id);
     for (const p of this.nodes.values()) if (p.role === 'producer' && p.life === 'running' && put.length) this.toNode(p, { t: 'discard', vt: 0, results: put });
     if (this.engine && finished.length) {
       // Put again from a connection of the page's own, as an operator would.
