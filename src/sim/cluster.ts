@@ -455,12 +455,16 @@ export class Cluster {
   }
 
   /**
-   * Undoes node `id`'s work, once it is known to give wrong results: the producers drop every job it put
-   * (its results), and the tasks it finished are put again. The room does it for a joiner it excludes.
+   * Undoes node `id`'s work, once it is known to give wrong results: the producers still collecting drop
+   * every job it put (its results), and the tasks it finished are put again. The room does it for a
+   * joiner it excludes.
    */
   undoWork(id: number): void {
     const { put, finished } = this.work.take(id);
-    for (const p of this.nodes.values()) if (p.role === 'producer' && p.life === 'running' && put.length) this.toNode(p, { t: 'discard', vt: 0, results: put });
+    // Once the producers have combined every result, the answer is given: nothing is left to mend.
+    const collecting = [...this.nodes.values()].filter((p) => p.role === 'producer' && p.life === 'running' && p.status.state !== 'done');
+    if (!collecting.length) return;
+    for (const p of collecting) if (put.length) this.toNode(p, { t: 'discard', vt: 0, results: put });
     if (this.engine && finished.length) {
       // Put again from a connection of the page's own, as an operator would.
       const s = new Session(this.engine, { write: () => {}, close: () => {} }, 'result check');
