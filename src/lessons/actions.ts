@@ -38,7 +38,9 @@ export type Action =
   | { op: 'kill-holder' | 'hang-holder'; job: number }
   | { op: 'restart-server'; binlog: boolean }
   | { op: 'reset'; values: Partial<Scenario> }
-  | { op: 'speedup-experiment'; workers: number[] };
+  | { op: 'speedup-experiment'; workers: number[] }
+  /** Verify results: re-run this share of the jobs (0 to 1) on a second node. */
+  | { op: 'verify'; fraction: number };
 
 
 type FaultStep = Extract<Action, { op: LessonNodeFault }>;
@@ -64,6 +66,7 @@ export const ACTIONS: Record<Action['op'], string> = {
   'restart-server': 'binlog or no-binlog',
   reset: 'scenario values, e.g. "reset: { jobs: 2 }": set in the top bar, then Reset',
   'speedup-experiment': 'worker counts, e.g. [1, 2, 4, 8]: the Speedup tab\'s experiment, in virtual time',
+  verify: 'the percentage of jobs to re-run on a second node, from 0 (off) to 100, e.g. "verify: 25"',
 };
 
 /** Worker counts the Speedup tab offers. */
@@ -164,6 +167,9 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
       if (!Array.isArray(raw) || !raw.length || !raw.every((k) => SPEEDUP_COUNTS.includes(k as number)))
         throw new Error(`speedup-experiment needs a list of worker counts from ${SPEEDUP_COUNTS.join(', ')}, e.g. "speedup-experiment: [1, 2, 4, 8]"`);
       return { op, workers: raw as number[] };
+    case 'verify':
+      if (typeof raw !== 'number' || !(raw >= 0 && raw <= 100)) throw new Error(`verify needs the percentage of jobs to re-run, from 0 to 100, e.g. "verify: 25", not ${JSON.stringify(raw)}`);
+      return { op, fraction: raw / 100 };
   }
 }
 
@@ -204,6 +210,8 @@ export function describeAction(a: Action): string {
       return `set ${Object.entries(a.values).map(([k, v]) => `${k} to ${v}`).join(', ')} and press Reset`;
     case 'speedup-experiment':
       return `run the speedup experiment with ${a.workers.join(', ')} workers in virtual time`;
+    case 'verify':
+      return a.fraction ? `verify ${Math.round(a.fraction * 100)}% of the results` : 'stop verifying results';
   }
 }
 
@@ -292,6 +300,9 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
       return;
     case 'speedup-experiment':
       await target.runSpeedupExperiment(a.workers);
+      return;
+    case 'verify':
+      cluster.setVerification(a.fraction);
       return;
   }
 }

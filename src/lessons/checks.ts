@@ -224,6 +224,32 @@ const lateResults: CheckDef<Amount> = {
   holds: (ctx, a) => meets(backupStats(ctx)?.late ?? 0, a),
 };
 
+const piOff: CheckDef<number> = {
+  parse: (raw) => positive(raw, 'the distance'),
+  describe: (d) => `the producer's π is off by more than ${d}`,
+  holds: (ctx, d) => {
+    const e = producerDone(ctx)?.estimate;
+    return e !== undefined && Math.abs(e - Math.PI) > d;
+  },
+};
+
+const excluded: CheckDef<string> = {
+  parse: (raw) => text(raw, 'the node'),
+  describe: (node) => `${node} was excluded for wrong results`,
+  holds: (ctx, node) => nodeNamed(ctx, node)?.excluded !== undefined,
+};
+
+const VERDICTS = ['agreed', 'disagreed'] as const;
+
+const resultChecks: CheckDef<{ verdict: (typeof VERDICTS)[number]; amount: Amount }> = {
+  parse: (raw) => {
+    const r = record(raw, ['verdict', 'count', 'min'], ['verdict']);
+    return { verdict: oneOf(r.verdict, VERDICTS, 'verdict'), amount: amount(r) };
+  },
+  describe: (a) => `${amountText(a.amount, 'result', 'results')} ${a.verdict} with a re-run on another node`,
+  holds: (ctx, a) => meets(ctx.cluster.checker.totals[a.verdict], a.amount),
+};
+
 const resultVerified: CheckDef<true> = {
   parse: (raw) => {
     if (raw !== true && raw !== null) throw new Error('write "result-verified: true"');
@@ -354,6 +380,7 @@ export const CHECKS = {
   'producer-time': producerTime,
   'backup-copies': backupCopies,
   'late-results': lateResults,
+  'pi-off': piOff,
   'result-verified': resultVerified,
   traffic,
   speedup,
@@ -366,6 +393,8 @@ export const CHECKS = {
   'executed-twice': executedTwice,
   'rq-jobs': rqJobs,
   'mean-wait': meanWait,
+  excluded,
+  'result-checks': resultChecks,
 };
 
 export type CheckName = keyof typeof CHECKS;

@@ -82,16 +82,16 @@ function impossible(lesson: Lesson, check: Check): string | null {
     const want = (args.count ?? args.min) as number;
     if (want > most) return `"${check.text}" can never hold: the scenario has ${s.workers} worker${s.workers === 1 ? '' : 's'} and the lesson's actions add ${added}`;
   }
-  if (check.name === 'node-state') {
-    const m = /^worker (\d+)$/.exec(args.node as string);
-    if (m && Number(m[1]) > most) return `"${check.text}" can never hold: the scenario has ${s.workers} worker${s.workers === 1 ? '' : 's'} and the lesson's actions add ${added}, so there is no ${args.node}`;
+  if (check.name === 'node-state' || check.name === 'excluded') {
+    const m = /^worker (\d+)$/.exec((check.name === 'excluded' ? check.args : args.node) as string);
+    if (m && Number(m[1]) > most) return `"${check.text}" can never hold: the scenario has ${s.workers} worker${s.workers === 1 ? '' : 's'} and the lesson's actions add ${added}, so there is no worker ${m[1]}`;
   }
   if (check.name === 'scenario') {
     const fields = Object.keys(DEFAULT_SCENARIOS[s.kind]);
     const wrong = Object.keys(args).filter((k) => !fields.includes(k));
     if (wrong.length) return `"${check.text}" can never hold: a ${s.kind} scenario has no ${wrong.join(', ')}`;
   }
-  if (check.name === 'pi-within' && s.kind !== 'pi') return `"${check.text}" can never hold: the scenario is ${s.kind}, not π`;
+  if ((check.name === 'pi-within' || check.name === 'pi-off') && s.kind !== 'pi') return `"${check.text}" can never hold: the scenario is ${s.kind}, not π`;
   return null;
 }
 

@@ -12,6 +12,8 @@ export const VERIFY_FRACTIONS = [0, 0.1, 0.25, 0.5, 1] as const;
 export interface VerifiedCluster {
   readonly checker: ResultChecker;
   readonly nodes: ReadonlyMap<number, { life: NodeLife; remote?: RemoteLink }>;
+  /** Drops the results node `id` put and puts its finished tasks again. */
+  undoWork(id: number): void;
 }
 
 interface Room {
@@ -48,10 +50,16 @@ export class RoomVerification {
     return this.room.peers().find((p) => p.link === link && p.state !== 'gone')?.no ?? null;
   }
 
-  /** Removes the joiner of node `id` (its jobs come back at once); false if the node is no joiner's. */
+  /**
+   * Removes the joiner of node `id` (its jobs come back at once), and undoes its nodes' work: the
+   * producer drops their results and their finished tasks run again; false if the node is no joiner's.
+   */
   exclude(id: number, why?: JobCheck): boolean {
     const no = this.joinerOf(id);
     if (no === null) return false;
+    const cluster = this.room.cluster();
+    const link = cluster.nodes.get(id)?.remote;
+    for (const [slot, n] of cluster.nodes) if (n.remote === link) cluster.undoWork(slot);
     this.room.kick(no, why ? `excluded by the host: its result for job ${why.job} disagreed with a re-run on ${why.checker}` : 'excluded by the host: its results disagreed with re-runs');
     return true;
   }

@@ -10,6 +10,7 @@ import { matrixProducerProgram } from './matrix.ts';
 import { sortProducerProgram } from './sample-sort.ts';
 import { backupProducerProgram } from './backup-tasks.ts';
 import { poissonProducerProgram } from './poisson.ts';
+import { cheater } from './verify-results.ts';
 
 export interface NodePort {
   postMessage(m: FromNode): void;
@@ -24,6 +25,11 @@ export function hostNode(port: NodePort): void {
   let virtual = true;
   let hung = false;
   let slow = 1;
+  let seed = 0;
+  /** What this node does to its results: nothing, unless the "wrong results" fault made it cheat. */
+  let tamper = (r: TaskResult) => r;
+  /** Result jobs the host told this node (a producer) to drop. */
+  const discarded = new Set<number>();
   let nextConn = 1;
   const conns = new Map<number, Client | KvClient>();
   /** Connections asked for and not yet open; `server` names what refused them, for the error. */
@@ -55,11 +61,11 @@ export function hostNode(port: NodePort): void {
     if (virtual) {
       const until = vt + referenceSeconds(spec) * 1000 * slow;
       post({ t: 'compute', vt, until });
-      const result = runTask(spec);
+      const result = tamper(runTask(spec));
       vt = until;
       return result;
     }
-    const result = runTask(spec);
+    const result = tamper(runTask(spec));
     // A slowed-down node takes k times as long: spin for the extra time.
     const extra = (wallNow() - t0) * (slow - 1);
     for (const end = wallNow() + extra; wallNow() < end; );
@@ -101,6 +107,7 @@ export function hostNode(port: NodePort): void {
     status: (status: NodeStatus) => post({ t: 'status', vt: now(), status }),
     report: (report: NodeReport) => post({ t: 'report', vt: now(), report }),
     log: (text: string) => post({ t: 'log', vt: now(), text }),
+    discarded,
   });
 
   const openConnection = (id: number): NodeConnection => {
@@ -164,6 +171,7 @@ export function hostNode(port: NodePort): void {
       case 'start':
         virtual = m.virtual;
         vt = m.vt;
+        seed = m.seed;
         start(m.name, m.config);
         break;
       case 'open': {
@@ -204,6 +212,12 @@ export function hostNode(port: NodePort): void {
         break;
       case 'rerun':
         rerun(m.n, m.spec);
+        break;
+      case 'cheat':
+        tamper = cheater(m.rate, seed);
+        break;
+      case 'discard':
+        for (const id of m.results) discarded.add(id);
         break;
       default:
         // Not ours (e.g. the control port hand-over): no reaction, so no idle either.

@@ -136,7 +136,11 @@ export type ToNode =
    * Run `spec` outside the queue and answer with its result (request `n`): the host re-runs a job on a
    * second node to check the result the first one gave (see src/sim/verify.ts).
    */
-  | { t: 'rerun'; vt: number; n: number; spec: TaskSpec };
+  | { t: 'rerun'; vt: number; n: number; spec: TaskSpec }
+  /** The "wrong results" fault: falsify a share `rate` of the results from now on (0: honest again). */
+  | { t: 'cheat'; rate: number }
+  /** To a producer: drop these result jobs, put by a node caught cheating (see src/nodes/verify-results.ts). */
+  | { t: 'discard'; vt: number; results: number[] };
 
 export type FromNode =
   /** A connection to the queue server, or to the key-value store when `to` says so. */

@@ -5,6 +5,7 @@ import { decodeResult, decodeTask, encodeResult, encodeTask, piEstimate, type Ta
 import type { NodeReport, NodeStatus, ProducerConfig, WorkerConfig } from './messages.ts';
 import { parseMatrixJob, runMatrixJob } from './matrix.ts';
 import { taskResult, untagTask } from './backup-tasks.ts';
+import { ResultLedger } from './verify-results.ts';
 
 /** The connection was closed under the program (server crash, network drop, kicked out). */
 export class ConnectionLost extends Error {}
@@ -33,6 +34,8 @@ export interface NodeRuntime {
   status(s: NodeStatus): void;
   report(r: NodeReport): void;
   log(text: string): void;
+  /** Result jobs the host said to drop (their node was caught cheating); none by default. */
+  readonly discarded?: ReadonlySet<number>;
 }
 
 function expect(r: Reply, prefix: string, what: string): Reply {
@@ -147,29 +150,25 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig): Pro
       expect(await conn.command(`put ${cfg.pri} 0 ${cfg.ttr} ${new TextEncoder().encode(body).length}`, body), 'INSERTED', 'put job');
     }
   }
-  const results: string[] = [];
-  let darts = 0;
-  let hits = 0;
-  for (let i = 0; i < cfg.tasks.length; i++) {
-    rt.status({ state: 'waiting', detail: `received ${i}/${cfg.tasks.length} results` });
+  // One result per task; a result the host discards (its node cheated) is waited for again.
+  const ledger = new ResultLedger(rt.discarded ?? new Set());
+  while (ledger.counted < cfg.tasks.length) {
+    rt.status({ state: 'waiting', detail: `received ${ledger.counted}/${cfg.tasks.length} results` });
     const r = expect(await conn.command('reserve'), 'RESERVED ', 'reserve result');
     const id = Number(r.line.split(' ')[1]);
     const text = bodyText(r);
-    results.push(text);
+    ledger.add(id, text);
     try {
-      const res = decodeResult(text);
-      if (res.kind === 'pi') {
-        darts += res.darts;
-        hits += res.hits;
-        rt.report({ kind: 'pi-progress', darts, hits, received: i + 1, expected: cfg.tasks.length });
-      }
+      if (decodeResult(text).kind === 'pi') rt.report({ kind: 'pi-progress', ...ledger.sums, received: ledger.counted, expected: cfg.tasks.length });
     } catch {
       rt.log(`result ${id} is not a task result: ${text}`);
     }
     // Said now, not at the next reserve, so the card never lags behind the π estimate it shows.
-    rt.status({ state: 'sending', detail: `received ${i + 1}/${cfg.tasks.length} results` });
+    rt.status({ state: 'sending', detail: `received ${ledger.counted}/${cfg.tasks.length} results` });
     await conn.command(`delete ${id}`);
   }
+  const results = ledger.texts;
+  const { darts, hits } = ledger.sums;
   const estimate = darts ? piEstimate([{ darts, hits }]) : undefined;
   const seconds = (rt.now() - started) / 1000;
   rt.report({ kind: 'producer-done', estimate, results, seconds });

@@ -24,7 +24,8 @@ import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from '../no
 import type { NodeControl } from '../nodes/control.ts';
 import type { AddNodeOptions, NodeLife, NodeProcess, RemoteLink } from '../nodes/process.ts';
 import type { TaskSpec } from '../tasks/index.ts';
-import { ResultChecker, type RerunAnswer } from './verify.ts';
+import { ResultChecker, type JobCheck, type RerunAnswer } from './verify.ts';
+import { WorkBook } from './exclusion.ts';
 import { applyFault, isFault, NODE_FAULTS, SERVER_FAULTS } from './faults.ts';
 import { RunLog, textOf, type ClusterAction, type RecordedAction, type RunRecord, type TraceEntry } from './run-record.ts';
 import type { Remote } from 'comlink';
@@ -38,6 +39,10 @@ export interface NodeView {
   slow: number;
   /** A producer with backup tasks: whether they are on (none for any other node). */
   backupTasks?: boolean;
+  /** Share of its results it falsifies (the "wrong results" fault; 0: honest). */
+  cheat: number;
+  /** Why the result check excluded it (its results were dropped and its tasks put again). */
+  excluded?: string;
   latency: number;
   /** Tasks finished and when (cluster ms), for throughput. */
   done: number[];
@@ -91,6 +96,10 @@ export class Cluster {
   readonly checker: ResultChecker;
   /** Re-runs asked of a node and not answered yet, by request number. */
   private readonly reruns = new Map<number, { node: NodeHandle; answer: (a: RerunAnswer) => void }>();
+  /** Each node's finished tasks and the jobs it put, to undo a cheater's work. */
+  private readonly work = new WorkBook();
+  /** Verify results (the simulator's setting): a node caught by the result check is excluded. */
+  private excluding = false;
   private nextRerun = 1;
   /**
    * Which node's connection each connection of the running queue server is (a new map per boot). Kept
@@ -235,9 +244,12 @@ export class Cluster {
     const checker = this.checker;
     const body = (id: number) => engine.jobs.get(id)?.body ?? null;
     checker.serverRestarted();
+    const work = this.work;
+    work.serverRestarted();
     this.unsubscribe = engine.subscribe((e: EngineEvent) => {
       model.apply(e);
       history.apply(e);
+      work.apply(e, (conn) => owners.get(conn)?.node, body);
       checker.apply(e, body);
     });
     // `default` exists before anyone can listen: tell the model about the tubes already there.
@@ -296,6 +308,7 @@ export class Cluster {
       status: { state: 'starting' },
       slow: 1,
       backupTasks: 'producer' in config ? config.producer.backups?.on : undefined,
+      cheat: 0,
       latency: opts.latency ?? this.opts.latency ?? 1,
       done: [],
       computeMs: 0,
@@ -325,6 +338,8 @@ export class Cluster {
     n.process = n.spawnProcess();
     n.life = 'running';
     n.status = { state: 'starting' };
+    // A fresh process runs the program as written: honest.
+    n.cheat = 0;
     n.process.onmessage = (e) => {
       if (n.generation === gen) this.fromNode(n, e.data);
     };
@@ -342,6 +357,10 @@ export class Cluster {
     const n = this.nodes.get(id);
     if (!n || !NODE_FAULTS.kill.allowed(n)) return;
     this.action({ op: 'kill', node: id }, n);
+    this.stop(n, detail);
+  }
+
+  private stop(n: NodeHandle, detail: string): void {
     n.process.terminate();
     n.generation++;
     n.life = 'dead';
@@ -405,6 +424,73 @@ export class Cluster {
     this.changed();
   }
 
+  /** The "wrong results" fault: from now on the node falsifies a share `rate` of its results (0: honest again). */
+  cheatNode(id: number, rate: number): void {
+    const n = this.nodes.get(id);
+    if (!n || !NODE_FAULTS.cheat.allowed(n)) return;
+    this.action({ op: 'cheat', node: id, rate }, n);
+    n.cheat = rate;
+    n.process.postMessage({ t: 'cheat', rate });
+    this.changed();
+  }
+
+  /**
+   * Verify results: a share `fraction` of the jobs is re-run on a second node (the result check), and a
+   * node whose result disagrees is excluded (0: off). The room sets the check's fraction itself and
+   * removes a caught joiner its own way.
+   */
+  setVerification(fraction: number): void {
+    if (!(fraction >= 0 && fraction <= 1)) throw new Error(`verify results: the share of jobs re-run must be from 0 to 1, not ${fraction}`);
+    this.action({ op: 'verify', fraction });
+    this.checker.fraction = fraction;
+    this.excluding = fraction > 0;
+    this.changed();
+  }
+
+  /** Whether results are verified: the share of jobs re-run (0: off). */
+  get verification(): number {
+    return this.excluding ? this.checker.fraction : 0;
+  }
+
+  /**
+   * The result check caught node `check.nodeId` (its result disagreed with a re-run that a third node, or
+   * no third node, did not overrule). With verification on, it is excluded: stopped (its held job comes
+   * back), every result job it put dropped by the producers, and the tasks it finished put again.
+   * Not a recorded action: it follows from the run and the verify setting, so a replay does it again.
+   */
+  excludeCheater(check: JobCheck): void {
+    const n = this.nodes.get(check.nodeId);
+    if (!this.excluding || !n || n.excluded !== undefined || n.role !== 'worker') return;
+    n.excluded = `its result of job ${check.job} disagreed with ${check.checker ?? 'a re-run'}`;
+    this.note(`exclude ${n.name}: ${n.excluded}`);
+    if (n.life !== 'dead') this.stop(n, 'excluded: caught giving wrong results');
+    this.undoWork(n.id);
+  }
+
+  /**
+   * Undoes node `id`'s work, once it is known to give wrong results: the producers still collecting drop
+   * every job it put (its results), and the tasks it finished are put again. The room does it for a
+   * joiner it excludes.
+   */
+  undoWork(id: number): void {
+    const { put, finished } = this.work.take(id);
+    // Once the producers have combined every result, the answer is given: nothing is left to mend.
+    const collecting = [...this.nodes.values()].filter((p) => p.role === 'producer' && p.life === 'running' && p.status.state !== 'done');
+    if (!collecting.length) return;
+    for (const p of collecting) if (put.length) this.toNode(p, { t: 'discard', vt: 0, results: put });
+    if (this.engine && finished.length) {
+      // Put again from a connection of the page's own, as an operator would.
+      const s = new Session(this.engine, { write: () => {}, close: () => {} }, 'result check');
+      for (const t of finished) {
+        s.receive(latin1Bytes(`use ${t.tube}\r\nput ${t.pri} 0 ${t.ttr} ${t.body.length}\r\n`));
+        s.receive(t.body);
+        s.receive(latin1Bytes('\r\n'));
+      }
+      s.end();
+    }
+    this.changed();
+  }
+
   setLatency(id: number, ms: number): void {
     const n = this.nodes.get(id);
     if (!n || !NODE_FAULTS.latency.allowed(n)) return;
@@ -440,14 +526,12 @@ export class Cluster {
    * Asks node `id` to compute `spec` outside the queue (the result check's second opinion): nothing is
    * put or reserved, and the node takes the time between two steps of its own program.
    */
-  rerun(id: number, spec: TaskSpec): Promise<RerunAnswer> {
+  rerun(id: number, spec: TaskSpec, answer: (a: RerunAnswer) => void): void {
     const n = this.nodes.get(id);
-    if (!n || n.life !== 'running') return Promise.resolve({ ms: 0, error: `${n?.name ?? `node ${id}`} is not running` });
+    if (!n || n.life !== 'running') return answer({ ms: 0, error: `${n?.name ?? `node ${id}`} is not running` });
     const req = this.nextRerun++;
-    return new Promise((answer) => {
-      this.reruns.set(req, { node: n, answer });
-      this.toNode(n, { t: 'rerun', vt: 0, n: req, spec });
-    });
+    this.reruns.set(req, { node: n, answer });
+    this.toNode(n, { t: 'rerun', vt: 0, n: req, spec });
   }
 
   private rerunDone(n: NodeHandle, m: Extract<FromNode, { t: 'rerun-done' }>): void {
@@ -748,6 +832,9 @@ export class Cluster {
         break;
       case 'page-input':
         this.replayPageInput(a.conn, latin1Bytes(a.text));
+        break;
+      case 'verify':
+        this.setVerification(a.fraction);
         break;
     }
   }

@@ -11,8 +11,13 @@ import { BACKUP_AFTER_MEDIANS } from '../nodes/backup-tasks.ts';
 export interface FaultNode {
   readonly id: number;
   readonly name: string;
+  readonly role: 'worker' | 'producer';
   readonly life: NodeLife;
   readonly slow: number;
+  /** Share of its results it falsifies ("wrong results"; 0: honest). */
+  readonly cheat: number;
+  /** Why verify results excluded it, if it did. */
+  readonly excluded?: string;
   readonly remote?: RemoteLink;
   /** A producer with backup tasks: whether they are on. */
   readonly backupTasks?: boolean;
@@ -33,14 +38,15 @@ export interface FaultTarget extends FaultScene {
   dropConnection(id: number): void;
   setLatency(id: number, ms: number): void;
   setBackupTasks(id: number, on: boolean): void;
+  cheatNode(id: number, rate: number): void;
   crashServer(): void;
   restartServer(withBinlog: boolean): Promise<void>;
 }
 
 /** Markers the timeline draws for an action ('add' is a node added during the run, not a fault). */
-export type MarkerKind = 'kill' | 'hang' | 'restart' | 'drop' | 'slow' | 'add' | 'crash' | 'server-restart';
+export type MarkerKind = 'kill' | 'hang' | 'restart' | 'drop' | 'slow' | 'cheat' | 'add' | 'crash' | 'server-restart';
 
-export type NodeFaultOp = 'kill' | 'hang' | 'slow' | 'restart' | 'drop' | 'latency' | 'backup-tasks';
+export type NodeFaultOp = 'kill' | 'hang' | 'slow' | 'restart' | 'drop' | 'latency' | 'backup-tasks' | 'cheat';
 export type ServerFaultOp = 'crash-server' | 'restart-server';
 export type FaultOp = NodeFaultOp | ServerFaultOp;
 /** The recorded action of fault `Op`. */
@@ -66,6 +72,8 @@ interface NodeFault<Op extends NodeFaultOp> extends Fault<Op> {
     action(n: FaultNode): FaultAction<Op>;
     /** A switch's button: whether it is on (shown pressed). */
     pressed?(n: FaultNode): boolean;
+    /** Offered in the node's inspector only, not on its card (a card has room for five buttons). */
+    inspectorOnly?: true;
   };
   /** The node card shows its button only on such nodes (every node if not given). */
   only?(n: FaultNode): boolean;
@@ -82,6 +90,11 @@ const SLOW_STEPS = [1, 2, 4, 10];
 /** The slow-downs a node can be given (what its Slow button steps through). */
 export const SLOW_FACTORS: readonly number[] = SLOW_STEPS.slice(1);
 export const nextSlow = (slow: number) => SLOW_STEPS[(SLOW_STEPS.indexOf(slow) + 1) % SLOW_STEPS.length] ?? 1;
+
+/** A wrong-results button steps honest → every result wrong → one in five wrong (a rare cheater) → honest. */
+const CHEAT_STEPS = [0, 1, 0.2];
+export const nextCheat = (rate: number) => CHEAT_STEPS[(CHEAT_STEPS.indexOf(rate) + 1) % CHEAT_STEPS.length] ?? 0;
+const cheatText = (rate: number) => (rate >= 1 ? 'every result wrong' : `${Math.round(rate * 100)}% of its results wrong`);
 
 export const NODE_FAULTS = {
   kill: {
@@ -128,7 +141,8 @@ export const NODE_FAULTS = {
   restart: {
     label: (_a, name) => `restart ${name}`,
     marker: 'restart',
-    allowed: (n) => n.remote?.connected !== false,
+    // An excluded node stays out of the run.
+    allowed: (n) => n.remote?.connected !== false && n.excluded === undefined,
     apply: (c, a) => c.restartNode(a.node),
     button: {
       text: 'Restart',
@@ -151,6 +165,27 @@ export const NODE_FAULTS = {
       title: (n) => `Drop the connection of ${n.name}: the network fails, both ends see the connection close`,
       action: (n) => ({ op: 'drop', node: n.id }),
     },
+  },
+  // A lesson's `cheat: worker 2` makes every result wrong; the button also offers a rare cheater.
+  cheat: {
+    label: (a, name) => ((a.rate ?? 1) ? `${name} gives wrong results (${cheatText(a.rate ?? 1)})` : `${name} gives right results again`),
+    marker: 'cheat',
+    // A producer computes nothing to falsify.
+    allowed: (n) => n.role === 'worker' && n.life !== 'dead' && !n.remote,
+    apply: (c, a) => c.cheatNode(a.node, a.rate ?? 1),
+    button: {
+      // Five buttons fill a worker card's row: this one is in the node's inspector.
+      inspectorOnly: true,
+      text: 'Cheat',
+      danger: true,
+      aria: (n) => `Wrong results from ${n.name}`,
+      title: (n) =>
+        nextCheat(n.cheat)
+          ? `Wrong results: make ${n.name} cheat, ${cheatText(nextCheat(n.cheat))} (π: it says every dart hit); nothing in the queue notices`
+          : `Wrong results: make ${n.name} honest again (now ${cheatText(n.cheat)})`,
+      action: (n) => ({ op: 'cheat', node: n.id, rate: nextCheat(n.cheat) }),
+    },
+    lesson: 'a node name: from then on every result it gives is wrong',
   },
   // Set with the card's latency field, not a button. A remote node's link is a real network: none on top.
   latency: {

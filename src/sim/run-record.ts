@@ -37,6 +37,10 @@ export type ClusterAction =
   | { op: 'latency'; node: number; ms: number }
   /** A producer's backup tasks switched on or off. */
   | { op: 'backup-tasks'; node: number; on: boolean }
+  /** The "wrong results" fault: the node falsifies a share `rate` of its results (0: honest; 1 if not given). */
+  | { op: 'cheat'; node: number; rate?: number }
+  /** Verify results: re-run a share `fraction` of the jobs on a second node, and exclude a node caught. */
+  | { op: 'verify'; fraction: number }
   | { op: 'crash-server' }
   /** Bytes one of the page's own connections (the console, rq) sent to the queue server. */
   | { op: 'page-input'; conn: string; text: string }
@@ -103,6 +107,8 @@ export function actionLabel(a: ClusterAction, name = ''): string {
       return `remove ${name}`;
     case 'page-input':
       return `${a.conn}: ${textOf(latin1Bytes(a.text))}`;
+    case 'verify':
+      return a.fraction ? `verify ${Math.round(a.fraction * 100)}% of the results` : 'stop verifying results';
     default:
       return faultLabel(a, name);
   }

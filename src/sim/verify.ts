@@ -25,8 +25,10 @@ export interface CheckedCluster {
   readonly nodes: ReadonlyMap<number, NodeView>;
   readonly history: JobHistory;
   readonly clock: { now(): number };
-  /** Asks node `id` to compute `spec` outside the queue. */
-  rerun(id: number, spec: TaskSpec): Promise<RerunAnswer>;
+  /** Asks node `id` to compute `spec` outside the queue; `answer` is called when it answers (or cannot). */
+  rerun(id: number, spec: TaskSpec, answer: (a: RerunAnswer) => void): void;
+  /** Told of a node caught by two other nodes' re-runs (the simulator's verify setting excludes it). */
+  excludeCheater?(check: JobCheck): void;
 }
 
 /** One picked job's check. */
@@ -146,7 +148,7 @@ export class ResultChecker {
         const h = this.held.get(e.id);
         if (!h || h.conn !== e.conn) return;
         this.held.delete(e.id);
-        if (h.put !== null) void this.check(h, h.put);
+        if (h.put !== null) this.check(h, h.put);
         else this.awaitingReport.set(e.id, h);
         return;
       }
@@ -168,7 +170,7 @@ export class ResultChecker {
     const h = this.awaitingReport.get(r.job);
     if (h?.node !== node) return;
     this.awaitingReport.delete(r.job);
-    void this.check(h, r.result ?? '');
+    this.check(h, r.result ?? '');
   }
 
   private nodeNamed(name: string | null): NodeView | undefined {
@@ -198,18 +200,22 @@ export class ResultChecker {
     return pool.length ? pool[this.turn++ % pool.length] : null;
   }
 
-  /** Re-runs `spec` on `on`, counting the price. */
-  private async rerunOn(on: NodeView, spec: TaskSpec): Promise<RerunAnswer> {
-    const answer = await this.cluster.rerun(on.id, spec);
-    this.work.reruns++;
-    this.work.rerunMs += answer.ms;
-    const by = this.count(on.id);
-    by.reruns++;
-    by.rerunMs += answer.ms;
-    return answer;
+  /**
+   * Re-runs `spec` on `on`, counting the price; `then` gets the answer as the cluster handles it, not a
+   * microtask later, so what follows (a third re-run, an exclusion) falls at the same event in a replay.
+   */
+  private rerunOn(on: NodeView, spec: TaskSpec, then: (answer: RerunAnswer) => void): void {
+    this.cluster.rerun(on.id, spec, (answer) => {
+      this.work.reruns++;
+      this.work.rerunMs += answer.ms;
+      const by = this.count(on.id);
+      by.reruns++;
+      by.rerunMs += answer.ms;
+      then(answer);
+    });
   }
 
-  private async check(h: Held, claimed: string): Promise<void> {
+  private check(h: Held, claimed: string): void {
     const c: JobCheck = { job: h.job, record: h.record, node: h.node.name, nodeId: h.node.id, claimed, checker: null, rerun: null, verdict: 'pending', ms: 0 };
     this.checks.push(c);
     let spec: TaskSpec;
@@ -222,29 +228,37 @@ export class ResultChecker {
     if (!other) return this.unchecked(c, 'no other node to re-run it on');
     c.checker = other.name;
     this.changed();
-    const answer = await this.rerunOn(other, spec);
-    c.ms = answer.ms;
-    if ('error' in answer) return this.unchecked(c, `${other.name} could not re-run it: ${answer.error}`);
-    c.rerun = answer.result;
-    const given = canonical(claimed);
-    if (given === answer.result) return this.verdict(c, 'agreed', { verdict: 'agreed', by: other.name, claimed, rerun: answer.result });
-    // One of the two is wrong, and a re-run can lie as well as a result: a third machine's re-run, where
-    // there is one, says which.
-    const third = this.checkerFor(h.node, [other]);
-    const tie = third ? await this.rerunOn(third, spec) : null;
-    if (third && tie && !('error' in tie) && tie.result === given) {
-      c.checker = third.name;
-      c.rerun = tie.result;
-      c.ms += tie.ms;
-      this.verdict(c, 'agreed', { verdict: 'agreed', by: third.name, claimed, rerun: tie.result, overruled: { by: other.name, rerun: answer.result } });
-      // The first re-run was the bad result: its node is caught.
-      const lie: JobCheck = { ...c, node: other.name, nodeId: other.id, claimed: answer.result, verdict: 'disagreed' };
-      this.count(other.id).disagreed++;
-      this.onDisagree?.(lie);
-      return this.changed();
-    }
-    const confirmedBy = third && tie && !('error' in tie) && tie.result === answer.result ? third.name : undefined;
-    this.verdict(c, 'disagreed', { verdict: 'disagreed', by: other.name, claimed, rerun: answer.result, confirmedBy });
+    this.rerunOn(other, spec, (answer) => {
+      c.ms = answer.ms;
+      if ('error' in answer) return this.unchecked(c, `${other.name} could not re-run it: ${answer.error}`);
+      c.rerun = answer.result;
+      const given = canonical(claimed);
+      if (given === answer.result) return this.verdict(c, 'agreed', { verdict: 'agreed', by: other.name, claimed, rerun: answer.result });
+      // One of the two is wrong, and a re-run can lie as well as a result: a third machine's re-run, where
+      // there is one, says which.
+      const third = this.checkerFor(h.node, [other]);
+      const disagreed = (confirmedBy?: string) => {
+        this.verdict(c, 'disagreed', { verdict: 'disagreed', by: other.name, claimed, rerun: answer.result, confirmedBy });
+        // Two results that disagree do not say which is wrong: a node is excluded only when a third agrees.
+        if (confirmedBy) this.cluster.excludeCheater?.(c);
+      };
+      if (!third) return disagreed();
+      this.rerunOn(third, spec, (tie) => {
+        if ('error' in tie) return disagreed();
+        if (tie.result === answer.result) return disagreed(third.name);
+        if (tie.result !== given) return disagreed();
+        c.checker = third.name;
+        c.rerun = tie.result;
+        c.ms += tie.ms;
+        this.verdict(c, 'agreed', { verdict: 'agreed', by: third.name, claimed, rerun: tie.result, overruled: { by: other.name, rerun: answer.result } });
+        // The first re-run was the bad result: its node is caught.
+        const lie: JobCheck = { ...c, node: other.name, nodeId: other.id, claimed: answer.result, verdict: 'disagreed' };
+        this.count(other.id).disagreed++;
+        this.onDisagree?.(lie);
+        this.cluster.excludeCheater?.(lie);
+        this.changed();
+      });
+    });
   }
 
   private verdict(c: JobCheck, verdict: 'agreed' | 'disagreed', v: ResultVerdict): void {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { openLab, SCREENSHOTS, type Lab } from './browser.ts';
+import { checksDone, doIt, finish, next, predict, startLesson, stepTitle } from './lesson-walk.ts';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -14,35 +15,7 @@ afterAll(async () => {
   await lab?.close();
 });
 
-async function start(title: string): Promise<{ page: Page; errors: string[] }> {
-  const { page, errors } = await lab.newPage();
-  page.setDefaultTimeout(60_000);
-  await page.goto(lab.url);
-  // At 1280 px the pane starts folded: the student opens it and picks the lesson from the list.
-  await page.getByRole('button', { name: 'Lessons', exact: true }).click();
-  await page.getByRole('button', { name: new RegExp(`^${title}`) }).click();
-  await expect.poll(() => stepTitle(page)).toMatch(/^Step 1 of/);
-  return { page, errors };
-}
-
-const stepTitle = async (page: Page) => ((await page.locator('#step-title').textContent()) ?? '').replace(/\s+/g, ' ').trim();
-
-/** Next (or Finish): waits until the step's checks have held, then checks we moved on. */
-async function next(page: Page) {
-  const before = await stepTitle(page);
-  const button = page.getByRole('navigation', { name: 'Lesson steps' }).getByRole('button', { name: /^(Next|Finish)$/ });
-  await button.click();
-  await expect.poll(() => stepTitle(page)).not.toBe(before);
-}
-
-async function predict(page: Page, choice: string) {
-  await page.getByRole('button', { name: choice, exact: true }).click();
-  await page.getByRole('status').filter({ hasText: /^(Right\.|Not quite)/ }).waitFor();
-}
-
-async function doIt(page: Page) {
-  await page.getByRole('button', { name: 'Do it for me' }).click();
-}
+const start = (title: string) => startLesson(lab, title);
 
 async function type(page: Page, ...lines: string[]) {
   await page.getByRole('tab', { name: 'Console' }).click();
@@ -51,18 +24,6 @@ async function type(page: Page, ...lines: string[]) {
     await field.fill(line);
     await field.press('Enter');
   }
-}
-
-async function checksDone(page: Page, timeout?: number) {
-  await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent(), { timeout }).not.toMatch(/not yet/);
-}
-
-async function finish(page: Page, errors: string[], shot: string) {
-  await next(page);
-  expect(await stepTitle(page)).toBe('Lesson complete');
-  await page.screenshot({ path: path.join(SCREENSHOTS, shot) });
-  expect(errors).toEqual([]);
-  await page.close();
 }
 
 async function scenario(page: Page, fields: Record<string, number>) {

@@ -27,7 +27,7 @@ function piRun(over: Partial<PiScenario> = {}, seed = 3) {
 }
 
 /** The action a fault takes on a node: its button's, or (latency, set in a field) a value. */
-function actionOn(op: NodeFaultOp, n: { id: number; name: string; life: 'running' | 'hung' | 'dead'; slow: number; backupTasks?: boolean }): FaultAction {
+function actionOn(op: NodeFaultOp, n: { id: number; name: string; role: 'worker' | 'producer'; life: 'running' | 'hung' | 'dead'; slow: number; cheat: number; backupTasks?: boolean }): FaultAction {
   const button = NODE_BUTTONS.find((b) => b.op === op);
   return button ? button.action(n) : { op: 'latency', node: n.id, ms: 7 };
 }
@@ -106,25 +106,37 @@ describe('the fault table', () => {
       ['slow', 'Slow'],
       ['restart', 'Restart'],
       ['drop', 'Drop'],
+      ['cheat', 'Cheat'],
       ['backup-tasks', 'Backup tasks'],
     ]);
-    const n = { id: 4, name: 'worker 4', life: 'running' as const, slow: 4 };
-    expect(NODE_BUTTONS.map((b) => b.aria(n))).toEqual(['Kill worker 4', 'Hang worker 4', 'Slow down worker 4', 'Restart worker 4', 'Drop connection of worker 4', 'Backup tasks of worker 4']);
+    const n = { id: 4, name: 'worker 4', role: 'worker' as const, life: 'running' as const, slow: 4, cheat: 0 };
+    expect(NODE_BUTTONS.map((b) => b.aria(n))).toEqual([
+      'Kill worker 4',
+      'Hang worker 4',
+      'Slow down worker 4',
+      'Restart worker 4',
+      'Drop connection of worker 4',
+      'Wrong results from worker 4',
+      'Backup tasks of worker 4',
+    ]);
     // ×1 → ×2 → ×4 → ×10 → ×1.
     const slow = NODE_BUTTONS.find((b) => b.op === 'slow')!;
     expect(slow.action(n)).toEqual({ op: 'slow', node: 4, factor: 10 });
     expect(slow.action({ ...n, slow: 10 })).toEqual({ op: 'slow', node: 4, factor: 1 });
+    // Honest → every result wrong → 20% wrong → honest.
+    const cheat = NODE_BUTTONS.find((b) => b.op === 'cheat')!;
+    expect([0, 1, 0.2].map((rate) => cheat.action({ ...n, cheat: rate }))).toEqual([1, 0.2, 0].map((rate) => ({ op: 'cheat', node: 4, rate })));
     // Backup tasks: a switch shown only on a producer that keeps their bookkeeping.
     const backups = NODE_BUTTONS.find((b) => b.op === 'backup-tasks')!;
     expect(backups.only(n)).toBe(false);
-    const producer = { id: 5, name: 'producer', life: 'running' as const, slow: 1, backupTasks: false };
+    const producer = { id: 5, name: 'producer', role: 'producer' as const, life: 'running' as const, slow: 1, cheat: 0, backupTasks: false };
     expect([backups.only(producer), backups.pressed?.(producer), backups.action(producer)]).toEqual([true, false, { op: 'backup-tasks', node: 5, on: true }]);
     expect(backups.action({ ...producer, backupTasks: true })).toEqual({ op: 'backup-tasks', node: 5, on: false });
   });
 
   test('lessons may name the faults the table gives a lesson argument, and lessons/README.md lists every lesson action', () => {
     const lessonFaults = (Object.keys(NODE_FAULTS) as NodeFaultOp[]).filter((op) => 'lesson' in NODE_FAULTS[op]);
-    expect(lessonFaults).toEqual(['kill', 'hang', 'restart']);
+    expect(lessonFaults).toEqual(['kill', 'hang', 'restart', 'cheat']);
     for (const op of lessonFaults) {
       expect(ACTIONS).toHaveProperty(op);
       expect(parseAction(op as keyof typeof ACTIONS, 'worker 1')).toEqual({ op, node: 'worker 1' });
@@ -148,6 +160,7 @@ describe('the fault table', () => {
       { op: 'crash-server' },
       { op: 'restart-server', binlog: true },
       { op: 'restart', node: ids[3] },
+      { op: 'cheat', node: ids[0], rate: 1 },
     ];
     const used = new Set<string>();
     for (const a of plan) {

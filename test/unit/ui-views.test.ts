@@ -84,6 +84,7 @@ describe('node card text', () => {
     life,
     status,
     slow: 1,
+    cheat: 0,
     latency: 1,
     done: [],
     computeMs: 0,
