@@ -189,6 +189,22 @@ const piWithin: CheckDef<number> = {
   },
 };
 
+/** The estimate lies in [min, max]: a wrong answer a lesson wants seen (π/3 from client.py as printed). */
+const piEstimate: CheckDef<{ min: number; max: number }> = {
+  parse: (raw) => {
+    const r = record(raw, ['min', 'max'], ['min', 'max']);
+    const min = positive(r.min, 'min');
+    const max = positive(r.max, 'max');
+    if (max <= min) throw new Error(`max must be more than min (${min}), not ${max}`);
+    return { min, max };
+  },
+  describe: (a) => `the producer's π estimate is between ${a.min} and ${a.max}`,
+  holds: (ctx, a) => {
+    const e = producerDone(ctx)?.estimate;
+    return e !== undefined && e >= a.min && e <= a.max;
+  },
+};
+
 const resultVerified: CheckDef<true> = {
   parse: (raw) => {
     if (raw !== true && raw !== null) throw new Error('write "result-verified: true"');
@@ -303,6 +319,7 @@ export const CHECKS = {
   workers,
   'producer-done': producerFinished,
   'pi-within': piWithin,
+  'pi-estimate': piEstimate,
   'result-verified': resultVerified,
   traffic,
   speedup,

@@ -58,6 +58,11 @@ export interface ProducerConfig {
   pollMs: number;
   /** Skip the resume check (the first version of the report's client). */
   resume: boolean;
+  /**
+   * client.py as the report prints it: `total_count = total_circle_count + int(job.body)` never adds
+   * up, so only the last result counts (π/K instead of π). Lesson 2's "find the bug".
+   */
+  totalCountBug?: boolean;
 }
 
 export type NodeConfig =

@@ -156,7 +156,7 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig): Pro
       const res = decodeResult(text);
       if (res.kind === 'pi') {
         darts += res.darts;
-        hits += res.hits;
+        hits = cfg.totalCountBug ? res.hits : hits + res.hits;
         rt.report({ kind: 'pi-progress', darts, hits, received: i + 1, expected: cfg.tasks.length });
       }
     } catch {
