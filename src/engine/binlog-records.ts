@@ -10,7 +10,8 @@ import type { JobState } from './types.ts';
  * body); `moved`: a later full record of the same job, written by compaction into the current file;
  * the short ones, by job id: `delete`, `bury`, `kick` (back to ready) and `release` (with a delay).
  */
-export type RecordKind = 'put' | 'moved' | 'delete' | 'bury' | 'kick' | 'release';
+export const RECORD_KINDS = ['put', 'moved', 'delete', 'bury', 'kick', 'release'] as const;
+export type RecordKind = (typeof RECORD_KINDS)[number];
 
 export interface LoggedRecord extends BinlogRecord {
   kind: RecordKind;

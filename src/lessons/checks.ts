@@ -7,6 +7,7 @@ import type { SpeedupPoint } from '../sim/experiment.ts';
 import type { NodeReport } from '../nodes/messages.ts';
 import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
 import { RQ_STATES, type RqState } from '../history/history.ts';
+import { RECORD_KINDS, decodeBinlog, type RecordKind } from '../engine/binlog-records.ts';
 
 /** What the lesson's checks may look at. */
 export interface CheckContext {
@@ -205,6 +206,19 @@ const piEstimate: CheckDef<{ min: number; max: number }> = {
   },
 };
 
+/** Counted in the binlog files as they lie (what a restart would read, the server up or crashed): the Binlog tab's records. */
+const binlogRecords: CheckDef<{ kind: RecordKind; amount: Amount }> = {
+  parse: (raw) => {
+    const r = record(raw, ['kind', 'count', 'min'], ['kind']);
+    return { kind: oneOf(r.kind, RECORD_KINDS, 'kind'), amount: amount(r) };
+  },
+  describe: (a) => `the binlog holds ${amountText(a.amount, `${a.kind} record`, `${a.kind} records`)}`,
+  holds: (ctx, a) => {
+    const files = ctx.cluster.binlog.snapshot?.();
+    return !!files && meets(decodeBinlog(files).records.filter((r) => r.kind === a.kind).length, a.amount);
+  },
+};
+
 const resultVerified: CheckDef<true> = {
   parse: (raw) => {
     if (raw !== true && raw !== null) throw new Error('write "result-verified: true"');
@@ -320,6 +334,7 @@ export const CHECKS = {
   'producer-done': producerFinished,
   'pi-within': piWithin,
   'pi-estimate': piEstimate,
+  'binlog-records': binlogRecords,
   'result-verified': resultVerified,
   traffic,
   speedup,
