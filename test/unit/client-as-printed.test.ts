@@ -6,6 +6,8 @@ import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, setUp, type PiScenario } from '../../src/sim/scenario.ts';
 import type { NodeReport } from '../../src/nodes/messages.ts';
 import { decodeResult } from '../../src/tasks/index.ts';
+import { replayRun } from '../../src/sim/replay.ts';
+import { parseRun } from '../../src/sim/run-record.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -21,11 +23,11 @@ async function run(asPrinted: boolean) {
   const producer = () => [...cluster.nodes.values()].find((n) => n.role === 'producer');
   const done = () => producer()?.reports.find((r): r is Extract<NodeReport, { kind: 'producer-done' }> => r.kind === 'producer-done');
   await cluster.runUntil(() => done() !== undefined);
-  return done()!;
+  return { cluster, report: done()! };
 }
 
 test('client.py as printed keeps only the last result: three jobs estimate π/3 (4 × last hits ÷ all darts)', async () => {
-  const report = await run(true);
+  const { report } = await run(true);
   const results = report.results.map(decodeResult);
   expect(results).toHaveLength(3);
   const last = results[2] as { darts: number; hits: number };
@@ -34,12 +36,15 @@ test('client.py as printed keeps only the last result: three jobs estimate π/3 
 });
 
 test('the fixed client (beanlab\'s producer) adds every result up: π', async () => {
-  const report = await run(false);
+  const { report } = await run(false);
   expect(Math.abs(report.estimate! - Math.PI)).toBeLessThan(0.01);
 });
 
-test('the option is part of the recorded producer config, so a replay starts the same client', () => {
-  const scenario: PiScenario = { kind: 'pi', darts: 3_000_000, jobs: 3, workers: 2, ttr: 40, autostart: false };
-  expect(producerConfig(scenario, 2, true)).toMatchObject({ role: 'producer', producer: { totalCountBug: true } });
-  expect(producerConfig(scenario, 2)).not.toHaveProperty('producer.totalCountBug');
+test('the run records the option with the producer it started: exported and replayed, it gives the same trace and π/3 again', async () => {
+  const { cluster, report } = await run(true);
+  const replayed = await replayRun(parseRun(JSON.stringify(cluster.exportRun())), spawnInThread);
+  clusters.push(replayed);
+  expect(replayed.trace).toEqual(cluster.trace);
+  const again = [...replayed.nodes.values()].find((n) => n.role === 'producer')?.reports.find((r): r is Extract<NodeReport, { kind: 'producer-done' }> => r.kind === 'producer-done');
+  expect(again?.estimate).toBe(report.estimate);
 });
