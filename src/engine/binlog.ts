@@ -172,6 +172,91 @@ function allZero(b: Uint8Array, from: number): boolean {
   return true;
 }
 
+/** An intact record as it lies in its file. */
+export interface BinlogRecord {
+  /** Its file's number and where it starts there (bytes). */
+  file: number;
+  offset: number;
+  /** Bytes it takes on disk. */
+  length: number;
+  /** The job's state when it was written ('deleted' for a delete; 'reserved' only in a record compaction moved). */
+  state: JobState | 'deleted';
+  id: number;
+  pri: number;
+  delay: number;
+  ttr: number;
+  createdAt: number;
+  deadlineAt: number;
+  reserveCount: number;
+  timeoutCount: number;
+  releaseCount: number;
+  buryCount: number;
+  kickCount: number;
+  /** The highest id handed out when it was written. */
+  lastId: number;
+  /** A full record's tube and body; null in a short record. */
+  tube: string | null;
+  body: Uint8Array | null;
+}
+
+/**
+ * The intact records of file `seq`, in order, skipping damaged ones (see the header comment); null if
+ * it is not a beanlab binlog file.
+ */
+export function fileRecords(seq: number, b: Uint8Array, warn: (msg: string) => void): BinlogRecord[] | null {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (b.length < HEADER_SIZE || v.getUint32(0, true) !== FILE_MAGIC) {
+    warn(`binlog.${seq}: not a beanlab binlog file (format 2); left alone`);
+    return null;
+  }
+  const out: BinlogRecord[] = [];
+  let damaged = 0;
+  let o = HEADER_SIZE;
+  while (o < b.length) {
+    const len = recordAt(b, v, o);
+    if (!len) {
+      if (allZero(b, o)) break; // the preallocated rest of the file
+      const p = nextRecord(b, v, o + 1);
+      if (p < 0) {
+        warn(`binlog.${seq}: torn last record at byte ${o} skipped`);
+        break;
+      }
+      damaged += damagedRecords(b, v, o, p);
+      o = p;
+      continue;
+    }
+    const nameLen = b[o + 12];
+    let tube: string | null = null;
+    if (nameLen) {
+      tube = '';
+      for (let i = 0; i < nameLen; i++) tube += String.fromCharCode(b[o + SHORT_SIZE + i]);
+    }
+    out.push({
+      file: seq,
+      offset: o,
+      length: len,
+      state: CODE_STATES[b[o + 13]],
+      id: v.getFloat64(o + 14, true),
+      pri: v.getUint32(o + 22, true),
+      delay: v.getFloat64(o + 26, true),
+      ttr: v.getFloat64(o + 34, true),
+      createdAt: v.getFloat64(o + 42, true),
+      deadlineAt: v.getFloat64(o + 50, true),
+      reserveCount: v.getUint32(o + 58, true),
+      timeoutCount: v.getUint32(o + 62, true),
+      releaseCount: v.getUint32(o + 66, true),
+      buryCount: v.getUint32(o + 70, true),
+      kickCount: v.getUint32(o + 74, true),
+      lastId: v.getUint32(o + 78, true) + v.getUint16(o + 82, true) * 2 ** 32,
+      tube,
+      body: nameLen ? b.slice(o + SHORT_SIZE + nameLen, o + len - 2) : null,
+    });
+    o += len;
+  }
+  if (damaged) warn(`binlog.${seq}: ${damaged} damaged record${damaged === 1 ? '' : 's'} skipped; every intact record was read`);
+  return out;
+}
+
 /** A job as the log last described it. */
 export interface RecoveredJob {
   id: number;
@@ -218,78 +303,50 @@ export function readBinlog(files: Map<number, Uint8Array>, warn: (msg: string) =
   const read: number[] = [];
   const seqs = [...files.keys()].sort((a, b) => a - b);
   for (const seq of seqs) {
-    const b = files.get(seq) as Uint8Array;
-    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    if (b.length < HEADER_SIZE || v.getUint32(0, true) !== FILE_MAGIC) {
-      warn(`binlog.${seq}: not a beanlab binlog file (format 2); left alone`);
-      continue;
-    }
+    const records = fileRecords(seq, files.get(seq) as Uint8Array, warn);
+    if (!records) continue;
     read.push(seq);
-    let damaged = 0;
-    let o = HEADER_SIZE;
-    while (o < b.length) {
-      const len = recordAt(b, v, o);
-      if (!len) {
-        if (allZero(b, o)) break; // the preallocated rest of the file
-        const p = nextRecord(b, v, o + 1);
-        if (p < 0) {
-          warn(`binlog.${seq}: torn last record at byte ${o} skipped`);
-          break;
-        }
-        damaged += damagedRecords(b, v, o, p);
-        o = p;
-        continue;
-      }
-      const p = o;
-      o += len;
-      const nameLen = b[p + 12];
-      const state = CODE_STATES[b[p + 13]];
-      const id = v.getFloat64(p + 14, true);
-      const carried = v.getUint32(p + 78, true) + v.getUint16(p + 82, true) * 2 ** 32;
-      if (carried > lastId) lastId = carried;
+    for (const r of records) {
+      const { id, state } = r;
+      if (r.lastId > lastId) lastId = r.lastId;
       let rec = jobs.get(id);
       // A short record of a job with no full record read: that record was in a file since deleted,
       // so the job was deleted or moved on (readrec).
-      if (!rec && !nameLen) continue;
+      if (!rec && r.tube === null) continue;
       if (state === 'deleted') {
         jobs.delete(id);
         continue;
       }
-      if (nameLen) {
-        const bodyLen = len - SHORT_SIZE - nameLen - 2;
-        if (!rec && bodyLen > maxJobSize) {
-          warn(`binlog.${seq}: job ${id} is bigger than the maximum job size (${bodyLen} > ${maxJobSize}); skipped`);
+      if (r.tube !== null && r.body) {
+        if (!rec && r.body.length > maxJobSize) {
+          warn(`binlog.${seq}: job ${id} is bigger than the maximum job size (${r.body.length} > ${maxJobSize}); skipped`);
           continue;
         }
-        let tube = '';
-        for (let i = 0; i < nameLen; i++) tube += String.fromCharCode(b[p + SHORT_SIZE + i]);
-        const body = b.slice(p + SHORT_SIZE + nameLen, p + len - 2);
         if (!rec) {
           if (id >= nextId) nextId = id + 1;
           rec = { id } as RecoveredJob;
           jobs.set(id, rec);
         }
-        rec.tube = tube;
-        rec.body = body;
+        rec.tube = r.tube;
+        rec.body = r.body;
         rec.file = seq;
         rec.walUsed = 0;
         rec.fullOrder = fullOrder++;
       }
       rec = rec as RecoveredJob;
-      rec.pri = v.getUint32(p + 22, true);
-      rec.delay = v.getFloat64(p + 26, true);
-      rec.ttr = v.getFloat64(p + 34, true);
-      rec.createdAt = v.getFloat64(p + 42, true);
-      rec.deadlineAt = v.getFloat64(p + 50, true);
-      rec.reserveCount = v.getUint32(p + 58, true);
-      rec.timeoutCount = v.getUint32(p + 62, true);
-      rec.releaseCount = v.getUint32(p + 66, true);
-      rec.buryCount = v.getUint32(p + 70, true);
-      rec.kickCount = v.getUint32(p + 74, true);
+      rec.pri = r.pri;
+      rec.delay = r.delay;
+      rec.ttr = r.ttr;
+      rec.createdAt = r.createdAt;
+      rec.deadlineAt = r.deadlineAt;
+      rec.reserveCount = r.reserveCount;
+      rec.timeoutCount = r.timeoutCount;
+      rec.releaseCount = r.releaseCount;
+      rec.buryCount = r.buryCount;
+      rec.kickCount = r.kickCount;
       rec.state = state === 'reserved' ? 'ready' : state;
-      rec.walUsed += len;
+      rec.walUsed += r.length;
     }
-    if (damaged) warn(`binlog.${seq}: ${damaged} damaged record${damaged === 1 ? '' : 's'} skipped; every intact record was read`);
   }
   return { jobs: [...jobs.values()], nextId, lastId, files: read, maxSeq: seqs.length ? seqs[seqs.length - 1] : 0 };
 }

@@ -14,7 +14,8 @@ export interface ActionTarget {
   play(): void;
   pause(): void;
   step(): Promise<void>;
-  startProducer(): void;
+  /** Start producer; `asPrinted`: the report's client.py as printed, with its total_count bug (π only). */
+  startProducer(asPrinted?: boolean): void;
   addWorker(): void;
   /** Sets these scenario values in the top bar and presses Reset: a fresh, paused run. */
   resetWith(values: Partial<Scenario>): void;
@@ -24,7 +25,8 @@ export interface ActionTarget {
 
 export type Action =
   | { op: 'console'; lines: string[] }
-  | { op: 'start-producer' | 'play' | 'pause' | 'crash-server' }
+  | { op: 'start-producer'; asPrinted?: boolean }
+  | { op: 'play' | 'pause' | 'crash-server' }
   | { op: 'add-worker'; count: number }
   | { op: 'step'; count: number }
   | { op: 'step-until'; check: Check }
@@ -50,7 +52,7 @@ const isFaultStep = (a: Action): a is FaultStep => isLessonFault(a.op);
 /** Every action a lesson may use, with what its argument is (for error messages and the README). */
 export const ACTIONS: Record<Action['op'], string> = {
   console: 'a command line, or a list of lines, typed into the console',
-  'start-producer': 'no argument',
+  'start-producer': 'none, or "as-printed": the report\'s client.py as printed, with its total_count bug (π)',
   play: 'no argument',
   pause: 'no argument',
   'crash-server': 'no argument',
@@ -137,6 +139,9 @@ export function parseAction(op: Action['op'], raw: unknown): Action {
       return { op, lines: lines.map(String) };
     }
     case 'start-producer':
+      if (raw === 'as-printed') return { op, asPrinted: true };
+      none();
+      return { op };
     case 'play':
     case 'pause':
     case 'crash-server':
@@ -185,7 +190,7 @@ export function describeAction(a: Action): string {
     case 'console':
       return `type ${a.lines.map((l) => `“${l}”`).join(', ')} in the console`;
     case 'start-producer':
-      return 'start the producer';
+      return a.asPrinted ? 'start the producer, client.py as printed' : 'start the producer';
     case 'play':
       return 'press Play';
     case 'pause':
@@ -259,7 +264,7 @@ export async function runAction(target: ActionTarget, a: Action): Promise<void> 
       for (const line of a.lines) target.console.send(withIds(target, line));
       return;
     case 'start-producer':
-      target.startProducer();
+      target.startProducer(a.asPrinted);
       return;
     case 'play':
       target.play();

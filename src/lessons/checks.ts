@@ -8,6 +8,7 @@ import type { BackupStats, NodeReport } from '../nodes/messages.ts';
 import { DEFAULT_SCENARIOS, type Scenario } from '../sim/scenario.ts';
 import { RQ_STATES, type RqState } from '../history/history.ts';
 import { queueFigures, queueVisits } from '../sim/queueing.ts';
+import { RECORD_KINDS, decodeBinlog, type RecordKind } from '../engine/binlog-records.ts';
 
 /** What the lesson's checks may look at. */
 export interface CheckContext {
@@ -250,6 +251,35 @@ const resultChecks: CheckDef<{ verdict: (typeof VERDICTS)[number]; amount: Amoun
   holds: (ctx, a) => meets(ctx.cluster.checker.totals[a.verdict], a.amount),
 };
 
+/** The estimate lies in [min, max]: a wrong answer a lesson wants seen (π/3 from client.py as printed). */
+const piEstimate: CheckDef<{ min: number; max: number }> = {
+  parse: (raw) => {
+    const r = record(raw, ['min', 'max'], ['min', 'max']);
+    const min = positive(r.min, 'min');
+    const max = positive(r.max, 'max');
+    if (max <= min) throw new Error(`max must be more than min (${min}), not ${max}`);
+    return { min, max };
+  },
+  describe: (a) => `the producer's π estimate is between ${a.min} and ${a.max}`,
+  holds: (ctx, a) => {
+    const e = producerDone(ctx)?.estimate;
+    return e !== undefined && e >= a.min && e <= a.max;
+  },
+};
+
+/** Counted in the binlog files as they lie (what a restart would read, the server up or crashed): the Binlog tab's records. */
+const binlogRecords: CheckDef<{ kind: RecordKind; amount: Amount }> = {
+  parse: (raw) => {
+    const r = record(raw, ['kind', 'count', 'min'], ['kind']);
+    return { kind: oneOf(r.kind, RECORD_KINDS, 'kind'), amount: amount(r) };
+  },
+  describe: (a) => `the binlog holds ${amountText(a.amount, `${a.kind} record`, `${a.kind} records`)}`,
+  holds: (ctx, a) => {
+    const files = ctx.cluster.binlog.snapshot?.();
+    return !!files && meets(decodeBinlog(files).records.filter((r) => r.kind === a.kind).length, a.amount);
+  },
+};
+
 const resultVerified: CheckDef<true> = {
   parse: (raw) => {
     if (raw !== true && raw !== null) throw new Error('write "result-verified: true"');
@@ -381,6 +411,8 @@ export const CHECKS = {
   'backup-copies': backupCopies,
   'late-results': lateResults,
   'pi-off': piOff,
+  'pi-estimate': piEstimate,
+  'binlog-records': binlogRecords,
   'result-verified': resultVerified,
   traffic,
   speedup,

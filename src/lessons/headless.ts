@@ -75,8 +75,8 @@ export class HeadlessLab implements LessonLab {
     await this.cluster.step();
   }
 
-  startProducer(): void {
-    this.cluster.addNode('producer', producerConfig(this.scenario, this.seed));
+  startProducer(asPrinted = false): void {
+    this.cluster.addNode('producer', producerConfig(this.scenario, this.seed, asPrinted));
   }
 
   addWorker(): void {

@@ -91,7 +91,7 @@ function impossible(lesson: Lesson, check: Check): string | null {
     const wrong = Object.keys(args).filter((k) => !fields.includes(k));
     if (wrong.length) return `"${check.text}" can never hold: a ${s.kind} scenario has no ${wrong.join(', ')}`;
   }
-  if ((check.name === 'pi-within' || check.name === 'pi-off') && s.kind !== 'pi') return `"${check.text}" can never hold: the scenario is ${s.kind}, not π`;
+  if (['pi-within', 'pi-off', 'pi-estimate'].includes(check.name) && s.kind !== 'pi') return `"${check.text}" can never hold: the scenario is ${s.kind}, not π`;
   return null;
 }
 

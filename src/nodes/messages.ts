@@ -74,6 +74,11 @@ export interface ProducerConfig {
   /** Skip the resume check (the first version of the report's client). */
   resume: boolean;
   /**
+   * client.py as the report prints it: `total_count = total_circle_count + int(job.body)` never adds
+   * up, so only the last result counts (π/K instead of π). Lesson 2's "find the bug".
+   */
+  totalCountBug?: boolean;
+  /**
    * Keep the bookkeeping of backup tasks (src/nodes/backup-tasks.ts), and put copies of stragglers while
    * `on`: the page switches it at run time. Absent: the report's client, which cannot have them.
    */

@@ -152,6 +152,9 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig): Pro
   }
   // One result per task; a result the host discards (its node cheated) is waited for again.
   const ledger = new ResultLedger(rt.discarded ?? new Set());
+  // client.py as printed: `total_count = total_circle_count + int(job.body)` keeps only the last result's hits.
+  let lastHits = 0;
+  const asPrinted = (sums: { darts: number; hits: number }) => (cfg.totalCountBug ? { darts: sums.darts, hits: lastHits } : sums);
   while (ledger.counted < cfg.tasks.length) {
     rt.status({ state: 'waiting', detail: `received ${ledger.counted}/${cfg.tasks.length} results` });
     const r = expect(await conn.command('reserve'), 'RESERVED ', 'reserve result');
@@ -159,7 +162,11 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig): Pro
     const text = bodyText(r);
     ledger.add(id, text);
     try {
-      if (decodeResult(text).kind === 'pi') rt.report({ kind: 'pi-progress', ...ledger.sums, received: ledger.counted, expected: cfg.tasks.length });
+      const res = decodeResult(text);
+      if (res.kind === 'pi') {
+        lastHits = res.hits;
+        rt.report({ kind: 'pi-progress', ...asPrinted(ledger.sums), received: ledger.counted, expected: cfg.tasks.length });
+      }
     } catch {
       rt.log(`result ${id} is not a task result: ${text}`);
     }
@@ -168,7 +175,7 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig): Pro
     await conn.command(`delete ${id}`);
   }
   const results = ledger.texts;
-  const { darts, hits } = ledger.sums;
+  const { darts, hits } = asPrinted(ledger.sums);
   const estimate = darts ? piEstimate([{ darts, hits }]) : undefined;
   const seconds = (rt.now() - started) / 1000;
   rt.report({ kind: 'producer-done', estimate, results, seconds });

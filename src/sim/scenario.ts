@@ -91,13 +91,23 @@ export function piTasks(s: PiScenario, seed: number): TaskSpec[] {
   return Array.from({ length: s.jobs }, (_, i) => ({ kind: 'pi', darts: i === s.jobs - 1 ? s.darts - per * (s.jobs - 1) : per, seed: (seed * 1000 + i) >>> 0 }));
 }
 
-export function producerConfig(s: Scenario, seed: number): NodeConfig {
+/** The scenario's producer; `asPrinted`: π's client.py exactly as the report prints it, with its total_count bug. */
+export function producerConfig(s: Scenario, seed: number, asPrinted = false): NodeConfig {
   const tubes = { use: WORKER.watch, watch: WORKER.use };
   switch (s.kind) {
     case 'pi':
       return {
         role: 'producer',
-        producer: { ...tubes, tasks: piTasks(s, seed), ttr: s.ttr, pri: 0, pollMs: 1000, resume: true, ...(s.backupTasks ? { backups: { on: s.backupTasks === 'on' } } : {}) },
+        producer: {
+          ...tubes,
+          tasks: piTasks(s, seed),
+          ttr: s.ttr,
+          pri: 0,
+          pollMs: 1000,
+          resume: true,
+          ...(s.backupTasks ? { backups: { on: s.backupTasks === 'on' } } : {}),
+          ...(asPrinted ? { totalCountBug: true } : {}),
+        },
       };
     case 'matrix':
       return { role: 'producer', matrix: { ...tubes, n: s.n, rowsPerJob: s.granularity === 'cell' ? 0 : s.rowsPerJob, seed, ttr: s.ttr } };

@@ -313,8 +313,8 @@ export class Lab {
     return this.stepping;
   }
 
-  startProducer(): void {
-    this.cluster.addNode('producer', producerConfig(this.scenario, this.seed));
+  startProducer(asPrinted = false): void {
+    this.cluster.addNode('producer', producerConfig(this.scenario, this.seed, asPrinted));
   }
 
   /**

@@ -457,8 +457,8 @@ class Rehearsal implements LessonLab {
     this.playing = false;
     return this.lab.step();
   }
-  startProducer(): void {
-    this.lab.startProducer();
+  startProducer(asPrinted?: boolean): void {
+    this.lab.startProducer(asPrinted);
   }
   addWorker(): void {
     this.lab.addWorker();

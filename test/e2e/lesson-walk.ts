@@ -41,6 +41,16 @@ export async function checksDone(page: Page, timeout = 30_000) {
   await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent(), { timeout }).not.toMatch(/not yet/);
 }
 
+/** Types each line at the console, as a student does. */
+export async function type(page: Page, ...lines: string[]) {
+  await page.getByRole('tab', { name: 'Console' }).click();
+  const field = page.getByLabel('Console command');
+  for (const line of lines) {
+    await field.fill(line);
+    await field.press('Enter');
+  }
+}
+
 /** The last Next, a screenshot of the "Lesson complete" pane, and no errors on the page. */
 export async function finish(page: Page, errors: string[], shot: string) {
   await next(page);
@@ -48,4 +58,15 @@ export async function finish(page: Page, errors: string[], shot: string) {
   await page.screenshot({ path: path.join(SCREENSHOTS, shot) });
   expect(errors).toEqual([]);
   await page.close();
+}
+
+export async function scenario(page: Page, fields: Record<string, number>) {
+  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(String(value));
+  await page.getByRole('button', { name: 'Reset', exact: true }).click();
+}
+
+export async function runSpeedup(page: Page) {
+  await page.getByRole('tab', { name: 'Speedup' }).click();
+  await page.getByRole('button', { name: 'Run speedup experiment' }).click();
+  await page.getByRole('button', { name: 'Run speedup experiment' }).and(page.locator(':enabled')).waitFor({ timeout: 90_000 });
 }

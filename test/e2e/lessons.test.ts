@@ -3,9 +3,8 @@
 // the step's checks hold on the live cluster. Plus a broken lesson file and remembered progress.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import path from 'node:path';
-import type { Page } from 'playwright-core';
 import { openLab, SCREENSHOTS, type Lab } from './browser.ts';
-import { checksDone, doIt, finish, next, predict, startLesson, stepTitle } from './lesson-walk.ts';
+import { checksDone, doIt, finish, next, predict, runSpeedup, scenario, startLesson, stepTitle, type } from './lesson-walk.ts';
 
 let lab: Lab;
 beforeAll(async () => {
@@ -16,26 +15,6 @@ afterAll(async () => {
 });
 
 const start = (title: string) => startLesson(lab, title);
-
-async function type(page: Page, ...lines: string[]) {
-  await page.getByRole('tab', { name: 'Console' }).click();
-  const field = page.getByLabel('Console command');
-  for (const line of lines) {
-    await field.fill(line);
-    await field.press('Enter');
-  }
-}
-
-async function scenario(page: Page, fields: Record<string, number>) {
-  for (const [label, value] of Object.entries(fields)) await page.getByLabel(label, { exact: true }).fill(String(value));
-  await page.getByRole('button', { name: 'Reset', exact: true }).click();
-}
-
-async function runSpeedup(page: Page) {
-  await page.getByRole('tab', { name: 'Speedup' }).click();
-  await page.getByRole('button', { name: 'Run speedup experiment' }).click();
-  await page.getByRole('button', { name: 'Run speedup experiment' }).and(page.locator(':enabled')).waitFor({ timeout: 90_000 });
-}
 
 test('lesson 1, first contact: put, reserve and delete at the console; a TTR runs out', async () => {
   const { page, errors } = await start('First contact');
@@ -73,6 +52,22 @@ test('lesson 2, producer and consumer: two tubes, a run to π, the console as wo
   await checksDone(page);
   await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-02-console.png') });
   await next(page);
+  await next(page);
+  // Find the bug: the report's client.py as printed, then fixed.
+  await predict(page, 'About 1.05 (π/3)');
+  await scenario(page, { Jobs: 3 });
+  await page.getByLabel('client.py as printed').check();
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  await page.getByLabel('Speed', { exact: true }).selectOption('10');
+  await page.getByRole('button', { name: 'Play' }).click();
+  await checksDone(page);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'lesson-02-as-printed.png') });
+  await next(page);
+  await scenario(page, { Jobs: 3 });
+  await page.getByLabel('client.py as printed').uncheck();
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  await page.getByRole('button', { name: 'Play' }).click();
+  await checksDone(page);
   await finish(page, errors, 'lesson-02-done.png');
 });
 
