@@ -11,6 +11,8 @@ import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scena
 import { ConsoleConnection } from './console.svelte.ts';
 import { runSpeedup, type SpeedupPoint, type SpeedupSetup } from '../sim/experiment.ts';
 import type { HostedRoom } from '../net/peer-link.ts';
+import { eventsIn, pageStride, scrubTarget, SeekCoalescer, type ScrubKey } from './charts/scrub.ts';
+import type { TimeWindow } from './charts/zoom.ts';
 
 /**
  * Redraws of the run's state take at most 1 / REDRAW_SHARE of the main thread, come at least every
@@ -68,6 +70,8 @@ export class Lab {
   speedupSetup: SpeedupSetup | null = $state.raw(null);
   /** The room this page hosts (real-node mode): its joiners' worker slots join every live run. */
   room: HostedRoom | null = $state.raw(null);
+  /** The part of the run the timeline shows (null: all of it); the Page keys move a tenth of its events. */
+  timelineWindow: TimeWindow | null = null;
   /** The student's own connection to the queue server. */
   readonly console = new ConsoleConnection(
     () => this.cluster,
@@ -193,6 +197,31 @@ export class Lab {
    */
   seek(n: number): Promise<void> {
     return this.travelTo((t) => t.seek(n));
+  }
+
+  /** Seeks asked for as fast as a drag or a held key asks: the latest waits behind the one replaying, none queue up. */
+  private readonly scrubbing = new SeekCoalescer(
+    (n) => this.seek(n),
+    () => this.travel.position,
+  );
+
+  /** Scrubbing (a drag on the timeline): shows event `n` once the seek under way, if any, is done. */
+  scrubTo(n: number): Promise<void> {
+    return this.scrubbing.request(n);
+  }
+
+  /**
+   * PageDown / PageUp (a tenth of the events the timeline shows, at least 10), Home / End (the run's
+   * start and end), from where the scrubbing is headed; false if the key does not move (virtual time only).
+   */
+  scrubKey(key: ScrubKey): boolean {
+    if (!this.cluster.virtual) return false;
+    const times = this.travel.eventTimes;
+    const shown = this.timelineWindow ? eventsIn(times, this.timelineWindow) : times.length;
+    const to = scrubTarget(key, this.scrubbing.heading, this.travel.end, pageStride(shown));
+    if (to === null) return false;
+    void this.scrubTo(to);
+    return true;
   }
 
   /** One protocol event back. */

@@ -129,6 +129,103 @@ test('step back, seek on the timeline, fork a branch, switch back, export and re
   expect(errors).toEqual([]);
 });
 
+/** The lab's event times on the current branch (ms). */
+const eventTimes = (page: Page) => page.evaluate(() => (window as unknown as { __beanlab: { travel: { eventTimes: readonly number[] } } }).__beanlab.travel.eventTimes.slice());
+
+/** The page x of an instant (s) on the timeline's axis, from two of its tick labels. */
+async function axisX(page: Page): Promise<(seconds: number) => number> {
+  const ticks = page.locator('figure.timeline text.tick');
+  const [a, b] = [ticks.first(), ticks.nth(1)];
+  const [ax, bx] = [(await a.boundingBox())!, (await b.boundingBox())!];
+  const [av, bv] = [Number(await a.textContent()), Number(await b.textContent())];
+  const [a0, b0] = [ax.x + ax.width / 2, bx.x + bx.width / 2];
+  return (seconds) => a0 + ((seconds - av) * (b0 - a0)) / (bv - av);
+}
+
+/** Steps `n` events from a fresh π run (seed 4), recording what is seen at each. */
+async function steppedRun(page: Page, n: number) {
+  await page.goto(lab.url);
+  await page.getByLabel('Darts', { exact: true }).fill('400000');
+  await page.getByLabel('Seed', { exact: true }).fill('4');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  const shown = [await seen(page)];
+  for (let i = 1; i <= n; i++) {
+    await page.getByRole('button', { name: 'Step', exact: true }).click();
+    await settled(page, i);
+    shown.push(await seen(page));
+  }
+  return shown;
+}
+
+test('scrub: a drag across the timeline seeks as it goes, the Page keys stride, Home and End go to the run’s ends', async () => {
+  const { page, errors } = await lab.newPage();
+  const M = 60;
+  const shown = await steppedRun(page, M);
+  const times = await eventTimes(page);
+  expect(times).toHaveLength(M);
+  const xAt = await axisX(page);
+  const plot = (await page.locator('figure.timeline svg[role="img"]').boundingBox())!;
+  const y = plot.y + plot.height / 3;
+  // Half-way between two events, so a pixel of rounding lands on the same event.
+  const between = (k: number) => Math.round(xAt((times[k - 1] + times[k]) / 2000));
+  const lastAt = async (x: number) => {
+    const t = ((x - xAt(0)) / (xAt(1) - xAt(0))) * 1000;
+    return times.filter((v) => v <= t).length;
+  };
+
+  // Press near the start: the run is shown there at once; the instant under the pointer is named.
+  const from = between(10);
+  await page.mouse.move(from, y);
+  await page.mouse.down();
+  const first = await lastAt(from);
+  await settled(page, first);
+  await expect.poll(() => seen(page)).toEqual(shown[first]);
+  expect(await page.locator('figure.timeline .pointer-instant text').textContent()).toMatch(new RegExp(`s · event ${first}$`));
+  // Drag on: the view follows the pointer while the button is held.
+  const mid = between(30);
+  await page.mouse.move(mid, y, { steps: 8 });
+  const middle = await lastAt(mid);
+  await settled(page, middle);
+  await expect.poll(() => seen(page)).toEqual(shown[middle]);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-scrub.png') });
+  const to = between(M - 5);
+  await page.mouse.move(to, y, { steps: 12 });
+  await page.mouse.up();
+  const last = await lastAt(to);
+  expect(last).toBeGreaterThan(middle);
+  await settled(page, last);
+  await expect.poll(() => seen(page)).toEqual(shown[last]);
+
+  // The whole run of M events is shown: a Page key moves a tenth of it, at least 10 events.
+  await page.keyboard.press('PageUp');
+  await settled(page, last - 10);
+  await expect.poll(() => seen(page)).toEqual(shown[last - 10]);
+  // Pressed quickly, each stride counts from where the last one is headed.
+  await page.keyboard.press('PageUp');
+  await page.keyboard.press('PageUp');
+  await settled(page, last - 30);
+  await expect.poll(() => seen(page)).toEqual(shown[last - 30]);
+  await page.keyboard.press('PageDown');
+  await settled(page, last - 20);
+  await expect.poll(() => seen(page)).toEqual(shown[last - 20]);
+  await page.keyboard.press('Home');
+  await settled(page, 0);
+  await expect.poll(() => seen(page)).toEqual(shown[0]);
+  await page.keyboard.press('End');
+  await settled(page, M);
+  await expect.poll(() => seen(page)).toEqual(shown[M]);
+  // With the timeline focused, too.
+  await page.getByRole('group', { name: 'Worker timeline plot' }).focus();
+  await page.keyboard.press('PageUp');
+  await settled(page, M - 10);
+  await expect.poll(() => seen(page)).toEqual(shown[M - 10]);
+  // Help lists the keys.
+  await page.getByRole('button', { name: 'Help' }).click();
+  expect(await page.locator('#help').textContent()).toMatch(/PgDn\s*PgUp.*Home\s*End/s);
+  expect(errors).toEqual([]);
+});
+
 test('live time cannot be rewound: Step back is disabled and says why', async () => {
   const { page, errors } = await lab.newPage();
   await page.goto(lab.url);
