@@ -3,6 +3,7 @@
 // action after stepping back forks the run into a second branch, and an exported run keeps its branches.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import { nodeCard, openLab, SCREENSHOTS, type Lab } from './browser.ts';
 
@@ -223,6 +224,77 @@ test('scrub: a drag across the timeline seeks as it goes, the Page keys stride, 
   // Help lists the keys.
   await page.getByRole('button', { name: 'Help' }).click();
   expect(await page.locator('#help').textContent()).toMatch(/PgDn\s*PgUp.*Home\s*End/s);
+  expect(errors).toEqual([]);
+});
+
+/** The producer's π estimate on its card. */
+async function piShown(page: Page): Promise<number> {
+  const status = page.getByRole('status', { name: 'π estimate' }).filter({ hasText: /π ≈ \d\.\d+ in/ });
+  await status.waitFor({ timeout: 90_000 });
+  return Number(/π ≈ (\d\.\d+)/.exec((await status.textContent()) ?? '')![1]);
+}
+
+test('compare two branches: a hang forked after stepping back, each branch’s figures beside the other’s', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await page.getByLabel('Darts', { exact: true }).fill('400000');
+  await page.getByLabel('Jobs', { exact: true }).fill('4');
+  await page.getByLabel('Workers', { exact: true }).fill('2');
+  await page.getByLabel('TTR (s)').fill('2');
+  await page.getByLabel('Seed', { exact: true }).fill('4');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  await page.getByLabel('Speed', { exact: true }).selectOption('10');
+  await page.getByRole('button', { name: 'Play' }).click();
+  const firstPi = await piShown(page);
+  await page.getByRole('button', { name: 'Pause' }).click();
+
+  // Back to the event after worker 1 took its first job, and hang it there.
+  const reserved = await page.evaluate(() => {
+    const lab = (window as unknown as { __beanlab: { cluster: { trace: readonly { n: number; kind: string; node?: number; job?: number }[] }; travel: { eventTimes: readonly number[] } } }).__beanlab;
+    const trace = lab.cluster.trace;
+    const at = trace.find((e) => e.kind === 'to-node' && e.node === 1 && e.job !== undefined)!.n;
+    return trace.filter((e) => e.n <= at && e.kind !== 'action').length;
+  });
+  await page.keyboard.press('Home');
+  await settled(page, 0);
+  for (let i = 0; i < reserved; i++) await page.keyboard.press('s');
+  await settled(page, reserved);
+  await page.getByRole('button', { name: 'Hang worker 1' }).click();
+  await page.getByRole('button', { name: 'Play' }).click();
+  const secondPi = await piShown(page);
+  await page.getByRole('button', { name: 'Pause' }).click();
+
+  await page.getByRole('checkbox', { name: 'Compare first run' }).check();
+  await page.getByRole('checkbox', { name: /^Compare hang worker 1 at/ }).check();
+  const table = page.getByRole('table', { name: 'Branches compared' });
+  await table.waitFor();
+  const rows = async () =>
+    Object.fromEntries(
+      await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')!.textContent!.trim(), [...tr.querySelectorAll('td')].map((td) => td.textContent!.trim())])),
+    ) as Record<string, string[]>;
+  const shownRows = await rows();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-compare.png') });
+
+  // Against each branch's exported run: its events, its failures, the π its producer showed.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export run' }).click()]);
+  const run = JSON.parse(readFileSync((await download.path())!, 'utf8')) as { events: number; trace: { kind: string; node?: number; job?: number; at: number; text: string }[]; branches: { label: string; run?: { events: number } }[] };
+  const first = run.branches[0].run!;
+  expect(shownRows['events']).toEqual([first.events.toLocaleString('en-US'), run.events.toLocaleString('en-US'), `+${(run.events - first.events).toLocaleString('en-US')}`]);
+  expect(Number(shownRows['π estimate'][0])).toBeCloseTo(firstPi, 6);
+  expect(Number(shownRows['π estimate'][1])).toBeCloseTo(secondPi, 6);
+  expect(shownRows['jobs run more than once']).toEqual(['0', '1', '+1']);
+  expect(shownRows['results received']).toEqual(['4', '4', 'same']);
+  expect(shownRows['failures injected']).toEqual(['none', '1: hang worker 1', '+1']);
+  // The hung job came back only at its TTR: the hang branch finished at least 2 s later, when its producer deleted the last result.
+  const [a, b] = shownRows['producer done at'].slice(0, 2).map((t) => Number(t.replace(' s', '')));
+  expect(b - a).toBeGreaterThan(1.5);
+  const lastDelete = run.trace.filter((e) => e.kind === 'to-node' && e.node === 3 && e.text === 'DELETED').at(-1)!;
+  expect(b).toBeCloseTo(lastDelete.at / 1000, 3);
+
+  // Unticking one closes the panel.
+  await page.getByRole('checkbox', { name: 'Compare first run' }).uncheck();
+  expect(await table.count()).toBe(0);
   expect(errors).toEqual([]);
 });
 
