@@ -76,6 +76,7 @@ export class Lab {
   readonly console = new ConsoleConnection(
     () => this.cluster,
     () => this.refresh(),
+    () => ({ at: { run: this.travel, branch: this.travel?.current.id ?? 0, n: this.travel?.position ?? 0 }, branches: this.travel?.branches ?? [] }),
   );
 
   private frame = 0;

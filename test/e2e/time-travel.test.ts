@@ -298,6 +298,49 @@ test('compare two branches: a hang forked after stepping back, each branch’s f
   expect(errors).toEqual([]);
 });
 
+test('the console after a seek shows its output as it was at that event; stepping on brings the later lines back', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await page.getByLabel('Darts', { exact: true }).fill('400000');
+  await page.getByLabel('Seed', { exact: true }).fill('4');
+  await page.getByRole('button', { name: 'Reset' }).click();
+  await page.getByRole('button', { name: 'Start producer (π)' }).click();
+  const blur = () => page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  const steps = async (k: number, to: number) => {
+    await blur();
+    for (let i = 0; i < k; i++) await page.keyboard.press('s');
+    await settled(page, to);
+  };
+  const output = page.getByRole('log', { name: 'Console output' });
+  const type = async (command: string, reply: string) => {
+    await page.getByLabel('Console command').fill(command);
+    await page.getByLabel('Console command').press('Enter');
+    await output.getByText(reply).first().waitFor();
+  };
+  await steps(20, 20);
+  await page.getByRole('tab', { name: 'Console' }).click();
+  await type('list-tubes', '- msg_for_worker');
+  await steps(20, 40);
+  await type('stats-tube msg_for_worker', 'name: msg_for_worker');
+
+  await blur();
+  await page.keyboard.press('PageUp');
+  await settled(page, 30);
+  await expect.poll(() => output.textContent()).toContain('The run as it was at event 30');
+  const at30 = (await output.textContent())!;
+  expect(at30).toContain('› list-tubes');
+  expect(at30).not.toContain('stats-tube');
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-console.png') });
+  // Along the same branch, the later command and its reply come back at the event they were typed at.
+  await steps(10, 40);
+  await expect.poll(() => output.textContent()).toContain('› stats-tube msg_for_worker');
+  await blur();
+  await page.keyboard.press('Home');
+  await settled(page, 0);
+  await expect.poll(() => output.textContent()).not.toContain('list-tubes');
+  expect(errors).toEqual([]);
+});
+
 test('live time cannot be rewound: Step back is disabled and says why', async () => {
   const { page, errors } = await lab.newPage();
   await page.goto(lab.url);
