@@ -5,7 +5,8 @@ import { Cluster } from '../sim/cluster.ts';
 import type { NodeProcess } from '../nodes/process.ts';
 import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
 import { TimeTravel } from '../sim/branches.ts';
-import { parseRun } from '../sim/run-record.ts';
+import { parseRun, type RunRecord } from '../sim/run-record.ts';
+import { writtenBy } from './console-lines.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
@@ -28,6 +29,18 @@ const MAX_REDRAW_GAP_MS = 100;
  * (which shows tenths of a second) moves, 10 times a second.
  */
 const LIVE_REDRAW_MS = 100;
+
+/** An instant of a run to come back to (a lesson step's start): its branch, event and the actions taken by then. */
+export interface RunMark {
+  travel: TimeTravel;
+  branch: number;
+  n: number;
+  /** The run up to there, actions taken at its last event included, and its event times. */
+  record: RunRecord;
+  times: number[];
+  /** How a branch made to come back here is listed. */
+  label: string;
+}
 
 /** Runs started in this page: each gets its own binlog database. */
 let runs = 0;
@@ -223,6 +236,33 @@ export class Lab {
     if (to === null) return false;
     void this.scrubTo(to);
     return true;
+  }
+
+  /** This instant of the run, to come back to with returnTo; null in live time. */
+  mark(label: string): RunMark | null {
+    const c = this.cluster;
+    if (!c.virtual) return null;
+    const r = c.exportRun();
+    return { travel: this.travel, branch: this.travel.current.id, n: c.eventCount, record: { ...r, actions: r.actions.slice(), trace: r.trace.slice() }, times: c.eventTimes.slice(), label };
+  }
+
+  /**
+   * Shows the run as it was at `m` (paused): a seek, when that instant is on the branch shown with no
+   * action taken since at the same event; otherwise (an action taken right there, or on another branch)
+   * a branch of its own, ending there, labelled `m.label`. False if `m` is of another run or the replay failed.
+   */
+  async returnTo(m: RunMark): Promise<boolean> {
+    const t = this.travel;
+    if (m.travel !== t || !this.cluster.virtual) return false;
+    const actions = t.behind ? t.current.record.actions : this.cluster.actions;
+    const onPath = writtenBy({ run: t, branch: m.branch, n: m.n }, { run: t, branch: t.current.id, n: t.end }, t.branches);
+    if (onPath && actions.filter((a) => a.n <= m.n).length === m.record.actions.length) await this.seek(m.n);
+    else {
+      const id = t.branches.length;
+      t.branches.push({ id, label: m.label, parent: m.branch, forkAt: m.n, record: m.record, times: m.times });
+      await this.switchBranch(id);
+    }
+    return this.travel === t && t.position === m.n && !this.rewindError;
   }
 
   /** One protocol event back. */

@@ -341,6 +341,62 @@ test('the console after a seek shows its output as it was at that event; steppin
   expect(errors).toEqual([]);
 });
 
+test('lesson 4: the Hang step’s rewind button puts the cluster back as the step began to try Kill instead, and Restart step seeks there too', async () => {
+  const { page, errors } = await lab.newPage();
+  page.setDefaultTimeout(60_000);
+  await page.goto(lab.url);
+  await page.getByRole('button', { name: 'Lessons', exact: true }).click();
+  await page.getByRole('button', { name: /^Worker failure and TTR/ }).click();
+  const next = () => page.getByRole('navigation', { name: 'Lesson steps' }).getByRole('button', { name: 'Next' }).click();
+  const predict = async (choice: string) => {
+    await page.getByRole('button', { name: choice, exact: true }).click();
+    await page.getByRole('status').filter({ hasText: /^(Right\.|Not quite)/ }).waitFor();
+  };
+  await page.getByRole('button', { name: 'Do it for me' }).click();
+  await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent()).not.toMatch(/not yet/);
+  await next();
+  await predict('At once');
+  await page.getByRole('button', { name: 'Kill worker 1' }).click();
+  await next();
+  await expect.poll(() => page.locator('#step-title').textContent()).toMatch(/Hang worker 2/);
+  const start = await events(page);
+  const worker2 = () => nodeCard(page, 'worker 2').textContent();
+
+  await predict('When its TTR runs out, 10 seconds after the reserve');
+  await page.getByRole('button', { name: 'Hang worker 2' }).click();
+  await page.getByLabel('Speed', { exact: true }).selectOption('10');
+  await page.getByRole('button', { name: 'Play' }).click();
+  await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent(), { timeout: 60_000 }).not.toMatch(/not yet/);
+  expect(await worker2()).toMatch(/hung/);
+
+  // Rewind: the run as the step began (worker 2 working, not hung), the prediction still answered, Next still free.
+  await page.getByRole('button', { name: 'Rewind and kill worker 2 instead' }).click();
+  await settled(page, start);
+  expect(await worker2()).not.toMatch(/hung/);
+  expect(await page.getByRole('status').filter({ hasText: /^Right\./ }).count()).toBe(1);
+  expect(await page.getByRole('navigation', { name: 'Lesson steps' }).getByRole('button', { name: 'Next' }).isEnabled()).toBe(true);
+  // The hang was taken right at the step's start: the rewound run is a branch of its own, ending there, and the other choice goes on along it.
+  await page.getByRole('button', { name: 'Kill worker 2', exact: true }).click();
+  await page.getByRole('tab', { name: 'Timeline' }).click();
+  await expect.poll(() => branchList(page).locator('li').allTextContents()).toEqual([expect.stringMatching(/^first run/), expect.stringMatching(/^back to step 3, “Hang worker 2”\s*\(shown\)/)]);
+  await page.getByRole('checkbox', { name: 'Compare first run' }).check();
+  await page.getByRole('checkbox', { name: /^Compare back to step 3/ }).check();
+  expect(await page.getByRole('table', { name: 'Branches compared' }).locator('tbody tr').filter({ hasText: 'failures injected' }).textContent()).toMatch(/hang worker 2.*kill worker 2/);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-lesson-rewind.png') });
+
+  // Restart step seeks back to the step's start on this run (its branches stay), rather than rebuilding a new run.
+  await page.getByRole('button', { name: 'Play' }).click();
+  await expect.poll(() => events(page)).toBeGreaterThan(start + 20);
+  await page.getByRole('button', { name: 'Restart step' }).click();
+  await settled(page, start);
+  expect(await worker2()).not.toMatch(/dead|hung/);
+  expect(await branchList(page).locator('li').count()).toBe(3);
+  await predict('When its TTR runs out, 10 seconds after the reserve');
+  await page.getByRole('button', { name: 'Do it for me' }).click();
+  await expect.poll(() => page.getByRole('list', { name: 'Checks' }).textContent(), { timeout: 60_000 }).not.toMatch(/not yet/);
+  expect(errors).toEqual([]);
+});
+
 test('live time cannot be rewound: Step back is disabled and says why', async () => {
   const { page, errors } = await lab.newPage();
   await page.goto(lab.url);
