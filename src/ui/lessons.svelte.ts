@@ -331,6 +331,10 @@ export class LessonRunner {
   private async seekToStart(index: number): Promise<boolean> {
     const mark = this.marks.get(index);
     if (!mark || mark.at.travel !== this.lab.travel) return false;
+    // Nothing is read of the run while it goes back: the step begins again once it is there.
+    this.gate = null;
+    this.start = null;
+    this.locked = false;
     this.acting = true;
     let back: boolean;
     try {
