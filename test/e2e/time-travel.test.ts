@@ -338,6 +338,17 @@ test('the console after a seek shows its output as it was at that event; steppin
   await page.keyboard.press('Home');
   await settled(page, 0);
   await expect.poll(() => output.textContent()).not.toContain('list-tubes');
+  // The console's output, focused and long enough to scroll, keeps the Page keys for scrolling.
+  await page.keyboard.press('End');
+  await settled(page, 40);
+  await type('stats', 'current-connections:');
+  await output.focus();
+  const scrolled = () => output.evaluate((el) => el.scrollTop);
+  await expect.poll(scrolled).toBeGreaterThan(0);
+  const bottom = await scrolled();
+  await page.keyboard.press('PageUp');
+  await expect.poll(scrolled).toBeLessThan(bottom);
+  expect(await events(page)).toBe(40);
   expect(errors).toEqual([]);
 });
 
