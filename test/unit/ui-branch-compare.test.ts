@@ -9,8 +9,9 @@ import { TimeTravel } from '../../src/sim/branches.ts';
 import type { ClusterAction, TraceEntry } from '../../src/sim/run-record.ts';
 import { compareRows, summarize, type BranchSummary } from '../../src/ui/charts/branch-compare.ts';
 
-/** A trace from compact rows: [at, kind, node, text, job?] or an action. */
-function trace(rows: ([number, TraceEntry['kind'], number, string, number?] | [number, ClusterAction, number, string])[]): TraceEntry[] {
+/** A trace entry in short: [at, kind, node, text, job?], or [at, action, node, label]. */
+type Row = [number, TraceEntry['kind'], number, string, number?] | [number, ClusterAction, number, string];
+function trace(rows: Row[]): TraceEntry[] {
   return rows.map(([at, kind, node, text, job], n) =>
     typeof kind === 'object' ? { n, at, kind: 'action', node, action: kind, text } : { n, at, kind, node, text, ...(job === undefined ? {} : { job }) },
   );
@@ -25,8 +26,8 @@ describe('summarize reads a branch from its trace', () => {
     [5, 'to-node', 2, 'INSERTED 1'],
     [6, 'to-node', 2, 'INSERTED 2'],
     [7, 'to-node', 1, 'RESERVED 1 14⏎pi 100000 4000', 1],
-  ] as Parameters<typeof trace>[0];
-  test.each([
+  ] as Row[];
+  const cases: { name: string; rows: Row[]; want: Omit<BranchSummary, 'events'> }[] = [
     { name: 'jobs put, none back yet: not done, no results', rows: base, want: { completion: null, rerun: 0, results: 0, pi: null, failures: [] } },
     {
       name: 'every result deleted: done at the last DELETED, π from the bodies the producer took',
@@ -55,7 +56,8 @@ describe('summarize reads a branch from its trace', () => {
       rows: [...base, [20, 'to-node', 2, 'RESERVED 3 9⏎C 0 1 42', 3]],
       want: { completion: null, rerun: 0, results: 1, pi: null, failures: [] },
     },
-  ])('$name', ({ rows, want }) => {
+  ];
+  test.each(cases)('$name', ({ rows, want }) => {
     expect(summarize({ events: 99, trace: trace(rows) })).toEqual({ events: 99, ...want });
   });
 });
