@@ -81,7 +81,7 @@ test('step back, seek on the timeline, fork a branch, switch back, export and re
   // A new action here forks the run.
   expect(await branchList(page).count()).toBe(0);
   await page.getByRole('button', { name: 'Hang worker 1' }).click();
-  await expect.poll(() => branchList(page).locator('li').allTextContents()).toEqual([expect.stringMatching(/^first run\s*Switch$/), expect.stringMatching(/^hang worker 1 at [\d.]+ s\s*\(shown\)$/)]);
+  await expect.poll(() => branchList(page).locator('li').allTextContents()).toEqual([expect.stringMatching(/^first run\s*Switch\s*compare$/), expect.stringMatching(/^hang worker 1 at [\d.]+ s\s*\(shown\)\s*compare$/)]);
   for (let i = 0; i < 5; i++) await page.keyboard.press('s');
   await settled(page, N);
   const forked = await seen(page);
