@@ -1,6 +1,7 @@
-// Which of the console's lines a run shows at an instant: time travel puts the run back at an earlier
-// event, and the console then shows its output as it was there, not the lines written later (they come
-// back as the run steps on along the same branch; a branch forked before them never shows them).
+// Where an instant lies among a run's branches. The console shows its output as it was at the event
+// shown, not the lines written later (they come back as the run steps on along the same branch; a
+// branch forked before them never shows them), and a lesson step's start is come back to by a seek
+// only when the branch shown passes through it.
 
 /** Where a line was written: on which run (a TimeTravel), which of its branches, after how many events. */
 export interface LinePlace {
@@ -29,4 +30,16 @@ export function writtenBy(at: LinePlace, now: LinePlace, branches: readonly Bran
     limit = Math.min(limit, b.forkAt ?? 0);
   }
   return false;
+}
+
+/**
+ * Whether a seek on the branch shown gives back the run as it was at `mark` (a lesson step's start): the
+ * mark is on the branch's path, and the branch took no more actions up to that event than the mark had
+ * (an action taken right at the mark's event would be re-applied by the seek). `actions`: the branch's
+ * recorded actions, each at the event count it was taken at.
+ */
+export function seekReaches(mark: { branch: number; n: number; actions: number }, shown: { branch: number; end: number }, actions: readonly { n: number }[], branches: readonly BranchPath[]): boolean {
+  const run = {};
+  if (!writtenBy({ run, branch: mark.branch, n: mark.n }, { run, branch: shown.branch, n: shown.end }, branches)) return false;
+  return actions.filter((a) => a.n <= mark.n).length === mark.actions;
 }

@@ -6,7 +6,7 @@ import type { NodeProcess } from '../nodes/process.ts';
 import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
 import { TimeTravel } from '../sim/branches.ts';
 import { parseRun, type RunRecord } from '../sim/run-record.ts';
-import { writtenBy } from './console-lines.ts';
+import { seekReaches } from './console-lines.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
@@ -255,8 +255,7 @@ export class Lab {
     const t = this.travel;
     if (m.travel !== t || !this.cluster.virtual) return false;
     const actions = t.behind ? t.current.record.actions : this.cluster.actions;
-    const onPath = writtenBy({ run: t, branch: m.branch, n: m.n }, { run: t, branch: t.current.id, n: t.end }, t.branches);
-    if (onPath && actions.filter((a) => a.n <= m.n).length === m.record.actions.length) await this.seek(m.n);
+    if (seekReaches({ branch: m.branch, n: m.n, actions: m.record.actions.length }, { branch: t.current.id, end: t.end }, actions, t.branches)) await this.seek(m.n);
     else {
       const id = t.branches.length;
       t.branches.push({ id, label: m.label, parent: m.branch, forkAt: m.n, record: m.record, times: m.times });
