@@ -30,6 +30,11 @@ export interface LessonStep {
   actions: Action[];
   /** Run when the step is entered. */
   auto: Action[];
+  /**
+   * The text of a button that puts the run back at the step's start (as its automatic actions leave it),
+   * the prediction kept, to try the other choice; null: no such button.
+   */
+  rewind: string | null;
 }
 
 export interface Lesson {
@@ -244,10 +249,11 @@ function prediction(y: Yaml, node: YamlNode | null, at: Pair): Prediction {
 
 function stepBlock(y: Yaml, step: LessonStep): void {
   if (y.root === null) return;
-  for (const f of y.fields(y.root, 'the step block', ['check', 'predict', 'do', 'auto'])) {
+  for (const f of y.fields(y.root, 'the step block', ['check', 'predict', 'do', 'auto', 'rewind'])) {
     if (f.key === 'check') step.checks = checks(y, f.value);
     else if (f.key === 'predict') step.predict = prediction(y, f.value, f.pair);
     else if (f.key === 'do') step.actions = actions(y, f.value);
+    else if (f.key === 'rewind') step.rewind = textField(y, f.value, 'rewind (the text of the button that rewinds to the step’s start)');
     else step.auto = actions(y, f.value);
   }
 }
@@ -276,13 +282,13 @@ export function parseLesson(file: string, source: string, id = lessonId(file)): 
     const heading = fenced ? null : /^##\s+(.*)$/.exec(line);
     if (heading) {
       finish();
-      current = { title: heading[1].trim(), line: n, body: [], checks: [], predict: null, actions: [], auto: [] };
+      current = { title: heading[1].trim(), line: n, body: [], checks: [], predict: null, actions: [], auto: [], rewind: null };
       steps.push(current);
       continue;
     }
     if (!fenced && /^```\s*step\s*$/.test(line)) {
       if (!current) throw new LessonError(file, n, 'a step block must come after a step heading ("## Title")');
-      if (block || current.checks.length || current.predict || current.actions.length || current.auto.length) throw new LessonError(file, n, 'a step has at most one ```step block');
+      if (block || current.checks.length || current.predict || current.actions.length || current.auto.length || current.rewind) throw new LessonError(file, n, 'a step has at most one ```step block');
       block = { start: n, lines: [] };
       for (i++; i < lines.length && !/^```\s*$/.test(lines[i]); i++) block.lines.push(lines[i]);
       if (i >= lines.length) throw new LessonError(file, block.start, 'the ```step block is not closed: add a line ``` after it');

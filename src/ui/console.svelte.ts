@@ -3,11 +3,14 @@
 // for byte (latin1). It lives in the Lab, not in the Console component, so the connection (its watched
 // tubes, its reservations) survives switching tabs. A line starting with `rq ` is an rq command
 // (src/history/rq-commands.ts), answered from the job history and run on rq's own connection.
+// Each line remembers where in the run it was written: after a seek the console shows the lines up to
+// that event only (console-lines.ts).
 import type { Engine } from '../engine/engine.ts';
 import type { Cluster } from '../sim/cluster.ts';
 import { Session } from '../protocol/session.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { RqShell } from '../history/rq-commands.ts';
+import { writtenBy, type BranchPath, type LinePlace } from './console-lines.ts';
 
 export interface ConsoleLine {
   kind: 'in' | 'out' | 'note' | 'error';
@@ -17,8 +20,18 @@ export interface ConsoleLine {
 const MAX_LINES = 1000;
 const MAX_HISTORY = 200;
 
+/** Where the run on screen is: which run, branch and event, and the run's branches. */
+export interface RunPlace {
+  at: LinePlace;
+  branches: readonly BranchPath[];
+}
+
 export class ConsoleConnection {
+  /** The lines the run on screen has written: those written up to the event shown, on its branch's path. */
   lines: ConsoleLine[] = $state.raw([]);
+  /** Every line kept, and where it was written. */
+  private log: { line: ConsoleLine; at: LinePlace }[] = [];
+  private shownAt: LinePlace | null = null;
   /** Body bytes the server waits for after a `put` header (the next line typed is the body). */
   awaitingBody: number | null = $state(null);
   /** A multi-line `rq submit` is being typed: the next lines are jobs. */
@@ -35,12 +48,18 @@ export class ConsoleConnection {
     private readonly getCluster: () => Cluster,
     /** Called after the console changed the queue, so the views redraw. */
     private readonly changed: () => void,
+    private readonly place: () => RunPlace = () => ({ at: { run: null, branch: 0, n: 0 }, branches: [] }),
   ) {
     this.rq = new RqShell(getCluster);
   }
 
-  /** Follows the cluster: a new run (`newRun` says how it came), a crashed server, a restarted one. */
+  /** Follows the cluster: a new run (`newRun` says how it came), a crashed server, a restarted one; and the event it is at. */
   sync(newRun = 'New run: a new queue server.'): void {
+    this.follow(newRun);
+    this.show();
+  }
+
+  private follow(newRun: string): void {
     const cluster = this.getCluster();
     if (cluster !== this.cluster) {
       if (this.cluster) this.note(newRun);
@@ -60,6 +79,16 @@ export class ConsoleConnection {
       this.connect(engine);
     }
     this.engine = engine;
+  }
+
+  /** Shows the lines written up to where the run is (again, if it moved). */
+  private show(): void {
+    const { at, branches } = this.place();
+    const was = this.shownAt;
+    if (was && was.run === at.run && was.branch === at.branch && was.n === at.n) return;
+    this.shownAt = at;
+    const lines = this.log.filter((l) => writtenBy(l.at, at, branches)).map((l) => l.line);
+    if (lines.length !== this.lines.length || lines.some((l, i) => l !== this.lines[i])) this.lines = lines;
   }
 
   private connect(engine: Engine): void {
@@ -107,6 +136,7 @@ export class ConsoleConnection {
   }
 
   clear(): void {
+    this.log = [];
     this.lines = [];
   }
 
@@ -126,9 +156,10 @@ export class ConsoleConnection {
   }
 
   private append(line: ConsoleLine): void {
-    const lines = this.lines.length >= MAX_LINES ? this.lines.slice(1 - MAX_LINES) : this.lines.slice();
-    lines.push(line);
-    this.lines = lines;
+    if (this.log.length >= MAX_LINES) this.log = this.log.slice(1 - MAX_LINES);
+    this.log.push({ line, at: this.place().at });
+    this.shownAt = null;
+    this.show();
   }
 }
 

@@ -5,13 +5,16 @@ import { Cluster } from '../sim/cluster.ts';
 import type { NodeProcess } from '../nodes/process.ts';
 import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
 import { TimeTravel } from '../sim/branches.ts';
-import { parseRun } from '../sim/run-record.ts';
+import { parseRun, type RunRecord } from '../sim/run-record.ts';
+import { seekReaches } from './console-lines.ts';
 import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
 import { queueingRunPoint, withRunPoint, type QueueingRunPoint } from '../sim/queueing.ts';
 import { runSpeedup, type SpeedupPoint, type SpeedupSetup } from '../sim/experiment.ts';
 import type { HostedRoom } from '../net/peer-link.ts';
+import { eventsIn, pageStride, scrubTarget, SeekCoalescer, type ScrubKey } from './charts/scrub.ts';
+import type { TimeWindow } from './charts/zoom.ts';
 
 /**
  * Redraws of the run's state take at most 1 / REDRAW_SHARE of the main thread, come at least every
@@ -27,6 +30,18 @@ const MAX_REDRAW_GAP_MS = 100;
  * (which shows tenths of a second) moves, 10 times a second.
  */
 const LIVE_REDRAW_MS = 100;
+
+/** An instant of a run to come back to (a lesson step's start): its branch, event and the actions taken by then. */
+export interface RunMark {
+  travel: TimeTravel;
+  branch: number;
+  n: number;
+  /** The run up to there, actions taken at its last event included, and its event times. */
+  record: RunRecord;
+  times: number[];
+  /** How a branch made to come back here is listed. */
+  label: string;
+}
 
 /** Runs started in this page: each gets its own binlog database. */
 let runs = 0;
@@ -71,10 +86,13 @@ export class Lab {
   queueingRuns: QueueingRunPoint[] = $state.raw([]);
   /** The room this page hosts (real-node mode): its joiners' worker slots join every live run. */
   room: HostedRoom | null = $state.raw(null);
+  /** The part of the run the timeline shows (null: all of it); the Page keys move a tenth of its events. */
+  timelineWindow: TimeWindow | null = null;
   /** The student's own connection to the queue server. */
   readonly console = new ConsoleConnection(
     () => this.cluster,
     () => this.refresh(),
+    () => ({ at: { run: this.travel, branch: this.travel?.current.id ?? 0, n: this.travel?.position ?? 0 }, branches: this.travel?.branches ?? [] }),
   );
 
   private frame = 0;
@@ -197,6 +215,57 @@ export class Lab {
    */
   seek(n: number): Promise<void> {
     return this.travelTo((t) => t.seek(n));
+  }
+
+  /** Seeks asked for as fast as a drag or a held key asks: the latest waits behind the one replaying, none queue up. */
+  private readonly scrubbing = new SeekCoalescer(
+    (n) => this.seek(n),
+    () => this.travel.position,
+  );
+
+  /** Scrubbing (a drag on the timeline): shows event `n` once the seek under way, if any, is done. */
+  scrubTo(n: number): Promise<void> {
+    return this.scrubbing.request(n);
+  }
+
+  /**
+   * PageDown / PageUp (a tenth of the events the timeline shows, at least 10), Home / End (the run's
+   * start and end), from where the scrubbing is headed; false if the key does not move (virtual time only).
+   */
+  scrubKey(key: ScrubKey): boolean {
+    if (!this.cluster.virtual) return false;
+    const times = this.travel.eventTimes;
+    const shown = this.timelineWindow ? eventsIn(times, this.timelineWindow) : times.length;
+    const to = scrubTarget(key, this.scrubbing.heading, this.travel.end, pageStride(shown));
+    if (to === null) return false;
+    void this.scrubTo(to);
+    return true;
+  }
+
+  /** This instant of the run, to come back to with returnTo; null in live time. */
+  mark(label: string): RunMark | null {
+    const c = this.cluster;
+    if (!c.virtual) return null;
+    const r = c.exportRun();
+    return { travel: this.travel, branch: this.travel.current.id, n: c.eventCount, record: { ...r, actions: r.actions.slice(), trace: r.trace.slice() }, times: c.eventTimes.slice(), label };
+  }
+
+  /**
+   * Shows the run as it was at `m` (paused): a seek, when that instant is on the branch shown with no
+   * action taken since at the same event; otherwise (an action taken right there, or on another branch)
+   * a branch of its own, ending there, labelled `m.label`. False if `m` is of another run or the replay failed.
+   */
+  async returnTo(m: RunMark): Promise<boolean> {
+    const t = this.travel;
+    if (m.travel !== t || !this.cluster.virtual) return false;
+    const actions = t.behind ? t.current.record.actions : this.cluster.actions;
+    if (seekReaches({ branch: m.branch, n: m.n, actions: m.record.actions.length }, { branch: t.current.id, end: t.end }, actions, t.branches)) await this.seek(m.n);
+    else {
+      const id = t.branches.length;
+      t.branches.push({ id, label: m.label, parent: m.branch, forkAt: m.n, record: m.record, times: m.times });
+      await this.switchBranch(id);
+    }
+    return this.travel === t && t.position === m.n && !this.rewindError;
   }
 
   /** One protocol event back. */

@@ -10,8 +10,15 @@ import { LessonError, parseLesson, type Lesson, type LessonStep } from '../lesso
 import type { LessonOutcome } from './lab-report.ts';
 import { decodeLessonText, encodeLessonText, LESSON_IN_LINK_FILE, textKey } from '../lessons/lesson-link.ts';
 import { LESSON_PROGRESS_KEY } from '../lessons/shared-progress.ts';
+import type { RunMark } from './lab.svelte.ts';
 
 const STORAGE_KEY = LESSON_PROGRESS_KEY;
+
+/** Where a step handed the run to the student (after its automatic actions), and whether it was playing. */
+interface StepMark {
+  at: RunMark;
+  playing: boolean;
+}
 
 /**
  * What the browser remembers: the open lesson, each lesson's step, finished steps and the student's first
@@ -84,6 +91,8 @@ export class LessonRunner {
   private gate: PredictionGate | null = null;
   /** Steps of the open lesson whose prediction was locked: only Restart step opens one again (not Back, then Next). */
   private lockedSteps = new Set<number>();
+  /** Where each step of the open lesson began, for Restart step and a step's rewind button to seek back to. */
+  private marks = new Map<number, StepMark>();
 
   constructor(
     private readonly lab: Lab,
@@ -117,6 +126,7 @@ export class LessonRunner {
     if (!lesson) return Promise.resolve();
     this.lesson = lesson;
     this.lockedSteps.clear();
+    this.marks.clear();
     const saved = this.progress.lessons[id];
     const at = Math.min(Math.max(0, step ?? saved?.step ?? 0), lesson.steps.length - 1);
     this.linkNote =
@@ -281,8 +291,10 @@ export class LessonRunner {
   }
 
   /**
-   * The step afresh: the run put back where the lesson's own path has it at the step's start
-   * (rewindToStep), its checks and prediction cleared, its automatic actions run again.
+   * The step afresh, its checks and prediction cleared: the run put back as the step began by time travel
+   * on this run (Lab.returnTo: what the student did since is undone), else (another run, after a Reset)
+   * rebuilt where the lesson's own path has it at the step's start (rewindToStep), its automatic actions
+   * run again.
    */
   async restartStep(): Promise<void> {
     const lesson = this.lesson;
@@ -290,7 +302,49 @@ export class LessonRunner {
     const index = this.index;
     this.completed = this.completed.filter((i) => i !== index);
     this.lockedSteps.delete(index);
-    await this.rebuild(lesson, index);
+    if (await this.seekToStart(index)) await this.enter(index, false);
+    else await this.rebuild(lesson, index);
+  }
+
+  /**
+   * A step's rewind button (`rewind:` in its step block): the run back as the step began, to try the other
+   * choice; the student's prediction stays answered and checks that have held stay held. The run branches
+   * there: the Timeline tab lists both to compare.
+   */
+  async rewindStep(): Promise<void> {
+    const lesson = this.lesson;
+    if (!lesson) return;
+    const index = this.index;
+    const chosen = this.chosen;
+    const passed = this.passed;
+    if (await this.seekToStart(index)) await this.enter(index, false);
+    else await this.rebuild(lesson, index);
+    if (this.lesson !== lesson || this.index !== index) return;
+    if (chosen !== null && this.gate?.answer(chosen)) this.chosen = chosen;
+    if (passed) {
+      this.passed = true;
+      this.held = this.held.map(() => true);
+    }
+  }
+
+  /** Puts the run back where step `index` began, by time travel on this run; false if it cannot (another run, live time, a failed replay). */
+  private async seekToStart(index: number): Promise<boolean> {
+    const mark = this.marks.get(index);
+    if (!mark || mark.at.travel !== this.lab.travel) return false;
+    // Nothing is read of the run while it goes back: the step begins again once it is there.
+    this.gate = null;
+    this.start = null;
+    this.locked = false;
+    this.acting = true;
+    let back: boolean;
+    try {
+      back = await this.lab.returnTo(mark.at);
+    } finally {
+      this.acting = false;
+    }
+    if (!back) return false;
+    if (mark.playing) this.lab.play();
+    return true;
   }
 
   /** Step `index` of `lesson` on the run its own path leads to (see restartStep). */
@@ -376,7 +430,10 @@ export class LessonRunner {
     this.progress.lessons[lesson.id] = { ...this.progress.lessons[lesson.id], step: index, completed: [...this.completed] };
     this.save();
     if (runAuto) await this.perform(step.auto);
-    if (!step.predict || this.lesson !== lesson || this.index !== index || this.start !== start) return;
+    if (this.lesson !== lesson || this.index !== index || this.start !== start) return;
+    const at = runAuto ? untrack(() => this.lab.mark(`back to step ${index + 1}, “${step.title}”`)) : null;
+    if (at) this.marks.set(index, { at, playing: !this.lab.paused });
+    if (!step.predict) return;
     const gate = untrack(() => new PredictionGate({ cluster: this.lab.cluster, playing: !this.lab.paused }, start.held(step, this.lab)));
     // A step whose prediction was locked before, entered again by Back then Next on the run as the student left it.
     if (this.locked) gate.locked = true;

@@ -115,6 +115,12 @@ describe('a good lesson file', () => {
     expect(lesson.steps[2].body).toEqual([{ kind: 'code', text: '## not a heading' }]);
   });
 
+  test('rewind: gives a step a button that rewinds to its start, by its text; a step without one has none', () => {
+    const lesson = parseLesson('x.md', bad('do:\n', 'rewind: Rewind and try the other choice\ndo:\n'));
+    expect(lesson.steps.map((s) => s.rewind).filter(Boolean)).toEqual(['Rewind and try the other choice']);
+    expect(parseLesson('x.md', GOOD).steps.every((s) => s.rewind === null)).toBe(true);
+  });
+
   test('Windows line endings load the same', () => {
     expect(parseLesson('x.md', GOOD.replace(/\n/g, '\r\n'))).toEqual(parseLesson('x.md', GOOD));
   });
@@ -137,7 +143,8 @@ describe('a malformed lesson file: the error names the file, the line and the pr
     { name: 'check argument missing a field', source: bad('{ job: 1, state: ready }', '{ job: 1 }'), line: '{ job: 1 }', problem: /check job-state: missing field "state"/ },
     { name: 'unknown action', source: bad('- console: [put 0 0 60 4, Job1]', '- type: hello'), line: 'type: hello', problem: /unknown action "type"/ },
     { name: 'bad action argument', source: bad('{ speed: 10 }', '{ speed: 3 }'), line: 'speed: 3', problem: /action speed: speed must be one of 0.1, 0.25, 0.5, 1, 2, 5, 10, not 3/ },
-    { name: 'unknown step field', source: bad('do:\n', 'doo:\n'), line: 'doo:', problem: /unknown field "doo" in the step block/ },
+    { name: 'unknown step field', source: bad('do:\n', 'doo:\n'), line: 'doo:', problem: /unknown field "doo" in the step block \(allowed: check, predict, do, auto, rewind\)/ },
+    { name: 'rewind without its button’s text', source: bad('do:\n', 'rewind: ""\ndo:\n'), line: 'rewind:', problem: /rewind \(the text of the button that rewinds to the step’s start\) must be some text/ },
     { name: 'answer not among the choices', source: bad('answer: reserved', 'answer: deleted'), line: 'answer: deleted', problem: /answer must be a choice's number \(1 to 3\) or its text, not "deleted"/ },
     { name: 'prediction without choices', source: bad('  choices: [ready, reserved, buried]\n', ''), line: 'predict:', problem: /predict needs choices/ },
     { name: 'two step blocks in one step', source: bad('## Read\n', '## Read\n\n```step\ncheck: { server: up }\n```\n```step\ncheck: { server: down }\n```\n'), line: -1, problem: /at most one ```step block/ },
