@@ -8,6 +8,7 @@ import { setUp } from '../../src/sim/scenario.ts';
 import { mulberry32 } from '../../src/sim/rng.ts';
 import { replayOptions, replayRun, runForward } from '../../src/sim/replay.ts';
 import type { ClusterAction } from '../../src/sim/run-record.ts';
+import type { Scenario } from '../../src/sim/scenario.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -17,11 +18,13 @@ const kept = (c: Cluster) => (clusters.push(c), c);
 
 const EVERY = 7;
 
+const PI: Scenario = { kind: 'pi', darts: 100_000, jobs: 6, workers: 3, ttr: 3, autostart: true };
+
 /** A run of seed `seed` with random failures at random events, checkpointed every EVERY events. */
-async function recordedRun(seed: number): Promise<Cluster> {
+async function recordedRun(seed: number, scenario = PI): Promise<Cluster> {
   const rnd = mulberry32(seed);
   const c = kept(new Cluster({ seed, mode: 'virtual', spawn: spawnInThread, checkpointEvery: EVERY }));
-  setUp(c, { kind: 'pi', darts: 100_000, jobs: 6, workers: 3, ttr: 3, autostart: true }, seed);
+  setUp(c, scenario, seed);
   const workers = [...c.nodes.values()].filter((n) => n.role === 'worker').map((n) => n.id);
   for (let i = 0; i < 6; i++) {
     const steps = 10 + Math.floor(rnd() * 30);
@@ -33,6 +36,7 @@ async function recordedRun(seed: number): Promise<Cluster> {
       { op: 'hang', node: w },
       { op: 'restart', node: w },
       { op: 'slow', node: w, factor: 2 },
+      { op: 'drop', node: w },
       c.serverUp ? { op: 'crash-server' } : { op: 'restart-server', binlog: true },
     ];
     await c.apply(choices[Math.floor(rnd() * choices.length)]);
@@ -82,6 +86,25 @@ describe('a restored checkpoint runs on as the recorded run', () => {
       await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, n);
       const fresh = kept(await replayRun(recorded, spawnInThread, { until: n }));
       expect(state(c)).toEqual(state(fresh));
+    }
+  });
+});
+
+describe('programs without resume points, and the key-value store', () => {
+  const scenarios: [string, Scenario][] = [
+    ['matrix by row blocks through the key-value store', { kind: 'matrix', n: 6, granularity: 'row-block', rowsPerJob: 2, workers: 3, ttr: 4, autostart: true }],
+    ['sample sort', { kind: 'sort', values: 300, buckets: 4, workers: 3, ttr: 4, autostart: true }],
+  ];
+  test.each(scenarios)('%s: from every checkpoint, running to the end gives the recorded trace and the same cluster', async (_, scenario) => {
+    const run = await recordedRun(5, scenario);
+    const recorded = structuredClone(run.exportRun());
+    expect(run.checkpoints.length).toBeGreaterThan(recorded.events / EVERY - 2);
+    for (const cp of run.checkpoints) {
+      const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
+      await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, recorded.events);
+      expect(c.trace).toEqual(recorded.trace);
+      // The recorded run's clock ran on to its time limit after its last event.
+      expect({ ...state(c), now: 0 }).toEqual({ ...state(run), now: 0 });
     }
   });
 });
