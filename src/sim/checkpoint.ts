@@ -7,7 +7,8 @@
 // What the run keeps anyway is shared, not copied: the trace, the actions and the event times are the
 // run's own append-only arrays, and a checkpoint holds them with its lengths; node reports, statuses and
 // messages already given are never changed once made, so they are shared between checkpoints too.
-import type { EngineSnapshot, MemoryBinlogSnapshot } from '../engine/snapshot.ts';
+import { joinBytes } from '../engine/binlog.ts';
+import type { EngineSnapshot } from '../engine/snapshot.ts';
 import type { SessionSnapshot } from '../protocol/session.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus } from '../nodes/messages.ts';
 import type { NodeLife } from '../nodes/process.ts';
@@ -56,7 +57,8 @@ export interface ClusterCheckpoint {
   scheduler: SchedulerState<LinkEvent>;
   /** The queue server (null while crashed); its binlog files are `binlog`. */
   engine: EngineSnapshot | null;
-  binlog: MemoryBinlogSnapshot;
+  /** The binlog storage's files, each as its chunks (see BinlogCopier), and the last job id it keeps. */
+  binlog: { files: { seq: number; chunks: Uint8Array[] }[]; lastId: number; flushes: number };
   binlogEnabled: boolean;
   owners: [number, ConnOwner & { name: string }][];
   /** The replay's stand-ins for the page's connections, by name. */
@@ -77,19 +79,86 @@ export interface ClusterCheckpoint {
   log: { trace: readonly TraceEntry[]; traceLength: number; actions: readonly RecordedAction[]; actionsLength: number; times: readonly number[] };
 }
 
-/**
- * An object's fields as a deep copy, but for its functions (the closures wiring it to the cluster) and
- * the fields named in `skip` (references to the cluster itself): the classes whose state it copies
- * (JobHistory, QueueModel, KvStore) keep it all in plain fields. Objects shared between fields stay
- * shared in the copy (structuredClone keeps identity within one call).
- */
-export function dataOf(o: object, skip: readonly string[] = []): Record<string, unknown> {
-  return structuredClone(Object.fromEntries(Object.entries(o).filter(([k, v]) => typeof v !== 'function' && !skip.includes(k))));
+/** A field holding many records (an array of them, or a map to them), as a checkpoint keeps it: each record's frozen copy. */
+interface SharedRecords {
+  shared: 'array' | 'map';
+  entries: [unknown, object][];
 }
 
-/** Puts a copy of `data` (from dataOf) back into `o`'s fields. */
+const isRecordList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'object' && x !== null);
+const isRecordMap = (v: unknown) => v instanceof Map && v.size > 0 && [...v.values()].every((x) => typeof x === 'object' && x !== null);
+
+/**
+ * Copies the state of the classes a checkpoint keeps whole (JobHistory, QueueModel, KvStore, the result
+ * check), which keep it all in plain fields: each field but functions (the closures wiring it to the
+ * cluster) and those named in `skip` (references to the cluster itself). A run's job records and
+ * reservations grow with it and mostly stop changing once their job is done, so the records of an
+ * array or map field are copied one by one and a copy is shared by every checkpoint in which its record
+ * has not changed (the checkpoints' memory grows with what changes, not with the run); a record found
+ * in two fields (the history's list and its maps) is one record again when restored.
+ */
+export class StateCopier {
+  /** Each record's latest copy and what it was (its JSON) when copied. */
+  private readonly copies = new WeakMap<object, { json: string; copy: object }>();
+
+  private copyOf(x: object): object {
+    const json = JSON.stringify(x);
+    const known = this.copies.get(x);
+    if (known?.json === json) return known.copy;
+    const copy = structuredClone(x);
+    this.copies.set(x, { json, copy });
+    return copy;
+  }
+
+  dataOf(o: object, skip: readonly string[] = []): Record<string, unknown> {
+    const data: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(o)) {
+      if (typeof v === 'function' || skip.includes(k)) continue;
+      if (isRecordList(v)) data[k] = { shared: 'array', entries: (v as object[]).map((x, i) => [i, this.copyOf(x)]) } satisfies SharedRecords;
+      else if (isRecordMap(v)) data[k] = { shared: 'map', entries: [...(v as Map<unknown, object>)].map(([key, x]) => [key, this.copyOf(x)]) } satisfies SharedRecords;
+      else data[k] = structuredClone(v);
+    }
+    return data;
+  }
+}
+
+const isShared = (v: unknown): v is SharedRecords => typeof v === 'object' && v !== null && 'shared' in v && 'entries' in v;
+
+/** Puts a copy of `data` (from StateCopier.dataOf) back into `o`'s fields: records shared between checkpoints are copied again, each once. */
 export function restoreData(o: object, data: Record<string, unknown>): void {
-  Object.assign(o, structuredClone(data));
+  const records = new Set<object>();
+  for (const v of Object.values(data)) if (isShared(v)) for (const [, x] of v.entries) records.add(x);
+  const list = [...records];
+  // One structuredClone for them all: faster than one per record.
+  const fresh = structuredClone(list);
+  const copyOf = new Map(list.map((x, i) => [x, fresh[i]]));
+  const fields: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (!isShared(v)) fields[k] = structuredClone(v);
+    else if (v.shared === 'array') fields[k] = v.entries.map(([, x]) => copyOf.get(x));
+    else fields[k] = new Map(v.entries.map(([key, x]) => [key, copyOf.get(x)]));
+  }
+  Object.assign(o, fields);
+}
+
+/**
+ * The binlog files as checkpoints keep them: each file as the chunks written between two checkpoints,
+ * so a checkpoint shares with the one before it every byte both hold (a file only grows, until removed).
+ */
+export class BinlogCopier {
+  /** For each file's list of writes (the storage's own), how many writes the last checkpoint took and its chunks. */
+  private readonly seen = new WeakMap<readonly Uint8Array[], { writes: number; chunks: Uint8Array[] }>();
+
+  files(parts: ReadonlyMap<number, readonly Uint8Array[]>): { seq: number; chunks: Uint8Array[] }[] {
+    return [...parts].map(([seq, writes]) => {
+      const last = this.seen.get(writes);
+      const chunks = last && last.writes <= writes.length ? last.chunks.slice() : [];
+      const from = last && last.writes <= writes.length ? last.writes : 0;
+      if (writes.length > from) chunks.push(joinBytes(writes.slice(from)));
+      this.seen.set(writes, { writes: writes.length, chunks });
+      return { seq, chunks };
+    });
+  }
 }
 
 /** The index of the last checkpoint at or before position `n` in `list` (ordered by position), or -1. */

@@ -17,11 +17,10 @@ import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
 import { Scheduler } from './scheduler.ts';
 import { Links, type LinkEvent, type LinkedNode } from './links.ts';
 import { NodeInputs } from './node-resume.ts';
-import { dataOf, restoreData, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
+import { BinlogCopier, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
-import { MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
-import type { MemoryBinlogSnapshot } from '../engine/snapshot.ts';
+import { joinBytes, MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
 import { Session, type CommandPolicy, type SessionSnapshot } from '../protocol/session.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { QueueModel, type ConnOwner } from './queue-model.ts';
@@ -126,6 +125,9 @@ export class Cluster {
    * restored with, then those it took. Time travel keeps a list per branch.
    */
   checkpoints: ClusterCheckpoint[] = [];
+  /** What consecutive checkpoints share: unchanged records, binlog bytes already kept. */
+  private readonly copier = new StateCopier();
+  private readonly binlogCopier = new BinlogCopier();
 
   constructor(private readonly opts: ClusterOptions) {
     this.virtual = opts.mode === 'virtual';
@@ -846,13 +848,17 @@ export class Cluster {
         queuedToNode: n.queuedToNode,
         queuedFromNode: n.queuedFromNode,
         sessions: [...n.sessions].map(([conn, s]) => [conn, s.snapshot()]),
-        store: [...n.storeSessions].map(([conn, s]) => ({ conn, session: dataOf(s, ['store', 'transport']), busyUntil: n.storeBusy.get(conn) ?? 0 })),
+        store: [...n.storeSessions].map(([conn, s]) => ({ conn, session: this.copier.dataOf(s, ['store', 'transport']), busyUntil: n.storeBusy.get(conn) ?? 0 })),
         process: n.life === 'dead' ? null : n.inputs.state(),
       };
     });
     const pageSessions = [...this.pageSessions].filter(([, p]) => p.engine === this.engine && !p.session.conn.closed);
     for (const [, p] of pageSessions) ours.add(p.session.conn.id);
-    const binlog = this.binlog instanceof MemoryBinlogStorage ? this.binlog.state() : { files: [...(this.binlog.snapshot?.() ?? [])].map(([seq, bytes]) => ({ seq, bytes })), lastId: this.binlog.keptLastId(), flushes: 0 };
+    const binlog = {
+      files: this.binlog instanceof MemoryBinlogStorage ? this.binlogCopier.files(this.binlog.writes()) : [...(this.binlog.snapshot?.() ?? [])].map(([seq, bytes]) => ({ seq, chunks: [bytes] })),
+      lastId: this.binlog.keptLastId(),
+      flushes: this.binlog instanceof MemoryBinlogStorage ? this.binlog.flushes : 0,
+    };
     const n = this.scheduler.processed;
     return {
       n,
@@ -869,10 +875,10 @@ export class Cluster {
       nextRerun: this.nextRerun,
       shownSeq: this.shownSeq,
       shown: this.shown.map((x) => ({ at: x.at, seq: x.seq, node: x.node.id, gen: x.gen, m: x.m })),
-      model: dataOf(this.model),
-      history: dataOf(this.history),
-      checker: dataOf(this.checker, ['cluster']),
-      store: this.store && dataOf(this.store),
+      model: this.copier.dataOf(this.model),
+      history: this.copier.dataOf(this.history),
+      checker: this.copier.dataOf(this.checker, ['cluster']),
+      store: this.store && this.copier.dataOf(this.store),
       traffic: structuredClone(this.links.traffic),
       log: { trace: this.log.trace, traceLength: this.log.trace.length, actions: this.log.actions, actionsLength: this.log.actions.length, times: this.scheduler.times, },
     };
@@ -884,7 +890,7 @@ export class Cluster {
    * Its nodes are new processes brought back to their resume points (node-resume.ts).
    */
   static restore(cp: ClusterCheckpoint, opts: ClusterOptions, checkpoints: ClusterCheckpoint[] = [cp]): Cluster {
-    const binlog = MemoryBinlogStorage.fromState(cp.binlog);
+    const binlog = MemoryBinlogStorage.fromState({ ...cp.binlog, files: cp.binlog.files.map((f) => ({ seq: f.seq, bytes: joinBytes(f.chunks) })) });
     const c = new Cluster({ ...opts, mode: 'virtual', binlogStorage: binlog, loadBinlog: undefined, restoring: true });
     c.checkpoints = checkpoints;
     try {
