@@ -59,6 +59,10 @@ export class TimeTravel {
   /** The cluster has reached the current branch's end: it extends the branch as it runs. */
   private live = true;
   private reapplying = false;
+  /** Checkpoints a step back took on its way, close together, on one branch (see stepBack). */
+  private near: { branch: Branch | null; list: ClusterCheckpoint[] } = { branch: null, list: [] };
+  /** Events between the checkpoints a step back takes on its way: a twentieth of the branches' spacing. */
+  private readonly nearEvery: number;
   private unfollow: () => void = () => {};
 
   /** `cluster` at the end of branch `current` of `branches` (by default a run of its own, just started). */
@@ -72,6 +76,7 @@ export class TimeTravel {
   ) {
     this.branches = branches ?? [{ id: 0, label: 'first run', parent: null, forkAt: null, record: recordOf(cluster), times: [], checkpoints: cluster.checkpoints }];
     this.current = this.branches[current];
+    this.nearEvery = Math.max(2, Math.floor(every / 20));
     if (cluster.virtual) {
       cluster.checkpointEvery(every);
       cluster.checkpoints = this.current.checkpoints;
@@ -122,9 +127,13 @@ export class TimeTravel {
     return this.replay(this.current, n, progress);
   }
 
-  /** One event back. */
+  /**
+   * One event back. Stepping back again and again is what a student does: the first step back from a
+   * stretch of the branch takes checkpoints every `nearEvery` events on its way from the branch's
+   * checkpoint, and the next ones restore those and run at most `nearEvery` events.
+   */
   stepBack(): Promise<Cluster> {
-    return this.seek(this.position - 1);
+    return this.replay(this.current, this.position - 1, undefined, true);
   }
 
   /** Shows branch `id`: seeks to its end. */
@@ -138,19 +147,32 @@ export class TimeTravel {
    * Branch `b` at event `n` (clamped to it) on a fresh cluster: from its last checkpoint at or before
    * `n`, else from its start; nothing changes if that fails.
    */
-  private async replay(b: Branch, n: number, progress?: (events: number, total: number) => void): Promise<Cluster> {
+  private async replay(b: Branch, n: number, progress?: (events: number, total: number) => void, stepping = false): Promise<Cluster> {
     if (!this.cluster.virtual) throw new Error(LIVE_NO_REWIND);
     this.sync();
     const target = Math.max(0, Math.min(Math.floor(n), b.record.events));
     const opts = replayOptions(b.record, this.spawn, this.every);
-    const cp = b.checkpoints[checkpointAt(b.checkpoints, target)];
+    let cp = b.checkpoints[checkpointAt(b.checkpoints, target)];
+    const near = this.near.branch === b ? this.near.list[checkpointAt(this.near.list, target)] : undefined;
+    const nearer = stepping && near && (!cp || near.n > cp.n);
+    if (nearer) cp = near;
     let from: ReplayPosition;
     if (cp) from = { cluster: Cluster.restore(cp, opts, b.checkpoints), ahead: b.record.actions.slice(cp.log.actionsLength) };
     else {
       from = { cluster: new Cluster(opts), ahead: [...b.record.actions] };
       from.cluster.checkpoints = b.checkpoints;
     }
-    const { cluster, ahead } = await runForward(from, target, progress);
+    if (stepping && !nearer && target - (cp?.n ?? 0) > this.nearEvery) {
+      this.near = { branch: b, list: [] };
+      from.cluster.checkpointEvery(this.nearEvery, this.near.list);
+    }
+    let cluster: Cluster;
+    let ahead: RecordedAction[];
+    try {
+      ({ cluster, ahead } = await runForward(from, target, progress));
+    } finally {
+      from.cluster.checkpointEvery(this.every, b.checkpoints);
+    }
     this.current = b;
     this.ahead = ahead;
     this.live = !ahead.length && target >= b.record.events;

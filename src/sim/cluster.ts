@@ -812,9 +812,10 @@ export class Cluster {
     if (cp) this.checkpoints.push(cp);
   }
 
-  /** Takes checkpoints every `every` events from now on (virtual time). */
-  checkpointEvery(every: number): void {
+  /** Takes checkpoints every `every` events from now on (virtual time), into `into` (by default the list it has). */
+  checkpointEvery(every: number, into = this.checkpoints): void {
     this.opts.checkpointEvery = every;
+    this.checkpoints = into;
   }
 
   /**

@@ -130,6 +130,17 @@ describe('seeking is replaying to the event', () => {
       expect(state(travel.cluster)).toEqual(before);
     }
   });
+  test.each(SEEDS)('seed %i: each of many step backs in a row (restoring the checkpoints the first took on its way) is a fresh replay to its event', async (seed) => {
+    const run = await recordedRun(seed);
+    const recorded: RunRecord = parseRun(JSON.stringify(run.exportRun()));
+    const travel = travelOn(run);
+    kept(await travel.seek(recorded.events - 3));
+    for (let i = 0; i < 12; i++) {
+      const c = kept(await travel.stepBack());
+      const fresh = kept(await replayRun(recorded, spawnInThread, { until: c.eventCount }));
+      expect(state(c)).toEqual(state(fresh));
+    }
+  });
 });
 
 describe('forks', () => {
