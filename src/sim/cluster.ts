@@ -803,11 +803,17 @@ export class Cluster {
 
   // ---- checkpoints -------------------------------------------------------------------------------
 
-  /** Virtual time: after each event, a checkpoint if one is due (every `checkpointEvery` events, past the last one kept). */
+  /**
+   * Virtual time: after each event, a checkpoint if one is due (past the last one kept): every
+   * `checkpointEvery` events, and ten times as often over the first 2 × `checkpointEvery` events, where
+   * a lesson's short runs are (a seek there costs a tenth as much, and those checkpoints are small).
+   */
   private checkpointDue(): void {
     const every = this.opts.checkpointEvery;
     const n = this.scheduler.processed;
-    if (!every || n % every !== 0 || (this.checkpoints.at(-1)?.n ?? -1) >= n) return;
+    if (!every) return;
+    const spacing = n <= 2 * every ? Math.max(1, Math.floor(every / 10)) : every;
+    if (n % spacing !== 0 || (this.checkpoints.at(-1)?.n ?? -1) >= n) return;
     const cp = this.checkpoint();
     if (cp) this.checkpoints.push(cp);
   }

@@ -65,7 +65,7 @@ describe('a restored checkpoint runs on as the recorded run', () => {
   test.each(SEEDS)('seed %i: from every checkpoint, running to the end gives the recorded trace exactly', async (seed) => {
     const run = await recordedRun(seed);
     const recorded = structuredClone(run.exportRun());
-    expect(run.checkpoints.length).toBeGreaterThan(recorded.events / EVERY - 2);
+    expect(run.checkpoints.length).toBeGreaterThan(recorded.events / EVERY);
     for (const cp of run.checkpoints) {
       const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
       expect(c.eventCount).toBe(cp.n);
@@ -98,7 +98,7 @@ describe('programs without resume points, and the key-value store', () => {
   test.each(scenarios)('%s: from every checkpoint, running to the end gives the recorded trace and the same cluster', async (_, scenario) => {
     const run = await recordedRun(5, scenario);
     const recorded = structuredClone(run.exportRun());
-    expect(run.checkpoints.length).toBeGreaterThan(recorded.events / EVERY - 2);
+    expect(run.checkpoints.length).toBeGreaterThan(recorded.events / EVERY);
     for (const cp of run.checkpoints) {
       const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
       await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, recorded.events);
@@ -106,5 +106,6 @@ describe('programs without resume points, and the key-value store', () => {
       // The recorded run's clock ran on to its time limit after its last event.
       expect({ ...state(c), now: 0 }).toEqual({ ...state(run), now: 0 });
     }
-  });
+    // A restore without resume points re-runs each program from its start: generous on a loaded machine.
+  }, 120_000);
 });
