@@ -79,14 +79,55 @@ export interface ClusterCheckpoint {
   log: { trace: readonly TraceEntry[]; traceLength: number; actions: readonly RecordedAction[]; actionsLength: number; times: readonly number[] };
 }
 
-/** A field holding many records (an array of them, or a map to them), as a checkpoint keeps it: each record's copy. */
+/**
+ * A field holding many records (an array of them, or a map to them), as a checkpoint keeps it: its keys
+ * (a map's) and its records' copies, both in chunks of CHUNK; a chunk equal to the last checkpoint's is
+ * that chunk, so a checkpoint holds new chunks only where records changed or were added.
+ */
 interface SharedRecords {
-  shared: 'array' | 'map';
-  entries: [unknown, object][];
+  /** An array of records, a map to records, or an array of plain values (kept as they are). */
+  shared: 'array' | 'map' | 'values';
+  keys: unknown[][];
+  copies: unknown[][];
 }
 
-const isRecordList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'object' && x !== null);
-const isRecordMap = (v: unknown) => v instanceof Map && v.size > 0 && [...v.values()].every((x) => typeof x === 'object' && x !== null);
+const CHUNK = 256;
+
+const isRecordList = (v: unknown): v is object[] => Array.isArray(v) && v.length > 0 && typeof v[0] === 'object' && v[0] !== null;
+const isValueList = (v: unknown): v is unknown[] => Array.isArray(v) && v.length > CHUNK && v.every((x) => typeof x !== 'object' || x === null);
+const isRecordMap = (v: unknown): v is Map<unknown, object> => v instanceof Map && v.size > 0 && typeof v.values().next().value === 'object';
+
+/**
+ * Whether `copy` still shows `x`: their plain fields are equal, their arrays as long (a record's arrays,
+ * its lifecycle steps, only grow, and what is in them is never changed), their objects alike in turn.
+ * Cheaper than comparing whole copies, and it allocates nothing.
+ */
+function alike(x: unknown, copy: unknown, depth = 0): boolean {
+  if (x === copy) return true;
+  if (typeof x !== 'object' || typeof copy !== 'object' || x === null || copy === null || depth > 3) return false;
+  if (Array.isArray(x)) return Array.isArray(copy) && x.length === copy.length && (x.length === 0 || alike(x[x.length - 1], copy[copy.length - 1], depth + 1));
+  if (ArrayBuffer.isView(x)) return false;
+  let keys = 0;
+  for (const k in x) {
+    keys++;
+    if (!alike((x as Record<string, unknown>)[k], (copy as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  for (const _ in copy) keys--;
+  return keys === 0;
+}
+
+/** `items` in chunks, each the same as `last`'s chunk at its place where all its items are the same. */
+function chunked<T>(items: T[], last: T[][] | undefined): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0, c = 0; i < items.length; i += CHUNK, c++) {
+    const before = last?.[c];
+    const end = Math.min(items.length, i + CHUNK);
+    let same = before !== undefined && before.length === end - i;
+    for (let j = i; same && j < end; j++) same = before![j - i] === items[j];
+    chunks.push(same ? before! : items.slice(i, end));
+  }
+  return chunks;
+}
 
 /**
  * Copies the state of the classes a checkpoint keeps whole (JobHistory, QueueModel, KvStore, the result
@@ -98,48 +139,65 @@ const isRecordMap = (v: unknown) => v instanceof Map && v.size > 0 && [...v.valu
  * in two fields (the history's list and its maps) is one record again when restored.
  */
 export class StateCopier {
-  /** Each record's latest copy and what it was (its JSON) when copied. */
-  private readonly copies = new WeakMap<object, { json: string; copy: object }>();
+  /** Each record's latest copy. */
+  private readonly copies = new WeakMap<object, object>();
+  /** The chunks each field was kept in last time, by object and field. */
+  private readonly last = new WeakMap<object, Map<string, SharedRecords>>();
 
   dataOf(o: object, skip: readonly string[] = []): Record<string, unknown> {
     // A record in several fields (the history's list and maps) is looked at once.
     const seen = new Map<object, object>();
     const copyOf = (x: object) => {
       let copy = seen.get(x);
-      if (copy !== undefined) return copy;
-      const json = JSON.stringify(x);
-      const known = this.copies.get(x);
-      copy = known?.json === json ? known.copy : structuredClone(x);
-      if (known?.json !== json) this.copies.set(x, { json, copy });
+      if (copy) return copy;
+      copy = this.copies.get(x);
+      if (!copy || !alike(x, copy)) {
+        copy = structuredClone(x);
+        this.copies.set(x, copy);
+      }
       seen.set(x, copy);
       return copy;
     };
+    let last = this.last.get(o);
+    if (!last) this.last.set(o, (last = new Map()));
     const data: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(o)) {
       if (typeof v === 'function' || skip.includes(k)) continue;
-      if (isRecordList(v)) data[k] = { shared: 'array', entries: (v as object[]).map((x, i) => [i, copyOf(x)]) } satisfies SharedRecords;
-      else if (isRecordMap(v)) data[k] = { shared: 'map', entries: [...(v as Map<unknown, object>)].map(([key, x]) => [key, copyOf(x)]) } satisfies SharedRecords;
-      else data[k] = structuredClone(v);
+      const before = last.get(k);
+      let shared: SharedRecords | null = null;
+      if (isRecordList(v)) shared = { shared: 'array', keys: [], copies: chunked(v.map(copyOf), before?.copies) };
+      else if (isValueList(v)) shared = { shared: 'values', keys: [], copies: chunked(v, before?.copies) };
+      else if (isRecordMap(v)) shared = { shared: 'map', keys: chunked([...v.keys()], before?.keys), copies: chunked([...v.values()].map(copyOf), before?.copies) };
+      if (shared) last.set(k, shared);
+      data[k] = shared ?? structuredClone(v);
     }
     return data;
   }
 }
 
-const isShared = (v: unknown): v is SharedRecords => typeof v === 'object' && v !== null && 'shared' in v && 'entries' in v;
+const isShared = (v: unknown): v is SharedRecords => typeof v === 'object' && v !== null && 'shared' in v && 'copies' in v;
 
 /** Puts a copy of `data` (from StateCopier.dataOf) back into `o`'s fields: records shared between checkpoints are copied again, each once. */
 export function restoreData(o: object, data: Record<string, unknown>): void {
   const records = new Set<object>();
-  for (const v of Object.values(data)) if (isShared(v)) for (const [, x] of v.entries) records.add(x);
+  for (const v of Object.values(data)) if (isShared(v) && v.shared !== 'values') for (const chunk of v.copies) for (const x of chunk) records.add(x as object);
   const list = [...records];
   // One structuredClone for them all: faster than one per record (and faster than JSON.parse, measured).
   const fresh = structuredClone(list);
   const copyOf = new Map(list.map((x, i) => [x, fresh[i]]));
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) {
-    if (!isShared(v)) fields[k] = structuredClone(v);
-    else if (v.shared === 'array') fields[k] = v.entries.map(([, x]) => copyOf.get(x));
-    else fields[k] = new Map(v.entries.map(([key, x]) => [key, copyOf.get(x)]));
+    if (!isShared(v)) {
+      fields[k] = structuredClone(v);
+      continue;
+    }
+    if (v.shared === 'values') {
+      fields[k] = v.copies.flat();
+      continue;
+    }
+    const records = v.copies.flat().map((x) => copyOf.get(x as object));
+    const keys = v.keys.flat();
+    fields[k] = v.shared === 'array' ? records : new Map(records.map((r, i) => [keys[i], r]));
   }
   Object.assign(o, fields);
 }
