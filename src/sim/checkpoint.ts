@@ -34,10 +34,11 @@ export interface NodeCheckpoint {
   status: NodeStatus;
   slow: number;
   latency: number;
-  done: number[];
+  /** Its lists that grow with the run, in chunks shared with the checkpoint before (see chunked). */
+  done: number[][];
   computeMs: number;
-  reports: NodeReport[];
-  log: string[];
+  reports: NodeReport[][];
+  log: string[][];
   horizon: number;
   generation: number;
   msgSeq: number;
@@ -60,7 +61,8 @@ export interface ClusterCheckpoint {
   /** The binlog storage's files, each as its chunks (see BinlogCopier), and the last job id it keeps. */
   binlog: { files: { seq: number; chunks: Uint8Array[] }[]; lastId: number; flushes: number };
   binlogEnabled: boolean;
-  owners: [number, ConnOwner & { name: string }][];
+  /** Which node's connection each server connection is, as keys and values in chunks (see chunked). */
+  owners: { keys: number[][]; values: (ConnOwner & { name: string })[][] };
   /** The replay's stand-ins for the page's connections, by name. */
   pageSessions: [string, SessionSnapshot][];
   /** Server connections no session of the cluster holds (the page's console): restored with replies going nowhere. */
@@ -117,7 +119,7 @@ function alike(x: unknown, copy: unknown, depth = 0): boolean {
 }
 
 /** `items` in chunks, each the same as `last`'s chunk at its place where all its items are the same. */
-function chunked<T>(items: T[], last: T[][] | undefined): T[][] {
+export function chunked<T>(items: readonly T[], last: T[][] | undefined): T[][] {
   const chunks: T[][] = [];
   for (let i = 0, c = 0; i < items.length; i += CHUNK, c++) {
     const before = last?.[c];

@@ -16,8 +16,8 @@ import { Engine } from '../engine/engine.ts';
 import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
 import { Scheduler } from './scheduler.ts';
 import { Links, type LinkEvent, type LinkedNode } from './links.ts';
-import { NodeInputs } from './node-resume.ts';
-import { BinlogCopier, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
+import { NodeInputs, resumeMessage } from './node-resume.ts';
+import { BinlogCopier, chunked, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { joinBytes, MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
@@ -835,8 +835,10 @@ export class Cluster {
     // The binlog files are kept once, beside the engine, whether the server is up or not.
     if (engine?.binlog) engine.binlog.storage = null;
     const ours = new Set<number>();
+    const before = this.checkpoints.at(-1);
     const nodes = [...this.nodes.values()].map((n): NodeCheckpoint => {
       for (const s of n.sessions.values()) ours.add(s.conn.id);
+      const was = before?.nodes.find((b) => b.id === n.id && b.generation === n.generation);
       return {
         id: n.id,
         name: n.name,
@@ -845,10 +847,10 @@ export class Cluster {
         status: n.status,
         slow: n.slow,
         latency: n.latency,
-        done: n.done.slice(),
+        done: chunked(n.done, was?.done),
         computeMs: n.computeMs,
-        reports: n.reports.slice(),
-        log: n.log.slice(),
+        reports: chunked(n.reports, was?.reports),
+        log: chunked(n.log, was?.log),
         horizon: n.horizon,
         generation: n.generation,
         msgSeq: n.msgSeq,
@@ -874,7 +876,7 @@ export class Cluster {
       engine,
       binlog,
       binlogEnabled: this.binlogEnabled,
-      owners: [...this.owners],
+      owners: { keys: chunked([...this.owners.keys()], before?.owners.keys), values: chunked([...this.owners.values()], before?.owners.values) },
       pageSessions: pageSessions.map(([name, p]) => [name, p.session.snapshot()]),
       foreign: engine ? engine.connections.map((c) => c.id).filter((id) => !ours.has(id)) : [],
       nodes,
@@ -912,7 +914,8 @@ export class Cluster {
   private takeUp(cp: ClusterCheckpoint): void {
     (this.clock as ManualClock).set(cp.clock);
     this.binlogEnabled = cp.binlogEnabled;
-    this.owners = new Map(cp.owners);
+    const ownerKeys = cp.owners.keys.flat();
+    this.owners = new Map(cp.owners.values.flat().map((o, i) => [ownerKeys[i], o]));
     this.model = this.newModel();
     restoreData(this.model, cp.model);
     restoreData(this.checker, cp.checker);
@@ -933,9 +936,9 @@ export class Cluster {
       const n: NodeHandle = {
         ...nc,
         role: nc.config.role,
-        done: nc.done.slice(),
-        reports: nc.reports.slice(),
-        log: nc.log.slice(),
+        done: nc.done.flat(),
+        reports: nc.reports.flat(),
+        log: nc.log.flat(),
         process: null as unknown as NodeProcess,
         sessions: new Map(),
         storeSessions: new Map(),
@@ -979,7 +982,7 @@ export class Cluster {
       // A hung process answers nothing ever again: it needs no program.
       if (n.life === 'hung') n.process.postMessage({ t: 'hang' });
       else {
-        n.process.postMessage({ t: 'resume', ...nc.process });
+        n.process.postMessage(resumeMessage(nc.process));
         // Time waits until the new process has caught up (it says so with an idle notice).
         n.horizon = Math.min(n.horizon, this.clock.now());
       }

@@ -6,12 +6,55 @@
 // sample sort) is restored from its start.
 import type { NodeMark, StartMessage, ToNode } from '../nodes/messages.ts';
 
-/** A node's process at a checkpoint: the message that made a restored one. */
+/** A node's process at a checkpoint: what makes the message that restores it (resumeMessage). */
 export interface NodeResume {
   start: StartMessage;
+  /** Its resume point, long lists in its state kept as chunks (see compact). */
   mark: NodeMark | null;
   inputs: ToNode[];
   sent: number;
+}
+
+/** A long list of plain values in a resume point's state, in chunks of CHUNK. */
+interface Chunked {
+  chunked: unknown[][];
+}
+
+const CHUNK = 256;
+
+/**
+ * `state` with each long list of plain values (a producer's results so far) as chunks, sharing the
+ * chunks of `before`'s list where the values are the same: a producer marks a resume point every few
+ * jobs with all its results, and checkpoints keep a mark each.
+ */
+function compact(state: unknown, before: unknown): unknown {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return state;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(state)) {
+    if (!Array.isArray(v) || v.length <= CHUNK) {
+      out[k] = v;
+      continue;
+    }
+    const last = (before as Record<string, Chunked | undefined> | null)?.[k]?.chunked;
+    const chunks: unknown[][] = [];
+    for (let i = 0, c = 0; i < v.length; i += CHUNK, c++) {
+      const old = last?.[c];
+      const piece = v.slice(i, i + CHUNK);
+      chunks.push(old && old.length === piece.length && old.every((x, j) => x === piece[j]) ? old : piece);
+    }
+    out[k] = { chunked: chunks } satisfies Chunked;
+  }
+  return out;
+}
+
+function expand(state: unknown): unknown {
+  if (typeof state !== 'object' || state === null || Array.isArray(state)) return state;
+  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, typeof v === 'object' && v !== null && 'chunked' in v ? (v as Chunked).chunked.flat() : v]));
+}
+
+/** The message that makes a new process the one a checkpoint recorded. */
+export function resumeMessage(r: NodeResume): Extract<ToNode, { t: 'resume' }> {
+  return { t: 'resume', start: r.start, mark: r.mark && { ...r.mark, state: expand(r.mark.state) }, inputs: r.inputs, sent: r.sent };
 }
 
 export class NodeInputs {
@@ -65,7 +108,7 @@ export class NodeInputs {
     if (drop < 0 || drop > this.given.length) return;
     this.given = this.given.slice(drop);
     this.base = m.consumed;
-    this.mark = m;
+    this.mark = { ...m, state: compact(m.state, this.mark?.state ?? null) };
     this.sent = 0;
   }
 }

@@ -9,6 +9,8 @@ import { mulberry32 } from '../../src/sim/rng.ts';
 import { replayOptions, replayRun, runForward } from '../../src/sim/replay.ts';
 import type { ClusterAction } from '../../src/sim/run-record.ts';
 import type { Scenario } from '../../src/sim/scenario.ts';
+import { NodeInputs, resumeMessage } from '../../src/sim/node-resume.ts';
+import type { NodeConfig } from '../../src/nodes/messages.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -108,4 +110,22 @@ describe('programs without resume points, and the key-value store', () => {
     }
     // A restore without resume points re-runs each program from its start: generous on a loaded machine.
   }, 120_000);
+});
+
+test("a resume point's long lists (a producer's results) are kept in chunks shared with the mark before, and come back whole", () => {
+  const inputs = new NodeInputs();
+  const config: NodeConfig = { role: 'producer', producer: { use: 'jobs', watch: 'results', tasks: [], ttr: 60, pri: 0, pollMs: 100, resume: false } };
+  inputs.log({ t: 'start', vt: 0, name: 'producer', seed: 1, config, virtual: true });
+  const results = Array.from({ length: 600 }, (_, i) => `result ${i}`);
+  const mark = (n: number) => ({ t: 'mark' as const, consumed: 1, vt: n, state: { phase: 'collect', i: n, results: results.slice(0, n) }, slow: 1, nextConn: 2, conns: [1] });
+  inputs.marked(mark(584));
+  const first = inputs.state()!;
+  inputs.marked(mark(600));
+  const second = inputs.state()!;
+  expect(resumeMessage(first).mark?.state).toEqual({ phase: 'collect', i: 584, results: results.slice(0, 584) });
+  expect(resumeMessage(second).mark?.state).toEqual({ phase: 'collect', i: 600, results });
+  const chunks = (r: typeof first) => (r.mark?.state as { results: { chunked: string[][] } }).results.chunked;
+  expect(chunks(second)[0]).toBe(chunks(first)[0]);
+  expect(chunks(second)[1]).toBe(chunks(first)[1]);
+  expect(chunks(second)[2]).not.toBe(chunks(first)[2]);
 });
