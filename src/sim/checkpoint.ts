@@ -19,10 +19,12 @@ import type { RecordedAction, TraceEntry } from './run-record.ts';
 import type { SchedulerState } from './scheduler.ts';
 
 /**
- * Checkpoint spacing (events) for time travel, chosen from `npm run bench -- time-travel` (the run of
- * issue 12: 10^5 events, 16 workers): a seek restores one checkpoint and runs at most this many events,
- * about 5 µs each in Node, so 1000 keeps the run-forward part of a seek near 5 ms while a hundred
- * checkpoints stay well inside the 50 MB budget.
+ * Checkpoint spacing (events) for time travel, from `npm run bench -- time-travel` (issue 12's run:
+ * 10^5 events, 16 workers; measured on a loaded 2-core machine): a seek is a restore (~100-250 ms at
+ * the run's end, mostly copying the job history and the queue model back) plus running at most this
+ * many events (0.1-0.4 ms each, every one a round trip with a node). 1000 keeps the running part of
+ * that near the restore's while 118 checkpoints hold 52 MB; halving it would double the memory and
+ * save less than the restore costs. Step backs run far fewer events (see TimeTravel.stepBack).
  */
 export const CHECKPOINT_EVERY = 1000;
 
