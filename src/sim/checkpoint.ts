@@ -148,15 +148,20 @@ export class StateCopier {
   /** The chunks each field was kept in last time, by object and field. */
   private readonly last = new WeakMap<object, Map<string, SharedRecords>>();
 
-  dataOf(o: object, skip: readonly string[] = []): Record<string, unknown> {
+  /**
+   * `o`'s state. `frozen`: its records' copies are deep-frozen, for an owner that takes them back as they
+   * are and copies one only before changing it (JobHistory: restoring its records is then no copy at all).
+   */
+  dataOf(o: object, skip: readonly string[] = [], frozen = false): Record<string, unknown> {
     // A record in several fields (the history's list and maps) is looked at once.
     const seen = new Map<object, object>();
     const copyOf = (x: object) => {
       let copy = seen.get(x);
       if (copy) return copy;
-      copy = this.copies.get(x);
+      // A frozen record is a restored checkpoint's copy, unchanged since: it is its own copy.
+      copy = frozen && Object.isFrozen(x) ? x : this.copies.get(x);
       if (!copy || !alike(x, copy)) {
-        copy = structuredClone(x);
+        copy = frozen ? deepFreeze(structuredClone(x)) : structuredClone(x);
         this.copies.set(x, copy);
       }
       seen.set(x, copy);
@@ -179,15 +184,23 @@ export class StateCopier {
   }
 }
 
+function deepFreeze<T extends object>(x: T): T {
+  for (const v of Object.values(x)) if (typeof v === 'object' && v !== null) deepFreeze(v);
+  return Object.freeze(x);
+}
+
 const isShared = (v: unknown): v is SharedRecords => typeof v === 'object' && v !== null && 'shared' in v && 'copies' in v;
 
-/** Puts a copy of `data` (from StateCopier.dataOf) back into `o`'s fields: records shared between checkpoints are copied again, each once. */
-export function restoreData(o: object, data: Record<string, unknown>): void {
+/**
+ * Puts a copy of `data` (from StateCopier.dataOf) back into `o`'s fields: records shared between
+ * checkpoints are copied again, each once, or (`frozen`) taken back as they are.
+ */
+export function restoreData(o: object, data: Record<string, unknown>, frozen = false): void {
   const records = new Set<object>();
   for (const v of Object.values(data)) if (isShared(v) && v.shared !== 'values') for (const chunk of v.copies) for (const x of chunk) records.add(x as object);
   const list = [...records];
   // One structuredClone for them all: faster than one per record (and faster than JSON.parse, measured).
-  const fresh = structuredClone(list);
+  const fresh = frozen ? list : structuredClone(list);
   const copyOf = new Map(list.map((x, i) => [x, fresh[i]]));
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) {

@@ -885,7 +885,8 @@ export class Cluster {
       shownSeq: this.shownSeq,
       shown: this.shown.map((x) => ({ at: x.at, seq: x.seq, node: x.node.id, gen: x.gen, m: x.m })),
       model: this.copier.dataOf(this.model),
-      history: this.copier.dataOf(this.history),
+      // Frozen: the history copies a record a checkpoint shares before it changes it.
+      history: this.copier.dataOf(this.history, [], true),
       checker: this.copier.dataOf(this.checker, ['cluster']),
       store: this.store && this.copier.dataOf(this.store),
       traffic: structuredClone(this.links.traffic),
@@ -930,7 +931,7 @@ export class Cluster {
       for (const [name, snap] of cp.pageSessions) this.pageSession(engine, name, snap);
     }
     // After attach, which forgets the names of the server's connections.
-    restoreData(this.history, cp.history);
+    restoreData(this.history, cp.history, true);
     if (cp.store) this.store = new KvStore();
     for (const nc of cp.nodes) {
       const n: NodeHandle = {
