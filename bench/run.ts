@@ -7,15 +7,19 @@
 //   4. a client that pipelines `peek` and never reads: server RSS growth, another client's round trips
 //   5-7. in Debian's Chromium: the π kernel, the cluster simulator, real-node mode over WebRTC
 //   8. the engine's checkpoints: snapshot, restore and size vs rebuilding the state by re-running its commands
+//   9. time travel on a 10^5-event run with 16 workers: seek, step back and checkpoint memory vs replay from event 0
 //
 // `npm run bench -- SECTION...` runs only the named sections (inproc, tcp, memory, slow-reader, browser,
-// engine-snapshot).
+// engine-snapshot, time-travel).
 // Every process started here is stopped at the end, also on error or Ctrl-C.
 import os from 'node:os';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { EngineRig, codecSteady, BODY_SIZE, type SteadyResult } from './inproc.ts';
 import { fill, load, type LoadResult } from './load.ts';
 import { slowReader, type SlowReaderResult } from './slow-reader.ts';
-import { SNAPSHOT_CONNS, benchSnapshot, emptySnapshotBytes, runCheckpoints } from './snapshot.ts';
+import { SNAPSHOT_CONNS, benchSnapshot, emptySnapshotBytes } from './snapshot.ts';
+import { measureTimeTravel, quantile, TIME_TRAVEL_PLAN, type TimeTravelFigures } from './time-travel.ts';
 import {
   BEANSTALKD,
   RUN_TS,
@@ -41,7 +45,9 @@ const MEM_JOBS = 1_000_000;
 const SNAPSHOT_JOBS = [1_000, 100_000] as const;
 /** Issue 12: every checkpoint of the whole cluster for a run of 10^5 protocol events with 16 workers. */
 const CHECKPOINT_BUDGET_MB = 50;
-const CHECKPOINT_RUN = { events: 100_000, every: 1000, depth: 1000 };
+/** Issue 12, in Chromium: seek to any instant (median, p95) and step back (median), ms. */
+const SEEK_TARGET = { median: 50, p95: 150 };
+const STEP_BACK_TARGET_MS = 16;
 const SLOW_READER = { sendBytes: 480 * 1024, measureMs: 3000, growthTargetMB: 64, medianTargetMs: 5, maxTargetMs: 100 };
 
 interface Row {
@@ -251,15 +257,61 @@ async function engineSnapshot(): Promise<void> {
   const fixed = emptySnapshotBytes();
   log(`no job, the same ${SNAPSHOT_CONNS} connections: ${(fixed / 1e3).toFixed(1)} kB per checkpoint`);
   row(`no job, ${SNAPSHOT_CONNS} connections: snapshot size`, `${(fixed / 1e3).toFixed(1)} kB`);
-  const { events, every, depth } = CHECKPOINT_RUN;
-  const run = runCheckpoints(events, every, depth);
-  const runMB = run.bytes / 1e6;
-  log(
-    `a run of ${run.events.toLocaleString('en')} commands (a producer and ${SNAPSHOT_CONNS} workers, about ${depth} jobs queued), a checkpoint every ${every}: ` +
-      `${run.checkpoints} checkpoints, ${runMB.toFixed(1)} MB in all, ${run.meanSnapshotMs.toFixed(2)} ms each`,
-  );
-  row(`engine part of ${run.checkpoints} checkpoints, 10^5-event run`, `${runMB.toFixed(1)} MB`, '', '', `≤ ${CHECKPOINT_BUDGET_MB} MB, whole cluster`, verdict(runMB <= CHECKPOINT_BUDGET_MB));
-  log('(the reference column here is the rebuild, not beanstalkd)');
+  log('(the reference column here is the rebuild, not beanstalkd; the whole cluster\'s checkpoints are section 9)');
+  log();
+}
+
+// ---- 9. time travel ----------------------------------------------------------------------------
+
+/**
+ * Heap bytes the run's checkpoints hold (what is freed when they go, after full collections), and the
+ * trace entries of the run they share (its own: held here through the collections, not counted).
+ */
+function checkpointHeap(f: TimeTravelFigures): { bytes: number; traceEntries: number } {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const own = f.checkpoints.at(-1)?.log;
+  gc();
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  f.checkpoints.length = 0;
+  gc();
+  gc();
+  return { bytes: before - process.memoryUsage().heapUsed, traceEntries: own?.trace.length ?? 0 };
+}
+
+/** Logs one environment's figures; returns seek median, p95 and step-back median. */
+function logTimeTravel(where: string, f: TimeTravelFigures): { median: number; p95: number; stepBack: number; replay: number } {
+  const replay = f.replayMs.reduce((a, b) => a + b, 0) / f.replayMs.length;
+  const replayEvents = f.replayEvents.reduce((a, b) => a + b, 0) / f.replayEvents.length;
+  const median = quantile(f.seekMs, 0.5);
+  const p95 = quantile(f.seekMs, 0.95);
+  const stepBack = quantile(f.stepBackMs, 0.5);
+  log(`${where}: recorded ${f.events.toLocaleString('en')} events in ${(f.recordMs / 1000).toFixed(1)} s with a checkpoint every ${f.plan.every} (taking one at the end: ${f.captureMs.toFixed(1)} ms)`);
+  log(`  replay from event 0 to a random event (${f.replayMs.length} of them, ${Math.round(replayEvents).toLocaleString('en')} events on average): ${replay.toFixed(0)} ms on average`);
+  log(`  seek to a random event (${f.seekMs.length}): median ${median.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms, ${(replay / median).toFixed(0)}x faster than the replay`);
+  log(`  step back (${f.stepBackMs.length}, in rows of 5 after a seek): median ${stepBack.toFixed(1)} ms; the first of a row ${quantile(f.firstStepBackMs, 0.5).toFixed(1)} ms (it takes the close checkpoints)`);
+  return { median, p95, stepBack, replay };
+}
+
+async function timeTravelSection(): Promise<void> {
+  const plan = TIME_TRAVEL_PLAN;
+  log(`== 9. time travel: a virtual run of ${plan.events.toLocaleString('en')} protocol events with ${plan.workers} workers, nodes in-thread; vs replaying from event 0 ==`);
+  const { spawnInThread } = await import('../src/nodes/in-thread.ts');
+  const node = await measureTimeTravel(spawnInThread, plan);
+  const count = node.checkpoints.length;
+  const heap = checkpointHeap(node);
+  const mb = heap.bytes / 1e6;
+  const n = logTimeTravel('Node', node);
+  log(`  checkpoint memory: ${count} checkpoints hold ${mb.toFixed(1)} MB of heap (freed when they go; the run's own trace of ${heap.traceEntries.toLocaleString('en')} entries, which they share, is not counted)`);
+  row('time travel (Node): seek median', `${n.median.toFixed(1)} ms`, `${n.replay.toFixed(0)} ms`, `${(n.replay / n.median).toFixed(0)}x`, 'ref: replay from 0');
+  row(`time travel: ${count} checkpoints' memory`, `${mb.toFixed(1)} MB`, '', '', `≤ ${CHECKPOINT_BUDGET_MB} MB`, verdict(mb <= CHECKPOINT_BUDGET_MB));
+  const { timeTravelInChromium } = await import('./time-travel-browser.ts');
+  const c = logTimeTravel('Chromium', await timeTravelInChromium(plan));
+  row('time travel (Chromium): seek median', `${c.median.toFixed(1)} ms`, `${c.replay.toFixed(0)} ms`, `${(c.replay / c.median).toFixed(0)}x`, `≤ ${SEEK_TARGET.median} ms`, verdict(c.median <= SEEK_TARGET.median));
+  row('time travel (Chromium): seek p95', `${c.p95.toFixed(1)} ms`, `${c.replay.toFixed(0)} ms`, `${(c.replay / c.p95).toFixed(0)}x`, `≤ ${SEEK_TARGET.p95} ms`, verdict(c.p95 <= SEEK_TARGET.p95));
+  row('time travel (Chromium): step back median', `${c.stepBack.toFixed(1)} ms`, `${c.replay.toFixed(0)} ms`, `${(c.replay / c.stepBack).toFixed(0)}x`, `≤ ${STEP_BACK_TARGET_MS} ms`, verdict(c.stepBack <= STEP_BACK_TARGET_MS));
+  log('(the reference column of these rows is the replay from event 0, not beanstalkd)');
   log();
 }
 
@@ -302,7 +354,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   log(`beanlab bench — node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`);
   log();
-  const sections = { inproc: inProcess, tcp, memory, 'slow-reader': slowReaderSection, browser: browserSections, 'engine-snapshot': engineSnapshot };
+  const sections = { inproc: inProcess, tcp, memory, 'slow-reader': slowReaderSection, browser: browserSections, 'engine-snapshot': engineSnapshot, 'time-travel': timeTravelSection };
   const only = process.argv.slice(2);
   const unknown = only.filter((name) => !(name in sections));
   if (unknown.length) throw new Error(`no bench section ${unknown.join(', ')}; the sections are ${Object.keys(sections).join(', ')}`);

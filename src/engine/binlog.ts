@@ -766,6 +766,11 @@ export class MemoryBinlogStorage implements BinlogStorage {
     return m;
   }
 
+  /** Each file as the writes that made it, in order (not copied: for a caller that copies what it keeps). */
+  writes(): ReadonlyMap<number, readonly Uint8Array[]> {
+    return this.files;
+  }
+
   /** The files as they would be read back after a crash. */
   snapshot(): Map<number, Uint8Array> {
     const out = new Map<number, Uint8Array>();

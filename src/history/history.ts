@@ -184,6 +184,7 @@ export class JobHistory {
       this.byId.set(e.id, r);
     }
     if (!r) return;
+    r = this.writable(r);
     this.step(r, at, STEP_WORDS[e.action], node);
     r.pri = e.pri;
     switch (e.action) {
@@ -228,6 +229,29 @@ export class JobHistory {
     this.changed();
   }
 
+  /**
+   * `r`, ready to change: a record a checkpoint shares (time travel restores records frozen and copies
+   * one only when it changes) is replaced, wherever it is held, by a copy of its own.
+   */
+  private writable(r: JobRecord): JobRecord {
+    if (!Object.isFrozen(r)) return r;
+    const copy = structuredClone(r);
+    // Records are in key order.
+    let lo = 0;
+    let hi = this.records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.records[mid].key < r.key) lo = mid + 1;
+      else hi = mid;
+    }
+    if (this.records[lo] === r) this.records[lo] = copy;
+    if (this.byKey.get(r.key) === r) this.byKey.set(r.key, copy);
+    if (this.byId.get(r.id) === r) this.byId.set(r.id, copy);
+    if (this.live.get(r.id) === r) this.live.set(r.id, copy);
+    if (this.inDoubt.get(r.id) === r) this.inDoubt.set(r.id, copy);
+    return copy;
+  }
+
   private create(e: JobEvent, at: number, submitter: string | null): JobRecord {
     const body = this.body(e.id) ?? '';
     const r: JobRecord = {
@@ -266,8 +290,9 @@ export class JobHistory {
   /** A node's report: a task's result (exit status 0) or its failure (1). */
   report(node: string, report: NodeReport, atMs: number): void {
     if (report.kind !== 'task-done' && report.kind !== 'task-failed') return;
-    const r = this.byId.get(report.job);
-    if (!r) return;
+    const held = this.byId.get(report.job);
+    if (!held) return;
+    const r = this.writable(held);
     const at = atMs - this.origin;
     if (r.queueState === 'deleted' && node !== r.runner) {
       // A late attempt's outcome (its TTR ran out, and the runner has finished the job): part of the
@@ -292,8 +317,9 @@ export class JobHistory {
 
   /** The result check's verdict on record `key`'s result (the job may be long deleted). */
   checked(key: number, v: ResultVerdict, atMs: number): void {
-    const r = this.byKey.get(key);
-    if (!r) return;
+    const held = this.byKey.get(key);
+    if (!held) return;
+    const r = this.writable(held);
     r.check = v;
     const at = atMs - this.origin;
     if (v.verdict === 'unchecked') this.step(r, at, `result not checked: ${v.why}`, null);
@@ -309,14 +335,15 @@ export class JobHistory {
   tag(id: number, tag: string | null): void {
     const r = this.byId.get(id);
     if (!r) return;
-    r.tag = tag;
+    this.writable(r).tag = tag;
     this.changed();
   }
 
   /** The server crashed: what it held may come back from the binlog, or is lost. */
   serverDown(atMs: number): void {
     const at = atMs - this.origin;
-    for (const [id, r] of this.live) {
+    for (const [id, held] of this.live) {
+      const r = this.writable(held);
       this.step(r, at, 'server crashed', null);
       this.inDoubt.set(id, r);
     }
@@ -327,7 +354,8 @@ export class JobHistory {
   /** The server is back (after replaying its binlog, if any): jobs it did not recover are lost. */
   serverUp(atMs: number): void {
     const at = atMs - this.origin;
-    for (const r of this.inDoubt.values()) {
+    for (const held of this.inDoubt.values()) {
+      const r = this.writable(held);
       r.queueState = 'lost';
       r.state = 'dead';
       r.finished = at;

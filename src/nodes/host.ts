@@ -1,11 +1,14 @@
 // Runs a node program (worker or producer) over a message port: inside a Web Worker in the app, or on
 // one end of a MessageChannel in tests. In virtual mode the node's clock moves only with the messages
 // it receives and the modelled length of its computations; every message it sends says when it happened.
+// Time travel restores a node with a `resume` message: the program starts at its last resume point (or
+// from its start) and is given again what it was given since, one message per macrotask as they came
+// first (so it reacts to each before the next), sending nothing the page already had.
 import { Client } from '../protocol/client.ts';
 import { KvClient } from '../store/client.ts';
 import { encodeResult, referenceSeconds, runTask, type TaskResult, type TaskSpec } from '../tasks/index.ts';
-import type { FromNode, NodeConfig, NodeReport, NodeStatus, ToNode } from './messages.ts';
-import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, type NodeRuntime, type StoreConnection } from './programs.ts';
+import type { FromNode, NodeConfig, NodeMark, NodeReport, NodeStatus, ToNode } from './messages.ts';
+import { ConnectionLost, producerProgram, workerProgram, type NodeConnection, type NodeRuntime, type ProducerResume, type StoreConnection, type WorkerResume } from './programs.ts';
 import { matrixProducerProgram } from './matrix.ts';
 import { sortProducerProgram } from './sample-sort.ts';
 import { backupProducerProgram } from './backup-tasks.ts';
@@ -28,6 +31,8 @@ export function hostNode(port: NodePort): void {
   let seed = 0;
   /** What this node does to its results: nothing, unless the "wrong results" fault made it cheat. */
   let tamper = (r: TaskResult) => r;
+  /** Told to cheat (even to stop): the cheat's draws are state no resume point holds. */
+  let cheating = false;
   /** Result jobs the host told this node (a producer) to drop. */
   const discarded = new Set<number>();
   let nextConn = 1;
@@ -37,10 +42,29 @@ export function hostNode(port: NodePort): void {
   let wake: (() => void) | null = null;
   let settleQueued = false;
   const tick = new MessageChannel();
+  /** Messages given to this node so far (the page counts the same: a resume point says where it is). */
+  let consumed = 0;
+  /** A resume: messages to take one per macrotask, and how many of the messages they make the page already has. */
+  const backlog: ToNode[] = [];
+  let resuming = false;
+  let unsent = 0;
+  const gap = new MessageChannel();
+  const nextTask = () =>
+    new Promise<void>((resolve) => {
+      gap.port1.onmessage = () => resolve();
+      gap.port2.postMessage(0);
+    });
+  /** Connections open at the resume point, for the program to adopt. */
+  const adoptable = new Map<number, NodeConnection>();
 
   const now = () => (virtual ? vt : wallNow());
   const post = (m: FromNode) => {
-    if (!hung) port.postMessage(m);
+    if (hung) return;
+    if (unsent > 0 && m.t !== 'idle') {
+      if (m.t !== 'mark') unsent--;
+      return;
+    }
+    port.postMessage(m);
   };
   // Once the program has reacted to a message (all microtasks done), tell the page this node is idle.
   tick.port1.onmessage = () => {
@@ -50,7 +74,7 @@ export function hostNode(port: NodePort): void {
   // Only virtual time waits on a node's idle and compute notices; in live time they would be traffic for
   // nothing (for a remote node, most of what crosses its data channel).
   const settle = () => {
-    if (settleQueued || hung || !virtual) return;
+    if (settleQueued || hung || !virtual || resuming) return;
     settleQueued = true;
     tick.port2.postMessage(0);
   };
@@ -108,12 +132,26 @@ export function hostNode(port: NodePort): void {
     report: (report: NodeReport) => post({ t: 'report', vt: now(), report }),
     log: (text: string) => post({ t: 'log', vt: now(), text }),
     discarded,
+    mark: (state: unknown, held: number[]) => {
+      // Only a program holding nothing but the connections it names, and waiting on nothing, is wholly in
+      // `state`; a cheat (its draws) and discarded results are the host's, not the program's: none marks then.
+      if (!virtual || connecting.size || wake || cheating || discarded.size || [...conns.keys()].some((id) => !held.includes(id))) return;
+      if (held.some((id) => !(conns.get(id) instanceof Client))) return;
+      post({ t: 'mark', consumed, vt, state, slow, nextConn, conns: held });
+    },
+    adopt: (id: number) => {
+      const c = adoptable.get(id);
+      if (!c) throw new Error(`resume: connection ${id} was not open at the resume point`);
+      adoptable.delete(id);
+      return c;
+    },
   });
 
   const openConnection = (id: number): NodeConnection => {
     const client = new Client({ write: (bytes) => post({ t: 'data', vt: now(), conn: id, bytes }) });
     conns.set(id, client);
     return {
+      id,
       command: (line, body) => (conns.has(id) ? client.command(line, body) : Promise.reject(new ConnectionLost('connection closed'))),
       close: () => {
         if (!conns.delete(id)) return;
@@ -139,14 +177,15 @@ export function hostNode(port: NodePort): void {
   /** A producer's backup-task switch, which the page flips at run time (the program reads it as it goes). */
   let backups: { on: boolean } | null = null;
 
-  const start = (name: string, config: NodeConfig) => {
+  /** Starts the node's program, at resume point `from` if given (only worker and producer programs mark any). */
+  const start = (name: string, config: NodeConfig, from?: unknown) => {
     const rt = runtime(name);
     const producer = 'producer' in config ? config.producer : null;
     backups = producer?.backups ?? null;
-    rt.status({ state: 'starting' });
+    if (from === undefined) rt.status({ state: 'starting' });
     const program =
       config.role === 'worker'
-        ? workerProgram(rt, config.worker)
+        ? workerProgram(rt, config.worker, from as WorkerResume | undefined)
         : 'matrix' in config
           ? matrixProducerProgram(rt, config.matrix)
           : 'sort' in config
@@ -155,7 +194,7 @@ export function hostNode(port: NodePort): void {
               ? poissonProducerProgram(rt, config.poisson)
               : producer?.backups
                 ? backupProducerProgram(rt, { ...producer, backups: producer.backups })
-                : producerProgram(rt, config.producer);
+                : producerProgram(rt, config.producer, from as ProducerResume | undefined);
     program.catch((err: Error) => {
       rt.status({ state: 'failed', detail: err.message });
       rt.log(`stopped: ${err.message}`);
@@ -163,9 +202,44 @@ export function hostNode(port: NodePort): void {
     });
   };
 
+  /** Takes the backlog one message per macrotask, as the messages first came; then the page hears the node is idle. */
+  const resumeFrom = async (mark: NodeMark | null, name: string, config: NodeConfig) => {
+    resuming = true;
+    if (mark) {
+      vt = mark.vt;
+      slow = mark.slow;
+      nextConn = mark.nextConn;
+      consumed = mark.consumed;
+      for (const id of mark.conns) adoptable.set(id, openConnection(id));
+      start(name, config, mark.state);
+      await nextTask();
+    }
+    while (backlog.length) {
+      take(backlog.shift() as ToNode);
+      await nextTask();
+    }
+    resuming = false;
+    settle();
+  };
+
   port.onmessage = (e: MessageEvent<ToNode>) => {
     const m = e.data;
-    if (hung) return;
+    if (m.t === 'resume') {
+      virtual = m.start.virtual;
+      unsent = m.sent;
+      backlog.push(...m.inputs);
+      seed = m.start.seed;
+      void resumeFrom(m.mark, m.start.name, m.start.config);
+      return;
+    }
+    if (resuming) backlog.push(m);
+    else if (take(m)) settle();
+  };
+
+  /** Handles a message the page gave; false if it needs no answer (nothing the program reacts to). */
+  const take = (m: ToNode): boolean => {
+    if (m.t !== 'resume' && (m as { t?: unknown }).t !== 'control') consumed++;
+    if (hung) return false;
     if ('vt' in m && virtual && m.vt > vt) vt = m.vt;
     switch (m.t) {
       case 'start':
@@ -203,7 +277,7 @@ export function hostNode(port: NodePort): void {
       }
       case 'hang':
         hung = true;
-        return;
+        return false;
       case 'slow':
         slow = m.factor;
         break;
@@ -215,14 +289,15 @@ export function hostNode(port: NodePort): void {
         break;
       case 'cheat':
         tamper = cheater(m.rate, seed);
+        cheating = true;
         break;
       case 'discard':
         for (const id of m.results) discarded.add(id);
         break;
       default:
         // Not ours (e.g. the control port hand-over): no reaction, so no idle either.
-        return;
+        return false;
     }
-    settle();
+    return true;
   };
 }

@@ -145,7 +145,28 @@ export type ToNode =
   /** The "wrong results" fault: falsify a share `rate` of the results from now on (0: honest again). */
   | { t: 'cheat'; rate: number }
   /** To a producer: drop these result jobs, put by a node caught cheating (see src/nodes/verify-results.ts). */
-  | { t: 'discard'; vt: number; results: number[] };
+  | { t: 'discard'; vt: number; results: number[] }
+  /**
+   * Time travel: become the node a checkpoint recorded. Start as `start` says, from resume point
+   * `mark` (none: from the program's start), then take `inputs` (what the node was given since, in
+   * order) without sending again the first `sent` messages they make (the page had them already).
+   */
+  | { t: 'resume'; start: StartMessage; mark: NodeMark | null; inputs: ToNode[]; sent: number };
+
+export type StartMessage = Extract<ToNode, { t: 'start' }>;
+
+/** A node's resume point (see NodeRuntime.mark): its program's state and what its host holds. */
+export interface NodeMark {
+  /** Messages the node had been given when it marked (its start included). */
+  consumed: number;
+  vt: number;
+  /** The program's state, for the program to start at. */
+  state: unknown;
+  slow: number;
+  /** The number its next connection gets, and its open connections to the queue server. */
+  nextConn: number;
+  conns: number[];
+}
 
 export type FromNode =
   /** A connection to the queue server, or to the key-value store when `to` says so. */
@@ -162,4 +183,6 @@ export type FromNode =
   | { t: 'log'; vt: number; text: string }
   /** The answer to rerun `n`: the task's result text (as a worker puts it), or why it could not run; `ms` it took. */
   | { t: 'rerun-done'; vt: number; n: number; ms: number; result: string }
-  | { t: 'rerun-done'; vt: number; n: number; ms: number; error: string };
+  | { t: 'rerun-done'; vt: number; n: number; ms: number; error: string }
+  /** A resume point (virtual time only): the page keeps it, and what the node is given after it, for checkpoints. */
+  | ({ t: 'mark' } & NodeMark);

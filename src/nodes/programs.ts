@@ -11,6 +11,8 @@ import { ResultLedger } from './verify-results.ts';
 export class ConnectionLost extends Error {}
 
 export interface NodeConnection {
+  /** The runtime's number for it (what a resume point names it by). */
+  readonly id?: number;
   command(line: string, body?: Body): Promise<Reply>;
   close(): void;
 }
@@ -36,6 +38,15 @@ export interface NodeRuntime {
   log(text: string): void;
   /** Result jobs the host said to drop (their node was caught cheating); none by default. */
   readonly discarded?: ReadonlySet<number>;
+  /**
+   * A resume point (virtual time, for time travel's checkpoints): the program's whole state is
+   * `state`, plain data, holding the connections `conns` and awaiting nothing. A program started with
+   * that state (and adopting those connections) goes on exactly as this one does from here. Optional:
+   * a program that never marks one is restored by re-running it from its start.
+   */
+  mark?(state: unknown, conns: number[]): void;
+  /** Connection `id`, open since before the resume point the program is started at. */
+  adopt?(id: number): NodeConnection;
 }
 
 function expect(r: Reply, prefix: string, what: string): Reply {
@@ -43,10 +54,16 @@ function expect(r: Reply, prefix: string, what: string): Reply {
   return r;
 }
 
-/** worker.py: connect, watch/ignore, reserve, run the task, put the result, delete, close — for ever. */
-export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise<never> {
-  let conn: NodeConnection | null = null;
+/** Where a worker takes up again: between two jobs, its whole state is its connection. */
+export interface WorkerResume {
+  conn: number | null;
+}
+
+/** worker.py: connect, watch/ignore, reserve, run the task, put the result, delete, close — for ever. `from`: a resume point. */
+export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig, from?: WorkerResume): Promise<never> {
+  let conn: NodeConnection | null = from?.conn != null && rt.adopt ? rt.adopt(from.conn) : null;
   for (;;) {
+    if (!conn || conn.id !== undefined) rt.mark?.({ conn: conn?.id ?? null } satisfies WorkerResume, conn ? [conn.id as number] : []);
     try {
       if (!conn) {
         rt.status({ state: 'connecting' });
@@ -123,18 +140,39 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise
 }
 
 /**
- * client.py: wait while the job tube still holds work from before a crash (the resume logic), put the
- * jobs unless resuming, then collect one result per job and combine them.
+ * Where a producer takes up again: before putting job `i`, while collecting results (with the result
+ * jobs filed so far, by id, and the last π result's hits for client.py as printed), or done.
  */
-export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig): Promise<void> {
-  const started = rt.now();
-  rt.status({ state: 'connecting' });
-  const conn = await rt.connect();
-  await conn.command(`use ${cfg.use}`);
-  await conn.command(`watch ${cfg.watch}`);
-  await conn.command('ignore default');
+export type ProducerResume =
+  | { phase: 'put'; conn: number; started: number; i: number }
+  | { phase: 'collect'; conn: number; started: number; filed: [job: number, text: string][]; lastHits: number }
+  | { phase: 'done' };
+
+/**
+ * Resume points every this many jobs: each copies the results so far, so marking every job would copy
+ * O(jobs²) strings in a run; a restore replays at most this many jobs' messages.
+ */
+const PRODUCER_MARK_EVERY = 16;
+
+/**
+ * client.py: wait while the job tube still holds work from before a crash (the resume logic), put the
+ * jobs unless resuming, then collect one result per job and combine them. `from`: a resume point.
+ */
+export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig, from?: ProducerResume): Promise<void> {
+  if (from?.phase === 'done') return;
+  const started = from ? from.started : rt.now();
+  const marking = (i: number, id: number | undefined): id is number => id !== undefined && i % PRODUCER_MARK_EVERY === 0;
+  let conn: NodeConnection;
   let queueWasFull = false;
-  while (cfg.resume) {
+  if (from && rt.adopt) conn = rt.adopt(from.conn);
+  else {
+    rt.status({ state: 'connecting' });
+    conn = await rt.connect();
+    await conn.command(`use ${cfg.use}`);
+    await conn.command(`watch ${cfg.watch}`);
+    await conn.command('ignore default');
+  }
+  while (cfg.resume && !from) {
     const r = await conn.command(`stats-tube ${cfg.use}`);
     const text = bodyText(r);
     const count = (k: string) => Number(text.match(new RegExp(`^${k}: (\\d+)$`, 'm'))?.[1] ?? 0);
@@ -143,19 +181,23 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig): Pro
     rt.status({ state: 'sleeping', detail: 'waiting for the jobs left from before to finish' });
     await rt.sleep(cfg.pollMs);
   }
-  if (!queueWasFull) {
-    rt.status({ state: 'sending', detail: `putting ${cfg.tasks.length} jobs` });
-    for (const spec of cfg.tasks) {
-      const body = encodeTask(spec);
+  if (!queueWasFull && from?.phase !== 'collect') {
+    if (!from) rt.status({ state: 'sending', detail: `putting ${cfg.tasks.length} jobs` });
+    for (let i = from?.i ?? 0; i < cfg.tasks.length; i++) {
+      if (marking(i, conn.id)) rt.mark?.({ phase: 'put', conn: conn.id, started, i } satisfies ProducerResume, [conn.id]);
+      const body = encodeTask(cfg.tasks[i]);
       expect(await conn.command(`put ${cfg.pri} 0 ${cfg.ttr} ${new TextEncoder().encode(body).length}`, body), 'INSERTED', 'put job');
     }
   }
   // One result per task; a result the host discards (its node cheated) is waited for again.
   const ledger = new ResultLedger(rt.discarded ?? new Set());
+  const collected = from?.phase === 'collect' ? from : null;
+  for (const [job, text] of collected?.filed ?? []) ledger.add(job, text);
   // client.py as printed: `total_count = total_circle_count + int(job.body)` keeps only the last result's hits.
-  let lastHits = 0;
+  let lastHits = collected?.lastHits ?? 0;
   const asPrinted = (sums: { darts: number; hits: number }) => (cfg.totalCountBug ? { darts: sums.darts, hits: lastHits } : sums);
   while (ledger.counted < cfg.tasks.length) {
+    if (marking(ledger.counted, conn.id)) rt.mark?.({ phase: 'collect', conn: conn.id, started, filed: ledger.filed, lastHits } satisfies ProducerResume, [conn.id]);
     rt.status({ state: 'waiting', detail: `received ${ledger.counted}/${cfg.tasks.length} results` });
     const r = expect(await conn.command('reserve'), 'RESERVED ', 'reserve result');
     const id = Number(r.line.split(' ')[1]);
@@ -181,4 +223,5 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig): Pro
   rt.report({ kind: 'producer-done', estimate, results, seconds });
   rt.status({ state: 'done', detail: estimate !== undefined ? `π ≈ ${estimate.toFixed(6)} in ${seconds.toFixed(2)} s` : `${results.length} results` });
   conn.close();
+  rt.mark?.({ phase: 'done' } satisfies ProducerResume, []);
 }

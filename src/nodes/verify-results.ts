@@ -51,6 +51,11 @@ export class ResultLedger {
     this.all.hits += hits;
   }
 
+  /** Every result filed, by result job id, in the order they came (a producer's resume point keeps them). */
+  get filed(): [job: number, text: string][] {
+    return [...this.results].map(([job, r]) => [job, r.text]);
+  }
+
   /** The filed results that were discarded. */
   private dropped() {
     return [...this.discarded].flatMap((job) => this.results.get(job) ?? []);

@@ -1,11 +1,14 @@
-// Time travel on a virtual-time run, built on replay: seeking to event n replays the current branch's
-// record on a fresh cluster up to n; stepping on from there re-applies the branch's later actions at
-// their positions, so the recorded run comes back event for event. A new action taken while behind the
+// Time travel on a virtual-time run: seeking to event n restores the current branch's last checkpoint at
+// or before n (checkpoint.ts; taken every CHECKPOINT_EVERY events as the branch runs) on a fresh cluster
+// and runs it on to n, or replays the branch's record from its start where it has no checkpoint yet;
+// stepping on from there re-applies the branch's later actions at their positions, so the recorded run
+// comes back event for event. A new action taken while behind the
 // branch's end forks the run: the new branch is the old one's actions up to there plus the new action,
 // and the old branch is kept as it was. Live time (real clocks) cannot be rewound.
-import type { Cluster } from './cluster.ts';
 import type { NodeProcess } from '../nodes/process.ts';
-import { applyDue, replayTo } from './replay.ts';
+import { applyDue, replayOptions, replayTo, runForward, type ReplayPosition } from './replay.ts';
+import { checkpointAt, CHECKPOINT_EVERY, type ClusterCheckpoint } from './checkpoint.ts';
+import { Cluster } from './cluster.ts';
 import type { RecordedAction, RunRecord, TraceEntry } from './run-record.ts';
 
 export interface Branch {
@@ -19,6 +22,8 @@ export interface Branch {
   record: RunRecord;
   /** The clock time of each of its events, known once a cluster has run it (the timeline seeks with them). */
   times: readonly number[];
+  /** Its checkpoints, by position: those of the clusters that ran it (shared with the one running it). */
+  checkpoints: ClusterCheckpoint[];
 }
 
 export const LIVE_NO_REWIND = 'Live time runs on real clocks and cannot be rewound: switch to virtual time to step back';
@@ -54,6 +59,10 @@ export class TimeTravel {
   /** The cluster has reached the current branch's end: it extends the branch as it runs. */
   private live = true;
   private reapplying = false;
+  /** Checkpoints a step back took on its way, close together, on one branch (see stepBack). */
+  private near: { branch: Branch | null; list: ClusterCheckpoint[] } = { branch: null, list: [] };
+  /** Events between the checkpoints a step back takes on its way: a twentieth of the branches' spacing. */
+  private readonly nearEvery: number;
   private unfollow: () => void = () => {};
 
   /** `cluster` at the end of branch `current` of `branches` (by default a run of its own, just started). */
@@ -62,21 +71,29 @@ export class TimeTravel {
     private readonly spawn: () => NodeProcess,
     branches?: Branch[],
     current = 0,
+    /** Events between two checkpoints of a branch. */
+    private readonly every = CHECKPOINT_EVERY,
   ) {
-    this.branches = branches ?? [{ id: 0, label: 'first run', parent: null, forkAt: null, record: recordOf(cluster), times: [] }];
+    this.branches = branches ?? [{ id: 0, label: 'first run', parent: null, forkAt: null, record: recordOf(cluster), times: [], checkpoints: cluster.checkpoints }];
     this.current = this.branches[current];
+    this.nearEvery = Math.max(2, Math.floor(every / 20));
+    if (cluster.virtual) {
+      cluster.checkpointEvery(every);
+      cluster.checkpoints = this.current.checkpoints;
+    }
     this.follow(cluster);
   }
 
   /** Opens an exported run (with its branches, if it has any) at the end of the branch it was saved on. */
-  static async open(run: RunRecord, spawn: () => NodeProcess, progress?: (events: number, total: number) => void): Promise<TimeTravel> {
+  static async open(run: RunRecord, spawn: () => NodeProcess, progress?: (events: number, total: number) => void, every = CHECKPOINT_EVERY): Promise<TimeTravel> {
     const { branches: saved, branch, ...own } = run;
     const branches: Branch[] = saved
-      ? saved.map((b, id) => ({ id, label: b.label, parent: b.parent, forkAt: b.forkAt, record: b.run ?? own, times: [] }))
-      : [{ id: 0, label: 'the recorded run', parent: null, forkAt: null, record: own, times: [] }];
+      ? saved.map((b, id) => ({ id, label: b.label, parent: b.parent, forkAt: b.forkAt, record: b.run ?? own, times: [], checkpoints: [] }))
+      : [{ id: 0, label: 'the recorded run', parent: null, forkAt: null, record: own, times: [], checkpoints: [] }];
     const current = saved ? (branch ?? 0) : 0;
-    const { cluster, ahead } = await replayTo(branches[current].record, spawn, { progress });
-    const travel = new TimeTravel(cluster, spawn, branches, current);
+    const { cluster, ahead } = await replayTo(branches[current].record, spawn, { progress, checkpointEvery: every });
+    branches[current].checkpoints = cluster.checkpoints;
+    const travel = new TimeTravel(cluster, spawn, branches, current, every);
     travel.ahead = ahead;
     travel.live = !ahead.length;
     return travel;
@@ -110,9 +127,13 @@ export class TimeTravel {
     return this.replay(this.current, n, progress);
   }
 
-  /** One event back. */
+  /**
+   * One event back. Stepping back again and again is what a student does: the first step back from a
+   * stretch of the branch takes checkpoints every `nearEvery` events on its way from the branch's
+   * checkpoint, and the next ones restore those and run at most `nearEvery` events.
+   */
   stepBack(): Promise<Cluster> {
-    return this.seek(this.position - 1);
+    return this.replay(this.current, this.position - 1, undefined, true);
   }
 
   /** Shows branch `id`: seeks to its end. */
@@ -122,12 +143,36 @@ export class TimeTravel {
     return this.replay(b, Infinity);
   }
 
-  /** Branch `b` at event `n` (clamped to it) on a fresh cluster; nothing changes if the replay fails. */
-  private async replay(b: Branch, n: number, progress?: (events: number, total: number) => void): Promise<Cluster> {
+  /**
+   * Branch `b` at event `n` (clamped to it) on a fresh cluster: from its last checkpoint at or before
+   * `n`, else from its start; nothing changes if that fails.
+   */
+  private async replay(b: Branch, n: number, progress?: (events: number, total: number) => void, stepping = false): Promise<Cluster> {
     if (!this.cluster.virtual) throw new Error(LIVE_NO_REWIND);
     this.sync();
     const target = Math.max(0, Math.min(Math.floor(n), b.record.events));
-    const { cluster, ahead } = await replayTo(b.record, this.spawn, { until: target, progress });
+    const opts = replayOptions(b.record, this.spawn, this.every);
+    let cp = b.checkpoints[checkpointAt(b.checkpoints, target)];
+    const near = this.near.branch === b ? this.near.list[checkpointAt(this.near.list, target)] : undefined;
+    const nearer = stepping && near && (!cp || near.n > cp.n);
+    if (nearer) cp = near;
+    let from: ReplayPosition;
+    if (cp) from = { cluster: Cluster.restore(cp, opts, b.checkpoints), ahead: b.record.actions.slice(cp.log.actionsLength) };
+    else {
+      from = { cluster: new Cluster(opts), ahead: [...b.record.actions] };
+      from.cluster.checkpoints = b.checkpoints;
+    }
+    if (stepping && !nearer && target - (cp?.n ?? 0) > this.nearEvery) {
+      this.near = { branch: b, list: [] };
+      from.cluster.checkpointEvery(this.nearEvery, this.near.list);
+    }
+    let cluster: Cluster;
+    let ahead: RecordedAction[];
+    try {
+      ({ cluster, ahead } = await runForward(from, target, progress));
+    } finally {
+      from.cluster.checkpointEvery(this.every, b.checkpoints);
+    }
     this.current = b;
     this.ahead = ahead;
     this.live = !ahead.length && target >= b.record.events;
@@ -196,10 +241,26 @@ export class TimeTravel {
     this.unfollow = cluster.onAction((e) => this.acted(e));
   }
 
+  /**
+   * Adds a branch that is branch `parent`'s run up to event `forkAt`, as `record` holds it (a run kept
+   * aside, e.g. a lesson step's start), sharing the parent's checkpoints up to there; returns its id.
+   */
+  addBranch(label: string, parent: number, forkAt: number, record: RunRecord, times: readonly number[]): number {
+    const from = this.branches[parent];
+    if (!from) throw new Error(`no branch ${parent}`);
+    const id = this.branches.length;
+    this.branches.push({ id, label, parent, forkAt, record, times, checkpoints: from.checkpoints.filter((c) => c.n <= forkAt) });
+    return id;
+  }
+
   /** An action on the cluster: behind the branch's end, one that is not the branch's own forks the run. */
   private acted(e: TraceEntry): void {
     if (this.reapplying || this.live) return;
-    const branch: Branch = { id: this.branches.length, label: forkLabel(e), parent: this.current.id, forkAt: this.cluster.eventCount, record: recordOf(this.cluster), times: [] };
+    const forkAt = this.cluster.eventCount;
+    // The branch's checkpoints up to the fork are the fork's too (each was taken before any action at its event).
+    const checkpoints = this.current.checkpoints.filter((c) => c.n <= forkAt);
+    this.cluster.checkpoints = checkpoints;
+    const branch: Branch = { id: this.branches.length, label: forkLabel(e), parent: this.current.id, forkAt, record: recordOf(this.cluster), times: [], checkpoints };
     this.branches.push(branch);
     this.current = branch;
     this.ahead = [];

@@ -8,14 +8,20 @@
 // computation will take (modelled from its size, not measured), so a run is a function of its seed and
 // the student's actions — and can be stepped one protocol event at a time.
 // Live time (measuring speedup): the real clock; messages are handled as they arrive; durations are real.
+//
+// Checkpoints (virtual time, for time travel): every `checkpointEvery` events the cluster copies its whole
+// state as data (checkpoint.ts); Cluster.restore(checkpoint) gives a cluster that runs on exactly as this
+// one did from there.
 import { Engine } from '../engine/engine.ts';
 import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
 import { Scheduler } from './scheduler.ts';
-import { Links, type LinkedNode } from './links.ts';
+import { Links, type LinkEvent, type LinkedNode } from './links.ts';
+import { NodeInputs, resumeMessage } from './node-resume.ts';
+import { BinlogCopier, chunked, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
-import { MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
-import { Session, type CommandPolicy } from '../protocol/session.ts';
+import { joinBytes, MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
+import { Session, type CommandPolicy, type SessionSnapshot } from '../protocol/session.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { QueueModel, type ConnOwner } from './queue-model.ts';
 import { JobHistory } from '../history/history.ts';
@@ -65,14 +71,19 @@ export interface ClusterOptions {
   latency?: number;
   /** Whether the queue server starts with a binlog (`beanstalkd -b`). */
   binlog?: boolean;
+  /** Virtual time: take a checkpoint every this many events (none if absent). */
+  checkpointEvery?: number;
+  /** Cluster.restore builds the server itself. */
+  restoring?: boolean;
 }
 
 interface NodeHandle extends NodeView, LinkedNode {
   config: NodeConfig;
   /** The node's open connections to the server, by the node's connection number. */
   sessions: Map<number, Session>;
-  /** Its open connections to the key-value store. */
+  /** Its open connections to the key-value store, and until when each is busy answering (the store answers a connection's requests in turn). */
   storeSessions: Map<number, KvSession>;
+  storeBusy: Map<number, number>;
   spawnProcess: () => NodeProcess;
   allow?: CommandPolicy;
 }
@@ -86,7 +97,7 @@ export class Cluster {
   readonly history: JobHistory;
   readonly nodes = new Map<number, NodeHandle>();
   /** The run as data: the event trace and the student's actions. */
-  private readonly log = new RunLog();
+  private log = new RunLog();
   /** The key-value store node (memcached's role in the report's matrix program), once a scenario adds it. */
   store: KvStore | null = null;
   readonly binlog: BinlogStorage & { snapshot?(): Map<number, Uint8Array> };
@@ -107,7 +118,7 @@ export class Cluster {
    */
   private owners = new Map<number, ConnOwner & { name: string }>();
   /** The event heap, the engine's timers and the nodes' horizons, on the cluster's clock. */
-  private readonly scheduler: Scheduler;
+  private readonly scheduler: Scheduler<LinkEvent>;
   /** The links between the page's servers and the nodes. */
   private readonly links: Links;
   private nextNodeId = 1;
@@ -120,6 +131,14 @@ export class Cluster {
   private shown: { at: number; seq: number; node: NodeHandle; gen: number; m: Extract<FromNode, { t: 'status' | 'report' | 'log' }> }[] = [];
   private shownSeq = 0;
   readonly startedAt: number;
+  /**
+   * Checkpoints of this run, in order of position (virtual time, with `checkpointEvery`): those it was
+   * restored with, then those it took. Time travel keeps a list per branch.
+   */
+  checkpoints: ClusterCheckpoint[] = [];
+  /** What consecutive checkpoints share: unchanged records, binlog bytes already kept. */
+  private readonly copier = new StateCopier();
+  private readonly binlogCopier = new BinlogCopier();
 
   constructor(private readonly opts: ClusterOptions) {
     this.virtual = opts.mode === 'virtual';
@@ -139,8 +158,18 @@ export class Cluster {
       },
       beforeEvent: () => this.showDue(),
       scheduled: () => this.armLive(),
+      run: (e) => this.links.run(e),
+      stale: (e) => this.links.stale(e),
+      counted: () => this.checkpointDue(),
     });
-    this.links = new Links(this.clock, this.virtual, this.scheduler, (kind, node, conn, text, job) => this.record(kind, node, conn, text, job));
+    this.links = new Links(
+      this.clock,
+      this.virtual,
+      this.scheduler,
+      (kind, node, conn, text, job) => this.record(kind, node, conn, text, job),
+      (id) => this.nodes.get(id),
+      (n, m) => this.arrive(n as NodeHandle, m),
+    );
     const scheduler = this.scheduler;
     this.live = this.virtual
       ? null
@@ -155,7 +184,7 @@ export class Cluster {
             this.changed();
           },
         });
-    this.bootServer(new Map());
+    if (!opts.restoring) this.bootServer(new Map());
   }
 
   // ---- observers ------------------------------------------------------------------------------
@@ -226,14 +255,30 @@ export class Cluster {
 
   private bootServer(files: Map<number, Uint8Array>): void {
     const engine = new Engine({ clock: this.clock, instanceId: (this.opts.seed >>> 0).toString(16).padStart(16, '0') });
-    const owners = new Map<number, ConnOwner & { name: string }>();
-    this.owners = owners;
-    this.model = new QueueModel((conn) => {
-      const o = owners.get(conn);
+    this.owners = new Map();
+    this.model = this.newModel();
+    this.checker.serverRestarted();
+    this.work.serverRestarted();
+    this.attach(engine);
+    // `default` exists before anyone can listen: tell the model about the tubes already there.
+    for (const t of engine.tubes.items) this.model.apply({ kind: 'tube', action: 'created', at: this.clock.now(), tube: t.name });
+    if (this.binlogEnabled) restoreFromBinlog(engine, files, this.binlog, { fileSize: 10485760, warn: (m) => this.note(`binlog: ${m}`) });
+    this.history.serverUp(this.clock.now());
+    this.engine = engine;
+  }
+
+  /** A queue model naming the running server's connections after their nodes. */
+  private newModel(): QueueModel {
+    return new QueueModel((conn) => {
+      const o = this.owners.get(conn);
       return o && { node: o.node, conn: o.conn };
     });
-    const model = this.model;
-    const history = this.history;
+  }
+
+  /** The model, the job history, the result check and the work book follow `engine`'s events. */
+  private attach(engine: Engine): void {
+    const { model, history, checker, work } = this;
+    const owners = this.owners;
     history.attach(
       (id) => {
         const job = engine.jobs.get(id);
@@ -241,22 +286,13 @@ export class Cluster {
       },
       (conn) => owners.get(conn)?.name ?? null,
     );
-    const checker = this.checker;
     const body = (id: number) => engine.jobs.get(id)?.body ?? null;
-    checker.serverRestarted();
-    const work = this.work;
-    work.serverRestarted();
     this.unsubscribe = engine.subscribe((e: EngineEvent) => {
       model.apply(e);
       history.apply(e);
       work.apply(e, (conn) => owners.get(conn)?.node, body);
       checker.apply(e, body);
     });
-    // `default` exists before anyone can listen: tell the model about the tubes already there.
-    for (const t of engine.tubes.items) model.apply({ kind: 'tube', action: 'created', at: this.clock.now(), tube: t.name });
-    if (this.binlogEnabled) restoreFromBinlog(engine, files, this.binlog, { fileSize: 10485760, warn: (m) => this.note(`binlog: ${m}`) });
-    history.serverUp(this.clock.now());
-    this.engine = engine;
   }
 
   /** The queue server process dies: all in-memory state is gone, every connection drops. */
@@ -320,6 +356,8 @@ export class Cluster {
       msgSeq: 0,
       sessions: new Map(),
       storeSessions: new Map(),
+      storeBusy: new Map(),
+      inputs: new NodeInputs(),
       generation: 0,
       spawnProcess: opts.spawn ?? this.opts.spawn,
       allow: opts.allow,
@@ -340,10 +378,18 @@ export class Cluster {
     n.status = { state: 'starting' };
     // A fresh process runs the program as written: honest.
     n.cheat = 0;
-    n.process.onmessage = (e) => {
-      if (n.generation === gen) this.fromNode(n, e.data);
-    };
+    n.inputs.restarted();
+    this.listen(n, gen);
     this.toNode(n, { t: 'start', vt: this.clock.now(), name: n.name, seed: (this.opts.seed + n.id * 7919) >>> 0, config: n.config, virtual: this.virtual }, true);
+  }
+
+  /** What process `gen` of node `n` sends is handled while it is the node's process. */
+  private listen(n: NodeHandle, gen: number): void {
+    n.process.onmessage = (e) => {
+      if (n.generation !== gen) return;
+      if (e.data.t !== 'idle' && e.data.t !== 'mark') n.inputs.heard();
+      this.fromNode(n, e.data);
+    };
   }
 
   /** The control API of a node whose process is running (a hung one would never answer). */
@@ -376,7 +422,7 @@ export class Cluster {
     const n = this.nodes.get(id);
     if (!n || !NODE_FAULTS.hang.allowed(n)) return;
     this.action({ op: 'hang', node: id }, n);
-    n.process.postMessage({ t: 'hang' });
+    this.links.post(n, { t: 'hang' });
     n.life = 'hung';
     n.horizon = Infinity;
     this.scheduler.wake();
@@ -410,7 +456,7 @@ export class Cluster {
     if (!n || !NODE_FAULTS.slow.allowed(n)) return;
     this.action({ op: 'slow', node: id, factor }, n);
     n.slow = factor;
-    n.process.postMessage({ t: 'slow', factor });
+    this.links.post(n, { t: 'slow', factor });
     this.changed();
   }
 
@@ -520,6 +566,7 @@ export class Cluster {
       if (tell) this.toNode(n, { t: 'closed', vt: 0, conn }, false, 'store');
     }
     n.storeSessions.clear();
+    n.storeBusy.clear();
   }
 
   /**
@@ -567,51 +614,16 @@ export class Cluster {
 
   private fromNode(n: NodeHandle, m: FromNode): void {
     if (n.life !== 'running') return;
-    // What a node sent before it was killed or restarted dies with that process.
-    const gen = n.generation;
-    const fromLiveProcess = (run: () => void) => () => {
-      if (n.generation === gen && n.life !== 'dead') run();
-    };
     switch (m.t) {
       case 'connect':
-        this.links.fromNode(n, m, fromLiveProcess(() => (m.to === 'store' ? this.storeAccept(n, m.conn) : this.serverAccept(n, m.conn))));
-        break;
       case 'data':
-        this.links.fromNode(
-          n,
-          m,
-          fromLiveProcess(() => {
-            const store = n.storeSessions.get(m.conn);
-            if (store) {
-              this.record('to-store', n.id, m.conn, textOf(m.bytes));
-              this.links.count('store', m.bytes);
-              store.receive(m.bytes);
-              return;
-            }
-            this.record('to-server', n.id, m.conn, textOf(m.bytes));
-            this.links.count('server', m.bytes);
-            n.sessions.get(m.conn)?.receive(m.bytes);
-          }),
-        );
-        break;
       case 'close':
-        this.links.fromNode(
-          n,
-          m,
-          fromLiveProcess(() => {
-            const store = n.storeSessions.get(m.conn);
-            if (store) {
-              n.storeSessions.delete(m.conn);
-              this.record('to-store', n.id, m.conn, 'close');
-              store.end();
-              return;
-            }
-            const s = n.sessions.get(m.conn);
-            n.sessions.delete(m.conn);
-            this.record('to-server', n.id, m.conn, 'close');
-            s?.end();
-          }),
-        );
+      case 'rerun-done':
+        // What a node sent before it was killed or restarted dies with that process (see Links).
+        this.links.fromNode(n, m);
+        break;
+      case 'mark':
+        n.inputs.marked(m);
         break;
       case 'compute':
         if (this.virtual) {
@@ -619,20 +631,11 @@ export class Cluster {
           n.computeMs += m.until - m.vt;
         }
         break;
-      case 'sleep': {
-        const until = this.virtual ? m.until : this.clock.now() + (m.until - m.vt);
-        this.scheduler.schedulePage(until, () => this.toNode(n, { t: 'wake', vt: 0 }, true));
+      case 'sleep':
+        this.links.wakeAt(n, this.virtual ? m.until : this.clock.now() + (m.until - m.vt));
         break;
-      }
       case 'idle':
         n.horizon = Infinity;
-        break;
-      case 'rerun-done':
-        this.links.fromNode(
-          n,
-          m,
-          fromLiveProcess(() => this.rerunDone(n, m)),
-        );
         break;
       case 'status':
       case 'report':
@@ -645,6 +648,47 @@ export class Cluster {
     }
     this.scheduler.wake();
     this.changed();
+  }
+
+  /** What a node sent has arrived, from its live process. */
+  private arrive(n: NodeHandle, m: FromNode): void {
+    switch (m.t) {
+      case 'connect':
+        if (m.to === 'store') this.storeAccept(n, m.conn);
+        else this.serverAccept(n, m.conn);
+        break;
+      case 'data': {
+        const store = n.storeSessions.get(m.conn);
+        if (store) {
+          this.record('to-store', n.id, m.conn, textOf(m.bytes));
+          this.links.count('store', m.bytes);
+          store.receive(m.bytes);
+          return;
+        }
+        this.record('to-server', n.id, m.conn, textOf(m.bytes));
+        this.links.count('server', m.bytes);
+        n.sessions.get(m.conn)?.receive(m.bytes);
+        break;
+      }
+      case 'close': {
+        const store = n.storeSessions.get(m.conn);
+        if (store) {
+          n.storeSessions.delete(m.conn);
+          n.storeBusy.delete(m.conn);
+          this.record('to-store', n.id, m.conn, 'close');
+          store.end();
+          return;
+        }
+        const s = n.sessions.get(m.conn);
+        n.sessions.delete(m.conn);
+        this.record('to-server', n.id, m.conn, 'close');
+        s?.end();
+        break;
+      }
+      case 'rerun-done':
+        this.rerunDone(n, m);
+        break;
+    }
   }
 
   private show(n: NodeHandle, m: Extract<FromNode, { t: 'status' | 'report' | 'log' }>): void {
@@ -676,21 +720,21 @@ export class Cluster {
       this.toNode(n, { t: 'refused', vt: 0, conn });
       return;
     }
-    const session = new Session(
-      this.engine,
-      {
-        write: (bytes) => this.toNode(n, { t: 'data', vt: 0, conn, bytes: bytes.slice() }),
-        close: () => {
-          n.sessions.delete(conn);
-          this.toNode(n, { t: 'closed', vt: 0, conn });
-        },
-      },
-      `${n.name}#${conn}`,
-      n.allow,
-    );
+    const session = new Session(this.engine, this.serverTransport(n, conn), `${n.name}#${conn}`, n.allow);
     this.owners.set(session.conn.id, { node: n.id, conn, name: n.name });
     n.sessions.set(conn, session);
     this.toNode(n, { t: 'open', vt: 0, conn });
+  }
+
+  /** Where the queue server's replies on node `n`'s connection `conn` go. */
+  private serverTransport(n: NodeHandle, conn: number) {
+    return {
+      write: (bytes: Uint8Array) => this.toNode(n, { t: 'data', vt: 0, conn, bytes: bytes.slice() }),
+      close: () => {
+        n.sessions.delete(conn);
+        this.toNode(n, { t: 'closed', vt: 0, conn });
+      },
+    };
   }
 
   private storeAccept(n: NodeHandle, conn: number): void {
@@ -700,21 +744,27 @@ export class Cluster {
       this.toNode(n, { t: 'refused', vt: 0, conn }, false, 'store');
       return;
     }
+    const session = new KvSession(store, this.storeTransport(n, conn));
+    n.storeSessions.set(conn, session);
+    n.storeBusy.set(conn, 0);
+    this.toNode(n, { t: 'open', vt: 0, conn }, false, 'store');
+  }
+
+  /** Where the store's replies on node `n`'s connection `conn` go. */
+  private storeTransport(n: NodeHandle, conn: number) {
     // The store answers a connection's requests one after another: a reply never overtakes an earlier one.
-    let busyUntil = 0;
     const after = (ms: number) => {
-      busyUntil = Math.max(this.clock.now(), busyUntil) + ms;
+      const busyUntil = Math.max(this.clock.now(), n.storeBusy.get(conn) ?? 0) + ms;
+      n.storeBusy.set(conn, busyUntil);
       return busyUntil - this.clock.now();
     };
-    const session = new KvSession(store, {
-      write: (bytes) => this.toNode(n, { t: 'data', vt: 0, conn, bytes: bytes.slice() }, false, 'store', after(storeReplyMs(bytes.length))),
+    return {
+      write: (bytes: Uint8Array) => this.toNode(n, { t: 'data', vt: 0, conn, bytes: bytes.slice() }, false, 'store', after(storeReplyMs(bytes.length))),
       close: () => {
         n.storeSessions.delete(conn);
         this.toNode(n, { t: 'closed', vt: 0, conn }, false, 'store', after(0));
       },
-    });
-    n.storeSessions.set(conn, session);
-    this.toNode(n, { t: 'open', vt: 0, conn }, false, 'store');
+    };
   }
 
   // ---- time ------------------------------------------------------------------------------------
@@ -735,23 +785,25 @@ export class Cluster {
     const engine = this.engine;
     if (!engine) return;
     this.recordPageInput(conn, bytes);
-    let page = this.pageSessions.get(conn);
-    if (!page || page.engine !== engine) {
-      const session: Session = new Session(
-        engine,
-        {
-          write: () => {},
-          close: () => {
-            if (this.pageSessions.get(conn)?.session === session) this.pageSessions.delete(conn);
-          },
-        },
-        conn,
-      );
-      page = { engine, session };
-      this.pageSessions.set(conn, page);
-    }
-    page.session.receive(bytes);
+    const page = this.pageSessions.get(conn);
+    (page?.engine === engine ? page.session : this.pageSession(engine, conn, conn)).receive(bytes);
     this.changed();
+  }
+
+  /** The replay's stand-in for page connection `conn` (new, or `from` a checkpoint's snapshot): its replies go nowhere. */
+  private pageSession(engine: Engine, conn: string, from: string | SessionSnapshot): Session {
+    const session: Session = new Session(
+      engine,
+      {
+        write: () => {},
+        close: () => {
+          if (this.pageSessions.get(conn)?.session === session) this.pageSessions.delete(conn);
+        },
+      },
+      from,
+    );
+    this.pageSessions.set(conn, { engine, session });
+    return session;
   }
 
   /** Moves virtual time on to `at` without processing anything: a replay reaching an action taken between events. */
@@ -846,6 +898,200 @@ export class Cluster {
   /** The run as JSON-ready data: enough to replay it (seed, mode, actions) and to check it (trace). */
   exportRun(): RunRecord {
     return this.log.export({ seed: this.opts.seed, mode: this.opts.mode, latency: this.opts.latency ?? 1, binlog: this.opts.binlog ?? true, events: this.scheduler.processed });
+  }
+
+  // ---- checkpoints -------------------------------------------------------------------------------
+
+  /**
+   * Virtual time: after each event, a checkpoint if one is due (past the last one kept): every
+   * `checkpointEvery` events, and ten times as often over the first 2 × `checkpointEvery` events, where
+   * a lesson's short runs are (a seek there costs a tenth as much, and those checkpoints are small).
+   */
+  private checkpointDue(): void {
+    const every = this.opts.checkpointEvery;
+    const n = this.scheduler.processed;
+    if (!every) return;
+    const spacing = n <= 2 * every ? Math.max(1, Math.floor(every / 10)) : every;
+    if (n % spacing !== 0 || (this.checkpoints.at(-1)?.n ?? -1) >= n) return;
+    const cp = this.checkpoint();
+    if (cp) this.checkpoints.push(cp);
+  }
+
+  /** Takes checkpoints every `every` events from now on (virtual time), into `into` (by default the list it has). */
+  checkpointEvery(every: number, into = this.checkpoints): void {
+    this.opts.checkpointEvery = every;
+    this.checkpoints = into;
+  }
+
+  /**
+   * The cluster now, as data (see checkpoint.ts); null when it cannot be taken whole: live time, a
+   * remote or restricted node, or the result check on (its re-runs are promises in flight).
+   */
+  checkpoint(): ClusterCheckpoint | null {
+    if (!this.virtual || this.reruns.size || this.checker.fraction > 0) return null;
+    if ([...this.nodes.values()].some((n) => n.remote || n.allow || n.spawnProcess !== this.opts.spawn)) return null;
+    const engine = this.engine?.snapshot() ?? null;
+    // The binlog files are kept once, beside the engine, whether the server is up or not.
+    if (engine?.binlog) engine.binlog.storage = null;
+    const ours = new Set<number>();
+    const before = this.checkpoints.at(-1);
+    const nodes = [...this.nodes.values()].map((n): NodeCheckpoint => {
+      for (const s of n.sessions.values()) ours.add(s.conn.id);
+      const was = before?.nodes.find((b) => b.id === n.id && b.generation === n.generation);
+      return {
+        id: n.id,
+        name: n.name,
+        config: n.config,
+        life: n.life,
+        status: n.status,
+        slow: n.slow,
+        cheat: n.cheat,
+        excluded: n.excluded,
+        backupTasks: n.backupTasks,
+        latency: n.latency,
+        done: chunked(n.done, was?.done),
+        computeMs: n.computeMs,
+        reports: chunked(n.reports, was?.reports),
+        log: chunked(n.log, was?.log),
+        horizon: n.horizon,
+        generation: n.generation,
+        msgSeq: n.msgSeq,
+        queuedToNode: n.queuedToNode,
+        queuedFromNode: n.queuedFromNode,
+        sessions: [...n.sessions].map(([conn, s]) => [conn, s.snapshot()]),
+        store: [...n.storeSessions].map(([conn, s]) => ({ conn, session: this.copier.dataOf(s, ['store', 'transport']), busyUntil: n.storeBusy.get(conn) ?? 0 })),
+        process: n.life === 'dead' ? null : n.inputs.state(),
+      };
+    });
+    const pageSessions = [...this.pageSessions].filter(([, p]) => p.engine === this.engine && !p.session.conn.closed);
+    for (const [, p] of pageSessions) ours.add(p.session.conn.id);
+    const binlog = {
+      files: this.binlog instanceof MemoryBinlogStorage ? this.binlogCopier.files(this.binlog.writes()) : [...(this.binlog.snapshot?.() ?? [])].map(([seq, bytes]) => ({ seq, chunks: [bytes] })),
+      lastId: this.binlog.keptLastId(),
+      flushes: this.binlog instanceof MemoryBinlogStorage ? this.binlog.flushes : 0,
+    };
+    const n = this.scheduler.processed;
+    return {
+      n,
+      clock: this.clock.now(),
+      scheduler: structuredClone(this.scheduler.state()),
+      engine,
+      binlog,
+      binlogEnabled: this.binlogEnabled,
+      owners: { keys: chunked([...this.owners.keys()], before?.owners.keys), values: chunked([...this.owners.values()], before?.owners.values) },
+      pageSessions: pageSessions.map(([name, p]) => [name, p.session.snapshot()]),
+      foreign: engine ? engine.connections.map((c) => c.id).filter((id) => !ours.has(id)) : [],
+      nodes,
+      nextNodeId: this.nextNodeId,
+      nextRerun: this.nextRerun,
+      shownSeq: this.shownSeq,
+      shown: this.shown.map((x) => ({ at: x.at, seq: x.seq, node: x.node.id, gen: x.gen, m: x.m })),
+      model: this.copier.dataOf(this.model),
+      // Frozen: the history copies a record a checkpoint shares before it changes it.
+      history: this.copier.dataOf(this.history, [], true),
+      checker: this.copier.dataOf(this.checker, ['cluster']),
+      work: this.copier.dataOf(this.work),
+      store: this.store && this.copier.dataOf(this.store),
+      traffic: structuredClone(this.links.traffic),
+      log: { trace: this.log.trace, traceLength: this.log.trace.length, actions: this.log.actions, actionsLength: this.log.actions.length, times: this.scheduler.times, },
+    };
+  }
+
+  /**
+   * A cluster at checkpoint `cp` (of a run with options `opts`), which runs on exactly as the run did
+   * from there; it keeps `checkpoints` (the run's, ordered by position) and adds its own past their last.
+   * Its nodes are new processes brought back to their resume points (node-resume.ts).
+   */
+  static restore(cp: ClusterCheckpoint, opts: ClusterOptions, checkpoints: ClusterCheckpoint[] = [cp]): Cluster {
+    const binlog = MemoryBinlogStorage.fromState({ ...cp.binlog, files: cp.binlog.files.map((f) => ({ seq: f.seq, bytes: joinBytes(f.chunks) })) });
+    const c = new Cluster({ ...opts, mode: 'virtual', binlogStorage: binlog, loadBinlog: undefined, restoring: true });
+    c.checkpoints = checkpoints;
+    try {
+      c.takeUp(cp);
+    } catch (err) {
+      c.dispose();
+      throw err;
+    }
+    return c;
+  }
+
+  private takeUp(cp: ClusterCheckpoint): void {
+    (this.clock as ManualClock).set(cp.clock);
+    this.binlogEnabled = cp.binlogEnabled;
+    const ownerKeys = cp.owners.keys.flat();
+    this.owners = new Map(cp.owners.values.flat().map((o, i) => [ownerKeys[i], o]));
+    this.model = this.newModel();
+    restoreData(this.model, cp.model);
+    restoreData(this.checker, cp.checker);
+    restoreData(this.work, cp.work);
+    const engine = cp.engine && Engine.restore(cp.engine, { clock: this.clock, binlogStorage: this.binlog, warn: (m) => this.note(`binlog: ${m}`) });
+    if (engine) {
+      this.attach(engine);
+      this.engine = engine;
+      for (const id of cp.foreign) {
+        const conn = engine.connection(id);
+        if (conn) conn.send = () => {};
+      }
+      for (const [name, snap] of cp.pageSessions) this.pageSession(engine, name, snap);
+    }
+    // After attach, which forgets the names of the server's connections.
+    restoreData(this.history, cp.history, true);
+    if (cp.store) this.store = new KvStore();
+    for (const nc of cp.nodes) {
+      const n: NodeHandle = {
+        ...nc,
+        role: nc.config.role,
+        done: nc.done.flat(),
+        reports: nc.reports.flat(),
+        log: nc.log.flat(),
+        process: null as unknown as NodeProcess,
+        sessions: new Map(),
+        storeSessions: new Map(),
+        storeBusy: new Map(),
+        inputs: new NodeInputs(),
+        spawnProcess: this.opts.spawn,
+      };
+      for (const [conn, snap] of nc.sessions) {
+        if (!engine) throw new Error(`checkpoint at event ${cp.n}: ${n.name} has a connection to a queue server that is down`);
+        n.sessions.set(conn, Session.restore(engine, snap, this.serverTransport(n, conn)));
+      }
+      for (const s of nc.store) {
+        if (!this.store) throw new Error(`checkpoint at event ${cp.n}: ${n.name} has a connection to a key-value store it does not hold`);
+        const session = new KvSession(this.store, this.storeTransport(n, s.conn));
+        restoreData(session, s.session);
+        n.storeSessions.set(s.conn, session);
+        n.storeBusy.set(s.conn, s.busyUntil);
+      }
+      this.nodes.set(n.id, n);
+    }
+    // After the store's sessions, whose construction counted connections the store's counters already hold.
+    if (this.store && cp.store) restoreData(this.store, cp.store);
+    this.nextNodeId = cp.nextNodeId;
+    this.nextRerun = cp.nextRerun;
+    this.shownSeq = cp.shownSeq;
+    this.shown = cp.shown.map((x) => ({ ...x, node: this.nodes.get(x.node) as NodeHandle }));
+    Object.assign(this.links.traffic.server, cp.traffic.server);
+    Object.assign(this.links.traffic.store, cp.traffic.store);
+    this.scheduler.restore(structuredClone(cp.scheduler), cp.log.times.slice(0, cp.n));
+    this.log = new RunLog(cp.log.trace.slice(0, cp.log.traceLength), cp.log.actions.slice(0, cp.log.actionsLength));
+    // Last, the nodes' processes: each a new one, brought back to where the checkpoint had it.
+    for (const nc of cp.nodes) {
+      const n = this.nodes.get(nc.id) as NodeHandle;
+      if (!nc.process) {
+        n.process = { postMessage: () => {}, onmessage: null, terminate: () => {} };
+        continue;
+      }
+      n.process = n.spawnProcess();
+      n.inputs.restore(nc.process);
+      this.listen(n, n.generation);
+      // A hung process answers nothing ever again: it needs no program.
+      if (n.life === 'hung') n.process.postMessage({ t: 'hang' });
+      else {
+        n.process.postMessage(resumeMessage(nc.process));
+        // Time waits until the new process has caught up (it says so with an idle notice).
+        n.horizon = Math.min(n.horizon, this.clock.now());
+      }
+    }
   }
 
   dispose(): void {

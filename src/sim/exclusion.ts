@@ -20,16 +20,17 @@ interface NodeWork {
   finished: RequeuedTask[];
 }
 
+/**
+ * Kept as flat lists of records that never change once written, so time travel's checkpoints share them
+ * from one checkpoint to the next (checkpoint.ts) instead of copying every node's whole work each time.
+ */
 export class WorkBook {
-  private readonly work = new Map<number, NodeWork>();
+  /** Jobs put, and by which node. */
+  private puts: { node: number; job: number }[] = [];
+  /** Tasks finished, and by which node. */
+  private finished: { node: number; task: RequeuedTask }[] = [];
   /** Jobs reserved now, by job id: the node holding it and the task. */
-  private readonly held = new Map<number, { node: number; task: RequeuedTask }>();
-
-  private of(node: number): NodeWork {
-    let w = this.work.get(node);
-    if (!w) this.work.set(node, (w = { put: [], finished: [] }));
-    return w;
-  }
+  private held = new Map<number, { node: number; task: RequeuedTask }>();
 
   /** The engine's event; `node` names the node behind a connection, `body` reads a job the engine holds. */
   apply(e: EngineEvent, node: (conn: number) => number | undefined, body: (id: number) => Uint8Array | null): void {
@@ -37,7 +38,7 @@ export class WorkBook {
     const by = e.conn === null ? undefined : node(e.conn);
     switch (e.action) {
       case 'put':
-        if (by !== undefined) this.of(by).put.push(e.id);
+        if (by !== undefined) this.puts.push({ node: by, job: e.id });
         return;
       case 'reserved': {
         const bytes = body(e.id);
@@ -47,7 +48,7 @@ export class WorkBook {
       case 'deleted': {
         const h = this.held.get(e.id);
         this.held.delete(e.id);
-        if (h && h.node === by) this.of(h.node).finished.push(h.task);
+        if (h && h.node === by) this.finished.push(h);
         return;
       }
       case 'released':
@@ -66,8 +67,9 @@ export class WorkBook {
 
   /** Node `node`'s work, taken out of the book: the jobs it put and the tasks it finished. */
   take(node: number): NodeWork {
-    const w = this.work.get(node) ?? { put: [], finished: [] };
-    this.work.delete(node);
+    const w: NodeWork = { put: this.puts.filter((p) => p.node === node).map((p) => p.job), finished: this.finished.filter((f) => f.node === node).map((f) => f.task) };
+    this.puts = this.puts.filter((p) => p.node !== node);
+    this.finished = this.finished.filter((f) => f.node !== node);
     return w;
   }
 }

@@ -117,8 +117,11 @@ export function actionLabel(a: ClusterAction, name = ''): string {
 
 /** Records a run as it goes: its trace and the student's actions. */
 export class RunLog {
-  readonly trace: TraceEntry[] = [];
-  readonly actions: RecordedAction[] = [];
+  /** `trace` and `actions`: a run's up to some point, to go on from (a restored checkpoint). */
+  constructor(
+    readonly trace: TraceEntry[] = [],
+    readonly actions: RecordedAction[] = [],
+  ) {}
 
   /** An event at `at` (cluster ms): a message, the timers that fired, or a note (an action entry without an action). */
   record(at: number, kind: TraceEntry['kind'], node: number | undefined, conn: number | undefined, text: string, job?: number): void {

@@ -13,22 +13,26 @@ import type { NodeLife } from '../nodes/process.ts';
 export const FROM_PAGE = 0;
 export const FROM_NODE = 1;
 
-interface SimEvent extends HeapItem {
+/** A queued event as plain data (what it does is the host's `run`), so a checkpoint can copy the queue. */
+export interface QueuedEvent<D> {
   at: number;
   /** Tie-breakers that do not depend on real-time arrival: source (FROM_PAGE, FROM_NODE), node id, sequence. */
   src: number;
   srcId: number;
   seq: number;
-  run: () => void;
-  /**
-   * True once the event is a message from a process that has died since it was sent: it is dropped
-   * unseen, neither moving the clock nor counting as an event, so a kill cuts the run at the same point
-   * whether or not the node's last message had arrived (in real time) when the student clicked.
-   */
-  stale?: () => boolean;
+  data: D;
 }
 
-const eventLess = (a: SimEvent, b: SimEvent) =>
+type SimEvent<D> = QueuedEvent<D> & HeapItem;
+
+/** What a checkpoint keeps of the scheduler besides its queued events (see Scheduler.state). */
+export interface SchedulerState<D> {
+  processed: number;
+  pageSeq: number;
+  events: QueuedEvent<D>[];
+}
+
+const eventLess = <D>(a: SimEvent<D>, b: SimEvent<D>) =>
   a.at < b.at || (a.at === b.at && (a.src < b.src || (a.src === b.src && (a.srcId < b.srcId || (a.srcId === b.srcId && a.seq < b.seq)))));
 
 /** A node as the scheduler sees it. */
@@ -39,7 +43,7 @@ export interface ScheduledNode {
 }
 
 /** What the scheduler runs besides its own events: the queue server's timers, and the nodes' horizons. */
-export interface SchedulerHost {
+export interface SchedulerHost<D> {
   nodes(): Iterable<ScheduledNode>;
   /** When the queue server's next timer is due (Infinity: none, or no server). */
   timersDue(): number;
@@ -49,32 +53,57 @@ export interface SchedulerHost {
   beforeEvent(): void;
   /** An event was queued (live time keeps its timer armed for it). */
   scheduled(): void;
+  /** Does what event `data` stands for. */
+  run(data: D): void;
+  /**
+   * True once the event is a message from a process that has died since it was sent: it is dropped
+   * unseen (`run` still sees it, to forget it), neither moving the clock nor counting as an event, so a
+   * kill cuts the run at the same point whether or not the node's last message had arrived (in real
+   * time) when the student clicked.
+   */
+  stale(data: D): boolean;
+  /** One more event has been processed (virtual time: a checkpoint may be taken now). */
+  counted?(): void;
 }
 
-export class Scheduler {
+export class Scheduler<D> {
   /** Events processed so far: the position of the run. */
   processed = 0;
   /** The clock time of each processed event, in order (virtual time: the timeline seeks with it; live time cannot seek and keeps none). */
-  readonly times: number[] = [];
-  private readonly events = new Heap<SimEvent>(eventLess);
+  times: number[] = [];
+  private readonly events = new Heap<SimEvent<D>>(eventLess);
   private pageSeq = 0;
   private activity: (() => void)[] = [];
 
   constructor(
     private readonly clock: Clock,
     private readonly virtual: boolean,
-    private readonly host: SchedulerHost,
+    private readonly host: SchedulerHost<D>,
   ) {}
 
-  /** Queues `run` at `at` from a node (`src` FROM_NODE, its id and its own message sequence); `stale`: it died unseen. */
-  schedule(at: number, src: number, srcId: number, seq: number, run: () => void, stale?: () => boolean): void {
-    this.events.insert({ heapIndex: -1, at, src, srcId, seq, run, stale });
+  /** Queues event `data` at `at` from a node (`src` FROM_NODE, its id and its own message sequence). */
+  schedule(at: number, src: number, srcId: number, seq: number, data: D): void {
+    this.events.insert({ heapIndex: -1, at, src, srcId, seq, data });
     this.host.scheduled();
   }
 
-  /** Queues `run` at `at` from the page (the queue server, the store, a node's wake-up), in the order queued. */
-  schedulePage(at: number, run: () => void): void {
-    this.schedule(at, FROM_PAGE, 0, this.pageSeq++, run);
+  /** Queues event `data` at `at` from the page (the queue server, the store, a node's wake-up), in the order queued. */
+  schedulePage(at: number, data: D): void {
+    this.schedule(at, FROM_PAGE, 0, this.pageSeq++, data);
+  }
+
+  /** Its state as data: the events queued are the heap's own (copy them before they change: structuredClone). */
+  state(): SchedulerState<D> {
+    return { processed: this.processed, pageSeq: this.pageSeq, events: this.events.items.map(({ at, src, srcId, seq, data }) => ({ at, src, srcId, seq, data })) };
+  }
+
+  /** Takes up state `s` (of an empty scheduler), with the event times `times` up to it. */
+  restore(s: SchedulerState<D>, times: number[]): void {
+    this.processed = s.processed;
+    this.pageSeq = s.pageSeq;
+    this.times = times;
+    // The order is total (time, source, node, sequence): the heap comes back the same whatever the insertion order.
+    for (const e of s.events) this.events.insert({ heapIndex: -1, ...e });
   }
 
   /** Earliest instant a running node may still send something at (Infinity if none, and always in live time). */
@@ -88,9 +117,9 @@ export class Scheduler {
   /** The next thing to happen: a queued event or an engine timer (timers go first at equal times). */
   nextAt(): number {
     let e = this.events.peek();
-    for (; e?.stale?.(); e = this.events.peek()) {
+    for (; e && this.host.stale(e.data); e = this.events.peek()) {
       this.events.take();
-      e.run();
+      this.host.run(e.data);
     }
     return Math.min(e ? e.at : Infinity, this.host.timersDue());
   }
@@ -105,8 +134,8 @@ export class Scheduler {
     if (due <= at && due <= this.clock.now()) {
       this.host.fireTimers();
     } else {
-      const e = this.events.take() as SimEvent;
-      e.run();
+      const e = this.events.take() as SimEvent<D>;
+      this.host.run(e.data);
     }
     this.counted();
     return true;
@@ -115,7 +144,10 @@ export class Scheduler {
   /** One more event has been processed, now. */
   counted(): void {
     this.processed++;
-    if (this.virtual) this.times.push(this.clock.now());
+    if (this.virtual) {
+      this.times.push(this.clock.now());
+      this.host.counted?.();
+    }
   }
 
   /** What virtual time waits on has changed: a node answered, or one that had not answered yet stopped (it never will). */

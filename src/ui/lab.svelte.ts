@@ -261,9 +261,7 @@ export class Lab {
     const actions = t.behind ? t.current.record.actions : this.cluster.actions;
     if (seekReaches({ branch: m.branch, n: m.n, actions: m.record.actions.length }, { branch: t.current.id, end: t.end }, actions, t.branches)) await this.seek(m.n);
     else {
-      const id = t.branches.length;
-      t.branches.push({ id, label: m.label, parent: m.branch, forkAt: m.n, record: m.record, times: m.times });
-      await this.switchBranch(id);
+      await this.switchBranch(t.addBranch(m.label, m.branch, m.n, m.record, m.times));
     }
     return this.travel === t && t.position === m.n && !this.rewindError;
   }

@@ -1,6 +1,7 @@
 // Time travel (src/sim/branches.ts) on seeded random runs with kills, hangs, restarts and server
-// crashes, nodes in-thread: a seek is a replay to that event, stepping on from it gives the recorded
-// run back exactly, and a new action behind a branch's end forks the run and keeps both branches.
+// crashes, nodes in-thread: a seek (through the branch's checkpoints, taken every EVERY events here) is
+// a replay to that event, stepping on from it gives the recorded run back exactly, and a new action
+// behind a branch's end forks the run and keeps both branches.
 import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
@@ -16,10 +17,14 @@ afterEach(() => {
 });
 const kept = (c: Cluster) => (clusters.push(c), c);
 
+/** Events between checkpoints: small, so every seek of these short runs restores one. */
+const EVERY = 9;
+const travelOn = (c: Cluster) => new TimeTravel(c, spawnInThread, undefined, 0, EVERY);
+
 /** A run of seed `seed` with five random failures at random events, run until nothing more happens. */
 async function recordedRun(seed: number): Promise<Cluster> {
   const rnd = mulberry32(seed);
-  const c = kept(new Cluster({ seed, mode: 'virtual', spawn: spawnInThread }));
+  const c = kept(new Cluster({ seed, mode: 'virtual', spawn: spawnInThread, checkpointEvery: EVERY }));
   setUp(c, { kind: 'pi', darts: 400_000, jobs: 6, workers: 3, ttr: 3, autostart: true }, seed);
   const workers = [...c.nodes.values()].filter((n) => n.role === 'worker').map((n) => n.id);
   for (let i = 0; i < 5; i++) {
@@ -39,14 +44,17 @@ async function recordedRun(seed: number): Promise<Cluster> {
   return c;
 }
 
-/** What the student sees of a run at its position: the trace, the queue server's whole state, the nodes. */
+/** What the student sees of a run at its position: the trace, the queue server's whole state, job records, the nodes' cards. */
 function state(c: Cluster) {
   return {
     events: c.eventCount,
     now: c.now,
     trace: c.trace,
     engine: c.engine?.snapshot() ?? null,
-    nodes: [...c.nodes.values()].map((n) => ({ id: n.id, life: n.life, done: n.done })),
+    history: c.history.records,
+    model: { jobs: [...c.model.jobs.values()], reservations: c.model.reservations },
+    traffic: c.traffic,
+    nodes: [...c.nodes.values()].map((n) => ({ id: n.id, life: n.life, status: n.status, done: n.done, reports: n.reports, log: n.log })),
   };
 }
 
@@ -57,7 +65,7 @@ describe('seeking is replaying to the event', () => {
     const run = await recordedRun(seed);
     const recorded = run.exportRun();
     expect(recorded.actions.some((a) => a.n > 0)).toBe(true);
-    const travel = new TimeTravel(run, spawnInThread);
+    const travel = travelOn(run);
     const rnd = mulberry32(seed * 31);
     for (const n of [0, Math.floor(rnd() * recorded.events), recorded.events - 5]) {
       const c = kept(await travel.seek(n));
@@ -74,7 +82,7 @@ describe('seeking is replaying to the event', () => {
   test.each(SEEDS)('seed %i: Play after a seek (time advancing by frames) re-applies the recorded actions at their positions', async (seed) => {
     const run = await recordedRun(seed);
     const recorded = run.exportRun();
-    const travel = new TimeTravel(run, spawnInThread);
+    const travel = travelOn(run);
     const c = kept(await travel.seek(Math.floor(recorded.events / 3)));
     const last = recorded.trace[recorded.trace.length - 1].at;
     while (c.now < last) await travel.advanceTo(c.now + 16);
@@ -84,7 +92,7 @@ describe('seeking is replaying to the event', () => {
   test.each(SEEDS)('seed %i: seek(n) equals a fresh replay to n (trace, the queue server state, the nodes)', async (seed) => {
     const run = await recordedRun(seed);
     const recorded: RunRecord = parseRun(JSON.stringify(run.exportRun()));
-    const travel = new TimeTravel(run, spawnInThread);
+    const travel = travelOn(run);
     const rnd = mulberry32(seed * 7);
     for (let i = 0; i < 3; i++) {
       const n = 1 + Math.floor(rnd() * (recorded.events - 1));
@@ -97,9 +105,21 @@ describe('seeking is replaying to the event', () => {
     }
   });
 
+  test.each(SEEDS)('seed %i: a seek restores the last checkpoint at or before the event and runs at most EVERY events from it', async (seed) => {
+    const run = await recordedRun(seed);
+    const travel = travelOn(run);
+    expect(travel.current.checkpoints.length).toBeGreaterThanOrEqual(Math.floor(run.eventCount / EVERY) - 1);
+    for (const n of [run.eventCount - 1, Math.floor(run.eventCount / 2), EVERY + 3]) {
+      let ran = 0;
+      const c = kept(await travel.seek(n, () => ran++));
+      expect(c.eventCount).toBe(n);
+      expect(ran).toBeLessThan(EVERY);
+    }
+  });
+
   test.each(SEEDS)('seed %i: stepping back k events then forward k gives the state before', async (seed) => {
     const run = await recordedRun(seed);
-    const travel = new TimeTravel(run, spawnInThread);
+    const travel = travelOn(run);
     const at = Math.floor(run.eventCount / 2);
     const before = state(kept(await travel.seek(at)));
     for (const k of [1, 5, 17]) {
@@ -110,13 +130,24 @@ describe('seeking is replaying to the event', () => {
       expect(state(travel.cluster)).toEqual(before);
     }
   });
+  test.each(SEEDS)('seed %i: each of many step backs in a row (restoring the checkpoints the first took on its way) is a fresh replay to its event', async (seed) => {
+    const run = await recordedRun(seed);
+    const recorded: RunRecord = parseRun(JSON.stringify(run.exportRun()));
+    const travel = travelOn(run);
+    kept(await travel.seek(recorded.events - 3));
+    for (let i = 0; i < 12; i++) {
+      const c = kept(await travel.stepBack());
+      const fresh = kept(await replayRun(recorded, spawnInThread, { until: c.eventCount }));
+      expect(state(c)).toEqual(state(fresh));
+    }
+  });
 });
 
 describe('forks', () => {
   test.each(SEEDS)('seed %i: a new action behind the end forks the run; both branches keep their records and replay to their own traces', async (seed) => {
     const run = await recordedRun(seed);
     const original = structuredClone(run.exportRun());
-    const travel = new TimeTravel(run, spawnInThread);
+    const travel = travelOn(run);
     const forkAt = Math.floor(original.events / 2);
     const c = kept(await travel.seek(forkAt));
     // Stepping on re-applies the branch's own actions: no fork.
@@ -152,7 +183,7 @@ describe('forks', () => {
 
   test('an exported run keeps its branches, and opening it shows the branch it was saved on', async () => {
     const run = await recordedRun(5);
-    const travel = new TimeTravel(run, spawnInThread);
+    const travel = travelOn(run);
     const c = kept(await travel.seek(30));
     c.killNode([...c.nodes.values()].find((n) => n.role === 'worker' && n.life === 'running')!.id);
     for (let i = 0; i < 20; i++) await travel.step();
@@ -160,7 +191,7 @@ describe('forks', () => {
     const saved = parseRun(file);
     expect(saved.branches?.map((b) => b.label)).toEqual(['first run', travel.branches[1].label]);
     expect(saved.branch).toBe(1);
-    const opened = await TimeTravel.open(saved, spawnInThread);
+    const opened = await TimeTravel.open(saved, spawnInThread, undefined, EVERY);
     kept(opened.cluster);
     expect(opened.branches.map((b) => b.label)).toEqual(travel.branches.map((b) => b.label));
     expect(opened.current.id).toBe(1);
@@ -210,7 +241,7 @@ describe('the timeline seeks by time', () => {
 
   test('seeking to positionAt(t) shows the last event at or before t', async () => {
     const run = await recordedRun(8);
-    const travel = new TimeTravel(run, spawnInThread);
+    const travel = travelOn(run);
     const times = run.eventTimes.slice();
     const t = times[Math.floor(times.length / 2)] + 0.5;
     const n = positionAt(travel.eventTimes, t);

@@ -1,0 +1,131 @@
+// Checkpoints of the whole virtual-time cluster (src/sim/checkpoint.ts): a cluster restored from any
+// checkpoint of a seeded run with kills, hangs, restarts and server crashes runs on to exactly the
+// recorded trace, and is, at its position, what a fresh replay to that position is.
+import { afterEach, describe, expect, test } from 'vitest';
+import { Cluster } from '../../src/sim/cluster.ts';
+import { spawnInThread } from '../../src/nodes/in-thread.ts';
+import { setUp } from '../../src/sim/scenario.ts';
+import { mulberry32 } from '../../src/sim/rng.ts';
+import { replayOptions, replayRun, runForward } from '../../src/sim/replay.ts';
+import type { ClusterAction } from '../../src/sim/run-record.ts';
+import type { Scenario } from '../../src/sim/scenario.ts';
+import { NodeInputs, resumeMessage } from '../../src/sim/node-resume.ts';
+import type { NodeConfig } from '../../src/nodes/messages.ts';
+
+const clusters: Cluster[] = [];
+afterEach(() => {
+  for (const c of clusters.splice(0)) c.dispose();
+});
+const kept = (c: Cluster) => (clusters.push(c), c);
+
+const EVERY = 7;
+
+const PI: Scenario = { kind: 'pi', darts: 100_000, jobs: 6, workers: 3, ttr: 3, autostart: true };
+
+/** A run of seed `seed` with random failures at random events, checkpointed every EVERY events. */
+async function recordedRun(seed: number, scenario = PI): Promise<Cluster> {
+  const rnd = mulberry32(seed);
+  const c = kept(new Cluster({ seed, mode: 'virtual', spawn: spawnInThread, checkpointEvery: EVERY }));
+  setUp(c, scenario, seed);
+  const workers = [...c.nodes.values()].filter((n) => n.role === 'worker').map((n) => n.id);
+  for (let i = 0; i < 6; i++) {
+    const steps = 10 + Math.floor(rnd() * 30);
+    for (let k = 0; k < steps; k++) await c.step();
+    await c.settle();
+    const w = workers[Math.floor(rnd() * workers.length)];
+    const choices: ClusterAction[] = [
+      { op: 'kill', node: w },
+      { op: 'hang', node: w },
+      { op: 'restart', node: w },
+      { op: 'slow', node: w, factor: 2 },
+      { op: 'drop', node: w },
+      c.serverUp ? { op: 'crash-server' } : { op: 'restart-server', binlog: true },
+    ];
+    await c.apply(choices[Math.floor(rnd() * choices.length)]);
+  }
+  await c.runUntil(() => false, 20_000);
+  return c;
+}
+
+/** What the student sees at a position: trace, the queue server, job records, the queue model, every node's card. */
+function state(c: Cluster) {
+  return {
+    events: c.eventCount,
+    now: c.now,
+    trace: c.trace,
+    engine: c.engine?.snapshot() ?? null,
+    history: c.history.records,
+    model: { jobs: [...c.model.jobs.values()], tubes: [...c.model.tubes.values()], reservations: c.model.reservations },
+    traffic: c.traffic,
+    nodes: [...c.nodes.values()].map((n) => ({ id: n.id, life: n.life, status: n.status, done: n.done, reports: n.reports, log: n.log, computeMs: n.computeMs })),
+  };
+}
+
+const SEEDS = [3, 8, 21];
+
+describe('a restored checkpoint runs on as the recorded run', () => {
+  test.each(SEEDS)('seed %i: from every checkpoint, running to the end gives the recorded trace exactly', async (seed) => {
+    const run = await recordedRun(seed);
+    const recorded = structuredClone(run.exportRun());
+    expect(run.checkpoints.length).toBeGreaterThan(recorded.events / EVERY);
+    for (const cp of run.checkpoints) {
+      const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
+      expect(c.eventCount).toBe(cp.n);
+      await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, recorded.events);
+      expect(c.trace).toEqual(recorded.trace);
+      expect(c.actions).toEqual(recorded.actions);
+    }
+  });
+
+  test.each(SEEDS)('seed %i: restored at a checkpoint and run to n, the cluster is a fresh replay to n', async (seed) => {
+    const run = await recordedRun(seed);
+    const recorded = structuredClone(run.exportRun());
+    const rnd = mulberry32(seed * 7);
+    for (let i = 0; i < 4; i++) {
+      const cp = run.checkpoints[Math.floor(rnd() * run.checkpoints.length)];
+      const n = Math.min(recorded.events, cp.n + Math.floor(rnd() * EVERY));
+      const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
+      await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, n);
+      const fresh = kept(await replayRun(recorded, spawnInThread, { until: n }));
+      expect(state(c)).toEqual(state(fresh));
+    }
+  });
+});
+
+describe('programs without resume points, and the key-value store', () => {
+  const scenarios: [string, Scenario][] = [
+    ['matrix by row blocks through the key-value store', { kind: 'matrix', n: 6, granularity: 'row-block', rowsPerJob: 2, workers: 3, ttr: 4, autostart: true }],
+    ['sample sort', { kind: 'sort', values: 300, buckets: 4, workers: 3, ttr: 4, autostart: true }],
+  ];
+  test.each(scenarios)('%s: from every checkpoint, running to the end gives the recorded trace and the same cluster', async (_, scenario) => {
+    const run = await recordedRun(5, scenario);
+    const recorded = structuredClone(run.exportRun());
+    expect(run.checkpoints.length).toBeGreaterThan(recorded.events / EVERY);
+    for (const cp of run.checkpoints) {
+      const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
+      await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, recorded.events);
+      expect(c.trace).toEqual(recorded.trace);
+      // The recorded run's clock ran on to its time limit after its last event.
+      expect({ ...state(c), now: 0 }).toEqual({ ...state(run), now: 0 });
+    }
+    // A restore without resume points re-runs each program from its start: generous on a loaded machine.
+  }, 120_000);
+});
+
+test("a resume point's long lists (a producer's results) are kept in chunks shared with the mark before, and come back whole", () => {
+  const inputs = new NodeInputs();
+  const config: NodeConfig = { role: 'producer', producer: { use: 'jobs', watch: 'results', tasks: [], ttr: 60, pri: 0, pollMs: 100, resume: false } };
+  inputs.log({ t: 'start', vt: 0, name: 'producer', seed: 1, config, virtual: true });
+  const results = Array.from({ length: 600 }, (_, i) => `result ${i}`);
+  const mark = (n: number) => ({ t: 'mark' as const, consumed: 1, vt: n, state: { phase: 'collect', i: n, results: results.slice(0, n) }, slow: 1, nextConn: 2, conns: [1] });
+  inputs.marked(mark(584));
+  const first = inputs.state()!;
+  inputs.marked(mark(600));
+  const second = inputs.state()!;
+  expect(resumeMessage(first).mark?.state).toEqual({ phase: 'collect', i: 584, results: results.slice(0, 584) });
+  expect(resumeMessage(second).mark?.state).toEqual({ phase: 'collect', i: 600, results });
+  const chunks = (r: typeof first) => (r.mark?.state as { results: { chunked: string[][] } }).results.chunked;
+  expect(chunks(second)[0]).toBe(chunks(first)[0]);
+  expect(chunks(second)[1]).toBe(chunks(first)[1]);
+  expect(chunks(second)[2]).not.toBe(chunks(first)[2]);
+});
