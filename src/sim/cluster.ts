@@ -466,7 +466,7 @@ export class Cluster {
     if (!n || !NODE_FAULTS['backup-tasks'].allowed(n)) return;
     this.action({ op: 'backup-tasks', node: id, on }, n);
     n.backupTasks = on;
-    n.process.postMessage({ t: 'backup-tasks', on });
+    this.links.post(n, { t: 'backup-tasks', on });
     this.changed();
   }
 
@@ -476,7 +476,7 @@ export class Cluster {
     if (!n || !NODE_FAULTS.cheat.allowed(n)) return;
     this.action({ op: 'cheat', node: id, rate }, n);
     n.cheat = rate;
-    n.process.postMessage({ t: 'cheat', rate });
+    this.links.post(n, { t: 'cheat', rate });
     this.changed();
   }
 

@@ -129,3 +129,56 @@ test("a resume point's long lists (a producer's results) are kept in chunks shar
   expect(chunks(second)[1]).toBe(chunks(first)[1]);
   expect(chunks(second)[2]).not.toBe(chunks(first)[2]);
 });
+
+describe("the later lessons' runs: backup tasks, random arrivals, a cheater caught by verify results", () => {
+  /** A run of `scenario` with `actions` taken every 25 events, checkpointed every EVERY events. */
+  async function actedRun(seed: number, scenario: Scenario, actions: (c: Cluster, workers: number[], producer: number) => ClusterAction[]) {
+    const c = kept(new Cluster({ seed, mode: 'virtual', spawn: spawnInThread, checkpointEvery: EVERY }));
+    setUp(c, scenario, seed);
+    const nodes = [...c.nodes.values()];
+    const workers = nodes.filter((n) => n.role === 'worker').map((n) => n.id);
+    const producer = nodes.find((n) => n.role === 'producer')!.id;
+    for (const a of actions(c, workers, producer)) {
+      for (let k = 0; k < 25; k++) await c.step();
+      await c.settle();
+      await c.apply(a);
+    }
+    await c.runUntil(() => false, 60_000);
+    return c;
+  }
+
+  async function restoresToTheEnd(run: Cluster) {
+    const recorded = structuredClone(run.exportRun());
+    expect(run.checkpoints.length).toBeGreaterThan(2);
+    for (const cp of run.checkpoints) {
+      const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
+      await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, recorded.events);
+      expect(c.trace).toEqual(recorded.trace);
+      expect({ ...state(c), now: 0 }).toEqual({ ...state(run), now: 0 });
+    }
+  }
+
+  test('lesson 10: a worker slowed ×10 and backup tasks switched on mid-run', async () => {
+    const run = await actedRun(10, { ...PI, jobs: 8, backupTasks: 'off' }, (_, [w], p) => [
+      { op: 'slow', node: w, factor: 10 },
+      { op: 'backup-tasks', node: p, on: true },
+    ]);
+    await restoresToTheEnd(run);
+  }, 120_000);
+
+  test('lesson 12: Poisson arrivals, a worker killed', async () => {
+    const run = await actedRun(12, { kind: 'queueing', rate: 120, service: 400, arrivals: 30, workers: 2, ttr: 60, autostart: true }, (_, [w]) => [{ op: 'kill', node: w }]);
+    await restoresToTheEnd(run);
+  }, 120_000);
+
+  test('lesson 11: a worker cheats from early on; the checkpoints before verify results is set still restore the work a later exclusion undoes', async () => {
+    const run = await actedRun(11, { ...PI, jobs: 12, workers: 4 }, (_, [w]) => [
+      { op: 'cheat', node: w, rate: 1 },
+      { op: 'slow', node: w, factor: 2 },
+      { op: 'verify', fraction: 1 },
+    ]);
+    // The cheater was caught, and π is honest again: the exclusion undid work done before the checkpoints.
+    expect([...run.nodes.values()].some((n) => n.excluded !== undefined)).toBe(true);
+    await restoresToTheEnd(run);
+  }, 120_000);
+});
