@@ -7,6 +7,8 @@
 //   4. a client that pipelines `peek` and never reads: server RSS growth, another client's round trips
 //   5-7. in Debian's Chromium: the π kernel, the cluster simulator, real-node mode over WebRTC
 //   8. the engine's checkpoints: snapshot, restore and size vs rebuilding the state by re-running its commands
+//   (class-room.ts: benchClassRoom(), the host page's frame gaps with 128 busy remote nodes and the time
+//   they take to join; to be run beside the class section)
 //
 // `npm run bench -- SECTION...` runs only the named sections (inproc, tcp, memory, slow-reader, browser,
 // engine-snapshot).

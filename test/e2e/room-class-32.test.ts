@@ -1,0 +1,121 @@
+// A class-sized room on one machine (issue 14): a Chromium host page and 32 headless joiners × 4 nodes
+// in 4 `npm run join` processes. All 128 remote nodes join within 30 s; while a π run keeps them busy
+// the host keeps drawing (frame gaps measured from requestAnimationFrame timestamps in the page: the
+// median at most 100 ms, the worst under a generous bound on this shared 2-core machine), its controls
+// answer, and the Class tab lists the 32 joiners with their jobs done. The joiners run at nice 19
+// (test/support/class-room.ts): in a lab they are other machines.
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import path from 'node:path';
+import type { Page } from 'playwright-core';
+import { hostRoom, nodeCard, openRoomLab, SCREENSHOTS, type RoomLab } from './browser.ts';
+import { frameGapsStart, frameGapsStop, joinClass, remoteWorking, type ClassProcesses } from '../support/class-room.ts';
+
+const PROCESSES = 4;
+const JOINERS = 8;
+const CORES = 4;
+const NODES = PROCESSES * JOINERS * CORES;
+/** The issue's bar: frames at most 100 ms apart while 128 remote cards are busy (the median: "the test checks generously"). */
+const MEDIAN_GAP_MS = 100;
+/** The worst gap, generously (a garbage collection, the Class tab's first layout, a loaded CI machine): the page never freezes. */
+const MAX_GAP_MS = 2000;
+/** A control answers (its effect on screen) within this. */
+const ANSWER_MS = 2000;
+
+let lab: RoomLab;
+let room: ClassProcesses | null = null;
+beforeAll(async () => {
+  lab = await openRoomLab(1);
+});
+afterEach(async () => {
+  await room?.stop(1000);
+});
+afterAll(async () => {
+  await lab?.close();
+});
+
+/** Milliseconds from clicking (or pressing) to `answered` resolving. */
+async function answerTime(act: () => Promise<void>, answered: () => Promise<unknown>): Promise<number> {
+  const t0 = Date.now();
+  await act();
+  await answered();
+  return Date.now() - t0;
+}
+
+async function rosterRows(page: Page): Promise<string[][]> {
+  const rows = await page.getByRole('table', { name: 'Roster of the room' }).locator('tbody tr').allInnerTexts();
+  return rows.map((r) => r.split('\t').map((c) => c.trim()));
+}
+
+test(`${NODES} remote nodes (${PROCESSES} processes × ${JOINERS} joiners × ${CORES}) join within 30 s; busy on π, the host keeps drawing and its controls answer; the roster lists 32 joiners with their jobs`, async () => {
+  // 1024 jobs of about 8 M darts: each of the 128 nodes has a job eight times over.
+  const host = await hostRoom(lab, { darts: 8_000_000_000, jobs: 1024 });
+  await host.page.keyboard.press('Escape');
+  const joinStart = Date.now();
+  room = joinClass(host.link, { processes: PROCESSES, joiners: JOINERS, cores: CORES, staggerMs: 1500 });
+  while ((await remoteWorking(host.page)).remote < NODES && Date.now() - joinStart < 30_000) await new Promise((r) => setTimeout(r, 250));
+  const joinMs = Date.now() - joinStart;
+  // What a joiner process said, if some did not join: its errors and its last line about each membership.
+  const said = () => [...room!.err(), ...room!.out().map((o) => [...new Set(o.split('\n').filter((l) => /^room /.test(l)).slice(-JOINERS))].join('\n'))].join('\n');
+  expect((await remoteWorking(host.page)).remote, said()).toBe(NODES);
+  expect(joinMs).toBeLessThan(30_000);
+  await nodeCard(host.page, `remote ${PROCESSES * JOINERS}.${CORES}`).waitFor();
+  // Too many for cards: the cluster view draws the room by machine, a named block per joiner.
+  await host.page.getByText(`${NODES} workers on ${PROCESSES * JOINERS} machines`).waitFor();
+  expect(await host.page.locator('.machine-name').allTextContents()).toHaveLength(PROCESSES * JOINERS);
+
+  await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
+  // Busy: most nodes are working on a job at any moment (the others are between two, putting a result or reserving).
+  const busyBy = Date.now() + 30_000;
+  while ((await remoteWorking(host.page)).working < (3 * NODES) / 4 && Date.now() < busyBy) await new Promise((r) => setTimeout(r, 250));
+  const nodes = await remoteWorking(host.page);
+  expect(nodes.working, JSON.stringify(nodes.states)).toBeGreaterThanOrEqual((3 * NODES) / 4);
+  await frameGapsStart(host.page);
+  await new Promise((r) => setTimeout(r, 4000));
+  await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-class-32-cluster.png') });
+
+  // The controls answer while the room is busy: the Class tab opens with its 32 rows, Pause and Play
+  // take effect, and killing the producer shows on its card.
+  const classMs = await answerTime(
+    () => host.page.getByRole('tab', { name: 'Class' }).click(),
+    () => host.page.getByRole('table', { name: 'Roster of the room' }).locator('tbody tr').nth(PROCESSES * JOINERS - 1).waitFor({ timeout: 10_000 }),
+  );
+  const time = host.page.getByRole('group', { name: 'Time' });
+  const pauseMs = await answerTime(
+    () => time.getByRole('button', { name: 'Pause' }).click(),
+    () => time.getByRole('button', { name: 'Play' }).waitFor({ timeout: 10_000 }),
+  );
+  await time.getByRole('button', { name: 'Play' }).click();
+  await new Promise((r) => setTimeout(r, 3000));
+  const busy = await remoteWorking(host.page);
+  const gaps = await frameGapsStop(host.page);
+  await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-class-32-roster.png') });
+  const killMs = await answerTime(
+    () => host.page.getByRole('button', { name: 'Kill producer' }).click(),
+    () => nodeCard(host.page, 'producer').filter({ hasText: /dead/ }).waitFor({ timeout: 10_000 }),
+  );
+  console.log(
+    `class room: ${NODES} nodes joined in ${(joinMs / 1000).toFixed(1)} s; frame gaps with ${busy.working} busy: median ${gaps.medianMs.toFixed(1)} ms, p95 ${gaps.p95Ms.toFixed(1)} ms, max ${gaps.maxMs.toFixed(0)} ms over ${gaps.frames} frames; Class tab ${classMs} ms, Pause ${pauseMs} ms, Kill producer ${killMs} ms`,
+  );
+  expect(busy.working).toBeGreaterThanOrEqual(NODES / 2);
+  expect(gaps.frames).toBeGreaterThan(50);
+  expect(gaps.medianMs).toBeLessThanOrEqual(MEDIAN_GAP_MS);
+  expect(gaps.maxMs).toBeLessThan(MAX_GAP_MS);
+  expect(classMs).toBeLessThan(ANSWER_MS);
+  expect(pauseMs).toBeLessThan(ANSWER_MS);
+  expect(killMs).toBeLessThan(ANSWER_MS);
+
+  // The roster: 32 joiners in the room, 4 nodes each, and nearly every one has jobs done already.
+  const rows = await rosterRows(host.page);
+  expect(rows).toHaveLength(PROCESSES * JOINERS);
+  for (const r of rows) {
+    expect(r[1]).toMatch(/^lab\d-\d$/);
+    expect(r[3]).toMatch(new RegExp(`^\\d+ / ${CORES}$`));
+    expect(r[4]).toBe('in the room');
+  }
+  expect(rows.filter((r) => Number(r[5]) > 0).length).toBeGreaterThanOrEqual(PROCESSES * JOINERS - 2);
+
+  await room.stop();
+  expect(room.err().join('')).toBe('');
+  expect(host.errors).toEqual([]);
+  await host.page.context().close();
+});
