@@ -2,8 +2,8 @@
 // in 4 `npm run join` processes. All 128 remote nodes join within 30 s; while a π run keeps them busy
 // the host keeps drawing (frame gaps measured from requestAnimationFrame timestamps in the page: the
 // median at most 100 ms, the worst under a generous bound on this shared 2-core machine), its controls
-// answer, and the Class tab lists the 32 joiners with their jobs done. The joiners run at nice 19
-// (test/support/class-room.ts): in a lab they are other machines.
+// answer, and the Class tab lists the 32 joiners with their jobs done. Once started, the joiners' node
+// threads run at nice 19 (test/support/class-room.ts): in a lab they are other machines.
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
@@ -63,6 +63,9 @@ test(`${NODES} remote nodes (${PROCESSES} processes × ${JOINERS} joiners × ${C
   await host.page.getByText(`${NODES} workers on ${PROCESSES * JOINERS} machines`).waitFor();
   expect(await host.page.locator('.machine-name').allTextContents()).toHaveLength(PROCESSES * JOINERS);
 
+  // Every node started (in reserve, waiting for a job): from now on their threads yield the cores to the host page's.
+  await expect.poll(async () => (await remoteWorking(host.page)).states, { timeout: 30_000, interval: 250 }).toEqual({ waiting: NODES });
+  room.yieldCpu();
   await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
   // Busy: most nodes are working on a job at any moment (the others are between two, putting a result or reserving).
   const busyBy = Date.now() + 30_000;

@@ -2,10 +2,10 @@
 // J joiners × N nodes each join a room hosted by a Chromium page, and the page's frame gaps are
 // measured from requestAnimationFrame timestamps collected in it.
 //
-// The joiners' nodes (their worker threads) run at the lowest CPU priority (nice 19): in a lab they are
-// other machines, and on this one 128 starting or busy threads would otherwise take the host page's
-// cores, and their own process's: the main thread, which answers the room's heartbeats, and WebRTC's
-// threads (named by libwebrtc), which carry the data channels, keep theirs.
+// Once started, the joiners' nodes (their worker threads) can be put at the lowest CPU priority (nice 19,
+// `yieldCpu`): in a lab they are other machines, and on this one 128 busy threads would otherwise take the
+// host page's cores, and their own process's: the main thread, which answers the room's heartbeats, and
+// WebRTC's threads (named by libwebrtc), which carry the data channels, keep theirs.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -19,6 +19,8 @@ export interface ClassProcesses {
   /** Each process's output so far. */
   out(): string[];
   err(): string[];
+  /** The Node threads of every process but its main thread (the nodes' worker threads) to nice 19: call it once the nodes have started. */
+  yieldCpu(): void;
   /** Ctrl-C to every process; resolves once all have exited (SIGKILL after `graceMs`). */
   stop(graceMs?: number): Promise<void>;
 }
@@ -30,7 +32,6 @@ export interface ClassProcesses {
 export function joinClass(link: string, s: { processes: number; joiners: number; cores: number; name?: string; staggerMs?: number }): ClassProcesses {
   const outs: string[] = [];
   const errs: string[] = [];
-  let stopped = false;
   const procs = Array.from({ length: s.processes }, (_, p) => {
     const args = [link, '--joiners', String(s.joiners), '--cores', String(s.cores), '--name', `${s.name ?? 'lab'}${p + 1}`];
     // `sleep` holds the place of the process until its turn: its pid is the joiner's once it execs.
@@ -42,32 +43,23 @@ export function joinClass(link: string, s: { processes: number; joiners: number;
     proc.stderr!.on('data', (d) => (errs[p] += d));
     return proc;
   });
-  // Every Node thread of every process but its main thread goes to nice 19 as it starts (looked for every 100 ms, until `stop`).
-  void (async () => {
-    const done = new Set<string>();
-    while (!stopped) {
-      // Linux's priority is a thread's: each one under /proc/PID/task; the main thread's id is the process's.
-      for (const proc of procs) {
-        if (proc.exitCode !== null || proc.signalCode !== null) continue;
-        try {
-          for (const tid of readdirSync(`/proc/${proc.pid}/task`)) {
-            if (Number(tid) === proc.pid || done.has(tid)) continue;
-            done.add(tid);
-            if (readFileSync(`/proc/${proc.pid}/task/${tid}/comm`, 'utf8').trim() === 'node') os.setPriority(Number(tid), 19);
-          }
-        } catch {
-          // The process or thread ended meanwhile.
-        }
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
   return {
     procs,
     out: () => [...outs],
     err: () => [...errs],
+    yieldCpu() {
+      // Linux's priority is a thread's: each one under /proc/PID/task; the main thread's id is the process's.
+      for (const proc of procs) {
+        try {
+          for (const tid of readdirSync(`/proc/${proc.pid}/task`)) {
+            if (Number(tid) !== proc.pid && readFileSync(`/proc/${proc.pid}/task/${tid}/comm`, 'utf8').trim() === 'node') os.setPriority(Number(tid), 19);
+          }
+        } catch {
+          // The process (or a thread) ended meanwhile.
+        }
+      }
+    },
     async stop(graceMs = 5000) {
-      stopped = true;
       await Promise.all(
         procs.map((proc) => {
           if (proc.exitCode !== null || proc.signalCode !== null) return;
