@@ -18,8 +18,10 @@ const NODES = PROCESSES * JOINERS * CORES;
 const MEDIAN_GAP_MS = 100;
 /** The worst gap, generously (a garbage collection, the Class tab's first layout, a loaded CI machine): the page never freezes. */
 const MAX_GAP_MS = 2000;
-/** A control answers (its effect on screen) within this. */
-const ANSWER_MS = 2000;
+/** A click is answered (the frame showing what it did is drawn) within this, measured in the page (Event Timing). */
+const ANSWER_MS = 500;
+/** And its effect is on screen within this, seen from the test (Playwright's own round trips included). */
+const SEEN_MS = 10_000;
 
 let lab: RoomLab;
 let room: ClassProcesses | null = null;
@@ -33,14 +35,6 @@ afterAll(async () => {
   await lab?.close();
 });
 
-/** Milliseconds from clicking (or pressing) to `answered` resolving. */
-async function answerTime(act: () => Promise<void>, answered: () => Promise<unknown>): Promise<number> {
-  const t0 = Date.now();
-  await act();
-  await answered();
-  return Date.now() - t0;
-}
-
 async function rosterRows(page: Page): Promise<string[][]> {
   const rows = await page.getByRole('table', { name: 'Roster of the room' }).locator('tbody tr').allInnerTexts();
   return rows.map((r) => r.split('\t').map((c) => c.trim()));
@@ -51,7 +45,7 @@ test(`${NODES} remote nodes (${PROCESSES} processes × ${JOINERS} joiners × ${C
   const host = await hostRoom(lab, { darts: 8_000_000_000, jobs: 1024 });
   await host.page.keyboard.press('Escape');
   const joinStart = Date.now();
-  room = joinClass(host.link, { processes: PROCESSES, joiners: JOINERS, cores: CORES, staggerMs: 1500 });
+  room = joinClass(host.link, { processes: PROCESSES, joiners: JOINERS, cores: CORES, staggerMs: 3000 });
   while ((await remoteWorking(host.page)).remote < NODES && Date.now() - joinStart < 30_000) await new Promise((r) => setTimeout(r, 250));
   const joinMs = Date.now() - joinStart;
   // What a joiner process said, if some did not join: its errors and its last line about each membership.
@@ -67,45 +61,43 @@ test(`${NODES} remote nodes (${PROCESSES} processes × ${JOINERS} joiners × ${C
   await expect.poll(async () => (await remoteWorking(host.page)).states, { timeout: 30_000, interval: 250 }).toEqual({ waiting: NODES });
   room.yieldCpu();
   await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
-  // Busy: most nodes are working on a job at any moment (the others are between two, putting a result or reserving).
+  // Busy: most nodes have a job at any moment (the others are reserving their next).
   const busyBy = Date.now() + 30_000;
-  while ((await remoteWorking(host.page)).working < (3 * NODES) / 4 && Date.now() < busyBy) await new Promise((r) => setTimeout(r, 250));
-  const nodes = await remoteWorking(host.page);
+  let nodes = await remoteWorking(host.page);
+  while (nodes.working < (3 * NODES) / 4 && Date.now() < busyBy) {
+    await new Promise((r) => setTimeout(r, 250));
+    nodes = await remoteWorking(host.page);
+  }
   expect(nodes.working, JSON.stringify(nodes.states)).toBeGreaterThanOrEqual((3 * NODES) / 4);
   await frameGapsStart(host.page);
   await new Promise((r) => setTimeout(r, 4000));
   await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-class-32-cluster.png') });
 
-  // The controls answer while the room is busy: the Class tab opens with its 32 rows, Pause and Play
+  // The controls answer while the room is busy: the Class tab opens with its 32 rows, Play and Pause
   // take effect, and killing the producer shows on its card.
-  const classMs = await answerTime(
-    () => host.page.getByRole('tab', { name: 'Class' }).click(),
-    () => host.page.getByRole('table', { name: 'Roster of the room' }).locator('tbody tr').nth(PROCESSES * JOINERS - 1).waitFor({ timeout: 10_000 }),
-  );
+  await host.page.getByRole('tab', { name: 'Class' }).click();
+  await host.page.getByRole('table', { name: 'Roster of the room' }).locator('tbody tr').nth(PROCESSES * JOINERS - 1).waitFor({ timeout: SEEN_MS });
+  // A room's run is live time, shown paused until the host presses Play (its clock then moves on screen).
   const time = host.page.getByRole('group', { name: 'Time' });
-  const pauseMs = await answerTime(
-    () => time.getByRole('button', { name: 'Pause' }).click(),
-    () => time.getByRole('button', { name: 'Play' }).waitFor({ timeout: 10_000 }),
-  );
   await time.getByRole('button', { name: 'Play' }).click();
+  await time.getByRole('button', { name: 'Pause' }).waitFor({ timeout: SEEN_MS });
+  await time.getByRole('button', { name: 'Pause' }).click();
+  await time.getByRole('button', { name: 'Play' }).waitFor({ timeout: SEEN_MS });
+  // The producer stops; the jobs it put stay in the queue for the nodes.
+  await host.page.getByRole('button', { name: 'Kill producer' }).click();
+  await nodeCard(host.page, 'producer').filter({ hasText: /dead/ }).waitFor({ timeout: SEEN_MS });
   await new Promise((r) => setTimeout(r, 3000));
   const busy = await remoteWorking(host.page);
   const gaps = await frameGapsStop(host.page);
   await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-class-32-roster.png') });
-  const killMs = await answerTime(
-    () => host.page.getByRole('button', { name: 'Kill producer' }).click(),
-    () => nodeCard(host.page, 'producer').filter({ hasText: /dead/ }).waitFor({ timeout: 10_000 }),
-  );
   console.log(
-    `class room: ${NODES} nodes joined in ${(joinMs / 1000).toFixed(1)} s; frame gaps with ${busy.working} busy: median ${gaps.medianMs.toFixed(1)} ms, p95 ${gaps.p95Ms.toFixed(1)} ms, max ${gaps.maxMs.toFixed(0)} ms over ${gaps.frames} frames; Class tab ${classMs} ms, Pause ${pauseMs} ms, Kill producer ${killMs} ms`,
+    `class room: ${NODES} nodes joined in ${(joinMs / 1000).toFixed(1)} s; frame gaps with ${busy.working} busy: median ${gaps.medianMs.toFixed(1)} ms, p95 ${gaps.p95Ms.toFixed(1)} ms, max ${gaps.maxMs.toFixed(0)} ms over ${gaps.frames} frames; clicks answered in ${JSON.stringify(gaps.clicks)} (others under 16 ms)`,
   );
   expect(busy.working).toBeGreaterThanOrEqual(NODES / 2);
   expect(gaps.frames).toBeGreaterThan(50);
   expect(gaps.medianMs).toBeLessThanOrEqual(MEDIAN_GAP_MS);
   expect(gaps.maxMs).toBeLessThan(MAX_GAP_MS);
-  expect(classMs).toBeLessThan(ANSWER_MS);
-  expect(pauseMs).toBeLessThan(ANSWER_MS);
-  expect(killMs).toBeLessThan(ANSWER_MS);
+  for (const c of gaps.clicks) expect(c.ms, `the click on ${c.target}`).toBeLessThan(ANSWER_MS);
 
   // The roster: 32 joiners in the room, 4 nodes each, and nearly every one has jobs done already.
   const rows = await rosterRows(host.page);

@@ -78,45 +78,66 @@ export interface FrameGaps {
   medianMs: number;
   p95Ms: number;
   maxMs: number;
+  /**
+   * Each click's input-to-next-paint time meanwhile (the Event Timing API's duration: from the input to
+   * the frame that shows what its handlers did; entries under 16 ms are not reported), by the clicked
+   * element's text.
+   */
+  clicks: { target: string; ms: number }[];
 }
 
-/** Starts collecting the page's requestAnimationFrame timestamps (until `frameGapsStop`). */
+/** Starts collecting the page's requestAnimationFrame timestamps and its clicks' input-to-paint times (until `frameGapsStop`). */
 export function frameGapsStart(page: Page): Promise<void> {
   return page.evaluate(() => {
-    const w = window as unknown as { __frames?: number[]; __framesOn?: boolean };
+    const w = window as unknown as { __frames?: number[]; __framesOn?: boolean; __clicks?: { target: string; ms: number }[]; __clickObserver?: PerformanceObserver };
     w.__frames = [];
     w.__framesOn = true;
+    w.__clicks = [];
     const tick = (t: number) => {
       w.__frames!.push(t);
       if (w.__framesOn) requestAnimationFrame(tick);
     };
     requestAnimationFrame(tick);
+    w.__clickObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries() as PerformanceEventTiming[]) {
+        if (e.name === 'click') w.__clicks!.push({ target: (e.target?.textContent ?? '').trim().slice(0, 40), ms: e.duration });
+      }
+    });
+    w.__clickObserver.observe({ type: 'event', durationThreshold: 16 } as PerformanceObserverInit);
   });
 }
 
 /** Stops collecting and sums the gaps between consecutive frames up. */
 export async function frameGapsStop(page: Page): Promise<FrameGaps> {
-  const times = await page.evaluate(() => {
-    const w = window as unknown as { __frames: number[]; __framesOn: boolean };
+  const { times, clicks } = await page.evaluate(async () => {
+    const w = window as unknown as { __frames: number[]; __framesOn: boolean; __clicks: { target: string; ms: number }[]; __clickObserver: PerformanceObserver };
     w.__framesOn = false;
-    return w.__frames;
+    // Entries are delivered after their frame: one more frame, then whatever is still queued.
+    await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+    for (const e of w.__clickObserver.takeRecords() as PerformanceEventTiming[]) if (e.name === 'click') w.__clicks.push({ target: (e.target?.textContent ?? '').trim().slice(0, 40), ms: e.duration });
+    w.__clickObserver.disconnect();
+    return { times: w.__frames, clicks: w.__clicks };
   });
-  return frameGapStats(times);
+  return { ...frameGapStats(times), clicks };
 }
 
-export function frameGapStats(times: readonly number[]): FrameGaps {
+export function frameGapStats(times: readonly number[]): Omit<FrameGaps, 'clicks'> {
   const gaps = times.slice(1).map((t, i) => t - times[i]).sort((a, b) => a - b);
   const at = (q: number) => (gaps.length ? gaps[Math.min(gaps.length - 1, Math.floor(q * gaps.length))] : NaN);
   return { frames: times.length, medianMs: at(0.5), p95Ms: at(0.95), maxMs: gaps.length ? gaps[gaps.length - 1] : NaN };
 }
 
-/** How many of the host's remote nodes there are, how many are working on a job now, and all of them by state (window.__beanlab is the app's Lab). */
+/**
+ * How many of the host's remote nodes there are, how many are busy with a job now (working on it,
+ * sending its result, or connecting for the next one: the report's worker connects anew for each job),
+ * and all of them by state (window.__beanlab is the app's Lab).
+ */
 export function remoteWorking(page: Page): Promise<{ remote: number; working: number; states: Record<string, number> }> {
   return page.evaluate(() => {
     type Node = { remote?: unknown; status: { state: string } };
     const nodes = [...(window as unknown as { __beanlab: { cluster: { nodes: Map<number, Node> } } }).__beanlab.cluster.nodes.values()].filter((n) => n.remote);
     const states: Record<string, number> = {};
     for (const n of nodes) states[n.status.state] = (states[n.status.state] ?? 0) + 1;
-    return { remote: nodes.length, working: (states.working ?? 0) + (states.sending ?? 0), states };
+    return { remote: nodes.length, working: (states.working ?? 0) + (states.sending ?? 0) + (states.connecting ?? 0), states };
   });
 }
