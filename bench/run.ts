@@ -8,6 +8,8 @@
 //   5-7. in Debian's Chromium: the π kernel, the cluster simulator, real-node mode over WebRTC
 //   8. the engine's checkpoints: snapshot, restore and size vs rebuilding the state by re-running its commands
 //   9. time travel on a 10^5-event run with 16 workers: seek, step back and checkpoint memory vs replay from event 0
+//   (class-room.ts: benchClassRoom(), the host page's frame gaps with 128 busy remote nodes and the time
+//   they take to join; to be run beside the class section)
 //
 // `npm run bench -- SECTION...` runs only the named sections (inproc, tcp, memory, slow-reader, browser,
 // engine-snapshot, time-travel).

@@ -2,7 +2,7 @@
 // at an 800 px window, a 1280×720 monitor and a 1920×1080 screen, with the lesson pane and the inspector
 // as they are there).
 import { describe, expect, test } from 'vitest';
-import { clusterLayout, inspectorFits, type Box, type ClusterShape } from '../../src/ui/cluster-layout.ts';
+import { clusterLayout, inspectorFits, tilesPerRow, type Box, type ClusterShape, type Machine } from '../../src/ui/cluster-layout.ts';
 
 const ids = (n: number, from = 1) => Array.from({ length: n }, (_, i) => from + i);
 
@@ -61,6 +61,78 @@ describe('clusterLayout: the roomiest worker cards that fit', () => {
     expect(l.placeholder.x).toBe(l.server.x - 2.2 * 15 - 16 * 15);
     expect(l.placeholder.y + l.placeholder.h / 2).toBeCloseTo(377 / 2);
     expect(l.stageW).toBeLessThanOrEqual(988);
+  });
+});
+
+/** A room of `joiners` machines of `nodes` nodes each, ids in joining order, after `local` of the page's own workers. */
+function room(joiners: number, nodes: number, local = 0): { workers: number[]; machines: Machine[] } {
+  const machines: Machine[] = local ? [{ key: '', nodes: ids(local) }] : [];
+  for (let j = 0; j < joiners; j++) machines.push({ key: `peer${j}`, nodes: ids(nodes, 1 + local + j * nodes) });
+  return { workers: machines.flatMap((m) => m.nodes), machines };
+}
+
+const inside = (b: Box, o: Box) => b.x >= o.x - 0.01 && b.y >= o.y - 0.01 && b.x + b.w <= o.x + o.w + 0.01 && b.y + b.h <= o.y + o.h + 0.01;
+
+describe('clusterLayout: a class-sized room is drawn by machine', () => {
+  test('32 joiners × 4 nodes at 1280×720: a block per joiner holding its 4 tiles, no block over another or the server, one link per block', () => {
+    const r = room(32, 4);
+    const l = clusterLayout(shape(988, 377, 15, 0, r));
+    expect(l.density).toBe('tiny');
+    expect(l.machineBoxes.size).toBe(32);
+    const blocks = [...l.machineBoxes.values()];
+    for (const [i, m] of r.machines.entries()) {
+      const block = l.machineBoxes.get(m.key)!;
+      expect(overlap(block, l.server)).toBe(false);
+      for (const [j, other] of blocks.entries()) if (j !== i) expect(overlap(block, other), `blocks ${i} and ${j}`).toBe(false);
+      for (const id of m.nodes) {
+        expect(inside(l.boxes.get(id)!, block), `node ${id} inside its block`).toBe(true);
+        // Its messages travel its machine's link, which ends at the block's edge.
+        expect(l.links.get(id)).toMatchObject({ nx: block.x, mx: block.x, ny: block.y + block.h / 2 });
+      }
+      for (const [a, b] of [[0, 1], [0, 2], [1, 3], [2, 3]]) expect(overlap(l.boxes.get(m.nodes[a])!, l.boxes.get(m.nodes[b])!)).toBe(false);
+    }
+    // The producer's link and one per machine, not one per node.
+    expect(l.lines).toHaveLength(1 + 32);
+    // Blocks fill the height before the next column; the stage scrolls down rather than past the view's width.
+    expect(l.stageW).toBeLessThanOrEqual(988 + 0.5);
+    expect(new Set(blocks.map((b) => b.x)).size).toBeGreaterThan(1);
+  });
+
+  test('at 1920×1080 the whole class fits the view', () => {
+    const l = clusterLayout(shape(1134, 633, 18, 0, room(32, 4)));
+    expect(l.machineBoxes.size).toBe(32);
+    expect(l.stageW).toBeLessThanOrEqual(1134 + 0.5);
+    expect(l.stageH).toBeLessThanOrEqual(633 + 0.5);
+  });
+
+  test("the page's own workers are a machine too", () => {
+    const l = clusterLayout(shape(988, 377, 15, 0, room(20, 4, 2)));
+    expect(l.machineBoxes.size).toBe(21);
+    for (const id of [1, 2]) expect(inside(l.boxes.get(id)!, l.machineBoxes.get('')!)).toBe(true);
+  });
+
+  test('cards that are not tiny stay cards, one per node, whatever their machines', () => {
+    const l = clusterLayout(shape(988, 377, 15, 0, room(4, 3)));
+    expect(l.density).toBe('compact');
+    expect(l.machineBoxes.size).toBe(0);
+    expect(l.lines).toHaveLength(1 + 12);
+  });
+
+  test('one node per machine: nothing to group, tiny cards as before', () => {
+    const l = clusterLayout(shape(988, 377, 15, 0, room(64, 1)));
+    expect(l.density).toBe('tiny');
+    expect(l.machineBoxes.size).toBe(0);
+  });
+
+  test.each([
+    [1, 1],
+    [2, 2],
+    [3, 2],
+    [4, 2],
+    [5, 3],
+    [16, 4],
+  ])('a machine of %i nodes: %i tiles a row', (most, perRow) => {
+    expect(tilesPerRow(most)).toBe(perRow);
   });
 });
 
