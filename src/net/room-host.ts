@@ -19,7 +19,7 @@ import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messag
 import type { Command } from '../engine/command.ts';
 import type { Connection } from '../engine/connection.ts';
 import type { PeerChannel } from './channel.ts';
-import { decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type LessonAt } from './messages.ts';
+import { batchFrames, decodeJoinerMessages, encodeMessage, FrameReader, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type JoinerMessage, type LessonAt } from './messages.ts';
 import { RemoteNodeRules } from './worker-commands.ts';
 import { hostAnswer, joinerProof } from './challenge.ts';
 import { sameMac } from './hmac.ts';
@@ -203,8 +203,19 @@ class PeerEntry implements RoomPeer {
     return this.channel.peer;
   }
 
+  /** Messages sent in this turn of the event loop, encoded: they leave together at its end (flush), in a batch. */
+  private outbox: string[] = [];
+
   send(m: HostMessage): void {
-    if (this.state !== 'gone') for (const f of frames(encodeMessage(m))) this.channel.send(f);
+    if (this.state === 'gone') return;
+    if (!this.outbox.length) queueMicrotask(() => this.flush());
+    this.outbox.push(encodeMessage(m));
+  }
+
+  flush(): void {
+    const texts = this.outbox;
+    this.outbox = [];
+    for (const f of batchFrames(texts)) this.channel.send(f);
   }
 }
 
@@ -412,10 +423,22 @@ export class RoomHost {
     const frame = e.reader.read(data);
     if (!frame.ok) return this.drop(e, `sent a malformed message (${frame.why})`);
     if (frame.msg === null) return;
-    const d = decodeJoinerMessage(frame.msg);
+    const d = decodeJoinerMessages(frame.msg);
     if (!d.ok) return this.drop(e, `sent a malformed message (${d.why})`);
+    // A batch spends a message of the quota for each message in it.
+    if (d.msg.length > 1 && !e.messages.spend(d.msg.length - 1, now)) return this.drop(e, `sent more than ${MESSAGES_PER_SECOND_PER_SLOT} messages a second per node`);
     e.lastHeard = now;
-    const m = d.msg;
+    // What a message does may end the membership: the rest of its batch is then dropped with it.
+    for (const m of d.msg) if (this.handle(e, m) === 'gone') return;
+  }
+
+  /** Acts on one message from the peer; says what the peer's state is afterwards. */
+  private handle(e: PeerEntry, m: JoinerMessage): PeerState {
+    this.act(e, m);
+    return e.state;
+  }
+
+  private act(e: PeerEntry, m: JoinerMessage): void {
     if (e.state === 'hello') {
       if (m.t !== 'hello') return this.drop(e, `spoke (${m.t}) before saying hello`);
       return this.hello(e, m);
@@ -593,6 +616,7 @@ export class RoomHost {
   private drop(e: PeerEntry, reason: string, tell = true): void {
     if (e.state === 'gone') return;
     if (tell) e.send({ t: 'bye', reason });
+    e.flush();
     e.state = 'gone';
     e.reason = reason;
     e.link.connected = false;
