@@ -340,6 +340,7 @@ function workerConfig(v: unknown): WorkerConfig {
     onFailure: oneOf(o, 'onFailure', ['release-then-delete', 'bury'] as const),
     reconnectEachJob: bool(o, 'reconnectEachJob'),
   };
+  if (o.pipelined !== undefined) config.pipelined = bool(o, 'pipelined');
   if (o.putResults !== undefined) config.putResults = bool(o, 'putResults');
   if (o.maxReserves !== undefined) config.maxReserves = int(o, 'maxReserves', 0, 1_000_000);
   return config;

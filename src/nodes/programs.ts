@@ -42,6 +42,8 @@ function expect(r: Reply, prefix: string, what: string): Reply {
 /** worker.py: connect, watch/ignore, reserve, run the task, put the result, delete, close — for ever. */
 export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise<never> {
   let conn: NodeConnection | null = null;
+  /** A pipelined worker's next reserve, sent with the delete of the job before. */
+  let nextReserve: Promise<Reply> | null = null;
   for (;;) {
     try {
       if (!conn) {
@@ -49,9 +51,11 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise
         conn = await rt.connect();
         await conn.command(`watch ${cfg.watch}`);
         if (cfg.watch !== 'default') await conn.command('ignore default');
+        if (cfg.pipelined && cfg.putResults !== false) await conn.command(`use ${cfg.use}`);
       }
       rt.status({ state: 'waiting' });
-      const r = await conn.command('reserve');
+      const r = await (nextReserve ?? conn.command('reserve'));
+      nextReserve = null;
       if (!r.line.startsWith('RESERVED ')) {
         // DEADLINE_SOON: this worker holds nothing by design, so just ask again.
         continue;
@@ -97,10 +101,16 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise
       rt.status({ state: 'sending', job: id });
       const out = confirmation ?? (result ? encodeResult(result) : 'failed');
       if (cfg.putResults !== false) {
-        await conn.command(`use ${cfg.use}`);
+        if (!cfg.pipelined) await conn.command(`use ${cfg.use}`);
         expect(await conn.command(`put 0 0 60 ${new TextEncoder().encode(out).length}`, out), 'INSERTED', 'put result');
       }
-      await conn.command(`delete ${id}`);
+      const deleted = conn.command(`delete ${id}`);
+      if (cfg.pipelined && !cfg.reconnectEachJob) {
+        nextReserve = conn.command('reserve');
+        // Awaited at the top of the loop; if the connection is lost first, the catch below starts over.
+        nextReserve.catch(() => {});
+      }
+      await deleted;
       if (spec && result) rt.report({ kind: 'task-done', job: id, task: spec.kind, ms: rt.now() - started, units: 1, result: out });
       if (cfg.reconnectEachJob) {
         conn.close();
@@ -108,6 +118,7 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig): Promise
       }
     } catch (err) {
       conn = null;
+      nextReserve = null;
       rt.status({ state: 'failed', detail: (err as Error).message });
       rt.log(`connection lost: ${(err as Error).message}; reconnecting in 1 s`);
       await rt.sleep(1000);

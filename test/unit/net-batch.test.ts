@@ -1,9 +1,11 @@
 // A class-sized room's traffic: room messages sent together travel together (a batch, one data channel
-// message), read in order, and a bad batch costs its sender its seat, not the host.
+// message), read in order, and a bad batch costs its sender its seat, not the host; a remote node keeps
+// its connection between jobs and pipelines its commands, and still gives its job back at once when it
+// leaves.
 import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
-import { producerConfig, WORKER } from '../../src/sim/scenario.ts';
+import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { MESSAGES_PER_SECOND_PER_SLOT, RoomHost } from '../../src/net/room-host.ts';
 import { RoomMember } from '../../src/net/room-member.ts';
 import { batchFrames, decodeHostMessages, decodeJoinerMessages, encodeMessage, FRAME_CHARS, FrameReader, type HostMessage, type JoinerMessage } from '../../src/net/messages.ts';
@@ -148,5 +150,48 @@ describe('batches: room messages sent together travel in one frame', () => {
     for (const f of pongs(100_000, 11)) raw.joiner.send(f);
     await until(() => host.peers[0].state === 'gone');
     expect(host.peers[0].reason).toBe(`sent more than ${MESSAGES_PER_SECOND_PER_SLOT} messages a second per node`);
+  });
+});
+
+describe("a remote node's worker keeps its connection and pipelines", () => {
+  const pi: PiScenario = { kind: 'pi', darts: 3_000_000, jobs: 12, workers: 0, ttr: 40, autostart: true };
+
+  test('one connection for a whole run: use once, and each next reserve sent with the delete before it (no round trip between them)', async () => {
+    const { cluster, host } = room();
+    const a = join(host);
+    await until(() => a.member.state.phase === 'joined');
+    cluster.addNode('producer', producerConfig(pi, 3));
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 30_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
+    const node = [...cluster.nodes.values()].find((n) => n.name === 'remote 1.1')!;
+    expect(node.done.length).toBe(12);
+    const sent = cluster.trace.filter((e) => e.node === node.id && e.kind === 'to-server');
+    expect(sent.filter((e) => e.text === 'connect').length).toBe(1);
+    // The trace shows the lines of one data message joined by ⏎.
+    const lines = sent.filter((e) => e.text !== 'connect').flatMap((e) => e.text.split('⏎'));
+    expect(lines.filter((l) => l.startsWith('use '))).toEqual(['use msg_for_client']);
+    expect(lines.filter((l) => l.startsWith('watch ') || l.startsWith('ignore '))).toEqual(['watch msg_for_worker', 'ignore default']);
+    // Each job's delete but the last reached the host in one data message with the next reserve.
+    const deletes = sent.filter((e) => e.text.startsWith('delete '));
+    expect(deletes.length).toBe(12);
+    for (const e of deletes.slice(0, -1)) expect(e.text).toMatch(/^delete \d+⏎reserve$/);
+  });
+
+  test('a joiner that leaves mid-job still gives its reserved job back at once (its one connection closes)', async () => {
+    const { cluster, host } = room();
+    const a = join(host);
+    const b = join(host);
+    await until(() => a.member.state.phase === 'joined' && b.member.state.phase === 'joined');
+    cluster.addNode('producer', producerConfig({ ...pi, darts: 24_000_000, jobs: 24 }, 3));
+    const conns = () => [...cluster.engine!.allConnections()].filter((c) => c.name.startsWith('remote 1.1#') && !c.closed);
+    // Past its first job, on the same connection, and holding a job now.
+    await until(() => a.member.nodes[0].jobs >= 2 && conns().some((c) => c.reserved.size > 0));
+    expect(conns().length).toBe(1);
+    a.member.leave();
+    await until(() => cluster.model.reservations.some((r) => r.outcome === 'returned'));
+    expect(host.peers[0].reason).toBe('left the room');
+    expect(conns()).toEqual([]);
+    await cluster.runUntil(() => estimate(cluster) !== undefined, 30_000);
+    expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
   });
 });
