@@ -7,10 +7,14 @@
 //      The host is the app's page in Chromium, as in a lab, and a Node process (this one) beside it.
 //   2. The bare data channel's round trip in the same run: two @roamhq/wrtc peers in this process.
 //   3. Speedup with real processes: a large π job on 1, then 2 headless joiner processes (1 node each).
-// The figures share the machine's cores with everything they measure: joiners, host and producer.
+// The figures share the machine's cores with everything they measure: joiners, host and producer; the
+// host's main-thread time per job says what the host itself costs, whatever the rest of the machine does.
+// BEANLAB_CLASS_HOSTS=browser|node runs one host only; BEANLAB_CLASS_SIZES=1,16 only those sizes
+// (and no speedup runs).
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import path from 'node:path';
 import { startServer } from '../src/server/serve.ts';
 import { HostedRoom } from '../src/net/peer-link.ts';
@@ -55,6 +59,8 @@ interface RunData {
   done: number[];
   /** Dispatch round trips, ms. */
   rtts: number[];
+  /** The host's main thread busy during the run (the page's tasks; Node's event loop), ms. */
+  busyMs: number;
 }
 
 /**
@@ -112,13 +118,15 @@ async function nodeHost(signaling: { host: string; port: number; path: string; s
       cluster = new Cluster({ seed: 7, mode: 'live', spawn: spawnInThread });
       room.room.attach();
       const s: PiScenario = { kind: 'pi', darts, jobs, workers: 0, ttr: 600, autostart: true };
+      const elu = nodePerformance.eventLoopUtilization();
       cluster.addNode('producer', producerConfig(s, 7));
       const producer = () => [...cluster.nodes.values()].find((n) => n.role === 'producer')!;
       const result = () => producer().reports.find((r) => r.kind === 'producer-done');
       await cluster.runUntil(() => result() !== undefined, 600_000);
+      const busyMs = nodePerformance.eventLoopUtilization(elu).active;
       const r = result() as { seconds: number; estimate: number };
       const ids = remote().map((n) => n.id);
-      return { seconds: r.seconds, estimate: r.estimate, done: remote().flatMap((n) => n.done), rtts: dispatchRtts(cluster.trace, ids) };
+      return { seconds: r.seconds, estimate: r.estimate, done: remote().flatMap((n) => n.done), rtts: dispatchRtts(cluster.trace, ids), busyMs };
     },
     async close() {
       room.close();
@@ -149,12 +157,17 @@ async function browserHost(browser: Browser, site: string): Promise<ClassHost> {
   // As in the real-node section: no moving dots, and the light Console tab rather than the timeline.
   await page.getByRole('checkbox', { name: 'Animate messages' }).uncheck();
   await page.getByRole('tab', { name: 'Console' }).click();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  /** Seconds the page's main thread has spent in tasks. */
+  const taskSeconds = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')!.value;
   return {
     name: 'browser host',
     link,
     remoteNodes: () =>
       page.evaluate(() => [...(window as unknown as { __beanlab: LabHandle }).__beanlab.cluster.nodes.values()].filter((n) => n.name.startsWith('remote ') && n.life === 'running').length),
     async piRun(darts, jobs) {
+      const before = await taskSeconds();
       const run = await page.evaluate(
         async ({ darts, jobs }) => {
           const lab = (window as unknown as { __beanlab: LabHandle }).__beanlab;
@@ -175,7 +188,9 @@ async function browserHost(browser: Browser, site: string): Promise<ClassHost> {
         },
         { darts, jobs },
       );
-      return { seconds: run.seconds, estimate: run.estimate, done: run.done, rtts: dispatchRtts(run.trace, run.ids) };
+      // The main thread's time includes reading the trace out at the end (a few ms).
+      const busyMs = ((await taskSeconds()) - before) * 1000;
+      return { seconds: run.seconds, estimate: run.estimate, done: run.done, rtts: dispatchRtts(run.trace, run.ids), busyMs };
     },
     close: () => context.close(),
   };
@@ -240,7 +255,8 @@ const pass = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 
 /** Sizes 1 … 128 on one host. */
 async function classRuns(host: ClassHost, bare: number, emit: (line: string) => void): Promise<void> {
-  for (const size of SIZES) {
+  const only = process.env.BEANLAB_CLASS_SIZES?.split(',').map(Number);
+  for (const size of SIZES.filter((z) => !only || only.includes(z.nodes))) {
     const { procs, seconds: joinS } = await joinRoom(host, size, `class${size.nodes}`);
     try {
       const jobs = jobsFor(size.nodes);
@@ -256,6 +272,8 @@ async function classRuns(host: ClassHost, bare: number, emit: (line: string) => 
         emit(`  ${host.name}, 32 joiners joined in: ${joinS.toFixed(1)} s (target <= ${JOIN_TARGET_S} s) ${pass(joinS <= JOIN_TARGET_S)}`);
       } else emit(`  jobs/s through the host (steady, middle 80%): ${rate.toFixed(0)}; end to end ${(jobs / run.seconds).toFixed(0)}`);
       emit(`  ${rttLine}`);
+      const perJob = run.busyMs / jobs;
+      emit(`  ${host.name}'s main thread busy ${perJob.toFixed(2)} ms per job (${(run.busyMs / 1000 / run.seconds * 100).toFixed(0)}% of the run): at most ${(1000 / perJob).toFixed(0)} jobs/s on its thread`);
       if (size.nodes === 1) emit(`  ${host.name}, median dispatch round trip of a headless joiner: ${median.toFixed(2)} ms (target <= ${RTT_TARGET_MS} ms) ${pass(median <= RTT_TARGET_MS)}`);
     } finally {
       await leaveRoom(host, procs);
@@ -303,7 +321,7 @@ export async function benchClass(emit: (line: string) => void): Promise<void> {
       const host = await browserHost(browser, server.url);
       try {
         await classRuns(host, bare, emit);
-        await processSpeedup(host, emit);
+        if (!process.env.BEANLAB_CLASS_SIZES) await processSpeedup(host, emit);
       } finally {
         await host.close();
       }
@@ -312,7 +330,7 @@ export async function benchClass(emit: (line: string) => void): Promise<void> {
       const host = await nodeHost(signaling, server.url);
       try {
         await classRuns(host, bare, emit);
-        await processSpeedup(host, emit);
+        if (!process.env.BEANLAB_CLASS_SIZES) await processSpeedup(host, emit);
       } finally {
         await host.close();
       }
