@@ -178,6 +178,17 @@ export function batchFrames(texts: readonly string[]): string[] {
   return out;
 }
 
+/**
+ * Runs `fn` when this turn's work is done, so that what several events send goes in one batch: in Node
+ * (a terminal joiner, a host in Node) after this round of I/O (setImmediate), as each data channel send
+ * there is a synchronous call into wrtc's network thread; in a browser at the end of the task.
+ */
+export function afterTurn(fn: () => void): void {
+  const { setImmediate } = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  if (setImmediate) setImmediate(fn);
+  else queueMicrotask(fn);
+}
+
 const PIECE = /^~(\d)\/(\d):/;
 
 /** Puts one side's frames back together into messages; holds at most one message's pieces. */

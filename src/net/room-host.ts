@@ -19,7 +19,7 @@ import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messag
 import type { Command } from '../engine/command.ts';
 import type { Connection } from '../engine/connection.ts';
 import type { PeerChannel } from './channel.ts';
-import { batchFrames, decodeJoinerMessages, encodeMessage, FrameReader, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type JoinerMessage, type LessonAt } from './messages.ts';
+import { afterTurn, batchFrames, decodeJoinerMessages, encodeMessage, FrameReader, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type JoinerMessage, type LessonAt } from './messages.ts';
 import { RemoteNodeRules } from './worker-commands.ts';
 import { hostAnswer, joinerProof } from './challenge.ts';
 import { sameMac } from './hmac.ts';
@@ -218,7 +218,7 @@ class PeerEntry implements RoomPeer {
 
   send(m: HostMessage): void {
     if (this.state === 'gone') return;
-    if (!this.outbox.length) queueMicrotask(() => this.flush());
+    if (!this.outbox.length) afterTurn(() => this.flush());
     this.outbox.push(encodeMessage(m));
   }
 

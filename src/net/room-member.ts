@@ -9,7 +9,7 @@
 import type { NodeProcess } from '../nodes/process.ts';
 import type { NodeStatus } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
-import { batchFrames, decodeHostMessages, encodeMessage, FrameReader, MAX_CORES, ROOM_PROTOCOL, splitData, withinLimits, type HostMessage, type JoinerMessage, type LessonAt } from './messages.ts';
+import { afterTurn, batchFrames, decodeHostMessages, encodeMessage, FrameReader, MAX_CORES, ROOM_PROTOCOL, splitData, withinLimits, type HostMessage, type JoinerMessage, type LessonAt } from './messages.ts';
 import { hostAnswer, joinerProof, newNonce } from './challenge.ts';
 import { sameMac } from './hmac.ts';
 
@@ -120,7 +120,7 @@ export class RoomMember {
 
   private send(m: JoinerMessage): void {
     if (this.state.phase === 'left') return;
-    if (!this.outbox.length) queueMicrotask(() => this.flush());
+    if (!this.outbox.length) afterTurn(() => this.flush());
     this.outbox.push(encodeMessage(m));
   }
 

@@ -153,6 +153,32 @@ describe('batches: room messages sent together travel in one frame', () => {
   });
 });
 
+test("what one side sends in one round of events goes in one data channel message: a job of a 4-node joiner costs at most 2 of the host's and 3 of the joiner's (in Node, where each send is a call into wrtc's network thread)", async () => {
+  const { cluster, host } = room();
+  const { host: hostEnd, joiner } = channelPair('beanlab-host', 'counted');
+  const sends = { host: 0, joiner: 0 };
+  for (const [end, side] of [
+    [hostEnd, 'host'],
+    [joiner, 'joiner'],
+  ] as const) {
+    const send = end.send.bind(end);
+    end.send = (text) => {
+      sends[side]++;
+      send(text);
+    };
+  }
+  host.accept(hostEnd);
+  const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots: 4, name: 'lab', spawn: spawnInThread, now: wall });
+  cleanup.push(() => member.leave());
+  await until(() => member.state.phase === 'joined' && member.nodes.every((n) => n.status.state === 'waiting'));
+  const before = { ...sends };
+  const jobs = 120;
+  cluster.addNode('producer', producerConfig({ kind: 'pi', darts: jobs * 100_000, jobs, workers: 0, ttr: 60, autostart: true }, 3));
+  await cluster.runUntil(() => estimate(cluster) !== undefined, 60_000);
+  expect((sends.host - before.host) / jobs).toBeLessThanOrEqual(2);
+  expect((sends.joiner - before.joiner) / jobs).toBeLessThanOrEqual(3);
+});
+
 describe("a remote node's worker keeps its connection and pipelines", () => {
   const pi: PiScenario = { kind: 'pi', darts: 3_000_000, jobs: 12, workers: 0, ttr: 40, autostart: true };
 
