@@ -10,9 +10,11 @@
 // The figures share the machine's cores with everything they measure: joiners, host and producer; the
 // host's main-thread time per job says what the host itself costs, whatever the rest of the machine does.
 // BEANLAB_CLASS_HOSTS=browser|node runs one host only; BEANLAB_CLASS_SIZES=1,16 only those sizes
-// (and no speedup runs).
+// (and no speedup runs). BEANLAB_CLASS_PROFILE=DIR writes the browser host's main-thread CPU profile of
+// each run there (DIR/browser-N.cpuprofile, for Chromium's DevTools or any .cpuprofile reader).
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import path from 'node:path';
@@ -167,6 +169,11 @@ async function browserHost(browser: Browser, site: string): Promise<ClassHost> {
     remoteNodes: () =>
       page.evaluate(() => [...(window as unknown as { __beanlab: LabHandle }).__beanlab.cluster.nodes.values()].filter((n) => n.name.startsWith('remote ') && n.life === 'running').length),
     async piRun(darts, jobs) {
+      const profile = process.env.BEANLAB_CLASS_PROFILE;
+      if (profile) {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.start');
+      }
       const before = await taskSeconds();
       const run = await page.evaluate(
         async ({ darts, jobs }) => {
@@ -190,6 +197,10 @@ async function browserHost(browser: Browser, site: string): Promise<ClassHost> {
       );
       // The main thread's time includes reading the trace out at the end (a few ms).
       const busyMs = ((await taskSeconds()) - before) * 1000;
+      if (profile) {
+        mkdirSync(profile, { recursive: true });
+        writeFileSync(path.join(profile, `browser-${run.ids.length}.cpuprofile`), JSON.stringify((await cdp.send('Profiler.stop')).profile));
+      }
       return { seconds: run.seconds, estimate: run.estimate, done: run.done, rtts: dispatchRtts(run.trace, run.ids), busyMs };
     },
     close: () => context.close(),
