@@ -223,9 +223,14 @@ async function joinRoom(host: ClassHost, size: (typeof SIZES)[number], name: str
   return { procs, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** The joiner processes leave (Ctrl-C); resolves once the host has none of their nodes running, or fails after 30 s. */
 async function leaveRoom(host: ClassHost, procs: Joiner[]): Promise<void> {
   await Promise.all(procs.map((j) => j.stop('SIGINT')));
-  while ((await host.remoteNodes()) > 0) await new Promise((r) => setTimeout(r, 100));
+  const deadline = performance.now() + 30_000;
+  for (let left = await host.remoteNodes(); left > 0; left = await host.remoteNodes()) {
+    if (performance.now() > deadline) throw new Error(`${left} remote nodes still run on the ${host.name} 30 s after their joiners left`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /**
