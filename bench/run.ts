@@ -8,11 +8,12 @@
 //   5-7. in Debian's Chromium: the π kernel, the cluster simulator, real-node mode over WebRTC
 //   8. the engine's checkpoints: snapshot, restore and size vs rebuilding the state by re-running its commands
 //   9. time travel on a 10^5-event run with 16 workers: seek, step back and checkpoint memory vs replay from event 0
-//   (class-room.ts: benchClassRoom(), the host page's frame gaps with 128 busy remote nodes and the time
-//   they take to join; to be run beside the class section)
+//  10. a class-sized room: 1 to 128 remote nodes in headless joiner processes (`npm run join`), a host in
+//      Chromium and one in Node (BEANLAB_CLASS_HOSTS=browser or =node runs one of them): bench/class.ts;
+//      and (class-room.ts) the host page's frame gaps with 128 busy remote nodes and the time they take to join
 //
 // `npm run bench -- SECTION...` runs only the named sections (inproc, tcp, memory, slow-reader, browser,
-// engine-snapshot, time-travel).
+// engine-snapshot, time-travel, class).
 // Every process started here is stopped at the end, also on error or Ctrl-C.
 import os from 'node:os';
 import v8 from 'node:v8';
@@ -344,19 +345,36 @@ async function browserSections(): Promise<void> {
     log(title);
     for (const line of await run()) {
       log(line);
-      // "figure: value (target …) PASS" goes into the summary as its columns, the value kept whole.
-      const m = /^\s*(.*?):\s*(.*?)\s*\(target ([^)]*)\)\s*(PASS|MISS)\s*$/.exec(line);
-      if (m) row(m[1].slice(0, 60), m[2], '', '', m[3], m[4]);
+      summarize(line);
     }
     log();
   }
+}
+
+// ---- 9. a class-sized room ------------------------------------------------------------------------
+
+/** A line "figure: value (target …) PASS" goes into the summary as its columns, the value kept whole. */
+function summarize(line: string): void {
+  const m = /^\s*(.*?):\s*(.*?)\s*\(target ([^)]*)\)\s*(PASS|MISS)\s*$/.exec(line);
+  if (m) row(m[1].slice(0, 60), m[2], '', '', m[3], m[4]);
+}
+
+async function classSection(): Promise<void> {
+  const { benchClass } = await import('./class.ts');
+  log('== 9. a class-sized room: headless joiner processes (npm run join) on loopback WebRTC; short π jobs; browser and Node hosts ==');
+  log('(every process shares this machine\'s cores: joiners, host and producer)');
+  await benchClass((line) => {
+    log(line);
+    summarize(line);
+  });
+  log();
 }
 
 async function main(): Promise<void> {
   const t0 = performance.now();
   log(`beanlab bench — node ${process.version}, ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${new Date().toISOString()}`);
   log();
-  const sections = { inproc: inProcess, tcp, memory, 'slow-reader': slowReaderSection, browser: browserSections, 'engine-snapshot': engineSnapshot, 'time-travel': timeTravelSection };
+  const sections = { inproc: inProcess, tcp, memory, 'slow-reader': slowReaderSection, browser: browserSections, 'engine-snapshot': engineSnapshot, 'time-travel': timeTravelSection, class: classSection };
   const only = process.argv.slice(2);
   const unknown = only.filter((name) => !(name in sections));
   if (unknown.length) throw new Error(`no bench section ${unknown.join(', ')}; the sections are ${Object.keys(sections).join(', ')}`);

@@ -8,12 +8,23 @@ export async function installWebRtcGlobals(signaling: SignalingServer): Promise<
   // A CommonJS module: Node's ESM names only some of its exports; the default is all of them.
   const wrtc = ((await import('@roamhq/wrtc')) as { default: typeof import('@roamhq/wrtc') }).default;
   const { WebSocket } = await import('ws');
+  /**
+   * A browser's WebSocket reports a failure as events; ws's throws an 'error' nobody listens to, e.g. when
+   * PeerJS gives up on a slow signaling server and closes the socket while it connects (a join that
+   * times out must say so and exit 1, not crash). PeerJS listens for the close that follows.
+   */
+  class BrowserWebSocket extends WebSocket {
+    constructor(...args: ConstructorParameters<typeof WebSocket>) {
+      super(...args);
+      this.on('error', () => {});
+    }
+  }
   const g = globalThis as Record<string, unknown>;
   Object.assign(g, {
     RTCPeerConnection: wrtc.RTCPeerConnection,
     RTCSessionDescription: wrtc.RTCSessionDescription,
     RTCIceCandidate: wrtc.RTCIceCandidate,
-    WebSocket,
+    WebSocket: BrowserWebSocket,
     window: globalThis,
     location: { protocol: signaling.secure ? 'https:' : 'http:', hostname: signaling.host },
   });

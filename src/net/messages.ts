@@ -3,7 +3,9 @@
 // the beanstalkd wire bytes inside them, so a remote node is a local one with a longer cable.
 // On the channel every message is one JSON text; wire bytes travel as latin1 strings (one char per byte).
 // A message longer than a data channel carries goes in pieces (frames), put back together on the other
-// side up to a bounded size (see frames, FrameReader).
+// side up to a bounded size (see frames, FrameReader); short messages sent together go together, as a
+// batch: one frame holding a JSON array of them, read in order (see batchFrames). A room of a hundred
+// nodes sends thousands of small messages a second, and each data channel message has a fixed cost.
 // Everything received is checked here, field by field: whoever sends something else is dropped.
 // The joiner's hello and the host's answering hello carry the room's challenge (challenge.ts).
 // Every message about a slot's node names the start of the slot's worker it belongs to (`g`, its
@@ -15,7 +17,7 @@ import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { checkTask, isTaskKind, type TaskSpec } from '../tasks/spec.ts';
 import { MAC_HEX, NONCE_HEX } from './challenge.ts';
 
-export const ROOM_PROTOCOL = 3;
+export const ROOM_PROTOCOL = 4;
 /**
  * Largest text sent on the data channel at once (a frame), chars. Chromium refuses a message over
  * 256 KiB (and PeerJS then closes the channel); a char takes at most 3 bytes of UTF-8, so a frame of
@@ -146,6 +148,45 @@ export function frames(text: string): string[] {
     from = to;
   }
   return chunks.map((c, i) => `~${i}/${chunks.length}:${c}`);
+}
+
+/**
+ * The frames that carry the message texts `texts` (from encodeMessage), in order: as many as fit in a
+ * frame go as one batch (a JSON array; a batch of one is the message itself), and a message longer than
+ * a frame goes alone, in pieces.
+ */
+export function batchFrames(texts: readonly string[]): string[] {
+  const out: string[] = [];
+  let batch: string[] = [];
+  let chars = 2;
+  const close = () => {
+    if (batch.length) out.push(batch.length === 1 ? batch[0] : `[${batch.join(',')}]`);
+    batch = [];
+    chars = 2;
+  };
+  for (const text of texts) {
+    if (text.length + 2 > FRAME_CHARS) {
+      close();
+      out.push(...frames(text));
+      continue;
+    }
+    if (chars + text.length + 1 > FRAME_CHARS) close();
+    batch.push(text);
+    chars += text.length + 1;
+  }
+  close();
+  return out;
+}
+
+/**
+ * Runs `fn` when this turn's work is done, so that what several events send goes in one batch: in Node
+ * (a terminal joiner, a host in Node) after this round of I/O (setImmediate), as each data channel send
+ * there is a synchronous call into wrtc's network thread; in a browser at the end of the task.
+ */
+export function afterTurn(fn: () => void): void {
+  const { setImmediate } = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  if (setImmediate) setImmediate(fn);
+  else queueMicrotask(fn);
 }
 
 const PIECE = /^~(\d)\/(\d):/;
@@ -310,6 +351,7 @@ function workerConfig(v: unknown): WorkerConfig {
     onFailure: oneOf(o, 'onFailure', ['release-then-delete', 'bury'] as const),
     reconnectEachJob: bool(o, 'reconnectEachJob'),
   };
+  if (o.pipelined !== undefined) config.pipelined = bool(o, 'pipelined');
   if (o.putResults !== undefined) config.putResults = bool(o, 'putResults');
   if (o.maxReserves !== undefined) config.maxReserves = int(o, 'maxReserves', 0, 1_000_000);
   return config;
@@ -346,89 +388,114 @@ function toNode(v: unknown): ToNode {
   }
 }
 
-function parse(raw: unknown): Obj {
+function parse(raw: unknown): unknown {
   if (typeof raw !== 'string') throw new Invalid('not a text message');
   if (raw.length > MAX_MESSAGE_CHARS) throw new Invalid(`${raw.length} chars, over the limit of ${MAX_MESSAGE_CHARS}`);
-  let v: unknown;
   try {
-    v = JSON.parse(raw);
+    return JSON.parse(raw);
   } catch {
     throw new Invalid('not JSON');
   }
-  return obj(v, 'message');
 }
 
 function decodeWith<T>(raw: unknown, read: (o: Obj) => T): Decoded<T> {
   try {
-    return { ok: true, msg: read(parse(raw)) };
+    return { ok: true, msg: read(obj(parse(raw), 'message')) };
   } catch (err) {
     if (err instanceof Invalid) return { ok: false, why: err.message };
     throw err;
   }
 }
 
+/** A message or a batch of them (batchFrames), each checked: one bad message refuses the whole batch. */
+function decodeBatchWith<T>(raw: unknown, read: (o: Obj) => T): Decoded<T[]> {
+  try {
+    const v = parse(raw);
+    if (!Array.isArray(v)) return { ok: true, msg: [read(obj(v, 'message'))] };
+    if (v.length < 2) throw new Invalid(`a batch of ${v.length} message${v.length === 1 ? '' : 's'} (a batch holds at least 2)`);
+    return { ok: true, msg: v.map((x, i) => read(obj(x, `message ${i + 1} of the batch`))) };
+  } catch (err) {
+    if (err instanceof Invalid) return { ok: false, why: err.message };
+    throw err;
+  }
+}
+
+/** A frame's message or batch from a joiner, checked (on the host), in the order sent. */
+export function decodeJoinerMessages(raw: unknown): Decoded<JoinerMessage[]> {
+  return decodeBatchWith(raw, joinerMessage);
+}
+
+/** A frame's message or batch from the host, checked (on a joiner), in the order sent. */
+export function decodeHostMessages(raw: unknown): Decoded<HostMessage[]> {
+  return decodeBatchWith(raw, hostMessage);
+}
+
 /** A message from a joiner, checked (on the host). */
 export function decodeJoinerMessage(raw: unknown): Decoded<JoinerMessage> {
-  return decodeWith(raw, (o): JoinerMessage => {
-    switch (o.t) {
-      case 'hello': {
-        const hello: JoinerHello = { t: 'hello', v: int(o, 'v', 0, 1000), room: text(o, 'room', 40), slots: int(o, 'slots', 1, MAX_SLOTS), name: text(o, 'name', 60) };
-        // Optional here, so that a hello without them is refused by the host with its reason.
-        if (o.nonce !== undefined) hello.nonce = hexText(o, 'nonce', NONCE_HEX);
-        if (o.proof !== undefined) hello.proof = hexText(o, 'proof', MAC_HEX);
-        if (o.tab !== undefined) hello.tab = hexText(o, 'tab', TAB_HEX);
-        if (o.platform !== undefined) hello.platform = text(o, 'platform', 60);
-        if (o.cores !== undefined) hello.cores = int(o, 'cores', 1, MAX_CORES);
-        return hello;
-      }
-      case 'node':
-        return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER), m: fromNode(o.m) };
-      case 'pong':
-        return { t: 'pong', n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER) };
-      case 'lesson': {
-        if (o.at === null) return { t: 'lesson', at: null };
-        const at = obj(o.at, 'at');
-        return { t: 'lesson', at: { lesson: text(at, 'lesson', MAX_LESSON_ID), step: int(at, 'step', 0, MAX_STEP) } };
-      }
-      case 'bye':
-        return { t: 'bye' };
-      default:
-        throw new Invalid('unknown message type');
-    }
-  });
+  return decodeWith(raw, joinerMessage);
 }
 
 /** A message from the host, checked (on a joiner). */
 export function decodeHostMessage(raw: unknown): Decoded<HostMessage> {
-  return decodeWith(raw, (o): HostMessage => {
-    switch (o.t) {
-      case 'hello':
-        return { t: 'hello', answer: hexText(o, 'answer', MAC_HEX) };
-      case 'welcome': {
-        if (!Array.isArray(o.nodes) || o.nodes.length > MAX_SLOTS) throw new Invalid('nodes is not a list of slots');
-        const nodes = o.nodes.map((n: unknown) => {
-          const x = obj(n, 'node');
-          return { s: int(x, 's', 0, MAX_SLOTS - 1), name: text(x, 'name', 80) };
-        });
-        const welcome: HostMessage = { t: 'welcome', room: text(o, 'room', 40), joiner: int(o, 'joiner', 1, Number.MAX_SAFE_INTEGER), nodes };
-        if (o.lessons !== undefined) {
-          if (o.lessons !== true) throw new Invalid('lessons is not true');
-          welcome.lessons = true;
-        }
-        return welcome;
-      }
-      case 'waiting':
-        return { t: 'waiting' };
-      case 'node':
-        return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER), m: toNode(o.m) };
-      case 'stop':
-        return { t: 'stop', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER) };
-      case 'ping':
-        return { t: 'ping', n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER) };
-      case 'bye':
-        return { t: 'bye', reason: text(o, 'reason') };
-      default:
-        throw new Invalid('unknown message type');
+  return decodeWith(raw, hostMessage);
+}
+
+function joinerMessage(o: Obj): JoinerMessage {
+  switch (o.t) {
+    case 'hello': {
+      const hello: JoinerHello = { t: 'hello', v: int(o, 'v', 0, 1000), room: text(o, 'room', 40), slots: int(o, 'slots', 1, MAX_SLOTS), name: text(o, 'name', 60) };
+      // Optional here, so that a hello without them is refused by the host with its reason.
+      if (o.nonce !== undefined) hello.nonce = hexText(o, 'nonce', NONCE_HEX);
+      if (o.proof !== undefined) hello.proof = hexText(o, 'proof', MAC_HEX);
+      if (o.tab !== undefined) hello.tab = hexText(o, 'tab', TAB_HEX);
+      if (o.platform !== undefined) hello.platform = text(o, 'platform', 60);
+      if (o.cores !== undefined) hello.cores = int(o, 'cores', 1, MAX_CORES);
+      return hello;
     }
-  });
+    case 'node':
+      return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER), m: fromNode(o.m) };
+    case 'pong':
+      return { t: 'pong', n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER) };
+    case 'lesson': {
+      if (o.at === null) return { t: 'lesson', at: null };
+      const at = obj(o.at, 'at');
+      return { t: 'lesson', at: { lesson: text(at, 'lesson', MAX_LESSON_ID), step: int(at, 'step', 0, MAX_STEP) } };
+    }
+    case 'bye':
+      return { t: 'bye' };
+    default:
+      throw new Invalid('unknown message type');
+  }
+}
+
+function hostMessage(o: Obj): HostMessage {
+  switch (o.t) {
+    case 'hello':
+      return { t: 'hello', answer: hexText(o, 'answer', MAC_HEX) };
+    case 'welcome': {
+      if (!Array.isArray(o.nodes) || o.nodes.length > MAX_SLOTS) throw new Invalid('nodes is not a list of slots');
+      const nodes = o.nodes.map((n: unknown) => {
+        const x = obj(n, 'node');
+        return { s: int(x, 's', 0, MAX_SLOTS - 1), name: text(x, 'name', 80) };
+      });
+      const welcome: HostMessage = { t: 'welcome', room: text(o, 'room', 40), joiner: int(o, 'joiner', 1, Number.MAX_SAFE_INTEGER), nodes };
+      if (o.lessons !== undefined) {
+        if (o.lessons !== true) throw new Invalid('lessons is not true');
+        welcome.lessons = true;
+      }
+      return welcome;
+    }
+    case 'waiting':
+      return { t: 'waiting' };
+    case 'node':
+      return { t: 'node', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER), m: toNode(o.m) };
+    case 'stop':
+      return { t: 'stop', s: int(o, 's', 0, MAX_SLOTS - 1), g: int(o, 'g', 0, Number.MAX_SAFE_INTEGER) };
+    case 'ping':
+      return { t: 'ping', n: int(o, 'n', 0, Number.MAX_SAFE_INTEGER) };
+    case 'bye':
+      return { t: 'bye', reason: text(o, 'reason') };
+    default:
+      throw new Invalid('unknown message type');
+  }
 }

@@ -3,13 +3,13 @@
 // the plain node messages between the data channel and the Web Worker. Whatever the host sends is
 // checked first; only the worker program ever starts here. Each worker runs one start (generation) of
 // its slot, tags what it sends with it, and takes only the host's messages for that start.
-// Messages go in frames the data channel can carry (messages.ts), wire bytes in data messages of a
-// bounded size (a 64 KiB result reaches the host as a student's 64 KiB job reaches this browser), and
+// Messages go in frames the data channel can carry (messages.ts), those sent in one turn of the event
+// loop together in one frame where they fit (a batch), wire bytes in data messages of a bounded size (a 64 KiB result reaches the host as a student's 64 KiB job reaches this browser), and
 // texts cut to the protocol's limits.
 import type { NodeProcess } from '../nodes/process.ts';
 import type { NodeStatus } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
-import { decodeHostMessage, encodeMessage, FrameReader, frames, MAX_CORES, ROOM_PROTOCOL, splitData, withinLimits, type JoinerMessage, type LessonAt } from './messages.ts';
+import { afterTurn, batchFrames, decodeHostMessages, encodeMessage, FrameReader, MAX_CORES, ROOM_PROTOCOL, splitData, withinLimits, type HostMessage, type JoinerMessage, type LessonAt } from './messages.ts';
 import { hostAnswer, joinerProof, newNonce } from './challenge.ts';
 import { sameMac } from './hmac.ts';
 
@@ -83,6 +83,8 @@ export class RoomMember {
   /** The lesson and step the student shares (null: none), and whether the host reads them (its welcome said so). */
   private lesson: LessonAt | null = null;
   private hostReadsLessons = false;
+  /** Messages sent in this turn of the event loop, encoded: they leave together at its end (flush). */
+  private outbox: string[] = [];
 
   constructor(
     private readonly channel: PeerChannel,
@@ -117,7 +119,15 @@ export class RoomMember {
   }
 
   private send(m: JoinerMessage): void {
-    if (this.state.phase !== 'left') for (const f of frames(encodeMessage(m))) this.channel.send(f);
+    if (this.state.phase === 'left') return;
+    if (!this.outbox.length) afterTurn(() => this.flush());
+    this.outbox.push(encodeMessage(m));
+  }
+
+  private flush(): void {
+    const texts = this.outbox;
+    this.outbox = [];
+    for (const f of batchFrames(texts)) this.channel.send(f);
   }
 
   private receive(data: unknown): void {
@@ -125,10 +135,20 @@ export class RoomMember {
     const frame = this.reader.read(data);
     if (!frame.ok) return this.end(`the host sent a malformed message (${frame.why})`);
     if (frame.msg === null) return;
-    const d = decodeHostMessage(frame.msg);
+    const d = decodeHostMessages(frame.msg);
     if (!d.ok) return this.end(`the host sent a malformed message (${d.why})`);
     this.lastHeard = this.opts.now();
-    const m = d.msg;
+    // A message that ends the membership (a bye, a bad slot) drops the rest of its batch.
+    for (const m of d.msg) if (this.handle(m) === 'left') return;
+  }
+
+  /** Acts on one message from the host; says the membership's phase afterwards. */
+  private handle(m: HostMessage): MemberPhase['phase'] {
+    this.act(m);
+    return this.state.phase;
+  }
+
+  private act(m: HostMessage): void {
     // A bye needs no proof: the host refuses a wrong secret without answering.
     if (!this.verified && m.t !== 'hello' && m.t !== 'ping' && m.t !== 'bye') return this.end(NOT_THE_HOST);
     switch (m.t) {
@@ -200,6 +220,7 @@ export class RoomMember {
   private end(reason: string, tell = true, byHost = false): void {
     if (this.state.phase === 'left') return;
     if (tell) this.send({ t: 'bye' });
+    this.flush();
     this.state = { phase: 'left', reason, byHost };
     for (let s = 0; s < this.workers.length; s++) this.stopWorker(s);
     for (const n of this.nodes) n.status = { state: 'failed', detail: 'left the room' };

@@ -20,6 +20,16 @@ export interface NodePort {
   onmessage: ((e: MessageEvent<ToNode>) => void) | null;
 }
 
+function joinBytes(parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
+
 /** Wall-clock ms, for live mode. */
 const wallNow = () => performance.timeOrigin + performance.now();
 
@@ -58,13 +68,38 @@ export function hostNode(port: NodePort): void {
   const adoptable = new Map<number, NodeConnection>();
 
   const now = () => (virtual ? vt : wallNow());
-  const post = (m: FromNode) => {
+  const send = (m: FromNode) => {
     if (hung) return;
     if (unsent > 0 && m.t !== 'idle') {
       if (m.t !== 'mark') unsent--;
       return;
     }
     port.postMessage(m);
+  };
+  /**
+   * What the program wrote to one queue server connection in this turn and has not sent yet: commands
+   * pipelined in one go leave as one data message, as a client's writes in one go reach a server in one
+   * TCP segment (over a room's data channel, a message each would cost each its own trip). Anything else
+   * the node sends sends them first, so the order of everything holds.
+   */
+  let writes: { conn: number; vt: number; parts: Uint8Array[] } | null = null;
+  const sendWrites = () => {
+    if (!writes) return;
+    const { conn, vt: at, parts } = writes;
+    writes = null;
+    send({ t: 'data', vt: at, conn, bytes: parts.length === 1 ? parts[0] : joinBytes(parts) });
+  };
+  const write = (conn: number, bytes: Uint8Array) => {
+    if (writes?.conn !== conn) {
+      sendWrites();
+      writes = { conn, vt: now(), parts: [] };
+      queueMicrotask(sendWrites);
+    }
+    writes.parts.push(bytes);
+  };
+  const post = (m: FromNode) => {
+    sendWrites();
+    send(m);
   };
   // Once the program has reacted to a message (all microtasks done), tell the page this node is idle.
   tick.port1.onmessage = () => {
@@ -148,7 +183,7 @@ export function hostNode(port: NodePort): void {
   });
 
   const openConnection = (id: number): NodeConnection => {
-    const client = new Client({ write: (bytes) => post({ t: 'data', vt: now(), conn: id, bytes }) });
+    const client = new Client({ write: (bytes) => write(id, bytes) });
     conns.set(id, client);
     return {
       id,

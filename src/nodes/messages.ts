@@ -56,6 +56,12 @@ export interface WorkerConfig {
   onFailure: 'release-then-delete' | 'bury';
   /** Open a new connection for every job, as the seed's worker loop does. */
   reconnectEachJob: boolean;
+  /**
+   * Keep to fewer round trips (a room's remote nodes, whose every round trip crosses a data channel):
+   * `use` once per connection, and the next `reserve` sent with the `delete` that ends a job (beanstalkd
+   * answers pipelined commands in order). Off by default, as in the seed.
+   */
+  pipelined?: boolean;
   /** Put each result into `use`, as the seed's worker does (default); rq's feeders keep results in the job history instead. */
   putResults?: boolean;
   /** Bury a job reserved more often than this (a retry limit; beanstalkd's stats-job counts reserves). None by default, as in the seed. */

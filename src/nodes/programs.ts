@@ -62,17 +62,22 @@ export interface WorkerResume {
 /** worker.py: connect, watch/ignore, reserve, run the task, put the result, delete, close — for ever. `from`: a resume point. */
 export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig, from?: WorkerResume): Promise<never> {
   let conn: NodeConnection | null = from?.conn != null && rt.adopt ? rt.adopt(from.conn) : null;
+  /** A pipelined worker's next reserve, sent with the delete of the job before. */
+  let nextReserve: Promise<Reply> | null = null;
   for (;;) {
-    if (!conn || conn.id !== undefined) rt.mark?.({ conn: conn?.id ?? null } satisfies WorkerResume, conn ? [conn.id as number] : []);
+    // A pipelined worker's reserve in flight is not in the state: it marks no resume point then.
+    if (!nextReserve && (!conn || conn.id !== undefined)) rt.mark?.({ conn: conn?.id ?? null } satisfies WorkerResume, conn ? [conn.id as number] : []);
     try {
       if (!conn) {
         rt.status({ state: 'connecting' });
         conn = await rt.connect();
         await conn.command(`watch ${cfg.watch}`);
         if (cfg.watch !== 'default') await conn.command('ignore default');
+        if (cfg.pipelined && cfg.putResults !== false) await conn.command(`use ${cfg.use}`);
       }
       rt.status({ state: 'waiting' });
-      const r = await conn.command('reserve');
+      const r = await (nextReserve ?? conn.command('reserve'));
+      nextReserve = null;
       if (!r.line.startsWith('RESERVED ')) {
         // DEADLINE_SOON: this worker holds nothing by design, so just ask again.
         continue;
@@ -121,10 +126,16 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig, from?: W
       const answer = confirmation ?? (result ? encodeResult(result) : 'failed');
       const out = tagged && result ? taskResult(tagged.task, id, rt.now() - started, answer) : answer;
       if (cfg.putResults !== false) {
-        await conn.command(`use ${cfg.use}`);
+        if (!cfg.pipelined) await conn.command(`use ${cfg.use}`);
         expect(await conn.command(`put 0 0 60 ${new TextEncoder().encode(out).length}`, out), 'INSERTED', 'put result');
       }
-      await conn.command(`delete ${id}`);
+      const deleted = conn.command(`delete ${id}`);
+      if (cfg.pipelined && !cfg.reconnectEachJob) {
+        nextReserve = conn.command('reserve');
+        // Awaited at the top of the loop; if the connection is lost first, the catch below starts over.
+        nextReserve.catch(() => {});
+      }
+      await deleted;
       if (spec && result) rt.report({ kind: 'task-done', job: id, task: spec.kind, ms: rt.now() - started, units: 1, result: out });
       if (cfg.reconnectEachJob) {
         conn.close();
@@ -132,6 +143,7 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig, from?: W
       }
     } catch (err) {
       conn = null;
+      nextReserve = null;
       rt.status({ state: 'failed', detail: (err as Error).message });
       rt.log(`connection lost: ${(err as Error).message}; reconnecting in 1 s`);
       await rt.sleep(1000);

@@ -3,13 +3,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import path from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
 import { installWebRtcGlobals } from '../../src/cli/webrtc-globals.ts';
 import { mountSignaling } from '../../src/server/signaling.ts';
 import type { SignalingServer } from '../../src/net/peer-link.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The repository: this file's, or, bundled by run-ts.mjs into node_modules/.cache (the bench), the
+ * entry point's (run-ts sets process.argv[1] to it).
+ */
+const ROOT = [path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..'), path.resolve(path.dirname(process.argv[1] ?? '.'), '..')].find((d) =>
+  existsSync(path.join(d, 'scripts/run-ts.mjs')),
+)!;
 
 export interface Exit {
   code: number | null;

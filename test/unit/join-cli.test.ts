@@ -3,6 +3,7 @@
 // joining as N named nodes, computing π, and Ctrl-C mid-job leaving at once, its job back in the queue.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import os from 'node:os';
+import { createServer } from 'node:http';
 import { joinUsage, parseJoinArgs } from '../../src/cli/join-options.ts';
 import { StatusLines } from '../../src/cli/status-lines.ts';
 import { HostedRoom, type SignalingServer } from '../../src/net/peer-link.ts';
@@ -138,6 +139,25 @@ describe('npm run join: as a process', () => {
     const j = runJoin([`http://127.0.0.1:${closed}/?join=abcdefgh2345#mnopqrstuvwx`]);
     expect(await j.exit).toMatchObject({ code: 1 });
     expect(j.err()).toContain(`join: Cannot reach the signaling server at http://127.0.0.1:${closed}/peerjs.`);
+  });
+
+  test('a signaling server that hands out ids but never answers the WebSocket (--joiners 2): after the timeout it says so and exits 1 (a socket PeerJS closes while it connects does not crash the process)', async () => {
+    const held: import('node:stream').Duplex[] = [];
+    const silent = createServer((req, res) => res.end('aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee'));
+    silent.on('upgrade', (_req, socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const stuck = (silent.address() as { port: number }).port;
+    try {
+      // Two joiners: the process waits for the second while the first one's socket is closed.
+      const j = runJoin([`http://127.0.0.1:${stuck}/?join=abcdefgh2345#mnopqrstuvwx`, '--joiners', '2']);
+      expect(await j.exit).toMatchObject({ code: 1 });
+      // One line saying why, and nothing else (no stack of an unhandled 'error' event).
+      expect(j.err()).toMatch(new RegExp(`^join: Cannot reach the signaling server at http://127\\.0\\.0\\.1:${stuck}/peerjs\\.[^\\n]*\\n$`));
+      expect(held.length).toBe(2);
+    } finally {
+      for (const s of held) s.destroy();
+      silent.close();
+    }
   });
 
   test('a bad argument says what is wrong on stderr and exits 2', async () => {

@@ -8,7 +8,7 @@ import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.
 import { RoomHost } from '../../src/net/room-host.ts';
 import { NOT_THE_HOST, RoomMember } from '../../src/net/room-member.ts';
 import { hostAnswer } from '../../src/net/challenge.ts';
-import { decodeHostMessage, decodeJoinerMessage, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type JoinerMessage } from '../../src/net/messages.ts';
+import { decodeHostMessages, decodeJoinerMessage, decodeJoinerMessages, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type JoinerMessage } from '../../src/net/messages.ts';
 import type { FromNode, NodeReport } from '../../src/nodes/messages.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
 import { CHARS_PER_SECOND_PER_SLOT, MAX_WATCHED_TUBES, MESSAGES_PER_SECOND_PER_SLOT, PUTS_PER_SECOND_PER_SLOT } from '../../src/net/room-host.ts';
@@ -48,8 +48,8 @@ function rawJoiner(host: RoomHost, peer = `raw-${Math.random()}`) {
     const reader = new FrameReader();
     return joiner.received.flatMap((r) => {
       const f = reader.read(r);
-      const d = f.ok && f.msg !== null ? decodeHostMessage(f.msg) : null;
-      return d?.ok ? [d.msg] : [];
+      const d = f.ok && f.msg !== null ? decodeHostMessages(f.msg) : null;
+      return d?.ok ? d.msg : [];
     });
   };
   const replies = (conn: number) =>
@@ -246,8 +246,8 @@ describe('a fresh run, or a restart, while the remote workers are busy', () => {
     const beforeStop = (lastWords: FromNode[]) => {
       const deliver = j.joiner.onmessage!;
       j.joiner.onmessage = (data) => {
-        const d = decodeHostMessage(data);
-        if (d.ok && d.msg.t === 'stop') {
+        const d = decodeHostMessages(data);
+        if (d.ok && d.msg.some((m) => m.t === 'stop')) {
           j.joiner.onmessage = deliver;
           for (const m of lastWords) workers.at(-1)!.onmessage?.({ data: m } as MessageEvent<FromNode>);
         }
@@ -802,7 +802,7 @@ describe("the challenge: joiner and host both prove they know the room's secret"
     await until(() => member.state.phase === 'left');
     // Give anything the joiner might still send time to arrive.
     await new Promise((r) => setTimeout(r, 20));
-    return { member, spawned, sentAfterHello: hostEnd.received.slice(1).map((r) => decodeJoinerMessage(r)).flatMap((d) => (d.ok ? [d.msg] : [])) };
+    return { member, spawned, sentAfterHello: hostEnd.received.slice(1).map((r) => decodeJoinerMessages(r)).flatMap((d) => (d.ok ? d.msg : [])) };
   }
 
   const start: HostMessage = { t: 'node', s: 0, g: 0, m: { t: 'start', vt: 0, name: 'remote 1.1', seed: 1, config: { role: 'worker', worker: WORKER }, virtual: false } };
@@ -980,8 +980,9 @@ describe("what the host's roster knows of each joiner", () => {
     await until(() => member.state.phase === 'joined');
     member.shareLesson({ lesson: 'speedup', step: 1 });
     hostEnd.send(encodeMessage({ t: 'ping', n: 0 }));
-    await until(() => hostEnd.received.some((r) => decodeJoinerMessage(r).ok && (decodeJoinerMessage(r) as { msg: JoinerMessage }).msg.t === 'pong'));
-    expect(hostEnd.received.map((r) => decodeJoinerMessage(r)).filter((d) => d.ok && d.msg.t === 'lesson')).toEqual([]);
+    const sent = () => hostEnd.received.flatMap((r) => decodeJoinerMessages(r)).flatMap((d) => (d.ok ? d.msg : []));
+    await until(() => sent().some((m) => m.t === 'pong'));
+    expect(sent().filter((m) => m.t === 'lesson')).toEqual([]);
   });
 
   test('a joiner that speaks of its lesson before its hello is dropped, as for any message', async () => {
