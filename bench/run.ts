@@ -10,7 +10,7 @@
 //   9. time travel on a 10^5-event run with 16 workers: seek, step back and checkpoint memory vs replay from event 0
 //  10. a class-sized room: 1 to 128 remote nodes in headless joiner processes (`npm run join`), a host in
 //      Chromium and one in Node (BEANLAB_CLASS_HOSTS=browser or =node runs one of them): bench/class.ts;
-//      and (class-room.ts) the host page's frame gaps with 128 busy remote nodes and the time they take to join
+//      then (class-room.ts) the host page's frame gaps with 128 busy remote nodes and the time they take to join
 //
 // `npm run bench -- SECTION...` runs only the named sections (inproc, tcp, memory, slow-reader, browser,
 // engine-snapshot, time-travel, class).
@@ -367,6 +367,11 @@ async function classSection(): Promise<void> {
     log(line);
     summarize(line);
   });
+  log('-- the host page with 128 busy remote nodes (32 joiners x 4): join time and frame gaps');
+  for (const line of await import('./class-room.ts').then((m) => m.benchClassRoom())) {
+    log(line);
+    summarize(line);
+  }
   log();
 }
 

@@ -80,7 +80,7 @@ test('lesson 10, stragglers and backup tasks: the long tail, a backup copy forke
   expect(await backups.getAttribute('aria-pressed')).toBe('false');
   await backups.click();
   await expect.poll(() => backups.getAttribute('aria-pressed')).toBe('true');
-  await expect.poll(() => branchList(page).locator('li').allTextContents()).toEqual([expect.stringMatching(/^first run\s*Switch$/), expect.stringMatching(/^backup tasks on in producer at [\d.]+ s\s*\(shown\)$/)]);
+  await expect.poll(() => branchList(page).locator('li').allTextContents()).toEqual([expect.stringMatching(/^first run\s*Switch\s*compare$/), expect.stringMatching(/^backup tasks on in producer at [\d.]+ s\s*\(shown\)\s*compare$/)]);
   await play(page);
   await checksDone(page);
   await expect.poll(producer).toMatch(/in 10\.\d\d s/);

@@ -304,14 +304,14 @@ test('a prediction comes before the action it predicts: lesson 4, Hang pressed b
 test('progress is remembered: reload resumes at the step; Reset lesson starts over', async () => {
   const { page, errors } = await start('Producer and consumer');
   await next(page);
-  expect(await stepTitle(page)).toMatch(/^Step 2 of 5/);
+  expect(await stepTitle(page)).toMatch(/^Step 2 of 7/);
   await page.reload();
-  await expect.poll(() => stepTitle(page)).toMatch(/^Step 2 of 5/);
+  await expect.poll(() => stepTitle(page)).toMatch(/^Step 2 of 7/);
   await page.getByRole('button', { name: 'Back', exact: true }).click();
-  await expect.poll(() => stepTitle(page)).toMatch(/^Step 1 of 5/);
+  await expect.poll(() => stepTitle(page)).toMatch(/^Step 1 of 7/);
   await next(page);
   await page.getByRole('button', { name: 'Reset lesson' }).click();
-  await expect.poll(() => stepTitle(page)).toMatch(/^Step 1 of 5/);
+  await expect.poll(() => stepTitle(page)).toMatch(/^Step 1 of 7/);
   // A link can open a lesson directly (an instructor's handout).
   await page.goto(`${lab.url}?lesson=03-speedup`);
   await expect.poll(() => page.locator('#lesson-content h2').textContent()).toBe('3. Speedup');
