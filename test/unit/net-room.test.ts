@@ -835,7 +835,10 @@ describe("the challenge: joiner and host both prove they know the room's secret"
     const { host: hostEnd, joiner } = channelPair();
     const member = new RoomMember(joiner, { code: CODE, secret: SECRET, slots: 1, name: 'x', spawn: spawnInThread, now: () => now, silenceMs: 6000 });
     hostEnd.send(encodeMessage({ t: 'ping', n: 0 }));
-    await until(() => hostEnd.received.length === 2);
+    // The hello and the pong: one frame each, or one batch if they left in the same turn.
+    const sent = () => hostEnd.received.flatMap((r) => decodeJoinerMessages(r)).flatMap((d) => (d.ok ? d.msg : []));
+    await until(() => sent().length === 2);
+    expect(sent().map((m) => m.t)).toEqual(['hello', 'pong']);
     now = 7000;
     member.watch();
     expect(member.state).toEqual({ phase: 'left', reason: NOT_THE_HOST, byHost: false });
