@@ -116,7 +116,8 @@ function alike(x: unknown, copy: unknown, depth = 0): boolean {
   if (x === copy) return true;
   if (typeof x !== 'object' || typeof copy !== 'object' || x === null || copy === null || depth > 3) return false;
   if (Array.isArray(x)) return Array.isArray(copy) && x.length === copy.length && (x.length === 0 || alike(x[x.length - 1], copy[copy.length - 1], depth + 1));
-  if (ArrayBuffer.isView(x)) return false;
+  // Bytes (a job's body the work book keeps) never change once kept, but a copy is a clone: compare them.
+  if (ArrayBuffer.isView(x)) return ArrayBuffer.isView(copy) && sameBytes(x, copy);
   let keys = 0;
   for (const k in x) {
     keys++;
@@ -137,6 +138,14 @@ export function chunked<T>(items: readonly T[], last: T[][] | undefined): T[][] 
     chunks.push(same ? before! : items.slice(i, end));
   }
   return chunks;
+}
+
+function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  const x = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const y = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+  return true;
 }
 
 /**

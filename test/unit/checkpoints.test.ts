@@ -182,3 +182,15 @@ describe("the later lessons' runs: backup tasks, random arrivals, a cheater caug
     await restoresToTheEnd(run);
   }, 120_000);
 });
+
+test("checkpoints share the work book's finished tasks (their bodies are bytes) from one checkpoint to the next instead of copying them again", async () => {
+  const run = await recordedRun(8);
+  const finished = (i: number) => ((run.checkpoints[i].work.finished as { copies?: unknown[][] }).copies ?? []).flat();
+  let shared = 0;
+  for (let i = 1; i < run.checkpoints.length; i++) {
+    const [before, after] = [finished(i - 1), finished(i)];
+    // A task finished stays as it was: the later checkpoint holds the earlier one's copy of it.
+    for (let k = 0; k < Math.min(before.length, after.length); k++, shared++) expect(after[k]).toBe(before[k]);
+  }
+  expect(shared).toBeGreaterThan(0);
+});
