@@ -157,7 +157,7 @@ export async function workerProgram(rt: NodeRuntime, cfg: WorkerConfig, from?: W
  */
 export type ProducerResume =
   | { phase: 'put'; conn: number; started: number; i: number }
-  | { phase: 'collect'; conn: number; started: number; filed: [job: number, text: string][]; lastHits: number }
+  | { phase: 'collect'; conn: number; started: number; filedJobs: number[]; filedTexts: string[]; lastHits: number }
   | { phase: 'done' };
 
 /**
@@ -204,12 +204,15 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig, from
   // One result per task; a result the host discards (its node cheated) is waited for again.
   const ledger = new ResultLedger(rt.discarded ?? new Set());
   const collected = from?.phase === 'collect' ? from : null;
-  for (const [job, text] of collected?.filed ?? []) ledger.add(job, text);
+  collected?.filedJobs.forEach((job, i) => ledger.add(job, collected.filedTexts[i]));
   // client.py as printed: `total_count = total_circle_count + int(job.body)` keeps only the last result's hits.
   let lastHits = collected?.lastHits ?? 0;
   const asPrinted = (sums: { darts: number; hits: number }) => (cfg.totalCountBug ? { darts: sums.darts, hits: lastHits } : sums);
   while (ledger.counted < cfg.tasks.length) {
-    if (marking(ledger.counted, conn.id)) rt.mark?.({ phase: 'collect', conn: conn.id, started, filed: ledger.filed, lastHits } satisfies ProducerResume, [conn.id]);
+    if (marking(ledger.counted, conn.id)) {
+      const { jobs, texts } = ledger.filed;
+      rt.mark?.({ phase: 'collect', conn: conn.id, started, filedJobs: jobs, filedTexts: texts, lastHits } satisfies ProducerResume, [conn.id]);
+    }
     rt.status({ state: 'waiting', detail: `received ${ledger.counted}/${cfg.tasks.length} results` });
     const r = expect(await conn.command('reserve'), 'RESERVED ', 'reserve result');
     const id = Number(r.line.split(' ')[1]);

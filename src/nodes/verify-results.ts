@@ -51,9 +51,13 @@ export class ResultLedger {
     this.all.hits += hits;
   }
 
-  /** Every result filed, by result job id, in the order they came (a producer's resume point keeps them). */
-  get filed(): [job: number, text: string][] {
-    return [...this.results].map(([job, r]) => [job, r.text]);
+  /**
+   * Every result filed, in the order they came: the result jobs' ids and their texts, as two lists of plain
+   * values (a producer's resume point keeps them, and checkpoints share such lists' unchanged chunks).
+   */
+  get filed(): { jobs: number[]; texts: string[] } {
+    const entries = [...this.results];
+    return { jobs: entries.map(([job]) => job), texts: entries.map(([, r]) => r.text) };
   }
 
   /** The filed results that were discarded. */
