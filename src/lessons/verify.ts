@@ -58,7 +58,7 @@ const texts = (checks: Check[]) => checks.map((c) => `"${c.text}" (line ${c.line
 
 /** The run after `do`: with Play pressed, time moves on until the checks hold (or the limit passes). */
 async function settle(lab: HeadlessLab, step: LessonStep, start: StepStart): Promise<Check[]> {
-  if (lab.playing && step.checks.length) await lab.cluster.runUntil(() => start.held(step, lab).every(Boolean), STEP_RUN_LIMIT_MS);
+  if (lab.playing && step.checks.length) await lab.cluster.runUntil(() => start.allHold(step, lab), STEP_RUN_LIMIT_MS);
   const held = start.held(step, lab);
   return step.checks.filter((_, i) => !held[i]);
 }
@@ -155,7 +155,7 @@ export async function verifyLesson(lesson: Lesson, opts: VerifyOptions = {}): Pr
       const autoFailed = await perform(lab, step.auto);
       if (autoFailed) at(verdict.problems, i, step.line, `entering the step: ${autoFailed}`);
       if (step.predict && step.checks.length && lab.playing) predictWhilePlaying.push(i);
-      if (step.checks.length && start.held(step, lab).every(Boolean))
+      if (step.checks.length && start.allHold(step, lab))
         at(verdict.problems, i, step.checks[0].line, `the checks already hold when the step begins, before the student acts: ${texts(step.checks)}`);
       if (!walkable(step)) {
         at(verdict.skipped, i, step.line, `not walked: no Do it for me, so ${texts(step.checks)} wait for the student alone; later steps run on without it`);

@@ -33,7 +33,11 @@ function joinBytes(parts: Uint8Array[]): Uint8Array {
 /** Wall-clock ms, for live mode. */
 const wallNow = () => performance.timeOrigin + performance.now();
 
-export function hostNode(port: NodePort): void {
+/**
+ * Runs the node program host on `port`. Returns what stops it where terminating the thread does not (a
+ * node in the page's own thread): its own channels would otherwise keep it, and all it holds, alive.
+ */
+export function hostNode(port: NodePort): () => void {
   let vt = 0;
   let virtual = true;
   let hung = false;
@@ -334,5 +338,8 @@ export function hostNode(port: NodePort): void {
         return false;
     }
     return true;
+  };  return () => {
+    tick.port1.close();
+    gap.port1.close();
   };
 }

@@ -5,7 +5,7 @@ import { hostNode, type NodePort } from './host.ts';
 
 export function spawnInThread(): NodeProcess {
   const channel = new MessageChannel();
-  hostNode(channel.port2 as unknown as NodePort);
+  const stop = hostNode(channel.port2 as unknown as NodePort);
   const port = channel.port1;
   return {
     postMessage: (m, transfer) => port.postMessage(m, transfer ?? []),
@@ -16,6 +16,7 @@ export function spawnInThread(): NodeProcess {
       port.onmessage = fn as (e: MessageEvent) => void;
     },
     terminate: () => {
+      stop();
       port.close();
       channel.port2.close();
     },

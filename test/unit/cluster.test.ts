@@ -331,3 +331,15 @@ test('live time: an engine timer weeks away arms one timer on the real-time driv
   expect(wakeUps).toBe(0);
   expect(cluster.model.totals().delayed).toBe(1);
 });
+
+test('a disposed run leaves no message port open in this thread, so its nodes and all they hold can go', async () => {
+  const ports = () => process.getActiveResourcesInfo().filter((r) => r === 'MessagePort').length;
+  const before = ports();
+  const { cluster } = piRun({ jobs: 4 });
+  await cluster.runUntil(() => done(cluster), 600_000);
+  expect(done(cluster)).toBe(true);
+  expect(ports()).toBeGreaterThan(before);
+  cluster.dispose();
+  await new Promise((r) => setTimeout(r, 0));
+  expect(ports()).toBe(before);
+});

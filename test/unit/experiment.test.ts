@@ -2,34 +2,13 @@
 // make it deterministic, so the measured speedups can be checked against what the schedule allows.
 import { afterEach, describe, expect, test } from 'vitest';
 import { experimentAmdahl, exportCsv, exportJson, runSpeedup, speedupPoints, type RunMeasurement, type SpeedupProgress, liveCoresNote } from '../../src/sim/experiment.ts';
-import { hostNode, type NodePort } from '../../src/nodes/host.ts';
 import { Cluster } from '../../src/sim/cluster.ts';
-import type { NodeProcess } from '../../src/nodes/process.ts';
 import { piTasks, producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { RoomHost } from '../../src/net/room-host.ts';
 import { RoomMember } from '../../src/net/room-member.ts';
 import { channelPair, CODE, SECRET, until, wall } from './net-fake-channel.ts';
 import { referenceSeconds } from '../../src/tasks/index.ts';
-
-/** A node on a MessageChannel in this thread: the same program and protocol as a Web Worker node. */
-function spawn(): NodeProcess {
-  const ch = new MessageChannel();
-  hostNode(ch.port2 as unknown as NodePort);
-  return {
-    postMessage: (m, transfer) => ch.port1.postMessage(m, transfer ?? []),
-    get onmessage() {
-      return ch.port1.onmessage as NodeProcess['onmessage'];
-    },
-    set onmessage(fn) {
-      ch.port1.onmessage = fn as (e: MessageEvent) => void;
-    },
-    terminate: () => {
-      ch.port1.close();
-      ch.port2.close();
-    },
-  };
-}
 
 // 8 equal jobs of 1M darts: their modelled compute is long against the 1 ms link latency.
 const scenario: PiScenario = { kind: 'pi', darts: 8_000_000, jobs: 8, workers: 1, ttr: 40, autostart: false };
@@ -39,7 +18,7 @@ const serialSeconds = (s: PiScenario, seed: number) => piTasks(s, seed).reduce((
 describe('runSpeedup in virtual time', () => {
   test('2 workers nearly halve the time of 8 equal jobs; the answer does not depend on the worker count', async () => {
     const progress: SpeedupProgress[] = [];
-    const points = await runSpeedup({ workers: [2, 1, 4], scenario, seed: 3, mode: 'virtual', spawn, onProgress: (p) => progress.push(p) });
+    const points = await runSpeedup({ workers: [2, 1, 4], scenario, seed: 3, mode: 'virtual', spawn: spawnInThread, onProgress: (p) => progress.push(p) });
     expect(points.map((p) => p.workers)).toEqual([1, 2, 4]);
     const [one, two, four] = points;
     expect(one.speedup).toBe(1);
@@ -80,14 +59,14 @@ describe('runSpeedup in virtual time', () => {
   });
 
   test('two runs with the same seed give identical results', async () => {
-    const opts = { workers: [1, 2], scenario: { ...scenario, darts: 2_000_000 }, seed: 9, mode: 'virtual' as const, spawn };
+    const opts = { workers: [1, 2], scenario: { ...scenario, darts: 2_000_000 }, seed: 9, mode: 'virtual' as const, spawn: spawnInThread };
     const a = await runSpeedup(opts);
     const b = await runSpeedup(opts);
     expect(b).toEqual(a);
   });
 
   test('more workers than jobs cannot help: 16 workers on 8 jobs are no faster than 8', async () => {
-    const points = await runSpeedup({ workers: [1, 8, 16], scenario, seed: 4, mode: 'virtual', spawn });
+    const points = await runSpeedup({ workers: [1, 8, 16], scenario, seed: 4, mode: 'virtual', spawn: spawnInThread });
     const [, eight, sixteen] = points;
     expect(sixteen.seconds).toBeGreaterThanOrEqual(eight.seconds * 0.98);
     expect(sixteen.efficiency).toBeLessThan(0.5 + 0.02);
@@ -101,7 +80,7 @@ describe('runSpeedup in virtual time', () => {
       scenario,
       seed: 1,
       mode: 'virtual',
-      spawn,
+      spawn: spawnInThread,
       signal: stop.signal,
       onProgress: (p) => {
         if (p.running !== undefined) started.push(p.running);
@@ -113,14 +92,14 @@ describe('runSpeedup in virtual time', () => {
   });
 
   test('no worker count is an error', async () => {
-    await expect(runSpeedup({ workers: [0], scenario, seed: 1, mode: 'virtual', spawn })).rejects.toThrow(/at least one worker count/);
+    await expect(runSpeedup({ workers: [0], scenario, seed: 1, mode: 'virtual', spawn: spawnInThread })).rejects.toThrow(/at least one worker count/);
   });
 });
 
 // Live time uses the real clock; in-thread nodes share this thread, so only the mechanics are checked.
 describe('runSpeedup in live time', () => {
   test('runs each worker count to the producer\'s report on the real clock', async () => {
-    const points = await runSpeedup({ workers: [1, 2], scenario: { ...scenario, darts: 400_000, jobs: 4 }, seed: 2, mode: 'live', spawn, limitMs: 15_000 });
+    const points = await runSpeedup({ workers: [1, 2], scenario: { ...scenario, darts: 400_000, jobs: 4 }, seed: 2, mode: 'live', spawn: spawnInThread, limitMs: 15_000 });
     expect(points.map((p) => p.workers)).toEqual([1, 2]);
     for (const p of points) {
       expect(p.seconds).toBeGreaterThan(0);
@@ -131,7 +110,7 @@ describe('runSpeedup in live time', () => {
   });
 
   test('a run that cannot finish in the time limit fails with a clear message', async () => {
-    await expect(runSpeedup({ workers: [1], scenario, seed: 1, mode: 'live', spawn, limitMs: 5 })).rejects.toThrow(/1 worker did not finish within 0.005 s/);
+    await expect(runSpeedup({ workers: [1], scenario, seed: 1, mode: 'live', spawn: spawnInThread, limitMs: 5 })).rejects.toThrow(/1 worker did not finish within 0.005 s/);
   });
 });
 
