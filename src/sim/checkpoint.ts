@@ -200,9 +200,14 @@ export class StateCopier {
 }
 
 function deepFreeze<T extends object>(x: T): T {
+  // Bytes cannot be frozen: no owner changes the bytes it keeps (each gets its own when a job is read).
+  if (ArrayBuffer.isView(x)) return x;
   for (const v of Object.values(x)) if (typeof v === 'object' && v !== null) deepFreeze(v);
   return Object.freeze(x);
 }
+
+/** The chunks' items in one array (faster than flat(), which a restore would spend milliseconds in). */
+export const joinChunks = <T>(chunks: readonly T[][]): T[] => ([] as T[]).concat(...chunks);
 
 const isShared = (v: unknown): v is SharedRecords => typeof v === 'object' && v !== null && 'shared' in v && 'copies' in v;
 
@@ -211,25 +216,36 @@ const isShared = (v: unknown): v is SharedRecords => typeof v === 'object' && v 
  * checkpoints are copied again, each once, or (`frozen`) taken back as they are.
  */
 export function restoreData(o: object, data: Record<string, unknown>, frozen = false): void {
-  const records = new Set<object>();
-  for (const v of Object.values(data)) if (isShared(v) && v.shared !== 'values') for (const chunk of v.copies) for (const x of chunk) records.add(x as object);
-  const list = [...records];
-  // One structuredClone for them all: faster than one per record (and faster than JSON.parse, measured).
-  const fresh = frozen ? list : structuredClone(list);
-  const copyOf = new Map(list.map((x, i) => [x, fresh[i]]));
+  let copyOf = (x: unknown) => x;
+  if (!frozen) {
+    const records = new Set<object>();
+    for (const v of Object.values(data)) if (isShared(v) && v.shared !== 'values') for (const chunk of v.copies) for (const x of chunk) records.add(x as object);
+    const list = [...records];
+    // One structuredClone for them all: faster than one per record (and faster than JSON.parse, measured).
+    const fresh = structuredClone(list);
+    const copies = new Map(list.map((x, i) => [x, fresh[i]]));
+    copyOf = (x) => copies.get(x as object);
+  }
   const fields: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(data)) {
     if (!isShared(v)) {
       fields[k] = structuredClone(v);
       continue;
     }
+    const items = joinChunks(v.copies);
     if (v.shared === 'values') {
-      fields[k] = v.copies.flat();
+      fields[k] = items;
       continue;
     }
-    const records = v.copies.flat().map((x) => copyOf.get(x as object));
-    const keys = v.keys.flat();
-    fields[k] = v.shared === 'array' ? records : new Map(records.map((r, i) => [keys[i], r]));
+    const records = frozen ? items : items.map(copyOf);
+    if (v.shared === 'array') {
+      fields[k] = records;
+      continue;
+    }
+    const keys = joinChunks(v.keys);
+    const map = new Map();
+    for (let i = 0; i < keys.length; i++) map.set(keys[i], records[i]);
+    fields[k] = map;
   }
   Object.assign(o, fields);
 }

@@ -986,11 +986,11 @@ export class Cluster {
       nextRerun: this.nextRerun,
       shownSeq: this.shownSeq,
       shown: this.shown.map((x) => ({ at: x.at, seq: x.seq, node: x.node.id, gen: x.gen, m: x.m })),
-      model: this.copier.dataOf(this.model),
+      model: this.copier.dataOf(this.model, [], true),
       // Frozen: the history copies a record a checkpoint shares before it changes it.
       history: this.copier.dataOf(this.history, [], true),
       checker: this.copier.dataOf(this.checker, ['cluster']),
-      work: this.copier.dataOf(this.work),
+      work: this.copier.dataOf(this.work, [], true),
       store: this.store && this.copier.dataOf(this.store),
       traffic: structuredClone(this.links.traffic),
       log: { trace: this.log.trace, traceLength: this.log.trace.length, actions: this.log.actions, actionsLength: this.log.actions.length, times: this.scheduler.times, },
@@ -1021,9 +1021,10 @@ export class Cluster {
     const ownerKeys = cp.owners.keys.flat();
     this.owners = new Map(cp.owners.values.flat().map((o, i) => [ownerKeys[i], o]));
     this.model = this.newModel();
-    restoreData(this.model, cp.model);
+    restoreData(this.model, cp.model, true);
+    this.model.thaw();
     restoreData(this.checker, cp.checker);
-    restoreData(this.work, cp.work);
+    restoreData(this.work, cp.work, true);
     const engine = cp.engine && Engine.restore(cp.engine, { clock: this.clock, binlogStorage: this.binlog, warn: (m) => this.note(`binlog: ${m}`) });
     if (engine) {
       this.attach(engine);

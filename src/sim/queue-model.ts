@@ -129,6 +129,25 @@ export class QueueModel {
     return out.length > limit ? out.slice(0, limit) : out;
   }
 
+  /**
+   * After a checkpoint's state is put back frozen (shared with the checkpoint, see restoreData): takes
+   * its own copies of what it still changes, the tubes' counts and the reservations still running.
+   * Job views are replaced, never changed, and an ended reservation stays as it ended.
+   */
+  thaw(): void {
+    for (const [name, t] of this.tubes) this.tubes.set(name, { ...t, counts: { ...t.counts } });
+    const running = new Map([...this.open].map(([job, r]) => [r, job]));
+    for (let i = this.reservations.length - 1; i >= 0 && running.size; i--) {
+      const r = this.reservations[i];
+      const job = running.get(r);
+      if (job === undefined) continue;
+      const copy = { ...r };
+      this.reservations[i] = copy;
+      this.open.set(job, copy);
+      running.delete(r);
+    }
+  }
+
   totals(): Record<JobState, number> {
     const c = emptyCounts();
     for (const t of this.tubes.values()) for (const s of STATES) c[s] += t.counts[s];
