@@ -29,8 +29,13 @@ export const nodeControl: NodeControl = {
   },
 };
 
-/** The message that hands a node its control port. */
-export interface ControlHandOver {
-  t: 'control';
-  port: MessagePort;
-}
+/**
+ * What the page says to a node's Web Worker on the worker's own port (node.worker.ts): its control port,
+ * the port of the node to host (one at a time), and to stop the node it hosts, which it answers once
+ * the node has stopped.
+ */
+export type NodeWorkerMessage =
+  | { t: 'control'; port: MessagePort }
+  | { t: 'host'; port: MessagePort }
+  | { t: 'release' }
+  | { t: 'released' };

@@ -820,6 +820,11 @@ export class Cluster {
     this.changed();
   }
 
+  /** Ends the advance under way at the next event (Pause), see Scheduler.interrupt. */
+  interruptAdvance(): void {
+    this.scheduler.interrupt();
+  }
+
   /**
    * Waits until every node has answered what it was last sent (virtual time). An action taken then
    * (a kill, a hang) cuts each node at a well-defined point, so it is the same in a replay.

@@ -74,6 +74,8 @@ export class Scheduler<D> {
   private readonly events = new Heap<SimEvent<D>>(eventLess);
   private pageSeq = 0;
   private activity: (() => void)[] = [];
+  /** The advance under way is to end at the next event (see interrupt). */
+  private interrupted = false;
 
   constructor(
     private readonly clock: Clock,
@@ -178,9 +180,10 @@ export class Scheduler<D> {
    */
   async advanceTo(to: number, wait: boolean, stopAt = Infinity): Promise<void> {
     const clock = this.clock as ManualClock;
+    this.interrupted = false;
     for (;;) {
-      while (this.processed < stopAt && this.processOne(to));
-      if (this.processed >= stopAt) break;
+      while (!this.interrupted && this.processed < stopAt && this.processOne(to));
+      if (this.processed >= stopAt || this.interrupted) break;
       const h = this.horizon();
       if (h > to) {
         if (clock.now() < to) clock.set(to);
@@ -191,6 +194,15 @@ export class Scheduler<D> {
       if (!wait) break;
       await this.nodeActivity();
     }
+  }
+
+  /**
+   * Ends the advance under way (advanceTo) after the event being processed, or once the node it waits on
+   * has answered, with the clock at that event: the student paused, and a stretch of virtual time that
+   * waits on nodes computing in real time can take a while to go through.
+   */
+  interrupt(): void {
+    this.interrupted = true;
   }
 
   /** Waits until every node has answered what it was last sent (virtual time). */

@@ -1,18 +1,17 @@
 // The app's state: one cluster run and how time moves for it. Components read these fields (Svelte 5
 // runes) and call the methods; they hold no queue logic of their own.
-import { wrap } from 'comlink';
 import { Cluster } from '../sim/cluster.ts';
 import type { NodeProcess } from '../nodes/process.ts';
 import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
 import { TimeTravel } from '../sim/branches.ts';
 import { parseRun, type RunRecord } from '../sim/run-record.ts';
 import { seekReaches } from './console-lines.ts';
-import type { NodeControl } from '../nodes/control.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
 import { ConsoleConnection } from './console.svelte.ts';
 import { queueingRunPoint, withRunPoint, type QueueingRunPoint } from '../sim/queueing.ts';
 import { runSpeedup, type SpeedupPoint, type SpeedupSetup } from '../sim/experiment.ts';
 import type { HostedRoom } from '../net/peer-link.ts';
+import { NodeWorkerPool, spawnNodeWorker } from './node-workers.ts';
 import { eventsIn, pageStride, scrubTarget, SeekCoalescer, type ScrubKey } from './charts/scrub.ts';
 import type { TimeWindow } from './charts/zoom.ts';
 
@@ -45,16 +44,6 @@ export interface RunMark {
 
 /** Runs started in this page: each gets its own binlog database. */
 let runs = 0;
-
-/** A worker node in its own Web Worker, with its comlink control port. */
-function spawnWorker(): NodeProcess {
-  const worker = new Worker(new URL('../nodes/node.worker.ts', import.meta.url), { type: 'module', name: 'beanlab node' });
-  const channel = new MessageChannel();
-  worker.postMessage({ t: 'control', port: channel.port2 }, [channel.port2]);
-  const node = worker as unknown as NodeProcess;
-  node.control = wrap<NodeControl>(channel.port1);
-  return node;
-}
 
 export class Lab {
   cluster: Cluster = $state.raw(null as unknown as Cluster);
@@ -116,7 +105,12 @@ export class Lab {
   /** The queue server's binlog for this run, in IndexedDB. */
   private binlog: IdbBinlogStorage | null = null;
 
-  constructor(private readonly spawn: () => NodeProcess = spawnWorker) {
+  /** How the cluster starts a node: by default in a Web Worker, one kept for the next node in virtual time. */
+  private readonly spawn: () => NodeProcess;
+
+  constructor(spawn?: () => NodeProcess) {
+    const workers = new NodeWorkerPool();
+    this.spawn = spawn ?? (() => (this.mode === 'virtual' ? workers.spawn() : spawnNodeWorker()));
     this.frameDrawn.port1.onmessage = () => {
       const cost = performance.now() - this.redrawStart;
       const gap = this.cluster.virtual ? Math.min(MAX_REDRAW_GAP_MS, Math.max(MIN_REDRAW_GAP_MS, REDRAW_SHARE * cost)) : LIVE_REDRAW_MS;
@@ -145,7 +139,7 @@ export class Lab {
   async runSpeedupExperiment(workers: number[]): Promise<void> {
     this.pause();
     const measured = this.cluster;
-    const spawn = () => new Worker(new URL('../nodes/node.worker.ts', import.meta.url), { type: 'module', name: 'beanlab speedup node' }) as unknown as NodeProcess;
+    const spawn = () => spawnNodeWorker('beanlab speedup node');
     const setup: SpeedupSetup = { scenario: $state.snapshot(this.scenario) as Scenario, seed: this.seed, mode: 'virtual', nodes: 'local' };
     const points = await runSpeedup({ ...setup, workers, spawn });
     this.speedupSetup = setup;
@@ -355,6 +349,8 @@ export class Lab {
 
   pause(): void {
     this.paused = true;
+    // The frame's advance under way ends at the next event, not at the end of its stretch of time.
+    if (this.advancing) this.advancing.interruptAdvance();
     cancelAnimationFrame(this.frame);
     clearTimeout(this.liveClock);
   }

@@ -56,11 +56,19 @@ test('step back, seek on the timeline, fork a branch, switch back, export and re
   }
   expect(shown[N].job, 'job 1 was put within N events').not.toBeNull();
 
+  // Each step back starts the nodes again from their resume points, in the Web Workers the last run's
+  // nodes ended in: after the first, no new worker is started.
+  let workersStarted = 0;
+  page.on('worker', () => workersStarted++);
+  const startedBy: number[] = [];
   for (let k = 1; k <= 5; k++) {
     await page.getByRole('button', { name: 'Step back' }).click();
     await settled(page, N - k);
     await expect.poll(() => seen(page), { message: `after ${k} steps back` }).toEqual(shown[N - k]);
+    startedBy.push(workersStarted);
   }
+  expect(startedBy[0]).toBeGreaterThan(0);
+  expect(startedBy[4]).toBe(startedBy[0]);
   expect(await page.getByRole('status').filter({ hasText: /^\s*Showing event/ }).textContent()).toMatch(new RegExp(`Showing event ${N - 5} of ${N}: Step and Play go on along this run`));
   await page.screenshot({ path: path.join(SCREENSHOTS, 'time-travel-stepped-back.png') });
   // The console says what happened to its connection.

@@ -343,3 +343,19 @@ test('a disposed run leaves no message port open in this thread, so its nodes an
   await new Promise((r) => setTimeout(r, 0));
   expect(ports()).toBe(before);
 });
+
+test('Pause ends an advance under way at the next event; the run then goes on to the same result', async () => {
+  const whole = piRun({ jobs: 8 });
+  await whole.cluster.advanceTo(600_000);
+  const paused = piRun({ jobs: 8 });
+  const advance = paused.cluster.advanceTo(600_000);
+  while (paused.cluster.eventCount < 20) await new Promise((r) => setTimeout(r, 0));
+  paused.cluster.interruptAdvance();
+  await advance;
+  expect(done(paused.cluster)).toBe(false);
+  expect(paused.cluster.clock.now()).toBeLessThan(600_000);
+  expect(paused.cluster.eventCount).toBeGreaterThan(0);
+  await paused.cluster.advanceTo(600_000);
+  expect(finalReport(paused.cluster)).toEqual(finalReport(whole.cluster));
+  expect(paused.cluster.eventCount).toBe(whole.cluster.eventCount);
+});

@@ -1,0 +1,75 @@
+// The page's node processes in Web Workers. A worker hosts one node at a time, on a port of its own
+// (node.worker.ts). Virtual-time runs take their workers from a pool: a seek or a step back starts every
+// node of the cluster again from its resume point, and a fresh Web Worker costs a thread, loading its
+// module and compiling its WebAssembly; a worker whose node has ended hosts the next one instead.
+import { wrap, type Remote } from 'comlink';
+import type { NodeControl, NodeWorkerMessage } from '../nodes/control.ts';
+import type { NodeProcess } from '../nodes/process.ts';
+
+const controls = new WeakMap<Worker, Remote<NodeControl>>();
+
+function startWorker(name: string): Worker {
+  const worker = new Worker(new URL('../nodes/node.worker.ts', import.meta.url), { type: 'module', name });
+  const channel = new MessageChannel();
+  worker.postMessage({ t: 'control', port: channel.port2 } satisfies NodeWorkerMessage, [channel.port2]);
+  controls.set(worker, wrap<NodeControl>(channel.port1));
+  return worker;
+}
+
+/** A node hosted by `worker` on a new port; `end` is how terminating it ends it. */
+function hostOn(worker: Worker, end: () => void): NodeProcess {
+  const channel = new MessageChannel();
+  worker.postMessage({ t: 'host', port: channel.port2 } satisfies NodeWorkerMessage, [channel.port2]);
+  const port = channel.port1;
+  return {
+    postMessage: (m, transfer) => port.postMessage(m, transfer ?? []),
+    get onmessage() {
+      return port.onmessage as NodeProcess['onmessage'];
+    },
+    set onmessage(fn) {
+      port.onmessage = fn as (e: MessageEvent) => void;
+    },
+    control: controls.get(worker),
+    terminate: () => {
+      port.onmessage = null;
+      port.close();
+      end();
+    },
+  };
+}
+
+/** A node in a Web Worker of its own, terminated with it: a killed node stops computing at once (live time measures real cores). */
+export function spawnNodeWorker(name = 'beanlab node'): NodeProcess {
+  const worker = startWorker(name);
+  return hostOn(worker, () => worker.terminate());
+}
+
+/** Web Workers kept for virtual-time nodes: an ended node's worker hosts the next node. */
+export class NodeWorkerPool {
+  private readonly idle: Worker[] = [];
+
+  /** `keep`: idle workers kept at most (more are terminated). */
+  constructor(private readonly keep = 64) {}
+
+  spawn(): NodeProcess {
+    const worker = this.idle.pop() ?? startWorker('beanlab node');
+    return hostOn(worker, () => this.release(worker));
+  }
+
+  /** Idle workers now (for tests). */
+  get size(): number {
+    return this.idle.length;
+  }
+
+  /** Back in the pool once it says its node has stopped: one in the middle of a task finishes it first. */
+  private release(worker: Worker): void {
+    const released = (e: MessageEvent<NodeWorkerMessage>) => {
+      if (e.data?.t !== 'released') return;
+      worker.removeEventListener('message', released);
+      if (this.idle.length < this.keep) this.idle.push(worker);
+      else worker.terminate();
+    };
+    worker.addEventListener('message', released);
+    worker.postMessage({ t: 'release' } satisfies NodeWorkerMessage);
+  }
+}
