@@ -2,8 +2,7 @@
 // app itself (window.__beanlab is the app's Lab). Live-time speedup of 1 vs 2 Web Worker nodes on a
 // large π job, and the frame rate while 64 worker nodes are busy.
 import { chromium } from 'playwright-core';
-import { spawnSync } from 'node:child_process';
-import { startServer } from '../src/server/serve.ts';
+import { serveBuiltApp } from './util.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts';
 import { asReturningStudent } from '../test/support/returning-student.ts';
 
@@ -26,9 +25,7 @@ interface LabHandle {
 
 export async function benchBrowser(): Promise<string[]> {
   const lines: string[] = [];
-  const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'error'], { stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('vite build failed');
-  const server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
+  const server = await serveBuiltApp('beanlab-bench-browser');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });

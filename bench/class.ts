@@ -13,12 +13,10 @@
 // (and no speedup runs). BEANLAB_CLASS_PROFILE=DIR writes the browser host's main-thread CPU profile of
 // each run there (DIR/browser-N.cpuprofile, for Chromium's DevTools or any .cpuprofile reader).
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import path from 'node:path';
-import { startServer } from '../src/server/serve.ts';
+import { serveBuiltApp } from './util.ts';
 import { HostedRoom } from '../src/net/peer-link.ts';
 import { Cluster } from '../src/sim/cluster.ts';
 import { spawnInThread } from '../src/nodes/in-thread.ts';
@@ -317,14 +315,7 @@ async function processSpeedup(host: ClassHost, emit: (line: string) => void): Pr
 
 /** Runs the section; each line is given to `emit` as soon as it is measured. */
 export async function benchClass(emit: (line: string) => void): Promise<void> {
-  const dist = path.join(os.tmpdir(), 'beanlab-bench-class');
-  const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'error', '--outDir', dist, '--emptyOutDir'], { stdio: 'inherit' });
-  if (build.status !== 0) throw new Error('vite build failed');
-  const before = process.env.BEANLAB_DIST;
-  process.env.BEANLAB_DIST = dist;
-  const server = await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
-  if (before === undefined) delete process.env.BEANLAB_DIST;
-  else process.env.BEANLAB_DIST = before;
+  const server = await serveBuiltApp('beanlab-bench-class');
   const signaling = { host: '127.0.0.1', port: server.port, path: '/peerjs', secure: false };
   let browser: Browser | null = null;
   try {

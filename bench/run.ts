@@ -309,11 +309,21 @@ async function timeTravelSection(): Promise<void> {
   log(`  checkpoint memory: ${count} checkpoints hold ${mb.toFixed(1)} MB of heap (freed when they go; the run's own trace of ${heap.traceEntries.toLocaleString('en')} entries, which they share, is not counted)`);
   row('time travel (Node): seek median', `${n.median.toFixed(1)} ms`, `${n.replay.toFixed(0)} ms`, `${(n.replay / n.median).toFixed(0)}x`, 'ref: replay from 0');
   row(`time travel: ${count} checkpoints' memory`, `${mb.toFixed(1)} MB`, '', '', `≤ ${CHECKPOINT_BUDGET_MB} MB`, verdict(mb <= CHECKPOINT_BUDGET_MB));
-  const { timeTravelInChromium } = await import('./time-travel-browser.ts');
+  const { timeTravelInChromium, timeTravelInApp } = await import('./time-travel-browser.ts');
   const c = logTimeTravel('Chromium', await timeTravelInChromium(plan));
   row('time travel (Chromium): seek median', `${c.median.toFixed(1)} ms`, `${c.replay.toFixed(0)} ms`, `${(c.replay / c.median).toFixed(0)}x`, `≤ ${SEEK_TARGET.median} ms`, verdict(c.median <= SEEK_TARGET.median));
   row('time travel (Chromium): seek p95', `${c.p95.toFixed(1)} ms`, `${c.replay.toFixed(0)} ms`, `${(c.replay / c.p95).toFixed(0)}x`, `≤ ${SEEK_TARGET.p95} ms`, verdict(c.p95 <= SEEK_TARGET.p95));
   row('time travel (Chromium): step back median', `${c.stepBack.toFixed(1)} ms`, `${c.replay.toFixed(0)} ms`, `${(c.replay / c.stepBack).toFixed(0)}x`, `≤ ${STEP_BACK_TARGET_MS} ms`, verdict(c.stepBack <= STEP_BACK_TARGET_MS));
+  // What a student sees: the app's own Lab, its nodes in Web Workers, until the frame is drawn.
+  const app = await timeTravelInApp(plan);
+  const appSeek = quantile(app.seekMs, 0.5);
+  const appSeek95 = quantile(app.seekMs, 0.95);
+  const appBack = quantile(app.stepBackMs, 0.5);
+  log(`Chromium, the app (nodes in Web Workers, timed until the frame showing it is drawn): recorded ${app.events.toLocaleString('en')} events in ${(app.recordMs / 1000).toFixed(1)} s`);
+  log(`  seek (${app.seekMs.length}): median ${appSeek.toFixed(1)} ms, p95 ${appSeek95.toFixed(1)} ms; step back (${app.stepBackMs.length}): median ${appBack.toFixed(1)} ms, the first of a row ${quantile(app.firstStepBackMs, 0.5).toFixed(1)} ms; Web Workers started meanwhile: ${app.workersStarted}`);
+  row('time travel (the app, drawn): seek median', `${appSeek.toFixed(1)} ms`, `${c.replay.toFixed(0)} ms`, `${(c.replay / appSeek).toFixed(0)}x`, `≤ ${SEEK_TARGET.median} ms`, verdict(appSeek <= SEEK_TARGET.median));
+  row('time travel (the app, drawn): seek p95', `${appSeek95.toFixed(1)} ms`, `${c.replay.toFixed(0)} ms`, `${(c.replay / appSeek95).toFixed(0)}x`, `≤ ${SEEK_TARGET.p95} ms`, verdict(appSeek95 <= SEEK_TARGET.p95));
+  row('time travel (the app, drawn): step back median', `${appBack.toFixed(1)} ms`, `${c.replay.toFixed(0)} ms`, `${(c.replay / appBack).toFixed(0)}x`, `≤ ${STEP_BACK_TARGET_MS} ms`, verdict(appBack <= STEP_BACK_TARGET_MS));
   log('(the reference column of these rows is the replay from event 0, not beanstalkd)');
   log();
 }

@@ -1,8 +1,10 @@
 // Small helpers for the benchmark: formatting, statistics, child processes that are always cleaned up.
 import net from 'node:net';
-import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { startServer } from '../src/server/serve.ts';
 
 /**
  * The repository root, found from the entry point run-ts.mjs ran (process.argv[1]): this code runs
@@ -170,4 +172,22 @@ export function cpuSecondsOf(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime is field 14, stime 15.
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * The app built into a directory of its own (named `name` under the temp dir, so a bench run never
+ * replaces the dist/ a test or `npm start` serves) and served as the static site with its signaling.
+ */
+export async function serveBuiltApp(name: string): Promise<Awaited<ReturnType<typeof startServer>>> {
+  const dist = path.join(os.tmpdir(), name);
+  const build = spawnSync('npx', ['vite', 'build', '--logLevel', 'error', '--outDir', dist, '--emptyOutDir'], { stdio: 'inherit', cwd: ROOT });
+  if (build.status !== 0) throw new Error('vite build failed');
+  const before = process.env.BEANLAB_DIST;
+  process.env.BEANLAB_DIST = dist;
+  try {
+    return await startServer({ port: 0, host: '127.0.0.1', staticSite: true });
+  } finally {
+    if (before === undefined) delete process.env.BEANLAB_DIST;
+    else process.env.BEANLAB_DIST = before;
+  }
 }
