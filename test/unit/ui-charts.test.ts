@@ -6,7 +6,7 @@ import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { producerConfig, setUp, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { Session } from '../../src/protocol/session.ts';
 import { latin1Bytes } from '../../src/protocol/wire.ts';
-import { bandLabels, layoutBars, outcomeCounts, TimelineHistory, type Bar } from '../../src/ui/charts/timeline.ts';
+import { bandLabels, layoutBars, outcomeCounts, rectKey, TimelineHistory, type Bar } from '../../src/ui/charts/timeline.ts';
 import { scaleLinear, scaleLog } from 'd3';
 import { decadeDomain, decadeTicks, linearTicks, powerOfTen, tickCount } from '../../src/ui/charts/ticks.ts';
 import { cumulativeDone, expectedError, jobsDoneTime, mergeTimes, piProgress, throughput, throughputWindow } from '../../src/ui/charts/series.ts';
@@ -224,6 +224,21 @@ describe('layoutBars', () => {
       [20, 40, 1],
     ]);
   });
+});
+
+test('rect keys: the same reservations read by another cluster\'s timeline (a seek restores a new cluster) have the same keys, unique in their row', async () => {
+  const rectsOf = async () => {
+    const c = piRun({ workers: 2, jobs: 8, darts: 800_000 });
+    await c.runUntil(() => producerDone(c), 600_000);
+    const h = new TimelineHistory(c.startedAt);
+    h.update(c);
+    return h.workerRows().map((row) => layoutBars(row.bars, c.now - c.startedAt, (ms) => ms));
+  };
+  const [a, b] = [await rectsOf(), await rectsOf()];
+  expect(a[0][0].first).not.toBe(b[0][0].first);
+  expect(a.map((row) => row.map(rectKey))).toEqual(b.map((row) => row.map(rectKey)));
+  for (const row of a) expect(new Set(row.map(rectKey)).size).toBe(row.length);
+  expect(a.flat().length).toBeGreaterThan(4);
 });
 
 describe('bandLabels', () => {

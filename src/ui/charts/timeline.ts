@@ -205,6 +205,13 @@ export function layoutBars(bars: readonly Bar[], now: number, x: (ms: number) =>
   return out;
 }
 
+/**
+ * What identifies a rect on screen: its first reservation (its job and when it started, unique in a
+ * row), not the Bar object. After a seek the restored cluster's timeline reads the same reservations
+ * into new Bars, and the page keeps the rects it has instead of drawing them all again.
+ */
+export const rectKey = (r: Rect) => `${r.first.start}:${r.first.job}`;
+
 export interface BandLabel {
   x: number;
   text: string;
