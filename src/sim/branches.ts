@@ -26,6 +26,12 @@ export interface Branch {
   checkpoints: ClusterCheckpoint[];
 }
 
+/**
+ * Close checkpoints a first step back takes (see TimeTravel.stepBack): enough for a student's steps back
+ * in a row; each is a copy of the cluster, which costs milliseconds on a long run.
+ */
+const NEAR_CHECKPOINTS = 5;
+
 export const LIVE_NO_REWIND = 'Live time runs on real clocks and cannot be rewound: switch to virtual time to step back';
 
 /** The position of the last event at or before instant `t` (ms): how many events `times` (in order) has up to `t`. */
@@ -129,8 +135,9 @@ export class TimeTravel {
 
   /**
    * One event back. Stepping back again and again is what a student does: the first step back from a
-   * stretch of the branch takes checkpoints every `nearEvery` events on its way from the branch's
-   * checkpoint, and the next ones restore those and run at most `nearEvery` events.
+   * stretch of the branch takes checkpoints every `nearEvery` events over the last NEAR_CHECKPOINTS of
+   * them on its way from the branch's checkpoint, and the next ones restore those and run at most
+   * `nearEvery` events.
    */
   stepBack(): Promise<Cluster> {
     return this.replay(this.current, this.position - 1, undefined, true);
@@ -162,13 +169,18 @@ export class TimeTravel {
       from = { cluster: new Cluster(opts), ahead: [...b.record.actions] };
       from.cluster.checkpoints = b.checkpoints;
     }
+    let nearFrom: number | null = null;
     if (stepping && !nearer && target - (cp?.n ?? 0) > this.nearEvery) {
       this.near = { branch: b, list: [] };
-      from.cluster.checkpointEvery(this.nearEvery, this.near.list);
+      nearFrom = Math.max(cp?.n ?? 0, target - NEAR_CHECKPOINTS * this.nearEvery);
     }
     let cluster: Cluster;
     let ahead: RecordedAction[];
     try {
+      if (nearFrom !== null) {
+        from = await runForward(from, nearFrom);
+        from.cluster.checkpointEvery(this.nearEvery, this.near.list);
+      }
       ({ cluster, ahead } = await runForward(from, target, progress));
     } finally {
       from.cluster.checkpointEvery(this.every, b.checkpoints);
