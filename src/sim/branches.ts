@@ -127,7 +127,8 @@ export class TimeTravel {
 
   /**
    * Puts the current branch at event `n` (clamped to the branch): replays its record on a fresh cluster,
-   * which becomes `cluster` (the caller shows it and disposes of the old one).
+   * which becomes `cluster` (the caller shows it and disposes of the old one), or, forward and closer
+   * than the branch's checkpoint, runs the cluster shown on to it and returns that same cluster.
    */
   seek(n: number, progress?: (events: number, total: number) => void): Promise<Cluster> {
     return this.replay(this.current, n, progress);
@@ -160,6 +161,11 @@ export class TimeTravel {
     const target = Math.max(0, Math.min(Math.floor(n), b.record.events));
     const opts = replayOptions(b.record, this.spawn, this.every);
     let cp = b.checkpoints[checkpointAt(b.checkpoints, target)];
+    // Forward on the branch shown, closer than its checkpoint: the cluster on screen runs on to it.
+    if (!stepping && b === this.current && target > this.position && target - this.position <= target - (cp?.n ?? 0)) {
+      await this.runOn(target, progress);
+      return this.cluster;
+    }
     const near = this.near.branch === b ? this.near.list[checkpointAt(this.near.list, target)] : undefined;
     const nearer = stepping && near && (!cp || near.n > cp.n);
     if (nearer) cp = near;
@@ -190,6 +196,14 @@ export class TimeTravel {
     this.live = !ahead.length && target >= b.record.events;
     this.follow(cluster);
     return cluster;
+  }
+
+  /** The cluster shown on along the current branch to event `target` (a seek forward that needs no checkpoint). */
+  private async runOn(target: number, progress?: (events: number, total: number) => void): Promise<void> {
+    const cluster = this.cluster;
+    while (cluster.eventCount < target && (await this.step())) progress?.(cluster.eventCount, target);
+    await this.reapply();
+    await cluster.settle();
   }
 
   /** One protocol event on the current branch (its recorded actions applied as their positions come); false if nothing more can happen. */

@@ -282,7 +282,10 @@ export class Lab {
       this.rewinding = true;
       this.rewindError = '';
       try {
-        this.show(await to(this.travel), null, true);
+        const cluster = await to(this.travel);
+        // A seek forward runs the cluster on screen on: nothing to replace.
+        if (cluster === this.cluster) this.markDirty();
+        else this.show(cluster, null, true);
       } catch (err) {
         this.rewindError = (err as Error).message;
       } finally {

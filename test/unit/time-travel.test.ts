@@ -117,6 +117,26 @@ describe('seeking is replaying to the event', () => {
     }
   });
 
+  test.each(SEEDS)('seed %i: a seek forward closer than the checkpoint runs the cluster shown on (no restore); it equals a fresh replay', async (seed) => {
+    const run = await recordedRun(seed);
+    const recorded: RunRecord = parseRun(JSON.stringify(run.exportRun()));
+    const travel = travelOn(run);
+    // Just past a checkpoint (they are taken at multiples of EVERY): two events on, the cluster shown is nearer.
+    const at = EVERY * Math.floor(recorded.events / 2 / EVERY) + 1;
+    const shown = kept(await travel.seek(at));
+    expect(travel.current.checkpoints.some((c) => c.n === at - 1)).toBe(true);
+    let ran = 0;
+    expect(await travel.seek(at + 2, () => ran++)).toBe(shown);
+    expect(ran).toBe(2);
+    expect(state(shown)).toEqual(state(kept(await replayRun(recorded, spawnInThread, { until: at + 2 }))));
+    // Past the next checkpoint: restored from it, a cluster of its own.
+    const far = kept(await travel.seek(at + 2 * EVERY));
+    expect(far).not.toBe(shown);
+    expect(state(far)).toEqual(state(kept(await replayRun(recorded, spawnInThread, { until: at + 2 * EVERY }))));
+    expect(travel.behind).toBe(true);
+    expect(travel.end).toBe(recorded.events);
+  });
+
   test.each(SEEDS)('seed %i: stepping back k events then forward k gives the state before', async (seed) => {
     const run = await recordedRun(seed);
     const travel = travelOn(run);
