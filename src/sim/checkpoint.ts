@@ -8,7 +8,7 @@
 // run's own append-only arrays, and a checkpoint holds them with its lengths; node reports, statuses and
 // messages already given are never changed once made, so they are shared between checkpoints too.
 import { joinBytes } from '../engine/binlog.ts';
-import type { EngineSnapshot } from '../engine/snapshot.ts';
+import type { EngineSnapshot, JobColumns } from '../engine/snapshot.ts';
 import type { SessionSnapshot } from '../protocol/session.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus } from '../nodes/messages.ts';
 import type { NodeLife } from '../nodes/process.ts';
@@ -62,8 +62,12 @@ export interface ClusterCheckpoint {
   n: number;
   clock: number;
   scheduler: SchedulerState<LinkEvent>;
-  /** The queue server (null while crashed); its binlog files are `binlog`. */
+  /**
+   * The queue server (null while crashed); its binlog files are `binlog`. Its `jobs` are none: they are
+   * `engineJobs`, in chunks shared with the checkpoint before where unchanged (see JobChunker).
+   */
   engine: EngineSnapshot | null;
+  engineJobs: JobColumns[];
   /** The binlog storage's files, each as its chunks (see BinlogCopier), and the last job id it keeps. */
   binlog: { files: { seq: number; chunks: Uint8Array[] }[]; lastId: number; flushes: number };
   binlogEnabled: boolean;
@@ -268,6 +272,81 @@ export class BinlogCopier {
       return { seq, chunks };
     });
   }
+}
+
+/** Jobs by id range in a chunk of engine jobs: a change to a job (or its end) changes its own chunk only. */
+const JOB_IDS_PER_CHUNK = 256;
+
+const columnsOf = (c: JobColumns) => (Object.keys(c) as (keyof JobColumns)[]).filter((k): k is Exclude<keyof JobColumns, 'count' | 'bodies'> => k !== 'count' && k !== 'bodies');
+
+/**
+ * An engine snapshot's jobs as checkpoints keep them: in chunks by id range, each the very chunk the last
+ * checkpoint kept for that range where all its jobs are unchanged. A queue holding thousands of jobs
+ * then costs each checkpoint only the chunks whose jobs changed since the one before.
+ */
+export class JobChunker {
+  private last = new Map<number, JobColumns>();
+
+  /** Takes `chunks` (a restored checkpoint's) as the last kept: the next checkpoint shares what is unchanged. */
+  keep(chunks: readonly JobColumns[]): void {
+    this.last = new Map(chunks.map((c) => [Math.floor(c.id[0] / JOB_IDS_PER_CHUNK), c]));
+  }
+
+  chunks(jobs: JobColumns): JobColumns[] {
+    const out: JobColumns[] = [];
+    const next = new Map<number, JobColumns>();
+    const columns = columnsOf(jobs);
+    for (let i = 0, body = 0; i < jobs.count; ) {
+      const key = Math.floor(jobs.id[i] / JOB_IDS_PER_CHUNK);
+      let j = i;
+      let bodyEnd = body;
+      while (j < jobs.count && Math.floor(jobs.id[j] / JOB_IDS_PER_CHUNK) === key) bodyEnd += jobs.bytes[j++];
+      const before = this.last.get(key);
+      const chunk = before && sameJobs(jobs, columns, i, j, body, bodyEnd, before) ? before : sliceJobs(jobs, columns, i, j, body, bodyEnd);
+      next.set(key, chunk);
+      out.push(chunk);
+      i = j;
+      body = bodyEnd;
+    }
+    this.last = next;
+    return out;
+  }
+}
+
+function sliceJobs(c: JobColumns, columns: ReturnType<typeof columnsOf>, from: number, to: number, bodyFrom: number, bodyTo: number): JobColumns {
+  const out = { ...c, count: to - from, bodies: c.bodies.slice(bodyFrom, bodyTo) };
+  for (const k of columns) (out as Record<string, unknown>)[k] = c[k].slice(from, to);
+  return out;
+}
+
+function sameJobs(c: JobColumns, columns: ReturnType<typeof columnsOf>, from: number, to: number, bodyFrom: number, bodyTo: number, chunk: JobColumns): boolean {
+  if (chunk.count !== to - from || chunk.bodies.length !== bodyTo - bodyFrom) return false;
+  for (const k of columns) {
+    const a = c[k];
+    const b = chunk[k];
+    for (let i = 0; i < chunk.count; i++) if (a[from + i] !== b[i]) return false;
+  }
+  for (let i = 0; i < chunk.bodies.length; i++) if (c.bodies[bodyFrom + i] !== chunk.bodies[i]) return false;
+  return true;
+}
+
+/** A JobColumns like `c` with no jobs: what a checkpoint's engine keeps in place of its jobs. */
+export const noJobs = (c: JobColumns): JobColumns => sliceJobs(c, columnsOf(c), 0, 0, 0, 0);
+
+/** The jobs of `chunks` as one JobColumns (new arrays: the engine restored from them owns them); `none` is an empty one. */
+export function joinJobs(none: JobColumns, chunks: readonly JobColumns[]): JobColumns {
+  const count = chunks.reduce((n, c) => n + c.count, 0);
+  const out = { ...none, count, bodies: joinBytes(chunks.map((c) => c.bodies)) };
+  for (const k of columnsOf(none)) {
+    const all = new (none[k].constructor as new (n: number) => typeof none[typeof k])(count);
+    let at = 0;
+    for (const c of chunks) {
+      (all as Float64Array).set(c[k] as Float64Array, at);
+      at += c.count;
+    }
+    (out as Record<string, unknown>)[k] = all;
+  }
+  return out;
 }
 
 /** The index of the last checkpoint at or before position `n` in `list` (ordered by position), or -1. */

@@ -17,7 +17,7 @@ import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
 import { Scheduler } from './scheduler.ts';
 import { Links, type LinkEvent, type LinkedNode } from './links.ts';
 import { NodeInputs, resumeMessage } from './node-resume.ts';
-import { BinlogCopier, chunked, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
+import { BinlogCopier, chunked, JobChunker, joinJobs, noJobs, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { joinBytes, MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
@@ -139,6 +139,7 @@ export class Cluster {
   /** What consecutive checkpoints share: unchanged records, binlog bytes already kept. */
   private readonly copier = new StateCopier();
   private readonly binlogCopier = new BinlogCopier();
+  private readonly jobChunker = new JobChunker();
 
   constructor(private readonly opts: ClusterOptions) {
     this.virtual = opts.mode === 'virtual';
@@ -980,7 +981,8 @@ export class Cluster {
       n,
       clock: this.clock.now(),
       scheduler: structuredClone(this.scheduler.state()),
-      engine,
+      engine: engine && { ...engine, jobs: noJobs(engine.jobs) },
+      engineJobs: engine ? this.jobChunker.chunks(engine.jobs) : [],
       binlog,
       binlogEnabled: this.binlogEnabled,
       owners: { keys: chunked([...this.owners.keys()], before?.owners.keys), values: chunked([...this.owners.values()], before?.owners.values) },
@@ -1030,7 +1032,8 @@ export class Cluster {
     this.model.thaw();
     restoreData(this.checker, cp.checker);
     restoreData(this.work, cp.work, true);
-    const engine = cp.engine && Engine.restore(cp.engine, { clock: this.clock, binlogStorage: this.binlog, warn: (m) => this.note(`binlog: ${m}`) });
+    this.jobChunker.keep(cp.engineJobs);
+    const engine = cp.engine && Engine.restore({ ...cp.engine, jobs: joinJobs(cp.engine.jobs, cp.engineJobs) }, { clock: this.clock, binlogStorage: this.binlog, warn: (m) => this.note(`binlog: ${m}`) });
     if (engine) {
       this.attach(engine);
       this.engine = engine;

@@ -194,3 +194,18 @@ test("checkpoints share the work book's finished tasks (their bodies are bytes) 
   }
   expect(shared).toBeGreaterThan(0);
 });
+
+test('checkpoints share the chunks of queued jobs that did not change since the one before, and a restore takes them all back', async () => {
+  // 600 jobs put at once and one worker: most wait, unchanged, from one checkpoint to the next.
+  const run = kept(new Cluster({ seed: 3, mode: 'virtual', spawn: spawnInThread, checkpointEvery: 50 }));
+  setUp(run, { kind: 'pi', darts: 600_000, jobs: 600, workers: 1, ttr: 60, autostart: true }, 3);
+  await run.runUntil(() => run.eventCount >= 3000);
+  // Jobs 256-511, put and waiting: their chunk is the same object from one checkpoint to the next.
+  const full = run.checkpoints.filter((c) => c.engineJobs.length >= 2 && c.engineJobs[1].count === 256);
+  expect(full.length).toBeGreaterThan(5);
+  for (let i = 1; i < full.length; i++) expect(full[i].engineJobs[1]).toBe(full[i - 1].engineJobs[1]);
+  const cp = full[full.length - 1];
+  const restored = kept(Cluster.restore(cp, replayOptions(run.exportRun(), spawnInThread, 50)));
+  expect(restored.engine!.snapshot().jobs.count).toBe(cp.engineJobs.reduce((n, c) => n + c.count, 0));
+  expect(restored.engine!.snapshot().jobs.count).toBeGreaterThan(512);
+});
