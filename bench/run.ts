@@ -267,7 +267,7 @@ async function engineSnapshot(): Promise<void> {
 // ---- 9. time travel ----------------------------------------------------------------------------
 
 /**
- * Heap bytes the run's checkpoints hold (what is freed when they go, after full collections), and the
+ * Bytes the run's checkpoints hold, in the heap and in buffers (what is freed when they go, after full collections), and the
  * trace entries of the run they share (its own: held here through the collections, not counted).
  */
 function checkpointHeap(f: TimeTravelFigures): { bytes: number; traceEntries: number } {
@@ -276,11 +276,13 @@ function checkpointHeap(f: TimeTravelFigures): { bytes: number; traceEntries: nu
   const own = f.checkpoints.at(-1)?.log;
   gc();
   gc();
-  const before = process.memoryUsage().heapUsed;
+  // The heap and the typed arrays' buffers (outside it): queued jobs, binlog bytes and job bodies are bytes.
+  const held = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const before = held();
   f.checkpoints.length = 0;
   gc();
   gc();
-  return { bytes: before - process.memoryUsage().heapUsed, traceEntries: own?.trace.length ?? 0 };
+  return { bytes: before - held(), traceEntries: own?.trace.length ?? 0 };
 }
 
 /** Logs one environment's figures; returns seek median, p95 and step-back median. */
@@ -306,7 +308,7 @@ async function timeTravelSection(): Promise<void> {
   const heap = checkpointHeap(node);
   const mb = heap.bytes / 1e6;
   const n = logTimeTravel('Node', node);
-  log(`  checkpoint memory: ${count} checkpoints hold ${mb.toFixed(1)} MB of heap (freed when they go; the run's own trace of ${heap.traceEntries.toLocaleString('en')} entries, which they share, is not counted)`);
+  log(`  checkpoint memory: ${count} checkpoints hold ${mb.toFixed(1)} MB, heap and buffers (freed when they go; the run's own trace of ${heap.traceEntries.toLocaleString('en')} entries, which they share, is not counted)`);
   row('time travel (Node): seek median', `${n.median.toFixed(1)} ms`, `${n.replay.toFixed(0)} ms`, `${(n.replay / n.median).toFixed(0)}x`, 'ref: replay from 0');
   row(`time travel: ${count} checkpoints' memory`, `${mb.toFixed(1)} MB`, '', '', `≤ ${CHECKPOINT_BUDGET_MB} MB`, verdict(mb <= CHECKPOINT_BUDGET_MB));
   const { timeTravelInChromium, timeTravelInApp } = await import('./time-travel-browser.ts');
