@@ -23,8 +23,8 @@ import type { SchedulerState } from './scheduler.ts';
  * 10^5 events, 16 workers; measured on a loaded 2-core machine): a seek is a restore (tens of ms at the
  * run's end, mostly copying the queue model back and starting the nodes again) plus running at most
  * this many events (0.07-0.4 ms each, every one a round trip with a node). 1000 keeps the running part
- * near the restore's while the 118 checkpoints hold 48.5 MB (the budget is 50); a smaller spacing would
- * cost memory in proportion. Step backs run far fewer events (see TimeTravel.stepBack).
+ * near the restore's while the 118 checkpoints hold about 41 MB, heap and buffers (the budget is 50); a
+ * smaller spacing would cost memory in proportion. Step backs run far fewer events (see TimeTravel.stepBack).
  */
 export const CHECKPOINT_EVERY = 1000;
 
