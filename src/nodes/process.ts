@@ -36,3 +36,21 @@ export interface AddNodeOptions {
   /** One-way latency the cluster adds (a remote node's network has its own). */
   latency?: number;
 }
+
+/** A node process whose messages go through `port`; terminating it closes the port, then does `end`. */
+export function processOnPort(port: MessagePort, end: () => void): NodeProcess {
+  return {
+    postMessage: (m, transfer) => port.postMessage(m, transfer ?? []),
+    get onmessage() {
+      return port.onmessage as NodeProcess['onmessage'];
+    },
+    set onmessage(fn) {
+      port.onmessage = fn as (e: MessageEvent) => void;
+    },
+    terminate: () => {
+      port.onmessage = null;
+      port.close();
+      end();
+    },
+  };
+}

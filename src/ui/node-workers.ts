@@ -4,7 +4,7 @@
 // module and compiling its WebAssembly; a worker whose node has ended hosts the next one instead.
 import { wrap, type Remote } from 'comlink';
 import type { NodeControl, NodeWorkerMessage } from '../nodes/control.ts';
-import type { NodeProcess } from '../nodes/process.ts';
+import { processOnPort, type NodeProcess } from '../nodes/process.ts';
 
 const controls = new WeakMap<Worker, Remote<NodeControl>>();
 
@@ -20,22 +20,9 @@ function startWorker(name: string): Worker {
 function hostOn(worker: Worker, end: () => void): NodeProcess {
   const channel = new MessageChannel();
   worker.postMessage({ t: 'host', port: channel.port2 } satisfies NodeWorkerMessage, [channel.port2]);
-  const port = channel.port1;
-  return {
-    postMessage: (m, transfer) => port.postMessage(m, transfer ?? []),
-    get onmessage() {
-      return port.onmessage as NodeProcess['onmessage'];
-    },
-    set onmessage(fn) {
-      port.onmessage = fn as (e: MessageEvent) => void;
-    },
-    control: controls.get(worker),
-    terminate: () => {
-      port.onmessage = null;
-      port.close();
-      end();
-    },
-  };
+  const node = processOnPort(channel.port1, end);
+  node.control = controls.get(worker);
+  return node;
 }
 
 /** A node in a Web Worker of its own, terminated with it: a killed node stops computing at once (live time measures real cores). */
