@@ -37,8 +37,13 @@ export interface AddNodeOptions {
   latency?: number;
 }
 
-/** A node process whose messages go through `port`; terminating it closes the port, then does `end`. */
+/**
+ * A node process whose messages go through `port`; terminating it closes the port, then does `end`,
+ * once: a process may be terminated again (killed, then its cluster disposed of), and `end` may hand
+ * its thread to another node.
+ */
 export function processOnPort(port: MessagePort, end: () => void): NodeProcess {
+  let ended = false;
   return {
     postMessage: (m, transfer) => port.postMessage(m, transfer ?? []),
     get onmessage() {
@@ -48,6 +53,8 @@ export function processOnPort(port: MessagePort, end: () => void): NodeProcess {
       port.onmessage = fn as (e: MessageEvent) => void;
     },
     terminate: () => {
+      if (ended) return;
+      ended = true;
       port.onmessage = null;
       port.close();
       end();

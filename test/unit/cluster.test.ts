@@ -3,6 +3,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
+import { processOnPort } from '../../src/nodes/process.ts';
 import { producerConfig, setUp, type PiScenario } from '../../src/sim/scenario.ts';
 import type { NodeReport } from '../../src/nodes/messages.ts';
 
@@ -358,4 +359,14 @@ test('Pause ends an advance under way at the next event; the run then goes on to
   await paused.cluster.advanceTo(600_000);
   expect(finalReport(paused.cluster)).toEqual(finalReport(whole.cluster));
   expect(paused.cluster.eventCount).toBe(whole.cluster.eventCount);
+});
+
+test('a node process terminated twice (killed, then its run disposed of) ends once: its thread may host another node by then', () => {
+  const channel = new MessageChannel();
+  let ends = 0;
+  const node = processOnPort(channel.port1, () => ends++);
+  node.terminate();
+  node.terminate();
+  expect(ends).toBe(1);
+  channel.port2.close();
 });
