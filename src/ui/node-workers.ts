@@ -43,11 +43,6 @@ export class NodeWorkerPool {
     return hostOn(worker, () => this.release(worker));
   }
 
-  /** Idle workers now (for tests). */
-  get size(): number {
-    return this.idle.length;
-  }
-
   /** Back in the pool once it says its node has stopped: one in the middle of a task finishes it first. */
   private release(worker: Worker): void {
     const released = (e: MessageEvent<NodeWorkerMessage>) => {
