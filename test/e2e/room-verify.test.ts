@@ -77,8 +77,9 @@ test('verify 100%: the cheating joiner is flagged on its card and in its jobs, a
   const agreed = all.filter((c) => c.verdict === 'agreed').length;
   const unchecked = 8 - caught.length - agreed;
   expect(caught.length).toBeGreaterThan(0);
-  expect(await flag.textContent()).toContain(`✗ ${caught.length} result${caught.length === 1 ? '' : 's'} disagreed`);
-  if (agreed) expect(await card(host.page, 'remote 1.1').textContent()).toContain(`✓ ${agreed} verified`);
+  // The cards show it at the next redraw of the run's state (at most 100 ms on).
+  await expect.poll(() => flag.textContent()).toContain(`✗ ${caught.length} result${caught.length === 1 ? '' : 's'} disagreed`);
+  if (agreed) await expect.poll(() => card(host.page, 'remote 1.1').textContent()).toContain(`✓ ${agreed} verified`);
   await card(host.page, 'remote 2.1').screenshot({ path: path.join(SCREENSHOTS, 'room-verify-cheater-card.png') });
   await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-verify-host.png') });
 
