@@ -11,6 +11,7 @@ import type { ClusterAction } from '../../src/sim/run-record.ts';
 import type { Scenario } from '../../src/sim/scenario.ts';
 import { NodeInputs, resumeMessage } from '../../src/sim/node-resume.ts';
 import type { NodeConfig } from '../../src/nodes/messages.ts';
+import { runState as state } from './run-state.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -45,20 +46,6 @@ async function recordedRun(seed: number, scenario = PI): Promise<Cluster> {
   }
   await c.runUntil(() => false, 20_000);
   return c;
-}
-
-/** What the student sees at a position: trace, the queue server, job records, the queue model, every node's card. */
-function state(c: Cluster) {
-  return {
-    events: c.eventCount,
-    now: c.now,
-    trace: c.trace,
-    engine: c.engine?.snapshot() ?? null,
-    history: c.history.records,
-    model: { jobs: [...c.model.jobs.values()], tubes: [...c.model.tubes.values()], reservations: c.model.reservations },
-    traffic: c.traffic,
-    nodes: [...c.nodes.values()].map((n) => ({ id: n.id, life: n.life, status: n.status, done: n.done, reports: n.reports, log: n.log, computeMs: n.computeMs })),
-  };
 }
 
 const SEEDS = [3, 8, 21];

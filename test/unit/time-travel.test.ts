@@ -10,6 +10,7 @@ import { mulberry32 } from '../../src/sim/rng.ts';
 import { replayRun } from '../../src/sim/replay.ts';
 import { parseRun, type ClusterAction, type RunRecord } from '../../src/sim/run-record.ts';
 import { forkLabel, positionAt, TimeTravel } from '../../src/sim/branches.ts';
+import { runState as state } from './run-state.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -42,20 +43,6 @@ async function recordedRun(seed: number): Promise<Cluster> {
   }
   await c.runUntil(() => false, 20_000);
   return c;
-}
-
-/** What the student sees of a run at its position: the trace, the queue server's whole state, job records, the nodes' cards. */
-function state(c: Cluster) {
-  return {
-    events: c.eventCount,
-    now: c.now,
-    trace: c.trace,
-    engine: c.engine?.snapshot() ?? null,
-    history: c.history.records,
-    model: { jobs: [...c.model.jobs.values()], reservations: c.model.reservations },
-    traffic: c.traffic,
-    nodes: [...c.nodes.values()].map((n) => ({ id: n.id, life: n.life, status: n.status, done: n.done, reports: n.reports, log: n.log })),
-  };
 }
 
 const SEEDS = [3, 8, 21];
