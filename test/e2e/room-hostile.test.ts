@@ -46,7 +46,8 @@ async function piEstimate(page: Page): Promise<number> {
 }
 
 test("a joiner deleting others' jobs and forging a report is refused, then dropped; π comes out right; a 64 KiB job does not cost the honest node its seat", async () => {
-  const host = await hostRoom(lab, { darts: 400_000_000, jobs: 8 });
+  // Jobs of 2·10^8 darts (a second or so each): the honest node is still working on its first when the hostile one acts.
+  const host = await hostRoom(lab, { darts: 1_600_000_000, jobs: 8 });
   const honest = await joinAs(lab.browsers[1], host.link, 'remote 1.1');
   const hostile = await joinAs(lab.browsers[2], host.link, 'remote 2.1');
   await host.page.keyboard.press('Escape');
