@@ -2,9 +2,8 @@
 // app itself (window.__beanlab is the app's Lab). Live-time speedup of 1 vs 2 Web Worker nodes on a
 // large π job, and the frame rate while 64 worker nodes are busy.
 import { chromium } from 'playwright-core';
-import { serveBuiltApp } from './util.ts';
+import { openAppPage, serveBuiltApp } from './util.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts';
-import { asReturningStudent } from '../test/support/returning-student.ts';
 
 const SPEEDUP_TARGET = 1.8;
 const FPS_TARGET = 50;
@@ -28,10 +27,7 @@ export async function benchBrowser(): Promise<string[]> {
   const server = await serveBuiltApp('beanlab-bench-browser');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    await asReturningStudent(page);
-    await page.goto(server.url);
-    await page.waitForFunction(() => 'Window' in globalThis && (window as unknown as { __beanlab?: unknown }).__beanlab !== undefined);
+    const page = await openAppPage(browser, server.url);
 
     // 1. Live speedup: the same job set with 1 and 2 worker nodes, measured by the producer. Large jobs
     //    (4e8 darts, about 0.4 s each) keep the per-job dispatch small beside the work, as the target asks.

@@ -5,9 +5,8 @@ import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ROOT, serveBuiltApp } from './util.ts';
+import { openAppPage, ROOT, serveBuiltApp } from './util.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts';
-import { asReturningStudent } from '../test/support/returning-student.ts';
 import type { TimeTravelFigures, TimeTravelPlan } from './time-travel.ts';
 
 const ENTRY = `
@@ -70,10 +69,7 @@ export async function timeTravelInApp(plan: TimeTravelPlan): Promise<AppTimeTrav
   const server = await serveBuiltApp('beanlab-bench-time-travel');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    await asReturningStudent(page);
-    await page.goto(server.url);
-    await page.waitForFunction(() => (window as unknown as { __beanlab?: unknown }).__beanlab !== undefined);
+    const page = await openAppPage(browser, server.url);
     const t0 = Date.now();
     const events = await page.evaluate(async (plan) => {
       const lab = (window as unknown as { __beanlab: AppLab }).__beanlab;

@@ -4,7 +4,9 @@ import os from 'node:os';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import type { Browser, Page } from 'playwright-core';
 import { startServer } from '../src/server/serve.ts';
+import { asReturningStudent } from '../test/support/returning-student.ts';
 
 /**
  * The repository root, found from the entry point run-ts.mjs ran (process.argv[1]): this code runs
@@ -190,4 +192,13 @@ export async function serveBuiltApp(name: string): Promise<Awaited<ReturnType<ty
     if (before === undefined) delete process.env.BEANLAB_DIST;
     else process.env.BEANLAB_DIST = before;
   }
+}
+
+/** The app at `url` in a 1280×720 page of `browser`, as a returning student's, once its Lab (window.__beanlab) is up. */
+export async function openAppPage(browser: Browser, url: string): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  await asReturningStudent(page);
+  await page.goto(url);
+  await page.waitForFunction(() => (window as unknown as { __beanlab?: unknown }).__beanlab !== undefined);
+  return page;
 }
