@@ -17,7 +17,7 @@ import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
 import { Scheduler } from './scheduler.ts';
 import { Links, type LinkEvent, type LinkedNode } from './links.ts';
 import { NodeInputs, resumeMessage } from './node-resume.ts';
-import { BinlogCopier, chunked, JobChunker, joinJobs, noJobs, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
+import { BinlogCopier, chunked, JobChunker, joinChunks, joinJobs, noJobs, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
 import { joinBytes, MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
@@ -1025,8 +1025,8 @@ export class Cluster {
   private takeUp(cp: ClusterCheckpoint): void {
     (this.clock as ManualClock).set(cp.clock);
     this.binlogEnabled = cp.binlogEnabled;
-    const ownerKeys = cp.owners.keys.flat();
-    this.owners = new Map(cp.owners.values.flat().map((o, i) => [ownerKeys[i], o]));
+    const ownerKeys = joinChunks(cp.owners.keys);
+    this.owners = new Map(joinChunks(cp.owners.values).map((o, i) => [ownerKeys[i], o]));
     this.model = this.newModel();
     restoreData(this.model, cp.model, true);
     this.model.thaw();
@@ -1050,9 +1050,9 @@ export class Cluster {
       const n: NodeHandle = {
         ...nc,
         role: nc.config.role,
-        done: nc.done.flat(),
-        reports: nc.reports.flat(),
-        log: nc.log.flat(),
+        done: joinChunks(nc.done),
+        reports: joinChunks(nc.reports),
+        log: joinChunks(nc.log),
         process: null as unknown as NodeProcess,
         sessions: new Map(),
         storeSessions: new Map(),

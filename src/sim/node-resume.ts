@@ -5,6 +5,7 @@
 // resume point between jobs, so a restore re-runs a job at most; a program that marks none (matrix,
 // sample sort) is restored from its start.
 import type { NodeMark, StartMessage, ToNode } from '../nodes/messages.ts';
+import { joinChunks } from './checkpoint.ts';
 
 /** A node's process at a checkpoint: what makes the message that restores it (resumeMessage). */
 export interface NodeResume {
@@ -49,7 +50,7 @@ function compact(state: unknown, before: unknown): unknown {
 
 function expand(state: unknown): unknown {
   if (typeof state !== 'object' || state === null || Array.isArray(state)) return state;
-  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, typeof v === 'object' && v !== null && 'chunked' in v ? (v as Chunked).chunked.flat() : v]));
+  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k, typeof v === 'object' && v !== null && 'chunked' in v ? joinChunks((v as Chunked).chunked) : v]));
 }
 
 /** The message that makes a new process the one a checkpoint recorded. */
