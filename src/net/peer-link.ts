@@ -64,15 +64,28 @@ function peerOptions(s: SignalingServer): PeerOptions {
   return { host: s.host, port: s.port, path: s.path, secure: s.secure, debug: 0, config: { iceServers: [] } };
 }
 
-function channelOf(conn: DataConnection): PeerChannel {
+/**
+ * The room's side of a PeerJS connection, listening from the moment the connection exists: a message
+ * may arrive before its 'open' event is handled (a joiner's hello, when the receiving process is busy,
+ * as @roamhq/wrtc delivers them), and is kept until the room reads the channel, not lost.
+ */
+export function channelOf(conn: DataConnection): PeerChannel {
+  const early: unknown[] = [];
+  let onmessage: ((data: unknown) => void) | null = null;
   const channel: PeerChannel = {
     peer: conn.peer,
     send: (text) => void conn.send(text),
     close: () => conn.close({ flush: true }),
-    onmessage: null,
+    get onmessage() {
+      return onmessage;
+    },
+    set onmessage(fn) {
+      onmessage = fn;
+      while (fn && early.length && onmessage === fn) fn(early.shift());
+    },
     onclose: null,
   };
-  conn.on('data', (data) => channel.onmessage?.(data));
+  conn.on('data', (data) => (onmessage ? onmessage(data) : early.push(data)));
   conn.on('close', () => channel.onclose?.());
   conn.on('error', () => channel.onclose?.());
   return channel;
@@ -263,7 +276,10 @@ export class HostedRoom {
 
   private listen(peer: Peer): void {
     const current = () => peer === this.peer && !this.closed;
-    peer.on('connection', (conn) => conn.on('open', () => this.room.accept(channelOf(conn))));
+    peer.on('connection', (conn) => {
+      const channel = channelOf(conn);
+      conn.on('open', () => this.room.accept(channel));
+    });
     peer.on('open', () => {
       if (!current()) return;
       this.signalingState = 'open';
@@ -309,9 +325,9 @@ export class JoinedRoom {
     screenOffers(peer, false);
     try {
       await signalingOpen(peer, opts.signaling, SIGNALING_TIMEOUT_MS);
-      const conn = await connect(peer, opts.code);
+      const channel = await connect(peer, opts.code);
       const now = () => performance.timeOrigin + performance.now();
-      const member = new RoomMember(channelOf(conn), { code: opts.code, secret: opts.secret, slots: opts.slots, name: opts.name, tab: opts.tab, platform: opts.platform, cores: opts.cores, spawn: opts.spawn, now, onChange: opts.onChange });
+      const member = new RoomMember(channel, { code: opts.code, secret: opts.secret, slots: opts.slots, name: opts.name, tab: opts.tab, platform: opts.platform, cores: opts.cores, spawn: opts.spawn, now, onChange: opts.onChange });
       return new JoinedRoom(member, peer);
     } catch (err) {
       peer.destroy();
@@ -336,9 +352,10 @@ export class JoinedRoom {
   }
 }
 
-function connect(peer: Peer, code: string): Promise<DataConnection> {
+function connect(peer: Peer, code: string): Promise<PeerChannel> {
   return new Promise((resolve, reject) => {
     const conn = peer.connect(hostPeerId(code), { serialization: 'raw', reliable: true });
+    const channel = channelOf(conn);
     const timer = setTimeout(
       () =>
         reject(
@@ -351,7 +368,7 @@ function connect(peer: Peer, code: string): Promise<DataConnection> {
     );
     conn.once('open', () => {
       clearTimeout(timer);
-      resolve(conn);
+      resolve(channel);
     });
     peer.on('error', (err: PeerError<string>) => {
       clearTimeout(timer);

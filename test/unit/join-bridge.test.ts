@@ -282,10 +282,15 @@ describe('npm run join --bridge: a real beanstalkd client joins the room', () =>
     })();
     const loan = room.room.lend();
     const scenario: PiScenario = { kind: 'pi', darts: 4_000_000, jobs: 4, workers: 1, ttr: 60, autostart: true };
-    const points = await runSpeedup({ workers: [1], scenario, seed: 7, mode: 'live', spawn: spawnInThread, remote: loan, limitMs: 30_000 });
-    await loan.end();
-    stop = true;
-    await worker;
+    let points;
+    try {
+      points = await runSpeedup({ workers: [1], scenario, seed: 7, mode: 'live', spawn: spawnInThread, remote: loan, limitMs: 15_000 });
+    } finally {
+      // A failed run must not leave the loop knocking at ports that later tests listen on.
+      stop = true;
+      await loan.end();
+      await worker;
+    }
     expect(points.map((p) => [p.kind, p.workers])).toEqual([['local', 1], ['remote', 1]]);
     expect(points[1].nodes).toEqual([expect.objectContaining({ name: 'remote 1.1', kind: 'remote', jobs: 4 })]);
     expect(Math.abs(points[1].estimate! - Math.PI)).toBeLessThan(0.01);
