@@ -600,8 +600,11 @@ describe('node-beanstalk bugs that do not depend on the server', () => {
   test('put() in drain mode throws a CommandError, not the BeanstalkError DRAINING it documents (same on beanstalkd 1.12)', async () => {
     const drained = await startRealBeanstalkd();
     try {
-      drained.proc.kill('SIGUSR1');
       const c = await client({}, drained.port);
+      // beanstalkd listens before it sets its signal handlers: a SIGUSR1 sent as soon as it accepts
+      // connections can kill it (the default action). Once it answers a command, the handlers are set.
+      expect((await c.stats()).draining).toBe(false);
+      drained.proc.kill('SIGUSR1');
       await expect.poll(async () => (await c.stats()).draining).toBe(true);
       const err = await c.put('x', 30, 0).catch((e: unknown) => e);
       expect(errInfo(err)).toEqual({ name: 'CommandError', code: 'ErrErrorResponseStatus' });
