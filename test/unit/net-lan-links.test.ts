@@ -3,7 +3,7 @@
 // then the real server's /beanlab/host.json and the lines `npm start` prints.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HOST_JSON_URL, joinPages, parseServedHost, type ServedHost } from '../../src/net/lan-links.ts';
@@ -84,6 +84,7 @@ describe(`GET ${HOST_JSON_PATH} on the real server`, () => {
   });
   afterAll(() => {
     delete process.env.BEANLAB_DIST;
+    rmSync(dist, { recursive: true, force: true });
   });
 
   test.each([
@@ -129,6 +130,7 @@ describe('`npm start` prints where classmates open it', () => {
       });
     } finally {
       child.kill('SIGKILL');
+      rmSync(dist, { recursive: true, force: true });
     }
   }
 

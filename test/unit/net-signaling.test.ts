@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import WebSocket from 'ws';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startServer } from '../../src/server/serve.ts';
@@ -56,9 +56,10 @@ describe('a client that sends garbage', () => {
   let child: ChildProcess;
   let port: number;
   let stderr = '';
+  let dist: string;
   const sockets: WebSocket[] = [];
   beforeAll(async () => {
-    const dist = mkdtempSync(path.join(tmpdir(), 'beanlab-dist-'));
+    dist = mkdtempSync(path.join(tmpdir(), 'beanlab-dist-'));
     writeFileSync(path.join(dist, 'index.html'), '<div id="app"></div>');
     child = spawn(process.execPath, ['--import', 'tsx', 'src/server/start.ts', '--static', '--port', '0'], {
       env: { ...process.env, BEANLAB_DIST: dist },
@@ -78,6 +79,7 @@ describe('a client that sends garbage', () => {
   afterAll(() => {
     for (const ws of sockets) ws.terminate();
     child?.kill('SIGKILL');
+    rmSync(dist, { recursive: true, force: true });
   });
 
   const until = async (cond: () => boolean) => {
