@@ -12,14 +12,24 @@ function request<T>(r: IDBRequest<T>): Promise<T> {
   });
 }
 
+/** A write not yet in a transaction: bytes for the end of a file (a header or records), or a file removed. */
+type QueuedWrite = { seq: number; bytes: Uint8Array } | { seq: number; remove: true };
+
+/**
+ * How long writes gather before they go to IndexedDB together, ms. A transaction costs the page about
+ * 1 ms of main thread, and a busy server writes a few records per job: beanstalkd's own `-f` likewise
+ * syncs its binlog at most every so often, not on every record.
+ */
+const GATHER_MS = 10;
+
 export class IdbBinlogStorage implements BinlogStorage {
   private readonly memory = new MemoryBinlogStorage();
   /** Every write, in order, behind the opening of the database: the engine never waits for IndexedDB. */
   private chain: Promise<unknown>;
   private readonly db: Promise<IDBDatabase>;
   private counter = 0;
-  /** Writes not yet in a transaction: they go in the next one, together (a transaction costs the page about 1 ms). */
-  private queued: ((store: IDBObjectStore) => void)[] = [];
+  /** Writes not yet in a transaction, in order: the next transaction takes them all. */
+  private queued: QueuedWrite[] = [];
 
   /** A binlog in the IndexedDB database `name`, emptied first: each run of the lab gets a fresh one. */
   constructor(readonly name: string) {
@@ -32,49 +42,57 @@ export class IdbBinlogStorage implements BinlogStorage {
   }
 
   /**
-   * Queues a write. The first write after a transaction has started schedules the next one, which takes
-   * every write queued by the time the one before it has completed: writes land in order, as a group
-   * commit, and a busy server writes in a few transactions a frame instead of one per record.
+   * Queues a write. The first one queued schedules a transaction, GATHER_MS later and after the one before
+   * it has completed, which takes every write queued by then: they land in order, a file's records joined
+   * into one value.
    */
-  private write(fn: (store: IDBObjectStore) => void): void {
-    this.queued.push(fn);
+  private write(w: QueuedWrite): void {
+    this.queued.push(w);
     if (this.queued.length > 1) return;
-    this.chain = this.chain.then(
-      () =>
-        this.db.then(
-          (db) =>
-            new Promise<void>((resolve, reject) => {
-              const batch = this.queued;
-              this.queued = [];
-              const tx = db.transaction(STORE, 'readwrite');
-              const store = tx.objectStore(STORE);
-              for (const op of batch) op(store);
-              tx.oncomplete = () => resolve();
-              tx.onerror = () => reject(tx.error);
-            }),
-        ),
-    );
+    this.chain = this.chain
+      .then(() => new Promise((resolve) => setTimeout(resolve, GATHER_MS)))
+      .then(() => this.db)
+      .then(
+        (db) =>
+          new Promise<void>((resolve, reject) => {
+            const batch = this.queued;
+            this.queued = [];
+            const tx = db.transaction(STORE, 'readwrite');
+            const store = tx.objectStore(STORE);
+            let parts: Uint8Array[] = [];
+            let seq = -1;
+            const put = () => {
+              if (parts.length) store.put(joinBytes(parts), [seq, this.counter++]);
+              parts = [];
+            };
+            for (const w of batch) {
+              if (w.seq !== seq) put();
+              seq = w.seq;
+              if ('remove' in w) store.delete(IDBKeyRange.bound([w.seq, -Infinity], [w.seq, Infinity]));
+              else parts.push(w.bytes);
+            }
+            put();
+            tx.oncomplete = () => resolve();
+            tx.onerror = () => reject(tx.error);
+          }),
+      );
   }
 
   create(seq: number, size: number, header: Uint8Array): void {
     this.memory.create(seq, size, header);
-    const copy = header.slice();
-    const key = [seq, this.counter++];
-    this.write((s) => s.put(copy, key));
+    this.write({ seq, bytes: header.slice() });
   }
 
   append(seq: number, bytes: Uint8Array): void {
     this.memory.append(seq, bytes);
-    const copy = bytes.slice();
-    const key = [seq, this.counter++];
-    this.write((s) => s.put(copy, key));
+    this.write({ seq, bytes: bytes.slice() });
   }
 
   close(): void {}
 
   remove(seq: number): void {
     this.memory.remove(seq);
-    this.write((s) => s.delete(IDBKeyRange.bound([seq, -Infinity], [seq, Infinity])));
+    this.write({ seq, remove: true });
   }
 
   flush(): void {
