@@ -170,6 +170,9 @@ export class JobHistory {
   apply(e: EngineEvent): void {
     if (e.kind === 'conn') {
       if (e.action === 'opened') this.connNames.set(e.conn, e.name);
+      // Only open connections act on jobs: a run whose workers connect anew for each job (the seed's
+      // worker.py) would otherwise keep every name, and copy them all in every checkpoint and restore.
+      else if (e.action === 'closed') this.connNames.delete(e.conn);
       return;
     }
     if (e.kind !== 'job') return;

@@ -196,3 +196,14 @@ test('checkpoints share the chunks of queued jobs that did not change since the 
   expect(restored.engine!.snapshot().jobs.count).toBe(cp.engineJobs.reduce((n, c) => n + c.count, 0));
   expect(restored.engine!.snapshot().jobs.count).toBeGreaterThan(512);
 });
+
+test("the job history keeps the names of open connections only: a run whose workers connect anew for each job does not carry every name it ever saw into each checkpoint", async () => {
+  const run = kept(new Cluster({ seed: 4, mode: 'virtual', spawn: spawnInThread }));
+  setUp(run, { kind: 'pi', darts: 40_000, jobs: 40, workers: 2, ttr: 60, autostart: true }, 4);
+  await run.runUntil(() => run.eventCount >= 1000);
+  const names = (run.checkpoint().history.connNames as Map<number, string>).size;
+  // The seed's workers reconnect for every job: far more connections were opened than are open.
+  expect(run.engine!.totalConnections).toBeGreaterThan(20);
+  expect(names).toBeLessThanOrEqual(run.engine!.currentConnections);
+  expect(names).toBeGreaterThan(0);
+});
