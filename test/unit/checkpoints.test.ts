@@ -201,7 +201,7 @@ test("the job history keeps the names of open connections only: a run whose work
   const run = kept(new Cluster({ seed: 4, mode: 'virtual', spawn: spawnInThread }));
   setUp(run, { kind: 'pi', darts: 40_000, jobs: 40, workers: 2, ttr: 60, autostart: true }, 4);
   await run.runUntil(() => run.eventCount >= 1000);
-  const names = (run.checkpoint().history.connNames as Map<number, string>).size;
+  const names = (run.checkpoint()!.history.connNames as Map<number, string>).size;
   // The seed's workers reconnect for every job: far more connections were opened than are open.
   expect(run.engine!.totalConnections).toBeGreaterThan(20);
   expect(names).toBeLessThanOrEqual(run.engine!.currentConnections);
