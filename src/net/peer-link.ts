@@ -74,7 +74,18 @@ export function channelOf(conn: DataConnection): PeerChannel {
   let onmessage: ((data: unknown) => void) | null = null;
   const channel: PeerChannel = {
     peer: conn.peer,
-    send: (text) => void conn.send(text),
+    // Straight to the data channel: PeerJS's send reads the channel's bufferedAmount first, which in
+    // @roamhq/wrtc (terminal joiners, a Node host) is a blocking call into WebRTC's thread as costly
+    // as the send. Room messages are small and metered; a channel that cannot take one more is closed,
+    // as PeerJS closes it, and the room lets that peer go.
+    send: (text) => {
+      if (!conn.open) return;
+      try {
+        conn.dataChannel.send(text);
+      } catch {
+        conn.close();
+      }
+    },
     close: () => conn.close({ flush: true }),
     get onmessage() {
       return onmessage;

@@ -12,6 +12,8 @@ const PROCESSES = 4;
 const JOINERS = 8;
 const CORES = 4;
 const NODES = PROCESSES * JOINERS * CORES;
+/** 1e10 darts (the form's most) in jobs of about 5 ms of kernel: the run outlasts the measurement. */
+const JOBS = 2048;
 
 let lab: RoomLab;
 let room: ClassProcesses | null = null;
@@ -36,7 +38,7 @@ async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, ms: num
 }
 
 test(`${PROCESSES} joiner processes × ${JOINERS} joiners × ${CORES} nodes: all ${NODES} join; while they compute, the host page draws, answers a click and lists the class`, async () => {
-  const host = await hostRoom(lab, { darts: 10_000_000_000, jobs: 1024 });
+  const host = await hostRoom(lab, { darts: 10_000_000_000, jobs: JOBS });
   await host.page.keyboard.press('Escape');
   const start = Date.now();
   room = joinClass(host.link, { processes: PROCESSES, joiners: JOINERS, cores: CORES, name: 'lab', staggerMs: 1500 });
@@ -48,8 +50,9 @@ test(`${PROCESSES} joiner processes × ${JOINERS} joiners × ${CORES} nodes: all
 
   room.yieldCpu();
   await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
-  const busy = await until(() => remoteWorking(host.page), (r) => r.working >= NODES / 2, 30_000);
-  expect(busy.working).toBeGreaterThanOrEqual(NODES / 2);
+  // In full swing: the nodes have done a job each, on average.
+  const busy = await until(() => remoteWorking(host.page), (r) => r.done >= NODES, 60_000);
+  expect(busy.done).toBeGreaterThanOrEqual(NODES);
 
   await frameGapsStart(host.page);
   await sleep(2000);
@@ -62,7 +65,7 @@ test(`${PROCESSES} joiner processes × ${JOINERS} joiners × ${CORES} nodes: all
   await sleep(2000);
   const gaps = await frameGapsStop(host.page);
   const still = await remoteWorking(host.page);
-  console.log(`frame gaps while ${still.working} of ${NODES} nodes were busy: median ${gaps.medianMs.toFixed(1)} ms, p95 ${gaps.p95Ms.toFixed(0)} ms, max ${gaps.maxMs.toFixed(0)} ms; the roster showed ${answeredMs} ms after the click`);
+  console.log(`frame gaps while the nodes did jobs ${busy.done + 1} to ${still.done} of ${JOBS}: median ${gaps.medianMs.toFixed(1)} ms, p95 ${gaps.p95Ms.toFixed(0)} ms, max ${gaps.maxMs.toFixed(0)} ms; the roster showed ${answeredMs} ms after the click`);
   await host.page.screenshot({ path: path.join(SCREENSHOTS, 'room-class-32-joiners.png') });
 
   // Generous bounds: the bench holds the figures to the issue's targets (all joined within 30 s, frames 100 ms apart).
@@ -70,7 +73,9 @@ test(`${PROCESSES} joiner processes × ${JOINERS} joiners × ${CORES} nodes: all
   expect(gaps.frames).toBeGreaterThan(20);
   expect(gaps.medianMs).toBeLessThan(100);
   expect(answeredMs).toBeLessThan(5000);
-  expect(still.working).toBeGreaterThan(0);
+  // They kept working meanwhile: the page was measured under load, not after the run.
+  expect(still.done).toBeGreaterThan(busy.done);
+  expect(still.done).toBeLessThan(JOBS);
   const texts = (await rows.allInnerTexts()).map((r) => r.split('\t').map((c) => c.trim()));
   expect(new Set(texts.map((r) => r[1]))).toEqual(new Set(Array.from({ length: PROCESSES }, (_, p) => Array.from({ length: JOINERS }, (_, j) => `lab${p + 1}-${j + 1}`)).flat()));
   expect(texts.every((r) => r[4] === 'in the room')).toBe(true);

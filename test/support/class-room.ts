@@ -130,14 +130,14 @@ export function frameGapStats(times: readonly number[]): Omit<FrameGaps, 'clicks
 /**
  * How many of the host's remote nodes there are, how many are busy with a job now (working on it,
  * sending its result, or connecting for the next one: the report's worker connects anew for each job),
- * and all of them by state (window.__beanlab is the app's Lab).
+ * the jobs they have done, and all of them by state (window.__beanlab is the app's Lab).
  */
-export function remoteWorking(page: Page): Promise<{ remote: number; working: number; states: Record<string, number> }> {
+export function remoteWorking(page: Page): Promise<{ remote: number; working: number; done: number; states: Record<string, number> }> {
   return page.evaluate(() => {
-    type Node = { remote?: unknown; status: { state: string } };
+    type Node = { remote?: unknown; status: { state: string }; done: unknown[] };
     const nodes = [...(window as unknown as { __beanlab: { cluster: { nodes: Map<number, Node> } } }).__beanlab.cluster.nodes.values()].filter((n) => n.remote);
     const states: Record<string, number> = {};
     for (const n of nodes) states[n.status.state] = (states[n.status.state] ?? 0) + 1;
-    return { remote: nodes.length, working: (states.working ?? 0) + (states.sending ?? 0) + (states.connecting ?? 0), states };
+    return { remote: nodes.length, working: (states.working ?? 0) + (states.sending ?? 0) + (states.connecting ?? 0), done: nodes.reduce((t, n) => t + n.done.length, 0), states };
   });
 }
