@@ -1,7 +1,7 @@
-// The room's side of a PeerJS connection (channelOf). Its messages reach the room from the moment the connection exists. Under load,
-// @roamhq/wrtc hands the host a joiner's hello before the host has handled the connection's 'open':
-// the hello was lost, the host's next ping was answered, and the joiner was dropped for a pong "before
-// saying hello" (join-bridge.test.ts failed so in CI).
+// The room's side of a PeerJS connection (channelOf). Its messages reach the room from the moment the
+// connection exists: under load, @roamhq/wrtc hands the host a joiner's hello before the host has
+// handled the connection's 'open'; the hello was lost, the host's next ping was answered, and the
+// joiner was dropped for a pong "before saying hello" (join-bridge.test.ts failed so in CI).
 import { EventEmitter } from 'node:events';
 import { expect, test } from 'vitest';
 import type { DataConnection } from 'peerjs';
