@@ -373,7 +373,7 @@ function summarize(line: string): void {
 
 async function classSection(): Promise<void> {
   const { benchClass } = await import('./class.ts');
-  log('== 9. a class-sized room: headless joiner processes (npm run join) on loopback WebRTC; short π jobs; browser and Node hosts ==');
+  log('== 10. a class-sized room: headless joiner processes (npm run join) on loopback WebRTC; short π jobs; browser and Node hosts ==');
   log('(every process shares this machine\'s cores: joiners, host and producer)');
   await benchClass((line) => {
     log(line);
