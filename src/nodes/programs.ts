@@ -195,11 +195,18 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig, from
   }
   if (!queueWasFull && from?.phase !== 'collect') {
     if (!from) rt.status({ state: 'sending', detail: `putting ${cfg.tasks.length} jobs` });
+    const puts: Promise<Reply>[] = [];
     for (let i = from?.i ?? 0; i < cfg.tasks.length; i++) {
-      if (marking(i, conn.id)) rt.mark?.({ phase: 'put', conn: conn.id, started, i } satisfies ProducerResume, [conn.id]);
+      if (!cfg.pipelined && marking(i, conn.id)) rt.mark?.({ phase: 'put', conn: conn.id, started, i } satisfies ProducerResume, [conn.id]);
       const body = encodeTask(cfg.tasks[i]);
-      expect(await conn.command(`put ${cfg.pri} 0 ${cfg.ttr} ${new TextEncoder().encode(body).length}`, body), 'INSERTED', 'put job');
+      const put = conn.command(`put ${cfg.pri} 0 ${cfg.ttr} ${new TextEncoder().encode(body).length}`, body);
+      if (cfg.pipelined) {
+        // Awaited in order below: if the connection is lost, the first of them fails the program.
+        put.catch(() => {});
+        puts.push(put);
+      } else expect(await put, 'INSERTED', 'put job');
     }
+    for (const put of puts) expect(await put, 'INSERTED', 'put job');
   }
   // One result per task; a result the host discards (its node cheated) is waited for again.
   const ledger = new ResultLedger(rt.discarded ?? new Set());
@@ -208,13 +215,16 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig, from
   // client.py as printed: `total_count = total_circle_count + int(job.body)` keeps only the last result's hits.
   let lastHits = collected?.lastHits ?? 0;
   const asPrinted = (sums: { darts: number; hits: number }) => (cfg.totalCountBug ? { darts: sums.darts, hits: lastHits } : sums);
+  /** A pipelined producer's next reserve, sent with the delete of the result before. */
+  let nextReserve: Promise<Reply> | null = null;
   while (ledger.counted < cfg.tasks.length) {
-    if (marking(ledger.counted, conn.id)) {
+    if (!cfg.pipelined && marking(ledger.counted, conn.id)) {
       const { jobs, texts } = ledger.filed;
       rt.mark?.({ phase: 'collect', conn: conn.id, started, filedJobs: jobs, filedTexts: texts, lastHits } satisfies ProducerResume, [conn.id]);
     }
     rt.status({ state: 'waiting', detail: `received ${ledger.counted}/${cfg.tasks.length} results` });
-    const r = expect(await conn.command('reserve'), 'RESERVED ', 'reserve result');
+    const r = expect(await (nextReserve ?? conn.command('reserve')), 'RESERVED ', 'reserve result');
+    nextReserve = null;
     const id = Number(r.line.split(' ')[1]);
     const text = bodyText(r);
     ledger.add(id, text);
@@ -229,7 +239,13 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig, from
     }
     // Said now, not at the next reserve, so the card never lags behind the π estimate it shows.
     rt.status({ state: 'sending', detail: `received ${ledger.counted}/${cfg.tasks.length} results` });
-    await conn.command(`delete ${id}`);
+    const deleted = conn.command(`delete ${id}`);
+    if (cfg.pipelined && ledger.counted < cfg.tasks.length) {
+      nextReserve = conn.command('reserve');
+      // Awaited at the top of the loop; if the delete fails first, the program fails with it.
+      nextReserve.catch(() => {});
+    }
+    await deleted;
   }
   const results = ledger.texts;
   const { darts, hits } = asPrinted(ledger.sums);

@@ -144,6 +144,34 @@ describe('live time', () => {
     const taskTimes = [...cluster.nodes.values()].flatMap((n) => n.reports.filter((r) => r.kind === 'task-done'));
     expect(taskTimes).toHaveLength(4);
   });
+
+  test("the producer does not wait on each answer: its puts leave together, and each result's delete but the last goes with the next reserve; virtual time keeps the report's client, one command at a time", async () => {
+    const jobs = 12;
+    const scenario: PiScenario = { kind: 'pi', darts: jobs * 100_000, jobs, workers: 2, ttr: 40, autostart: true };
+    const sent = (cluster: Cluster) => {
+      const id = producer(cluster)!.id;
+      // The trace shows the lines of one message joined by ⏎.
+      return cluster.trace.filter((e) => e.node === id && e.kind === 'to-server').map((e) => e.text);
+    };
+    const live = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread, latency: 0 });
+    clusters.push(live);
+    setUp(live, scenario, 3);
+    await live.runUntil(() => done(live), 30_000);
+    expect(Math.abs(finalReport(live)!.estimate! - Math.PI)).toBeLessThan(0.01);
+    const messages = sent(live);
+    // The trace cuts a long message's text short: the 12 puts are in the first message or two.
+    expect(messages.filter((t) => t.startsWith('put ')).length).toBeLessThan(jobs / 2);
+    const deletes = messages.filter((t) => t.startsWith('delete '));
+    expect(deletes).toHaveLength(jobs);
+    for (const t of deletes.slice(0, -1)) expect(t).toMatch(/^delete \d+⏎reserve$/);
+    expect(deletes.at(-1)).toMatch(/^delete \d+$/);
+
+    const { cluster: virtual } = piRun({ ...scenario }, 3);
+    await virtual.runUntil(() => done(virtual));
+    const one = sent(virtual);
+    expect(one.filter((t) => t.startsWith('put ')).length).toBe(jobs);
+    expect(one.filter((t) => t.includes('⏎')).filter((t) => !t.startsWith('put '))).toEqual([]);
+  });
 });
 
 describe('export and replay', () => {

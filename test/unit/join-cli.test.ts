@@ -210,8 +210,9 @@ describe('npm run join: as a process', () => {
       cluster.addNode('producer', producerConfig(pi, 7));
       await cluster.runUntil(() => estimate() !== undefined, 60_000);
       expect(Math.abs(estimate()! - Math.PI)).toBeLessThan(0.01);
+      // A node's report of its last job follows the job's delete: the producer may have read the result first.
+      await until(() => remoteNodes().reduce((t, n) => t + n.done.length, 0) === 8, 5000);
       const done = remoteNodes().map((n) => n.done.length);
-      expect(done[0] + done[1]).toBe(8);
       // The terminal's own count for each node, on its status line.
       await until(() => [1, 2].every((k) => new RegExp(`remote 1\\.${k} .* ${done[k - 1]} done\\n`).test(j.out())), 5000);
       expect(j.out()).toMatch(/room [a-z2-7]{12}: joiner 1 as "lab-01" \(Ctrl-C leaves\)/);
