@@ -47,7 +47,7 @@ export async function benchClassRoom(): Promise<string[]> {
     await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
     const busyBy = Date.now() + 30_000;
     // In full swing: the nodes have done a job each, on average. Most of them wait for their next job at
-    // any instant (the host dispatches about 400 a second, each is a few ms of work).
+    // any instant (the host dispatches a few hundred a second, each a few ms of work).
     while ((await remoteWorking(host.page)).done < joined && Date.now() < busyBy) await sleep(100);
     const atStart = await remoteWorking(host.page);
     await frameGapsStart(host.page);

@@ -337,6 +337,7 @@ export class Cluster {
 
   addNode(name: string, config: NodeConfig, opts: AddNodeOptions = {}): number {
     const id = this.nextNodeId++;
+    // Live time: the π producer does not wait on each answer (ProducerConfig.pipelined says why).
     if (!this.virtual && 'producer' in config) config = { ...config, producer: { ...config.producer, pipelined: true } };
     const n: NodeHandle = {
       id,
