@@ -18,7 +18,7 @@ afterAll(async () => {
 /** In the joiner's page: what it sends the host claims hits = darts, in the results it puts and in the ones it reports. */
 async function cheat(page: Page): Promise<void> {
   await page.evaluate(() => {
-    type Conn = { send(d: unknown): void };
+    type Conn = { dataChannel: { send(d: unknown): void } };
     const joined = (window as unknown as { __beanlabJoin: { peer: { connections: Record<string, Conn[]> } } }).__beanlabJoin;
     const lie = (text: string): string => {
       const msg = JSON.parse(text);
@@ -33,9 +33,11 @@ async function cheat(page: Page): Promise<void> {
     };
     for (const conns of Object.values(joined.peer.connections)) {
       for (const c of conns) {
-        const send = c.send.bind(c);
-        // PeerJS sends its own control messages (a close) through send too: those go as they are.
-        c.send = (d: unknown) => send(typeof d === 'string' ? lie(d) : d);
+        // The room sends straight to the data channel. PeerJS's own control messages (a close) go
+        // through it too: those go as they are.
+        const channel = c.dataChannel;
+        const send = channel.send.bind(channel);
+        channel.send = (d: unknown) => send(typeof d === 'string' ? lie(d) : d);
       }
     }
   });
