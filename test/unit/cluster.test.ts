@@ -4,7 +4,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Cluster } from '../../src/sim/cluster.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
 import { processOnPort } from '../../src/nodes/process.ts';
-import { producerConfig, setUp, type PiScenario } from '../../src/sim/scenario.ts';
+import { producerConfig, setUp, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import type { NodeReport } from '../../src/nodes/messages.ts';
 
 const clusters: Cluster[] = [];
@@ -143,6 +143,19 @@ describe('live time', () => {
     expect(report.seconds).toBeGreaterThan(0);
     const taskTimes = [...cluster.nodes.values()].flatMap((n) => n.reports.filter((r) => r.kind === 'task-done'));
     expect(taskTimes).toHaveLength(4);
+  });
+
+  test("a node's link adds no latency in live time (its messages cross a real port), 1 ms in virtual time, and what the cluster or the node is given otherwise; an exported run says its default", () => {
+    const latencies = (mode: 'live' | 'virtual', latency?: number) => {
+      const c = new Cluster({ seed: 1, mode, spawn: spawnInThread, ...(latency !== undefined ? { latency } : {}) });
+      clusters.push(c);
+      const a = c.addNode('worker 1', { role: 'worker', worker: WORKER });
+      const b = c.addNode('worker 2', { role: 'worker', worker: WORKER }, { latency: 7 });
+      return [c.nodes.get(a)!.latency, c.nodes.get(b)!.latency, c.exportRun().latency];
+    };
+    expect(latencies('live')).toEqual([0, 7, 0]);
+    expect(latencies('virtual')).toEqual([1, 7, 1]);
+    expect(latencies('live', 3)).toEqual([3, 7, 3]);
   });
 
   test("the producer does not wait on each answer: its puts leave together, and each result's delete but the last goes with the next reserve; virtual time keeps the report's client, one command at a time", async () => {

@@ -119,7 +119,8 @@ describe('a room in live time', () => {
     cluster.addNode('producer', producerConfig(pi, 3));
     await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
     expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
-    expect(remote.reduce((k, n) => k + n.done.length, 0)).toBe(6);
+    // A node's report of its last job follows the job's delete: the producer may have read the result first.
+    await until(() => remote.reduce((k, n) => k + n.done.length, 0) === 6);
     expect(a.member.nodes[0].jobs + b.member.nodes[0].jobs + b.member.nodes[1].jobs).toBe(6);
     // The heartbeat measured each peer's round trip; every node of a peer shows it.
     expect(remote.every((n) => n.remote!.rtt !== null && n.remote!.rtt >= 0)).toBe(true);
@@ -179,7 +180,7 @@ describe('a room in live time', () => {
     expect(host.peers[1].reason).toBe('reported job 1, which its node did not reserve');
     await cluster.runUntil(() => estimate(cluster) !== undefined, 20_000);
     expect(Math.abs(estimate(cluster)! - Math.PI)).toBeLessThan(0.01);
-    expect(honest.member.nodes[0].jobs + honest.member.nodes[1].jobs).toBe(6);
+    await until(() => honest.member.nodes[0].jobs + honest.member.nodes[1].jobs === 6);
     expect(cluster.history.records.filter((r) => r.exitStatus === 1)).toEqual([]);
   });
 
@@ -314,7 +315,7 @@ describe('a fresh run, or a restart, while the remote workers are busy', () => {
     lab.addNode('producer', producerConfig(pi, 3));
     await lab.runUntil(() => estimate(lab) !== undefined, 20_000);
     expect(Math.abs(estimate(lab)! - Math.PI)).toBeLessThan(0.01);
-    expect(a.member.nodes[0].jobs).toBe(6);
+    await until(() => a.member.nodes[0].jobs === 6);
   });
 });
 

@@ -79,10 +79,11 @@ const settled = (c: Cluster) => c.checker.totals.pending === 0;
 
 const pi: PiScenario = { kind: 'pi', darts: 600_000, jobs: 12, workers: 0, ttr: 40, autostart: true };
 
+/** A run to its estimate, then until each job's report is in (it follows the job's delete) and checked. */
 async function run(c: Cluster, s: PiScenario = pi, seed = 3) {
   c.addNode('producer', producerConfig(s, seed));
   await c.runUntil(() => estimate(c) !== undefined, 30_000);
-  await until(() => settled(c));
+  await until(() => [...c.nodes.values()].reduce((t, n) => t + n.done.length, 0) >= s.jobs && settled(c));
 }
 
 describe('which jobs are picked', () => {
