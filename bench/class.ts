@@ -68,7 +68,7 @@ interface RunData {
  * a RESERVED (after which the worker computes), to the next command the host receives on it. Self-contained:
  * the browser host runs it in its page.
  */
-function dispatchRtts(trace: readonly TraceEntry[], remote: number[]): number[] {
+function dispatchRtts(trace: Iterable<TraceEntry>, remote: number[]): number[] {
   const nodes = new Set(remote);
   const sent = new Map<string, number>();
   const rtts: number[] = [];

@@ -9,6 +9,7 @@ import type { NodeProcess } from '../nodes/process.ts';
 import { applyDue, replayOptions, replayTo, runForward, type ReplayPosition } from './replay.ts';
 import { checkpointAt, CHECKPOINT_EVERY, type ClusterCheckpoint } from './checkpoint.ts';
 import { Cluster } from './cluster.ts';
+import { GrowingList, type ListView } from './growing-list.ts';
 import type { RecordedAction, RunRecord, TraceEntry } from './run-record.ts';
 
 export interface Branch {
@@ -21,7 +22,7 @@ export interface Branch {
   /** Its run (no branches of its own). */
   record: RunRecord;
   /** The clock time of each of its events, known once a cluster has run it (the timeline seeks with them). */
-  times: readonly number[];
+  times: ListView<number>;
   /** Its checkpoints, by position: those of the clusters that ran it (shared with the one running it). */
   checkpoints: ClusterCheckpoint[];
 }
@@ -35,12 +36,12 @@ const NEAR_CHECKPOINTS = 5;
 export const LIVE_NO_REWIND = 'Live time runs on real clocks and cannot be rewound: switch to virtual time to step back';
 
 /** The position of the last event at or before instant `t` (ms): how many events `times` (in order) has up to `t`. */
-export function positionAt(times: readonly number[], t: number): number {
+export function positionAt(times: ListView<number>, t: number): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (times[mid] <= t) lo = mid + 1;
+    if (times.get(mid)! <= t) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -52,7 +53,7 @@ export const forkLabel = (e: TraceEntry) => `${e.text} at ${e.at >= 1000 ? (e.at
 /** The cluster's run so far, as a record that does not grow with it. */
 function recordOf(cluster: Cluster): RunRecord {
   const r = cluster.exportRun();
-  return { ...r, actions: r.actions.slice(), trace: r.trace.slice() };
+  return { ...r, actions: r.actions.slice() };
 }
 
 /** A run's branches, the one on screen, and its cluster at the current position. */
@@ -80,7 +81,7 @@ export class TimeTravel {
     /** Events between two checkpoints of a branch. */
     private readonly every = CHECKPOINT_EVERY,
   ) {
-    this.branches = branches ?? [{ id: 0, label: 'first run', parent: null, forkAt: null, record: recordOf(cluster), times: [], checkpoints: cluster.checkpoints }];
+    this.branches = branches ?? [{ id: 0, label: 'first run', parent: null, forkAt: null, record: recordOf(cluster), times: GrowingList.of(), checkpoints: cluster.checkpoints }];
     this.current = this.branches[current];
     this.nearEvery = Math.max(2, Math.floor(every / 20));
     if (cluster.virtual) {
@@ -94,8 +95,8 @@ export class TimeTravel {
   static async open(run: RunRecord, spawn: () => NodeProcess, progress?: (events: number, total: number) => void, every = CHECKPOINT_EVERY): Promise<TimeTravel> {
     const { branches: saved, branch, ...own } = run;
     const branches: Branch[] = saved
-      ? saved.map((b, id) => ({ id, label: b.label, parent: b.parent, forkAt: b.forkAt, record: b.run ?? own, times: [], checkpoints: [] }))
-      : [{ id: 0, label: 'the recorded run', parent: null, forkAt: null, record: own, times: [], checkpoints: [] }];
+      ? saved.map((b, id) => ({ id, label: b.label, parent: b.parent, forkAt: b.forkAt, record: b.run ?? own, times: GrowingList.of(), checkpoints: [] }))
+      : [{ id: 0, label: 'the recorded run', parent: null, forkAt: null, record: own, times: GrowingList.of(), checkpoints: [] }];
     const current = saved ? (branch ?? 0) : 0;
     const { cluster, ahead } = await replayTo(branches[current].record, spawn, { progress, checkpointEvery: every });
     branches[current].checkpoints = cluster.checkpoints;
@@ -121,7 +122,7 @@ export class TimeTravel {
   }
 
   /** The clock time of each of the current branch's events. */
-  get eventTimes(): readonly number[] {
+  get eventTimes(): ListView<number> {
     return this.live ? this.cluster.eventTimes : this.current.times;
   }
 
@@ -246,7 +247,7 @@ export class TimeTravel {
   private sync(): void {
     if (!this.live) return;
     this.current.record = recordOf(this.cluster);
-    this.current.times = this.cluster.eventTimes.slice();
+    this.current.times = this.cluster.eventTimes.snapshot();
   }
 
   private async reapply(): Promise<void> {
@@ -271,7 +272,7 @@ export class TimeTravel {
    * Adds a branch that is branch `parent`'s run up to event `forkAt`, as `record` holds it (a run kept
    * aside, e.g. a lesson step's start), sharing the parent's checkpoints up to there; returns its id.
    */
-  addBranch(label: string, parent: number, forkAt: number, record: RunRecord, times: readonly number[]): number {
+  addBranch(label: string, parent: number, forkAt: number, record: RunRecord, times: ListView<number>): number {
     const from = this.branches[parent];
     if (!from) throw new Error(`no branch ${parent}`);
     const id = this.branches.length;
@@ -286,7 +287,7 @@ export class TimeTravel {
     // The branch's checkpoints up to the fork are the fork's too (each was taken before any action at its event).
     const checkpoints = this.current.checkpoints.filter((c) => c.n <= forkAt);
     this.cluster.checkpoints = checkpoints;
-    const branch: Branch = { id: this.branches.length, label: forkLabel(e), parent: this.current.id, forkAt, record: recordOf(this.cluster), times: [], checkpoints };
+    const branch: Branch = { id: this.branches.length, label: forkLabel(e), parent: this.current.id, forkAt, record: recordOf(this.cluster), times: GrowingList.of(), checkpoints };
     this.branches.push(branch);
     this.current = branch;
     this.ahead = [];

@@ -4,14 +4,16 @@
 // given since (node-resume.ts), the job history, the queue model, the key-value store, the traffic
 // counters, and how far the trace had got. Cluster.checkpoint takes one, Cluster.restore takes one up.
 //
-// What the run keeps anyway is shared, not copied: the trace, the actions and the event times are the
-// run's own append-only arrays, and a checkpoint holds them with its lengths; node reports, statuses and
+// What the run keeps anyway is shared, not copied: the trace and the event times are lists that only
+// grow (growing-list.ts), the actions the run's own append-only array, and a checkpoint holds them with
+// their lengths; node reports, statuses and
 // messages already given are never changed once made, so they are shared between checkpoints too.
 import { joinBytes } from '../engine/binlog.ts';
 import type { EngineSnapshot, JobColumns } from '../engine/snapshot.ts';
 import type { SessionSnapshot } from '../protocol/session.ts';
 import type { FromNode, NodeConfig, NodeReport, NodeStatus } from '../nodes/messages.ts';
 import type { NodeLife } from '../nodes/process.ts';
+import type { SharedList } from './growing-list.ts';
 import type { LinkEvent } from './links.ts';
 import type { NodeResume } from './node-resume.ts';
 import type { ConnOwner } from './queue-model.ts';
@@ -89,8 +91,8 @@ export interface ClusterCheckpoint {
   work: Record<string, unknown>;
   store: Record<string, unknown> | null;
   traffic: { server: { messages: number; bytes: number }; store: { messages: number; bytes: number } };
-  /** The run's own trace, actions and event times, and how much of each is the checkpoint's. */
-  log: { trace: readonly TraceEntry[]; traceLength: number; actions: readonly RecordedAction[]; actionsLength: number; times: readonly number[] };
+  /** The run's trace and event times as they were, its own actions and how many are the checkpoint's. */
+  log: { trace: SharedList<TraceEntry>; actions: readonly RecordedAction[]; actionsLength: number; times: SharedList<number> };
 }
 
 /**

@@ -15,6 +15,7 @@
 import { Engine } from '../engine/engine.ts';
 import { ManualClock, RealClock, RealTimeDriver } from '../engine/clock.ts';
 import { Scheduler } from './scheduler.ts';
+import { GrowingList } from './growing-list.ts';
 import { Links, type LinkEvent, type LinkedNode } from './links.ts';
 import { NodeInputs, resumeMessage } from './node-resume.ts';
 import { BinlogCopier, chunked, JobChunker, joinChunks, joinJobs, noJobs, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
@@ -210,7 +211,7 @@ export class Cluster {
   }
 
   /** Every processed event and action, in order. */
-  get trace(): readonly TraceEntry[] {
+  get trace(): GrowingList<TraceEntry> {
     return this.log.trace;
   }
 
@@ -243,7 +244,7 @@ export class Cluster {
   }
 
   /** Virtual time: the clock time of each processed event, in order (the clock starts at 0: ms since the start). Live time keeps none. */
-  get eventTimes(): readonly number[] {
+  get eventTimes(): GrowingList<number> {
     return this.scheduler.times;
   }
 
@@ -857,7 +858,7 @@ export class Cluster {
   async step(): Promise<TraceEntry | null> {
     if (!(await this.scheduler.step())) return null;
     this.changed();
-    return this.trace[this.trace.length - 1] ?? null;
+    return this.trace.last() ?? null;
   }
 
   /**
@@ -883,8 +884,8 @@ export class Cluster {
   /** Records the student's action `a`, on node `on` if it acts on one. */
   private action(a: ClusterAction, on?: NodeView): void {
     this.log.action(this.scheduler.processed, this.clock.now(), this.clock.now() - this.startedAt, a, on);
-    const entry = this.log.trace[this.log.trace.length - 1];
-    for (const fn of this.actionListeners) fn(entry);
+    const entry = this.log.trace.last();
+    for (const fn of this.actionListeners) fn(entry!);
   }
 
   /** Applies a recorded action (replay). */
@@ -1012,7 +1013,7 @@ export class Cluster {
       work: this.copier.dataOf(this.work, [], true),
       store: this.store && this.copier.dataOf(this.store),
       traffic: structuredClone(this.links.traffic),
-      log: { trace: this.log.trace, traceLength: this.log.trace.length, actions: this.log.actions, actionsLength: this.log.actions.length, times: this.scheduler.times, },
+      log: { trace: this.log.trace.share(), actions: this.log.actions, actionsLength: this.log.actions.length, times: this.scheduler.times.share() },
     };
   }
 
@@ -1093,8 +1094,8 @@ export class Cluster {
     this.shown = cp.shown.map((x) => ({ ...x, node: this.nodes.get(x.node) as NodeHandle }));
     Object.assign(this.links.traffic.server, cp.traffic.server);
     Object.assign(this.links.traffic.store, cp.traffic.store);
-    this.scheduler.restore(structuredClone(cp.scheduler), cp.log.times.slice(0, cp.n));
-    this.log = new RunLog(cp.log.trace.slice(0, cp.log.traceLength), cp.log.actions.slice(0, cp.log.actionsLength));
+    this.scheduler.restore(structuredClone(cp.scheduler), GrowingList.from(cp.log.times));
+    this.log = new RunLog(GrowingList.from(cp.log.trace), cp.log.actions.slice(0, cp.log.actionsLength));
     // Last, the nodes' processes: each a new one, brought back to where the checkpoint had it.
     for (const nc of cp.nodes) {
       const n = this.nodes.get(nc.id) as NodeHandle;

@@ -5,6 +5,7 @@
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import type { NodeConfig } from '../nodes/messages.ts';
 import { faultLabel } from './faults.ts';
+import { GrowingList } from './growing-list.ts';
 
 export interface TraceEntry {
   /** Position in the run: the n-th processed event. */
@@ -119,7 +120,7 @@ export function actionLabel(a: ClusterAction, name = ''): string {
 export class RunLog {
   /** `trace` and `actions`: a run's up to some point, to go on from (a restored checkpoint). */
   constructor(
-    readonly trace: TraceEntry[] = [],
+    readonly trace = GrowingList.of<TraceEntry>(),
     readonly actions: RecordedAction[] = [],
   ) {}
 
@@ -138,7 +139,7 @@ export class RunLog {
 
   /** The run as JSON-ready data: enough to replay it (seed, mode, actions) and to check it (trace). */
   export(run: Pick<RunRecord, 'seed' | 'mode' | 'latency' | 'binlog' | 'events'>): RunRecord {
-    return { format: 'beanlab-run', version: 2, seed: run.seed, mode: run.mode, latency: run.latency, binlog: run.binlog, events: run.events, actions: this.actions, trace: this.trace };
+    return { format: 'beanlab-run', version: 2, seed: run.seed, mode: run.mode, latency: run.latency, binlog: run.binlog, events: run.events, actions: this.actions, trace: this.trace.toArray() };
   }
 }
 

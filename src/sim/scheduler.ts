@@ -8,6 +8,7 @@ import { ManualClock } from '../engine/clock.ts';
 import { Heap, type HeapItem } from '../engine/heap.ts';
 import type { Clock } from '../engine/types.ts';
 import type { NodeLife } from '../nodes/process.ts';
+import { GrowingList } from './growing-list.ts';
 
 /** Where an event comes from, the first tie-breaker after its time: the page (server, store, timers) before the nodes. */
 export const FROM_PAGE = 0;
@@ -70,7 +71,7 @@ export class Scheduler<D> {
   /** Events processed so far: the position of the run. */
   processed = 0;
   /** The clock time of each processed event, in order (virtual time: the timeline seeks with it; live time cannot seek and keeps none). */
-  times: number[] = [];
+  times = GrowingList.of<number>();
   private readonly events = new Heap<SimEvent<D>>(eventLess);
   private pageSeq = 0;
   private activity: (() => void)[] = [];
@@ -100,7 +101,7 @@ export class Scheduler<D> {
   }
 
   /** Takes up state `s` (of an empty scheduler), with the event times `times` up to it. */
-  restore(s: SchedulerState<D>, times: number[]): void {
+  restore(s: SchedulerState<D>, times: GrowingList<number>): void {
     this.processed = s.processed;
     this.pageSeq = s.pageSeq;
     this.times = times;

@@ -4,6 +4,7 @@ import { Cluster } from '../sim/cluster.ts';
 import type { NodeProcess } from '../nodes/process.ts';
 import { IdbBinlogStorage } from '../sim/binlog-idb.ts';
 import { TimeTravel } from '../sim/branches.ts';
+import type { ListView } from '../sim/growing-list.ts';
 import { parseRun, type RunRecord } from '../sim/run-record.ts';
 import { seekReaches } from './console-lines.ts';
 import { DEFAULT_SCENARIO, producerConfig, setUp, workerName, WORKER, type Scenario } from '../sim/scenario.ts';
@@ -37,7 +38,7 @@ export interface RunMark {
   n: number;
   /** The run up to there, actions taken at its last event included, and its event times. */
   record: RunRecord;
-  times: number[];
+  times: ListView<number>;
   /** How a branch made to come back here is listed. */
   label: string;
 }
@@ -241,7 +242,7 @@ export class Lab {
     const c = this.cluster;
     if (!c.virtual) return null;
     const r = c.exportRun();
-    return { travel: this.travel, branch: this.travel.current.id, n: c.eventCount, record: { ...r, actions: r.actions.slice(), trace: r.trace.slice() }, times: c.eventTimes.slice(), label };
+    return { travel: this.travel, branch: this.travel.current.id, n: c.eventCount, record: { ...r, actions: r.actions.slice() }, times: c.eventTimes.snapshot(), label };
   }
 
   /**

@@ -24,7 +24,7 @@ export function lastMessages(cluster: Cluster): Map<number, TraceEntry> {
   }
   const trace = cluster.trace;
   for (let i = index.seen; i < trace.length; i++) {
-    const e = trace[i];
+    const e = trace.get(i)!;
     if (e.node !== undefined) index.last.set(e.node, e);
   }
   index.seen = trace.length;

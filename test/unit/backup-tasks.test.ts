@@ -184,8 +184,8 @@ describe('runs with a straggler', () => {
     expect(final(on)!.estimate).toBe(final(plain)!.estimate);
     expect(final(on)!.results).toHaveLength(16);
     // The copy was put only once the work tube had emptied: after the last original job was reserved.
-    const putsOfCopy = on.trace.filter((e) => e.kind === 'to-server' && /^put /.test(e.text) && e.node === producer(on)!.id);
-    const lastReserveByWorker = on.trace.filter((e) => e.kind === 'to-node' && e.job !== undefined && e.job <= 16).at(-1)!;
+    const putsOfCopy = on.trace.toArray().filter((e) => e.kind === 'to-server' && /^put /.test(e.text) && e.node === producer(on)!.id);
+    const lastReserveByWorker = on.trace.toArray().filter((e) => e.kind === 'to-node' && e.job !== undefined && e.job <= 16).at(-1)!;
     expect(putsOfCopy).toHaveLength(17);
     expect(putsOfCopy[16].n).toBeGreaterThan(lastReserveByWorker.n);
     // Every job and every result is gone from the queue at the end.

@@ -59,7 +59,7 @@ describe('a restored checkpoint runs on as the recorded run', () => {
       const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
       expect(c.eventCount).toBe(cp.n);
       await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, recorded.events);
-      expect(c.trace).toEqual(recorded.trace);
+      expect(c.trace.toArray()).toEqual(recorded.trace);
       expect(c.actions).toEqual(recorded.actions);
     }
   });
@@ -91,7 +91,7 @@ describe('programs without resume points, and the key-value store', () => {
     for (const cp of run.checkpoints) {
       const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
       await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, recorded.events);
-      expect(c.trace).toEqual(recorded.trace);
+      expect(c.trace.toArray()).toEqual(recorded.trace);
       // The recorded run's clock ran on to its time limit after its last event.
       expect({ ...state(c), now: 0 }).toEqual({ ...state(run), now: 0 });
     }
@@ -140,7 +140,7 @@ describe("the later lessons' runs: backup tasks, random arrivals, a cheater caug
     for (const cp of run.checkpoints) {
       const c = kept(Cluster.restore(cp, replayOptions(recorded, spawnInThread)));
       await runForward({ cluster: c, ahead: recorded.actions.slice(cp.log.actionsLength) }, recorded.events);
-      expect(c.trace).toEqual(recorded.trace);
+      expect(c.trace.toArray()).toEqual(recorded.trace);
       expect({ ...state(c), now: 0 }).toEqual({ ...state(run), now: 0 });
     }
   }

@@ -164,7 +164,7 @@ describe('live time', () => {
     const sent = (cluster: Cluster) => {
       const id = producer(cluster)!.id;
       // The trace shows the lines of one message joined by ⏎.
-      return cluster.trace.filter((e) => e.node === id && e.kind === 'to-server').map((e) => e.text);
+      return cluster.trace.toArray().filter((e) => e.node === id && e.kind === 'to-server').map((e) => e.text);
     };
     const live = new Cluster({ seed: 3, mode: 'live', spawn: spawnInThread, latency: 0 });
     clusters.push(live);
@@ -227,7 +227,7 @@ describe('export and replay', () => {
     await cluster.runUntil(() => done(cluster));
     expect(replies).toEqual(['PAUSED\r\n']);
     expect(cluster.actions.map((a) => a.at)).toContain(333);
-    expect(cluster.trace.some((e) => e.kind === 'action' && e.text === 'console: pause-tube msg_for_worker 2')).toBe(true);
+    expect(cluster.trace.toArray().some((e) => e.kind === 'action' && e.text === 'console: pause-tube msg_for_worker 2')).toBe(true);
 
     const { replayRun } = await import('../../src/sim/replay.ts');
     const { parseRun } = await import('../../src/sim/run-record.ts');
@@ -243,7 +243,7 @@ describe('export and replay', () => {
     const runs = [piRun({ workers: 2, jobs: 4 }, 9), piRun({ workers: 2, jobs: 4 }, 9)].map((r) => r.cluster);
     const w1 = workerId(runs[0], 'worker 1');
     const toWorker1 = (c: Cluster) => {
-      const last = c.trace[c.trace.length - 1];
+      const last = c.trace.last();
       return last?.kind === 'to-node' && last.node === w1 && last.text.startsWith('RESERVED');
     };
     for (const c of runs) {
@@ -263,7 +263,7 @@ describe('export and replay', () => {
     const { cluster } = piRun({ workers: 2, jobs: 4 }, 9);
     const w1 = workerId(cluster, 'worker 1');
     for (;;) {
-      const last = cluster.trace[cluster.trace.length - 1];
+      const last = cluster.trace.last();
       if (last?.kind === 'to-node' && last.node === w1 && last.text.startsWith('RESERVED')) break;
       await cluster.step();
     }
@@ -296,7 +296,7 @@ describe('export and replay', () => {
 
   test('trace entries carry their action and the node it acted on, and a RESERVED the job it handed out', async () => {
     const { cluster, w1, w2 } = await runWithActions();
-    const actions = cluster.trace.filter((e) => e.kind === 'action');
+    const actions = cluster.trace.toArray().filter((e) => e.kind === 'action');
     expect(actions.map((e) => [e.action, e.node, e.text]).slice(-4)).toEqual([
       [{ op: 'slow', node: w2, factor: 4 }, w2, 'slow worker 2 down ×4'],
       [{ op: 'latency', node: w2, ms: 3 }, w2, 'latency of worker 2 = 3 ms'],
@@ -304,10 +304,10 @@ describe('export and replay', () => {
       [{ op: 'kill', node: w1 }, w1, 'kill worker 1'],
     ]);
     expect(actions[0]).toMatchObject({ action: { op: 'add-node', name: 'worker 1' }, node: w1, text: 'add worker 1' });
-    const reserved = cluster.trace.filter((e) => e.kind === 'to-node' && e.text.startsWith('RESERVED '));
+    const reserved = cluster.trace.toArray().filter((e) => e.kind === 'to-node' && e.text.startsWith('RESERVED '));
     expect(reserved.length).toBeGreaterThanOrEqual(6);
     for (const e of reserved) expect(e.job).toBe(Number(e.text.split(' ')[1]));
-    expect(cluster.trace.filter((e) => e.job !== undefined)).toEqual(reserved);
+    expect(cluster.trace.toArray().filter((e) => e.job !== undefined)).toEqual(reserved);
     // Every reservation names the node connection that made it; the console's would name none.
     for (const r of cluster.model.reservations) expect(cluster.nodes.get(r.owner!.node)?.role).toMatch(/worker|producer/);
   });

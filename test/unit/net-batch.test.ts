@@ -192,7 +192,7 @@ describe("a remote node's worker keeps its connection and pipelines", () => {
     const node = [...cluster.nodes.values()].find((n) => n.name === 'remote 1.1')!;
     // A node's report of its last job follows the job's delete: the producer may have read the result first.
     await until(() => node.done.length === 12);
-    const sent = cluster.trace.filter((e) => e.node === node.id && e.kind === 'to-server');
+    const sent = cluster.trace.toArray().filter((e) => e.node === node.id && e.kind === 'to-server');
     expect(sent.filter((e) => e.text === 'connect').length).toBe(1);
     // The trace shows the lines of one data message joined by ⏎.
     const lines = sent.filter((e) => e.text !== 'connect').flatMap((e) => e.text.split('⏎'));

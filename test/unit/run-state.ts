@@ -7,7 +7,7 @@ export function runState(c: Cluster) {
   return {
     events: c.eventCount,
     now: c.now,
-    trace: c.trace,
+    trace: c.trace.toArray(),
     engine: c.engine?.snapshot() ?? null,
     history: c.history.records,
     model: { jobs: [...c.model.jobs.values()], tubes: [...c.model.tubes.values()], reservations: c.model.reservations },

@@ -62,14 +62,14 @@ describe('matrix multiplication with a key-value store node (the report\'s memca
     const c = await run(matrix());
     const { a, b } = seededMatrices(6, 7);
     // client.py: put(str(n*i) + '\n' + str(j) + '\n' + stringRow + '\n' + stringColumn), here with i itself.
-    const puts = c.trace.filter((e) => e.kind === 'to-server' && e.text.startsWith('put 0 0 40 '));
+    const puts = c.trace.toArray().filter((e) => e.kind === 'to-server' && e.text.startsWith('put 0 0 40 '));
     expect(puts.map((e) => e.text.split('⏎')[1])).toContain(`2\n3\n${a[2].join(' ')}\n${b.map((row) => row[3]).join(' ')}`);
     // Nothing but C goes into the store: 36 sets by the workers, then the client's mc.get of every entry.
     expect([...c.store!.items.keys()].every((k) => /^C:\d:\d$/.test(k))).toBe(true);
     expect(c.store!.items.size).toBe(36);
     expect(c.store!.cmdSet).toBe(36);
     expect(c.store!.cmdGet).toBe(36);
-    expect(c.trace.some((e) => e.kind === 'to-store' && e.text.startsWith('get A:'))).toBe(false);
+    expect(c.trace.toArray().some((e) => e.kind === 'to-store' && e.text.startsWith('get A:'))).toBe(false);
   });
 
   test('the modelled computing time is the dot products\' work: the same per cell as in row blocks', async () => {
@@ -249,7 +249,7 @@ describe('every scenario kind through the shared plumbing', () => {
     c.addNode('producer', producerConfig(matrix({ n: 2 }), 7));
     await c.runUntil(() => finished(c));
     expect(producer(c)!.status).toEqual({ state: 'failed', detail: 'connection refused: the key-value store is down' });
-    expect(c.trace.filter((e) => e.kind === 'to-server').length).toBeGreaterThan(0);
+    expect(c.trace.toArray().filter((e) => e.kind === 'to-server').length).toBeGreaterThan(0);
   });
 });
 

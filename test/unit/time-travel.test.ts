@@ -11,6 +11,7 @@ import { replayRun } from '../../src/sim/replay.ts';
 import { parseRun, type ClusterAction, type RunRecord } from '../../src/sim/run-record.ts';
 import { forkLabel, positionAt, TimeTravel } from '../../src/sim/branches.ts';
 import { runState as state } from './run-state.ts';
+import { GrowingList } from '../../src/sim/growing-list.ts';
 
 const clusters: Cluster[] = [];
 afterEach(() => {
@@ -61,7 +62,7 @@ describe('seeking is replaying to the event', () => {
       expect(travel.end).toBe(recorded.events);
       while (travel.position < recorded.events) expect(await travel.step()).toBe(true);
       expect(travel.behind).toBe(false);
-      expect(c.trace).toEqual(recorded.trace);
+      expect(c.trace.toArray()).toEqual(recorded.trace);
       expect(c.actions).toEqual(recorded.actions);
     }
   });
@@ -73,7 +74,7 @@ describe('seeking is replaying to the event', () => {
     const c = kept(await travel.seek(Math.floor(recorded.events / 3)));
     const last = recorded.trace[recorded.trace.length - 1].at;
     while (c.now < last) await travel.advanceTo(c.now + 16);
-    expect(c.trace).toEqual(recorded.trace);
+    expect(c.trace.toArray()).toEqual(recorded.trace);
   });
 
   test.each(SEEDS)('seed %i: seek(n) equals a fresh replay to n (trace, the queue server state, the nodes)', async (seed) => {
@@ -88,7 +89,7 @@ describe('seeking is replaying to the event', () => {
       expect(fresh.eventCount).toBe(n);
       expect(state(sought)).toEqual(state(fresh));
       // The replay to n is the recorded run cut at n: its trace is a prefix of the recorded one.
-      expect(recorded.trace.slice(0, sought.trace.length)).toEqual(sought.trace);
+      expect(recorded.trace.slice(0, sought.trace.length)).toEqual(sought.trace.toArray());
     }
   });
 
@@ -178,10 +179,10 @@ describe('forks', () => {
     expect(fork.actions[upTo.length].action).toEqual({ op: 'restart', node: worker!.id });
 
     const back = kept(await travel.switchTo(0));
-    expect(back.trace).toEqual(original.trace);
+    expect(back.trace.toArray()).toEqual(original.trace);
     expect(travel.branches[0].record.trace).toEqual(original.trace);
     const again = kept(await travel.switchTo(1));
-    expect(again.trace).toEqual(fork.trace);
+    expect(again.trace.toArray()).toEqual(fork.trace);
     // Taking an action at a branch's end extends it: no fork.
     await again.settle();
     again.crashServer();
@@ -203,7 +204,7 @@ describe('forks', () => {
     expect(opened.branches.map((b) => b.label)).toEqual(travel.branches.map((b) => b.label));
     expect(opened.current.id).toBe(1);
     expect(opened.cluster.trace).toEqual(travel.cluster.trace);
-    expect(kept(await opened.switchTo(0)).trace).toEqual(travel.branches[0].record.trace);
+    expect(kept(await opened.switchTo(0)).trace.toArray()).toEqual(travel.branches[0].record.trace);
     // A file without branches (version 2 as before) opens as one branch; a broken branch list is refused.
     const plain = await TimeTravel.open(parseRun(JSON.stringify(run.exportRun())), spawnInThread);
     kept(plain.cluster);
@@ -237,26 +238,26 @@ test('a branch is labelled with its action and when it was taken', () => {
 
 describe('the timeline seeks by time', () => {
   test('positionAt: how many events happened at or before an instant', () => {
-    const times = [0, 0, 5, 5, 5, 9];
+    const times = GrowingList.of([0, 0, 5, 5, 5, 9]);
     expect(positionAt(times, -1)).toBe(0);
     expect(positionAt(times, 0)).toBe(2);
     expect(positionAt(times, 4.9)).toBe(2);
     expect(positionAt(times, 5)).toBe(5);
     expect(positionAt(times, 100)).toBe(6);
-    expect(positionAt([], 3)).toBe(0);
+    expect(positionAt(GrowingList.of(), 3)).toBe(0);
   });
 
   test('seeking to positionAt(t) shows the last event at or before t', async () => {
     const run = await recordedRun(8);
     const travel = travelOn(run);
-    const times = run.eventTimes.slice();
+    const times = run.eventTimes.toArray();
     const t = times[Math.floor(times.length / 2)] + 0.5;
     const n = positionAt(travel.eventTimes, t);
     const c = kept(await travel.seek(n));
-    expect(c.eventTimes[n - 1]).toBeLessThanOrEqual(t);
+    expect(c.eventTimes.get(n - 1)).toBeLessThanOrEqual(t);
     expect(times[n]).toBeGreaterThan(t);
     // Behind the end, the timeline still knows the whole branch's events.
-    expect(travel.eventTimes).toEqual(times);
+    expect(travel.eventTimes.toArray()).toEqual(times);
   });
 });
 
@@ -266,7 +267,7 @@ test('live time cannot be rewound, and keeps no event times for it (a long live 
   const travel = new TimeTravel(c, spawnInThread);
   await c.runUntil(() => c.eventCount > 20, 20_000);
   expect(c.eventCount).toBeGreaterThan(20);
-  expect(c.eventTimes).toEqual([]);
+  expect(c.eventTimes.length).toBe(0);
   await expect(travel.seek(5)).rejects.toThrow(/cannot be rewound/);
   expect(travel.cluster).toBe(c);
 });

@@ -102,8 +102,8 @@ describe('on a real run forked by a hang', () => {
     const first = summarize({ events: c.eventCount, trace: c.trace });
     const firstDetail = producerDetail(c);
     // Back to just after worker 1 reserved its first job, and hang it there: a new branch.
-    const reservedAt = c.trace.find((e) => e.kind === 'to-node' && e.node === 1 && e.job !== undefined)!.n;
-    const forked = await travel.seek(c.trace.filter((e) => e.n <= reservedAt && e.kind !== 'action').length);
+    const reservedAt = c.trace.toArray().find((e) => e.kind === 'to-node' && e.node === 1 && e.job !== undefined)!.n;
+    const forked = await travel.seek(c.trace.toArray().filter((e) => e.n <= reservedAt && e.kind !== 'action').length);
     clusters.push(forked);
     forked.hangNode(1);
     expect(travel.branches).toHaveLength(2);

@@ -172,7 +172,7 @@ describe('TimelineHistory on a simulated run', () => {
     expect(beforeRestart.filter((b) => b.outcome === 'crashed').map((b) => b.end)).toEqual([crashAt, crashAt]);
     // While the server is down the workers' reconnects are refused: the new server must not count them.
     await c.advanceTo(c.clock.now() + 1500);
-    expect(c.trace.filter((e) => e.at > crashAt && e.text === 'connect').length).toBeGreaterThanOrEqual(2);
+    expect(c.trace.toArray().filter((e) => e.at > crashAt && e.text === 'connect').length).toBeGreaterThanOrEqual(2);
     await c.restartServer(true);
     // The producer's connection died with the server: restart it (it resumes, waiting for the logged jobs).
     c.restartNode(producer.id);

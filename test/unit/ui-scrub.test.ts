@@ -1,6 +1,7 @@
 // The timeline as a seek bar: pointer to instant, the Page keys' stride and targets, and seeks coalesced
 // so a drag never queues more than one replay behind the one running.
 import { describe, expect, test } from 'vitest';
+import { GrowingList } from '../../src/sim/growing-list.ts';
 import { eventsIn, instantAt, isScrubKey, MIN_PAGE_STRIDE, pageStride, scrubTarget, SeekCoalescer, type ScrubKey } from '../../src/ui/charts/scrub.ts';
 
 describe('instantAt: the instant under the pointer, on the axis shown', () => {
@@ -16,12 +17,12 @@ describe('instantAt: the instant under the pointer, on the axis shown', () => {
 });
 
 describe('the Page keys move a tenth of the events shown, at least 10', () => {
-  const times = Array.from({ length: 1000 }, (_, i) => (i + 1) * 10);
+  const times = GrowingList.of(Array.from({ length: 1000 }, (_, i) => (i + 1) * 10));
   test.each([
     { name: 'the whole run of 1000 events', shown: { t0: 0, t1: 10_000 }, events: 1000, stride: 100 },
     { name: 'zoomed to a fifth', shown: { t0: 2000, t1: 4000 }, events: 200, stride: 20 },
     { name: `zoomed far in: never under ${MIN_PAGE_STRIDE}`, shown: { t0: 2000, t1: 2100 }, events: 10, stride: MIN_PAGE_STRIDE },
-    { name: 'nothing shown yet', shown: { t0: 0, t1: 100 }, events: 0, stride: MIN_PAGE_STRIDE, times: [] },
+    { name: 'nothing shown yet', shown: { t0: 0, t1: 100 }, events: 0, stride: MIN_PAGE_STRIDE, times: GrowingList.of<number>() },
   ])('$name', ({ shown, events, stride, times: own }) => {
     expect(eventsIn(own ?? times, shown)).toBe(events);
     expect(pageStride(events)).toBe(stride);

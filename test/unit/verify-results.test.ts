@@ -170,7 +170,7 @@ describe('verify results in a seeded run', () => {
     await finish(c);
     const replayed = await replayRun(parseRun(JSON.stringify(c.exportRun())), spawnInThread);
     clusters.push(replayed);
-    expect(replayed.trace.map((e) => e.text)).toEqual(c.trace.map((e) => e.text));
+    expect(replayed.trace.toArray().map((e) => e.text)).toEqual(c.trace.toArray().map((e) => e.text));
     expect(named(replayed, 'worker 2').excluded).toBe(named(c, 'worker 2').excluded);
   });
 

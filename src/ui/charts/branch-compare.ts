@@ -8,7 +8,7 @@ const FAILURES: ReadonlySet<string> = new Set(['kill', 'hang', 'slow', 'latency'
 /** What the comparison reads of a branch: its record, or the cluster extending it (its eventCount and trace). */
 export interface BranchRun {
   readonly events: number;
-  readonly trace: readonly TraceEntry[];
+  readonly trace: Iterable<TraceEntry>;
 }
 
 export interface BranchSummary {

@@ -2,6 +2,7 @@
 // keys move, and the seeks a drag asks for, coalesced so a fast drag never queues up replays.
 import { positionAt } from '../../sim/branches.ts';
 import type { TimeWindow } from './zoom.ts';
+import type { ListView } from '../../sim/growing-list.ts';
 
 /** The fewest events a Page key moves, so a short or zoomed-in view still moves visibly. */
 export const MIN_PAGE_STRIDE = 10;
@@ -13,7 +14,7 @@ export function instantAt(px: number, width: number, shown: TimeWindow): number 
 }
 
 /** The events of a run (clock times in order) that fall in the window shown. */
-export function eventsIn(times: readonly number[], shown: TimeWindow): number {
+export function eventsIn(times: ListView<number>, shown: TimeWindow): number {
   return positionAt(times, shown.t1) - positionAt(times, shown.t0);
 }
 

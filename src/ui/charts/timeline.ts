@@ -7,6 +7,7 @@
 import type { ClusterAction, TraceEntry } from '../../sim/run-record.ts';
 import { faultMarker, isFault, type MarkerKind } from '../../sim/faults.ts';
 import type { Reservation } from '../../sim/queue-model.ts';
+import type { ListView } from '../../sim/growing-list.ts';
 
 export type Outcome = 'done' | 'timed-out' | 'returned' | 'released' | 'buried' | 'crashed' | 'running';
 
@@ -47,7 +48,7 @@ export interface TimelineRow {
 
 /** What the timeline reads of a cluster (a Cluster fits). */
 export interface TimelineSource {
-  readonly trace: readonly TraceEntry[];
+  readonly trace: ListView<TraceEntry>;
   readonly model: { readonly reservations: readonly Reservation[] };
   readonly nodes: ReadonlyMap<number, { readonly id: number; readonly name: string; readonly role: string }>;
   readonly startedAt: number;
@@ -119,9 +120,9 @@ export class TimelineHistory {
     return r;
   }
 
-  private readTrace(trace: readonly TraceEntry[]): void {
+  private readTrace(trace: ListView<TraceEntry>): void {
     for (; this.traceSeen < trace.length; this.traceSeen++) {
-      const e = trace[this.traceSeen];
+      const e = trace.get(this.traceSeen)!;
       if (e.kind !== 'action') this.started = true;
       else if (e.action) this.readAction(e, e.action);
     }
