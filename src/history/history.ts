@@ -119,13 +119,12 @@ function lastReserve(r: JobRecord, node: string | null): LifecycleStep | null {
 }
 
 export class JobHistory {
-  /** Every record, oldest first. */
+  /** Every record, oldest first: in key order (a record is found by its key in it, with no map to copy in each checkpoint). */
   readonly records: JobRecord[] = [];
   /** Bumped on every change: views recompute when it moves. */
   version = 0;
   /** The newest record for each beanstalkd id (reports and rq commands name jobs by id). */
   private readonly byId = new Map<number, JobRecord>();
-  private readonly byKey = new Map<number, JobRecord>();
   /** Jobs the running server holds, by id. */
   private live = new Map<number, JobRecord>();
   /** Jobs the server held when it crashed: the binlog may bring them back. */
@@ -154,7 +153,20 @@ export class JobHistory {
   }
 
   get(key: number): JobRecord | undefined {
-    return this.byKey.get(key);
+    const r = this.records[this.indexOf(key)];
+    return r?.key === key ? r : undefined;
+  }
+
+  /** Where the record with key `key` is in `records`, or would be. */
+  private indexOf(key: number): number {
+    let lo = 0;
+    let hi = this.records.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.records[mid].key < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** The newest record of beanstalkd job `id`. */
@@ -239,16 +251,8 @@ export class JobHistory {
   private writable(r: JobRecord): JobRecord {
     if (!Object.isFrozen(r)) return r;
     const copy = structuredClone(r);
-    // Records are in key order.
-    let lo = 0;
-    let hi = this.records.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.records[mid].key < r.key) lo = mid + 1;
-      else hi = mid;
-    }
-    if (this.records[lo] === r) this.records[lo] = copy;
-    if (this.byKey.get(r.key) === r) this.byKey.set(r.key, copy);
+    const at = this.indexOf(r.key);
+    if (this.records[at] === r) this.records[at] = copy;
     if (this.byId.get(r.id) === r) this.byId.set(r.id, copy);
     if (this.live.get(r.id) === r) this.live.set(r.id, copy);
     if (this.inDoubt.get(r.id) === r) this.inDoubt.set(r.id, copy);
@@ -282,7 +286,6 @@ export class JobHistory {
       steps: [],
     };
     this.records.push(r);
-    this.byKey.set(r.key, r);
     return r;
   }
 
@@ -320,7 +323,7 @@ export class JobHistory {
 
   /** The result check's verdict on record `key`'s result (the job may be long deleted). */
   checked(key: number, v: ResultVerdict, atMs: number): void {
-    const held = this.byKey.get(key);
+    const held = this.get(key);
     if (!held) return;
     const r = this.writable(held);
     r.check = v;
@@ -378,7 +381,6 @@ export class JobHistory {
       if (gone.has(r.key)) {
         if (this.byId.get(r.id) === r) this.byId.delete(r.id);
         if (this.live.get(r.id) === r) this.live.delete(r.id);
-        this.byKey.delete(r.key);
         continue;
       }
       this.records[kept++] = r;
@@ -392,10 +394,7 @@ export class JobHistory {
   /** Adds records read from a file; they get keys of their own and stay apart from the live queue. */
   addImported(records: Omit<JobRecord, 'key' | 'imported'>[]): JobRecord[] {
     const added = records.map((r) => ({ ...r, key: this.nextKey++, imported: true }));
-    for (const r of added) {
-      this.records.push(r);
-      this.byKey.set(r.key, r);
-    }
+    for (const r of added) this.records.push(r);
     this.changed();
     return added;
   }

@@ -74,7 +74,7 @@ export interface ClusterCheckpoint {
   binlog: { files: { seq: number; chunks: Uint8Array[] }[]; lastId: number; flushes: number };
   binlogEnabled: boolean;
   /** Which node's connection each server connection is, as keys and values in chunks (see chunked). */
-  owners: { keys: number[][]; values: (ConnOwner & { name: string })[][] };
+  owners: { keys: number[][]; values: ConnOwner[][] };
   /** The replay's stand-ins for the page's connections, by name. */
   pageSessions: [string, SessionSnapshot][];
   /** Server connections no session of the cluster holds (the page's console): restored with replies going nowhere. */

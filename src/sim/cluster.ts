@@ -117,7 +117,7 @@ export class Cluster {
    * Which node's connection each connection of the running queue server is (a new map per boot). Kept
    * after a connection closes: a job's record and its reservations are named after it later.
    */
-  private owners = new Map<number, ConnOwner & { name: string }>();
+  private owners = new Map<number, ConnOwner>();
   /** The event heap, the engine's timers and the nodes' horizons, on the cluster's clock. */
   private readonly scheduler: Scheduler<LinkEvent>;
   /** The links between the page's servers and the nodes. */
@@ -254,8 +254,7 @@ export class Cluster {
 
   /** The node connection behind connection `conn` of the running server; none for one of the page's own (the console). */
   ownerOf(conn: number): ConnOwner | undefined {
-    const o = this.engine ? this.owners.get(conn) : undefined;
-    return o && { node: o.node, conn: o.conn };
+    return this.engine ? this.owners.get(conn) : undefined;
   }
 
   /** Who holds connection `conn` of the running server, in words: its node's name, or the connection's own name (the console). */
@@ -281,10 +280,7 @@ export class Cluster {
 
   /** A queue model naming the running server's connections after their nodes. */
   private newModel(): QueueModel {
-    return new QueueModel((conn) => {
-      const o = this.owners.get(conn);
-      return o && { node: o.node, conn: o.conn };
-    });
+    return new QueueModel((conn) => this.owners.get(conn));
   }
 
   /** The model, the job history, the result check and the work book follow `engine`'s events. */
@@ -304,6 +300,9 @@ export class Cluster {
       history.apply(e);
       work.apply(e, (conn) => owners.get(conn)?.node, body);
       checker.apply(e, body);
+      // A closed connection acts no more (its jobs went back before it closed): a run whose workers
+      // connect anew for each job would otherwise keep, checkpoint and restore an owner for each.
+      if (e.kind === 'conn' && e.action === 'closed') owners.delete(e.conn);
     });
   }
 

@@ -25,10 +25,11 @@ export interface TubeView {
   counts: Record<JobState, number>;
 }
 
-/** Which node's connection an engine connection is: the node, and the node's own number for the connection. */
+/** Which node's connection an engine connection is: the node, the node's own number for the connection, and the node's name. */
 export interface ConnOwner {
   node: number;
   conn: number;
+  name: string;
 }
 
 /** One reservation, from reserve to its end: the bars of the per-worker timeline. */

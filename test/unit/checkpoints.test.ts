@@ -197,13 +197,25 @@ test('checkpoints share the chunks of queued jobs that did not change since the 
   expect(restored.engine!.snapshot().jobs.count).toBeGreaterThan(512);
 });
 
-test("the job history keeps the names of open connections only: a run whose workers connect anew for each job does not carry every name it ever saw into each checkpoint", async () => {
+test("the job history and the connections' owners keep open connections only: a run whose workers connect anew for each job does not carry every connection it ever saw into each checkpoint", async () => {
   const run = kept(new Cluster({ seed: 4, mode: 'virtual', spawn: spawnInThread }));
   setUp(run, { kind: 'pi', darts: 40_000, jobs: 40, workers: 2, ttr: 60, autostart: true }, 4);
   await run.runUntil(() => run.eventCount >= 1000);
-  const names = (run.checkpoint()!.history.connNames as Map<number, string>).size;
+  const cp = run.checkpoint()!;
+  const names = (cp.history.connNames as Map<number, string>).size;
+  const owners = cp.owners.keys.flat().length;
   // The seed's workers reconnect for every job: far more connections were opened than are open.
   expect(run.engine!.totalConnections).toBeGreaterThan(20);
   expect(names).toBeLessThanOrEqual(run.engine!.currentConnections);
   expect(names).toBeGreaterThan(0);
+  expect(owners).toBeLessThanOrEqual(run.engine!.currentConnections);
+  expect(owners).toBeGreaterThan(0);
+  // Past reservations still name their nodes, and the restored run goes on as recorded.
+  const reservations = run.model.reservations;
+  expect(reservations.length).toBeGreaterThan(20);
+  for (const r of reservations) expect(r.owner?.name).toMatch(/^(worker \d|producer)$/);
+  const restored = kept(Cluster.restore(cp, replayOptions(run.exportRun(), spawnInThread, 50)));
+  await restored.runUntil(() => restored.eventCount >= 1200);
+  await run.runUntil(() => run.eventCount >= 1200);
+  expect(restored.trace.toArray()).toEqual(run.trace.toArray());
 });
