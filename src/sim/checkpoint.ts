@@ -264,6 +264,11 @@ export class BinlogCopier {
   /** For each file's list of writes (the storage's own), how many writes the last checkpoint took and its chunks. */
   private readonly seen = new WeakMap<readonly Uint8Array[], { writes: number; chunks: Uint8Array[] }>();
 
+  /** Takes the files' writes as chunks already kept (a storage made of a checkpoint's chunks): the next checkpoint shares them. */
+  keep(parts: ReadonlyMap<number, readonly Uint8Array[]>): void {
+    for (const writes of parts.values()) this.seen.set(writes, { writes: writes.length, chunks: writes.slice() });
+  }
+
   files(parts: ReadonlyMap<number, readonly Uint8Array[]>): { seq: number; chunks: Uint8Array[] }[] {
     return [...parts].map(([seq, writes]) => {
       const last = this.seen.get(writes);

@@ -21,7 +21,7 @@ import { NodeInputs, resumeMessage } from './node-resume.ts';
 import { BinlogCopier, chunked, JobChunker, joinChunks, joinJobs, noJobs, restoreData, StateCopier, type ClusterCheckpoint, type NodeCheckpoint } from './checkpoint.ts';
 import type { Clock } from '../engine/types.ts';
 import type { EngineEvent } from '../engine/events.ts';
-import { joinBytes, MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
+import { MemoryBinlogStorage, restoreFromBinlog, type BinlogStorage } from '../engine/binlog.ts';
 import { Session, type CommandPolicy, type SessionSnapshot } from '../protocol/session.ts';
 import { latin1, latin1Bytes } from '../protocol/wire.ts';
 import { QueueModel, type ConnOwner } from './queue-model.ts';
@@ -1022,8 +1022,13 @@ export class Cluster {
    * Its nodes are new processes brought back to their resume points (node-resume.ts).
    */
   static restore(cp: ClusterCheckpoint, opts: ClusterOptions, checkpoints: ClusterCheckpoint[] = [cp]): Cluster {
-    const binlog = MemoryBinlogStorage.fromState({ ...cp.binlog, files: cp.binlog.files.map((f) => ({ seq: f.seq, bytes: joinBytes(f.chunks) })) });
+    const binlog = MemoryBinlogStorage.fromParts(
+      cp.binlog.files.map((f) => ({ seq: f.seq, parts: f.chunks })),
+      cp.binlog.lastId,
+      cp.binlog.flushes,
+    );
     const c = new Cluster({ ...opts, mode: 'virtual', binlogStorage: binlog, loadBinlog: undefined, restoring: true });
+    c.binlogCopier.keep(binlog.writes());
     c.checkpoints = checkpoints;
     try {
       c.takeUp(cp);

@@ -197,6 +197,31 @@ test('checkpoints share the chunks of queued jobs that did not change since the 
   expect(restored.engine!.snapshot().jobs.count).toBeGreaterThan(512);
 });
 
+test("a restored run's binlog is the checkpoint's bytes, not a copy: its own checkpoints share them and add only what it wrote since, and a crash recovers from them", async () => {
+  const run = kept(new Cluster({ seed: 5, mode: 'virtual', spawn: spawnInThread, checkpointEvery: 50 }));
+  setUp(run, { kind: 'pi', darts: 60_000, jobs: 60, workers: 2, ttr: 60, autostart: true }, 5);
+  await run.runUntil(() => run.eventCount >= 400);
+  const cp = run.checkpoints.at(-1)!;
+  const restored = kept(Cluster.restore(cp, replayOptions(run.exportRun(), spawnInThread, 50)));
+  await restored.runUntil(() => restored.eventCount >= cp.n + 120);
+  const later = restored.checkpoints.filter((c) => c.n > cp.n);
+  expect(later.length).toBeGreaterThan(0);
+  const was = cp.binlog.files[0].chunks;
+  for (const [k, c] of later.entries()) {
+    const is = c.binlog.files.find((f) => f.seq === cp.binlog.files[0].seq)!.chunks;
+    for (let i = 0; i < was.length; i++) expect(is[i]).toBe(was[i]);
+    // One chunk more for each checkpoint since: what was written in between.
+    expect(is.length).toBe(was.length + k + 1);
+  }
+  await run.runUntil(() => run.eventCount >= cp.n + 120);
+  for (const c of [run, restored]) {
+    c.crashServer();
+    await c.restartServer(true);
+  }
+  expect(restored.engine!.snapshot().jobs).toEqual(run.engine!.snapshot().jobs);
+  expect(restored.engine!.snapshot().jobs.count).toBeGreaterThan(10);
+});
+
 test("the job history and the connections' owners keep open connections only: a run whose workers connect anew for each job does not carry every connection it ever saw into each checkpoint", async () => {
   const run = kept(new Cluster({ seed: 4, mode: 'virtual', spawn: spawnInThread }));
   setUp(run, { kind: 'pi', darts: 40_000, jobs: 40, workers: 2, ttr: 60, autostart: true }, 4);
