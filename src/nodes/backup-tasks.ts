@@ -5,7 +5,7 @@
 // result says which task and which job it answers and how long it took (`task 3 job 17 ms 5000 pi …`),
 // so the producer keeps exactly one result per task and counts the late copy's result as wasted work.
 import { bodyText, type Reply } from '../protocol/client.ts';
-import { decodeResult, encodeTask, piEstimate, type TaskResult } from '../tasks/index.ts';
+import { decodeResult, encodeTask, piEstimate, taskAt, taskCount, type TaskResult } from '../tasks/index.ts';
 import type { BackupStats, ProducerConfig } from './messages.ts';
 import type { NodeConnection, NodeRuntime } from './programs.ts';
 
@@ -189,14 +189,15 @@ export async function backupProducerProgram(rt: NodeRuntime, cfg: ProducerConfig
   await conn.command(`use ${cfg.use}`);
   await conn.command(`watch ${cfg.watch}`);
   await conn.command('ignore default');
-  const book = new BackupBook(cfg.tasks.length);
+  const tasks = taskCount(cfg.tasks);
+  const book = new BackupBook(tasks);
   const put = async (task: number, backup: boolean) => {
-    const body = taskBody(task, encodeTask(cfg.tasks[task]));
+    const body = taskBody(task, encodeTask(taskAt(cfg.tasks, task)));
     const r = expectReply(await conn.command(`put ${cfg.pri} 0 ${cfg.ttr} ${new TextEncoder().encode(body).length}`, body), 'INSERTED', backup ? 'put backup copy' : 'put job');
     book.put(task, Number(r.line.split(' ')[1]), backup);
   };
-  rt.status({ state: 'sending', detail: `putting ${cfg.tasks.length} jobs` });
-  for (let t = 0; t < cfg.tasks.length; t++) await put(t, false);
+  rt.status({ state: 'sending', detail: `putting ${tasks} jobs` });
+  for (let t = 0; t < tasks; t++) await put(t, false);
 
   const results: string[] = [];
   let darts = 0;
@@ -219,7 +220,7 @@ export async function backupProducerProgram(rt: NodeRuntime, cfg: ProducerConfig
       if (answer.result.kind === 'pi') {
         darts += answer.result.darts;
         hits += answer.result.hits;
-        rt.report({ kind: 'pi-progress', darts, hits, received: results.length, expected: cfg.tasks.length });
+        rt.report({ kind: 'pi-progress', darts, hits, received: results.length, expected: tasks });
       }
       // The other copy is not needed any more: gone at once if no worker holds it (DELETED), else its result will come late.
       for (const other of got.others) if ((await conn.command(`delete ${other}`)).line.startsWith('DELETED')) book.cancelled(other);
@@ -231,7 +232,7 @@ export async function backupProducerProgram(rt: NodeRuntime, cfg: ProducerConfig
   };
 
   while (!book.complete) {
-    rt.status({ state: 'waiting', detail: `received ${results.length}/${cfg.tasks.length} results${book.stats.copies ? `, ${book.stats.copies} backup ${book.stats.copies === 1 ? 'copy' : 'copies'}` : ''}` });
+    rt.status({ state: 'waiting', detail: `received ${results.length}/${tasks} results${book.stats.copies ? `, ${book.stats.copies} backup ${book.stats.copies === 1 ? 'copy' : 'copies'}` : ''}` });
     await collect(BACKUP_POLL_S);
     if (!cfg.backups.on || book.complete || book.threshold() === null || !(await tubeEmpty(conn, cfg.use))) continue;
     for (const { task, job } of book.candidates()) {

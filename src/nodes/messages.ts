@@ -1,7 +1,7 @@
 // Plain messages between the page and a node (a Web Worker, or later a remote tab). Beanstalkd traffic
 // travels as raw wire bytes; everything else is small control data. Every message carries `vt`, the
 // node's virtual time, so the page can order events deterministically (see src/sim/scheduler.ts).
-import type { TaskSpec } from '../tasks/index.ts';
+import type { TaskList, TaskSpec } from '../tasks/index.ts';
 
 export type Role = 'worker' | 'producer';
 
@@ -71,8 +71,8 @@ export interface WorkerConfig {
 export interface ProducerConfig {
   use: string;
   watch: string;
-  /** Jobs to put (the report's K); each job's task comes from `tasks[i]`. */
-  tasks: TaskSpec[];
+  /** Jobs to put (the report's K), one per task of `tasks`. */
+  tasks: TaskList;
   ttr: number;
   pri: number;
   /** How often the resume logic polls stats-tube while the queue is not empty (ms). */

@@ -1,7 +1,7 @@
 // The programs nodes run: the seed report's worker.py and client.py, line for line in spirit, written
 // against a small runtime so the same code runs in a Web Worker, in a test, or in a remote tab.
 import { bodyText, type Body, type Reply } from '../protocol/client.ts';
-import { decodeResult, decodeTask, encodeResult, encodeTask, piEstimate, type TaskResult, type TaskSpec } from '../tasks/index.ts';
+import { decodeResult, decodeTask, encodeResult, encodeTask, piEstimate, taskAt, taskCount, type TaskResult, type TaskSpec } from '../tasks/index.ts';
 import type { NodeReport, NodeStatus, ProducerConfig, WorkerConfig } from './messages.ts';
 import { parseMatrixJob, runMatrixJob } from './matrix.ts';
 import { taskResult, untagTask } from './backup-tasks.ts';
@@ -173,6 +173,7 @@ const PRODUCER_MARK_EVERY = 16;
 export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig, from?: ProducerResume): Promise<void> {
   if (from?.phase === 'done') return;
   const started = from ? from.started : rt.now();
+  const tasks = taskCount(cfg.tasks);
   const marking = (i: number, id: number | undefined): id is number => id !== undefined && i % PRODUCER_MARK_EVERY === 0;
   let conn: NodeConnection;
   let queueWasFull = false;
@@ -194,11 +195,11 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig, from
     await rt.sleep(cfg.pollMs);
   }
   if (!queueWasFull && from?.phase !== 'collect') {
-    if (!from) rt.status({ state: 'sending', detail: `putting ${cfg.tasks.length} jobs` });
+    if (!from) rt.status({ state: 'sending', detail: `putting ${tasks} jobs` });
     const puts: Promise<Reply>[] = [];
-    for (let i = from?.i ?? 0; i < cfg.tasks.length; i++) {
+    for (let i = from?.i ?? 0; i < tasks; i++) {
       if (!cfg.pipelined && marking(i, conn.id)) rt.mark?.({ phase: 'put', conn: conn.id, started, i } satisfies ProducerResume, [conn.id]);
-      const body = encodeTask(cfg.tasks[i]);
+      const body = encodeTask(taskAt(cfg.tasks, i));
       const put = conn.command(`put ${cfg.pri} 0 ${cfg.ttr} ${new TextEncoder().encode(body).length}`, body);
       if (cfg.pipelined) {
         // Awaited in order below: if the connection is lost, the first of them fails the program.
@@ -217,12 +218,12 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig, from
   const asPrinted = (sums: { darts: number; hits: number }) => (cfg.totalCountBug ? { darts: sums.darts, hits: lastHits } : sums);
   /** A pipelined producer's next reserve, sent with the delete of the result before. */
   let nextReserve: Promise<Reply> | null = null;
-  while (ledger.counted < cfg.tasks.length) {
+  while (ledger.counted < tasks) {
     if (!cfg.pipelined && marking(ledger.counted, conn.id)) {
       const { jobs, texts } = ledger.filed;
       rt.mark?.({ phase: 'collect', conn: conn.id, started, filedJobs: jobs, filedTexts: texts, lastHits } satisfies ProducerResume, [conn.id]);
     }
-    rt.status({ state: 'waiting', detail: `received ${ledger.counted}/${cfg.tasks.length} results` });
+    rt.status({ state: 'waiting', detail: `received ${ledger.counted}/${tasks} results` });
     const r = expect(await (nextReserve ?? conn.command('reserve')), 'RESERVED ', 'reserve result');
     nextReserve = null;
     const id = Number(r.line.split(' ')[1]);
@@ -232,15 +233,15 @@ export async function producerProgram(rt: NodeRuntime, cfg: ProducerConfig, from
       const res = decodeResult(text);
       if (res.kind === 'pi') {
         lastHits = res.hits;
-        rt.report({ kind: 'pi-progress', ...asPrinted(ledger.sums), received: ledger.counted, expected: cfg.tasks.length });
+        rt.report({ kind: 'pi-progress', ...asPrinted(ledger.sums), received: ledger.counted, expected: tasks });
       }
     } catch {
       rt.log(`result ${id} is not a task result: ${text}`);
     }
     // Said now, not at the next reserve, so the card never lags behind the π estimate it shows.
-    rt.status({ state: 'sending', detail: `received ${ledger.counted}/${cfg.tasks.length} results` });
+    rt.status({ state: 'sending', detail: `received ${ledger.counted}/${tasks} results` });
     const deleted = conn.command(`delete ${id}`);
-    if (cfg.pipelined && ledger.counted < cfg.tasks.length) {
+    if (cfg.pipelined && ledger.counted < tasks) {
       nextReserve = conn.command('reserve');
       // Awaited at the top of the loop; if the delete fails first, the program fails with it.
       nextReserve.catch(() => {});

@@ -1,6 +1,6 @@
 // Scenarios: the starting state of a run (which nodes, which tubes, which jobs), as plain data, so
 // lessons and tests can describe a cluster without touching code.
-import type { TaskSpec } from '../tasks/index.ts';
+import { taskAt, type PiJobs, type TaskSpec } from '../tasks/index.ts';
 import type { NodeConfig, WorkerConfig } from '../nodes/messages.ts';
 import type { Cluster } from './cluster.ts';
 
@@ -86,9 +86,11 @@ export const SORT_OVERSAMPLING = 8;
 export const WORKER: WorkerConfig = { watch: 'msg_for_worker', use: 'msg_for_client', onFailure: 'release-then-delete', reconnectEachJob: true };
 
 /** The K tasks of a π run: darts split evenly, each job with its own seed. */
+export const piJobs = (s: PiScenario, seed: number): PiJobs => ({ kind: 'pi-jobs', jobs: s.jobs, darts: s.darts, seed });
+
 export function piTasks(s: PiScenario, seed: number): TaskSpec[] {
-  const per = Math.floor(s.darts / s.jobs);
-  return Array.from({ length: s.jobs }, (_, i) => ({ kind: 'pi', darts: i === s.jobs - 1 ? s.darts - per * (s.jobs - 1) : per, seed: (seed * 1000 + i) >>> 0 }));
+  const jobs = piJobs(s, seed);
+  return Array.from({ length: s.jobs }, (_, i) => taskAt(jobs, i));
 }
 
 /** The scenario's producer; `asPrinted`: π's client.py exactly as the report prints it, with its total_count bug. */
@@ -100,7 +102,7 @@ export function producerConfig(s: Scenario, seed: number, asPrinted = false): No
         role: 'producer',
         producer: {
           ...tubes,
-          tasks: piTasks(s, seed),
+          tasks: piJobs(s, seed),
           ttr: s.ttr,
           pri: 0,
           pollMs: 1000,

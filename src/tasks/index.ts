@@ -3,8 +3,8 @@
 import { countPiHits } from './pi.ts';
 import { checkTask, type TaskResult, type TaskSpec } from './spec.ts';
 
-export type { TaskKind, TaskResult, TaskSpec } from './spec.ts';
-export { TASK_KINDS, checkResult, checkTask } from './spec.ts';
+export type { PiJobs, TaskKind, TaskList, TaskResult, TaskSpec } from './spec.ts';
+export { TASK_KINDS, checkResult, checkTask, taskAt, taskCount } from './spec.ts';
 export { decodeResult, decodeTask, encodeResult, encodeTask } from './codec.ts';
 export { PI_LANES, countPiHits, defaultPiEngine, type PiEngine } from './pi.ts';
 

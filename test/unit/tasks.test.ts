@@ -15,6 +15,8 @@ import {
   type TaskSpec,
 } from '../../src/tasks/index.ts';
 import { PI_GROUPS_PER_KERNEL_CALL, PI_LANES, SPLITMIX_GAMMA } from '../../src/tasks/pi.ts';
+import { taskAt, taskCount, type TaskList } from '../../src/tasks/spec.ts';
+import { producerConfig } from '../../src/sim/scenario.ts';
 
 /** A small seeded generator for test data (not the pi kernel's). */
 function lcg(seed: number): () => number {
@@ -312,5 +314,30 @@ describe('referenceSeconds (virtual-time work model)', () => {
 
   test('rejects invalid specs rather than returning NaN', () => {
     expect(() => referenceSeconds({ kind: 'pi', darts: NaN, seed: 1 })).toThrow(/darts must be a whole number/);
+  });
+});
+
+describe("a producer's π jobs as their numbers", () => {
+  test.each([
+    { jobs: 1, darts: 1000, seed: 0 },
+    { jobs: 4, darts: 1003, seed: 7 },
+    { jobs: 10_000, darts: 10_000_000, seed: 12 },
+    { jobs: 3, darts: 2, seed: 4_294_967 },
+  ])('$jobs jobs of $darts darts in all, seed $seed: job i is seeded seed·1000 + i, the last takes the remainder', (p) => {
+    const list: TaskList = { kind: 'pi-jobs', ...p };
+    expect(taskCount(list)).toBe(p.jobs);
+    const per = Math.floor(p.darts / p.jobs);
+    const tasks = Array.from({ length: p.jobs }, (_, i) => taskAt(list, i));
+    tasks.forEach((t, i) => expect(t).toEqual({ kind: 'pi', darts: i === p.jobs - 1 ? p.darts - per * (p.jobs - 1) : per, seed: (p.seed * 1000 + i) >>> 0 }));
+    expect(tasks.reduce((n, t) => n + (t.kind === 'pi' ? t.darts : 0), 0)).toBe(p.darts);
+    // A list (as runs saved before kept it) reads the same.
+    expect(taskCount(tasks)).toBe(p.jobs);
+    expect(taskAt(tasks, p.jobs - 1)).toEqual(tasks[p.jobs - 1]);
+  });
+
+  test("a producer of 10^4 jobs has a config of a few hundred bytes (every node process a seek resumes gets a copy)", () => {
+    const config = producerConfig({ kind: 'pi', darts: 10_000_000, jobs: 10_000, workers: 16, ttr: 60, autostart: true }, 12);
+    expect(JSON.stringify(config).length).toBeLessThan(400);
+    expect(config.role === 'producer' && 'producer' in config && taskCount(config.producer.tasks)).toBe(10_000);
   });
 });
