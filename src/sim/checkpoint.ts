@@ -22,11 +22,12 @@ import type { SchedulerState } from './scheduler.ts';
 
 /**
  * Checkpoint spacing (events) for time travel, from `npm run bench -- time-travel` (issue 12's run:
- * 10^5 events, 16 workers; measured on a loaded 2-core machine): a seek is a restore (10-20 ms at the
- * run's end: the job history's maps, the engine, the nodes started again) plus running at most
- * this many events (0.07-0.4 ms each, every one a round trip with a node). 1000 keeps the running part
- * near the restore's while the 118 checkpoints hold about 41 MB, heap and buffers (the budget is 50); a
- * smaller spacing would cost memory in proportion. Step backs run far fewer events (see TimeTravel.stepBack).
+ * 10^5 events, 16 workers; measured on a loaded 2-core machine): a seek is a restore (6-9 ms at the
+ * run's end in Node: the job history's records and maps, the engine's jobs, the nodes started again)
+ * plus running at most this many events (0.05-0.4 ms each, every one a round trip with a node): a
+ * median seek of 30-50 ms in Chromium, while the 118 checkpoints hold about 38 MB, heap and buffers
+ * (the budget is 50); a smaller spacing would cost memory in proportion. Step backs run far fewer
+ * events (see TimeTravel.stepBack).
  */
 export const CHECKPOINT_EVERY = 1000;
 
