@@ -106,7 +106,7 @@ test('step back, seek on the timeline, fork a branch, switch back, export and re
   const [a, b] = [ticks.first(), ticks.nth(1)];
   const [ax, bx] = [await a.boundingBox(), await b.boundingBox()];
   const [av, bv] = [Number(await a.textContent()), Number(await b.textContent())];
-  const times = await page.evaluate(() => (window as unknown as { __beanlab: { travel: { eventTimes: readonly number[] } } }).__beanlab.travel.eventTimes.slice());
+  const times = await page.evaluate(() => (window as unknown as { __beanlab: { travel: { eventTimes: { toArray(): number[] } } } }).__beanlab.travel.eventTimes.toArray());
   const [a0, b0] = [ax!.x + ax!.width / 2, bx!.x + bx!.width / 2];
   const secondsAt = (x: number) => av + ((x - a0) * (bv - av)) / (b0 - a0);
   const xAt = (seconds: number) => a0 + ((seconds - av) * (b0 - a0)) / (bv - av);
@@ -139,7 +139,7 @@ test('step back, seek on the timeline, fork a branch, switch back, export and re
 });
 
 /** The lab's event times on the current branch (ms). */
-const eventTimes = (page: Page) => page.evaluate(() => (window as unknown as { __beanlab: { travel: { eventTimes: readonly number[] } } }).__beanlab.travel.eventTimes.slice());
+const eventTimes = (page: Page) => page.evaluate(() => (window as unknown as { __beanlab: { travel: { eventTimes: { toArray(): number[] } } } }).__beanlab.travel.eventTimes.toArray());
 
 /** The page x of an instant (s) on the timeline's axis, from two of its tick labels. */
 async function axisX(page: Page): Promise<(seconds: number) => number> {
@@ -259,8 +259,8 @@ test('compare two branches: a hang forked after stepping back, each branch’s f
 
   // Back to the event after worker 1 took its first job, and hang it there.
   const reserved = await page.evaluate(() => {
-    const lab = (window as unknown as { __beanlab: { cluster: { trace: readonly { n: number; kind: string; node?: number; job?: number }[] }; travel: { eventTimes: readonly number[] } } }).__beanlab;
-    const trace = lab.cluster.trace;
+    const lab = (window as unknown as { __beanlab: { cluster: { trace: { toArray(): { n: number; kind: string; node?: number; job?: number }[] } } } }).__beanlab;
+    const trace = lab.cluster.trace.toArray();
     const at = trace.find((e) => e.kind === 'to-node' && e.node === 1 && e.job !== undefined)!.n;
     return trace.filter((e) => e.n <= at && e.kind !== 'action').length;
   });
