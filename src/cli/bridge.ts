@@ -18,6 +18,13 @@ import { decodeTask, type TaskKind } from '../tasks/index.ts';
 /** A command line longer than this without its CRLF is not followed (beanstalkd's own limit is 224 bytes). */
 const MAX_LINE = 1024;
 
+/**
+ * Commands of a client the host has not answered yet, past which its socket is not read. Its socket's
+ * backpressure alone came too late: the host's replies to a client that reads none wait in the data
+ * channel, which nothing bounds, while its next commands went on (944 peeks of 60 kB all answered).
+ */
+const MAX_UNANSWERED = 32;
+
 const RESERVES = new Set(['reserve', 'reserve-with-timeout', 'reserve-job']);
 /** Commands on a job the client holds: NOT_FOUND says it holds it no more. */
 const ON_HELD_JOB = new Set(['delete', 'release', 'bury', 'touch']);
@@ -48,6 +55,11 @@ export class ClientTraffic {
     private readonly now: () => number,
     private readonly done: (report: NodeReport) => void,
   ) {}
+
+  /** Commands sent and not answered yet. */
+  get unanswered(): number {
+    return this.asked.length;
+  }
 
   /** Whether a reserve of this client's waits for its answer. */
   get waiting(): boolean {
@@ -239,8 +251,8 @@ class BridgeNode implements NodeProcess {
             c.draining = false;
             this.flow(c);
           });
-          this.flow(c);
         }
+        this.flow(c);
         return this.showStatus();
       case 'closed':
         if (!c) return;
@@ -335,9 +347,9 @@ class BridgeNode implements NodeProcess {
     this.showStatus();
   }
 
-  /** A client's socket is read while the host has its connection open, the pace lets its bytes through, and its replies are taken. */
+  /** A client's socket is read while the host has its connection open, the pace lets its bytes through, and its replies are answered and taken. */
   private flow(c: BridgedClient): void {
-    if (c.opened && !c.draining && c.queued === 0 && !c.closing) c.socket.resume();
+    if (c.opened && !c.draining && c.queued === 0 && !c.closing && c.traffic.unanswered < MAX_UNANSWERED) c.socket.resume();
     else c.socket.pause();
   }
 
