@@ -140,7 +140,7 @@ interface LabHandle {
   reset(): void;
   startProducer(): void;
   cluster: {
-    trace: TraceEntry[];
+    trace: { toArray(): TraceEntry[] };
     nodes: Map<number, { name: string; role: string; life: string; done: number[]; status: { state: string }; reports: { kind: string; seconds?: number; estimate?: number }[] }>;
   };
 }
@@ -188,7 +188,7 @@ async function browserHost(browser: Browser, site: string): Promise<ClassHost> {
             estimate: r.estimate!,
             done: remote.flatMap(([, n]) => n.done),
             ids: remote.map(([id]) => id),
-            trace: lab.cluster.trace.filter((e) => e.kind === 'to-node' || e.kind === 'to-server').map((e) => ({ at: e.at, kind: e.kind, node: e.node, conn: e.conn, text: e.text.slice(0, 8) })),
+            trace: lab.cluster.trace.toArray().filter((e) => e.kind === 'to-node' || e.kind === 'to-server').map((e) => ({ at: e.at, kind: e.kind, node: e.node, conn: e.conn, text: e.text.slice(0, 8) })),
           };
         },
         { darts, jobs },

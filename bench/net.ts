@@ -28,7 +28,7 @@ interface LabHandle {
   scenario: Record<string, unknown>;
   reset(): void;
   startProducer(): void;
-  cluster: { trace: TraceEntry[]; nodes: Map<number, { name: string; role: string; status: { state: string }; reports: { kind: string; seconds?: number; estimate?: number }[] }> };
+  cluster: { trace: Iterable<TraceEntry>; nodes: Map<number, { name: string; role: string; status: { state: string }; reports: { kind: string; seconds?: number; estimate?: number }[] }> };
 }
 
 function quantile(sorted: number[], q: number): number {

@@ -152,7 +152,7 @@ test('step mode: the same seed gives the same trace', async () => {
     for (let i = 0; i < 150; i++) await page.keyboard.press('s');
     // Steps queue up behind each other: one more, awaited, means all the key presses have been stepped.
     const trace = await page.evaluate(async () => {
-      const lab = (window as unknown as { __beanlab: { step(): Promise<void>; cluster: { trace: unknown[]; eventCount: number } } }).__beanlab;
+      const lab = (window as unknown as { __beanlab: { step(): Promise<void>; cluster: { trace: unknown; eventCount: number } } }).__beanlab;
       await lab.step();
       return { events: lab.cluster.eventCount, trace: JSON.stringify(lab.cluster.trace) };
     });
