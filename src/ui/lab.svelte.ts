@@ -109,9 +109,13 @@ export class Lab {
   /** How the cluster starts a node: by default in a Web Worker, one kept for the next node in virtual time. */
   private readonly spawn: () => NodeProcess;
 
+  /** The Web Workers of virtual-time nodes (none when the nodes are spawned otherwise). */
+  private readonly workers: NodeWorkerPool | null;
+
   constructor(spawn?: () => NodeProcess) {
-    const workers = new NodeWorkerPool();
-    this.spawn = spawn ?? (() => (this.mode === 'virtual' ? workers.spawn() : spawnNodeWorker()));
+    const workers = spawn ? null : new NodeWorkerPool();
+    this.workers = workers;
+    this.spawn = spawn ?? (() => (this.mode === 'virtual' ? workers!.spawn() : spawnNodeWorker()));
     this.frameDrawn.port1.onmessage = () => {
       const cost = performance.now() - this.redrawStart;
       const gap = this.cluster.virtual ? Math.min(MAX_REDRAW_GAP_MS, Math.max(MIN_REDRAW_GAP_MS, REDRAW_SHARE * cost)) : LIVE_REDRAW_MS;
@@ -168,6 +172,8 @@ export class Lab {
     this.binlog = binlog;
     cluster.onChange(() => this.markDirty());
     this.cluster = cluster;
+    // Time travel starts every node again: warm workers for the next seek (a run's nodes, once it has them).
+    if (cluster.virtual) this.workers?.keepSpare(cluster.nodes.size);
     if (!keep) this.selected = null;
     // The console's connection to the new queue server is in the first redraw's stats, not a later one's.
     this.console.sync(keep ? `The run as it was at event ${cluster.eventCount} (replayed): a new connection to its queue server.` : undefined);
