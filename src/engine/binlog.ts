@@ -759,11 +759,11 @@ export class MemoryBinlogStorage implements BinlogStorage {
   }
 
   static fromState(s: MemoryBinlogSnapshot): MemoryBinlogStorage {
-    const m = new MemoryBinlogStorage();
-    for (const f of s.files) m.files.set(f.seq, [f.bytes.slice()]);
-    m.lastId = s.lastId;
-    m.flushes = s.flushes;
-    return m;
+    return MemoryBinlogStorage.fromParts(
+      s.files.map((f) => ({ seq: f.seq, parts: [f.bytes.slice()] })),
+      s.lastId,
+      s.flushes,
+    );
   }
 
   /**

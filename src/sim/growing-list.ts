@@ -71,7 +71,7 @@ export class GrowingList<T> implements Iterable<T> {
   /** Entries `from` (inclusive) to `to` (exclusive), as an array. */
   slice(from = 0, to = this.size): T[] {
     const out: T[] = [];
-    for (let i = Math.max(0, from), end = Math.min(to, this.size); i < end; i++) out.push(this.chunks[Math.floor(i / CHUNK)][i % CHUNK]);
+    for (let i = Math.max(0, from), end = Math.min(to, this.size); i < end; i++) out.push(this.get(i)!);
     return out;
   }
 
