@@ -19,7 +19,7 @@ import type { FromNode, NodeConfig, ToNode, WorkerConfig } from '../nodes/messag
 import type { Command } from '../engine/command.ts';
 import type { Connection } from '../engine/connection.ts';
 import type { PeerChannel } from './channel.ts';
-import { afterTurn, batchFrames, decodeJoinerMessages, encodeMessage, FrameReader, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type JoinerMessage, type LessonAt } from './messages.ts';
+import { afterTurn, batchFrames, decodeJoinerMessages, encodeMessage, FrameReader, ROOM_PROTOCOL, SILENCE_BEATS, splitData, type HostMessage, type JoinerHello, type JoinerMessage, type LessonAt } from './messages.ts';
 import { RemoteNodeRules } from './worker-commands.ts';
 import { hostAnswer, joinerProof } from './challenge.ts';
 import { sameMac } from './hmac.ts';
@@ -183,6 +183,8 @@ class PeerEntry implements RoomPeer {
   jobsDone = 0;
   lesson: LessonAt | null = null;
   lastHeard: number;
+  /** The host's heartbeats since it last heard this peer (see SILENCE_BEATS). */
+  beatsUnheard = 0;
   pings = new Map<number, number>();
   /** Waiting for the pong to these pings (see RoomLoan.settle). */
   onPong = new Map<number, () => void>();
@@ -356,7 +358,8 @@ export class RoomHost {
     const now = this.opts.now();
     for (const e of this.entries) {
       if (e.state === 'gone') continue;
-      if (now - e.lastHeard > this.silenceMs) {
+      e.beatsUnheard++;
+      if (now - e.lastHeard > this.silenceMs && e.beatsUnheard > SILENCE_BEATS) {
         this.drop(e, `missed its heartbeats (silent for ${((now - e.lastHeard) / 1000).toFixed(1)} s)`);
         continue;
       }
@@ -439,6 +442,7 @@ export class RoomHost {
     // A batch spends a message of the quota for each message in it.
     if (d.msg.length > 1 && !e.messages.spend(d.msg.length - 1, now)) return this.drop(e, `sent more than ${MESSAGES_PER_SECOND_PER_SLOT} messages a second per node`);
     e.lastHeard = now;
+    e.beatsUnheard = 0;
     // What a message does may end the membership: the rest of its batch is then dropped with it.
     for (const m of d.msg) if (this.handle(e, m) === 'gone') return;
   }

@@ -9,7 +9,7 @@
 import type { NodeProcess } from '../nodes/process.ts';
 import type { NodeStatus } from '../nodes/messages.ts';
 import type { PeerChannel } from './channel.ts';
-import { afterTurn, batchFrames, decodeHostMessages, encodeMessage, FrameReader, MAX_CORES, ROOM_PROTOCOL, splitData, withinLimits, type HostMessage, type JoinerMessage, type LessonAt } from './messages.ts';
+import { afterTurn, batchFrames, decodeHostMessages, encodeMessage, FrameReader, MAX_CORES, ROOM_PROTOCOL, SILENCE_BEATS, splitData, withinLimits, type HostMessage, type JoinerMessage, type LessonAt } from './messages.ts';
 import { hostAnswer, joinerProof, newNonce } from './challenge.ts';
 import { sameMac } from './hmac.ts';
 
@@ -74,6 +74,8 @@ export class RoomMember {
   /** Each slot's running worker and the start (generation) it runs. */
   private workers: ({ process: NodeProcess; g: number } | null)[] = [];
   private lastHeard: number;
+  /** Watches since the host was last heard (see SILENCE_BEATS). */
+  private watchesUnheard = 0;
   private readonly silenceMs: number;
   private readonly reader = new FrameReader();
   private readonly nonce = newNonce();
@@ -115,7 +117,8 @@ export class RoomMember {
   watch(): void {
     if (!this.verified && this.state.phase !== 'left' && this.opts.now() - this.since > this.silenceMs) return this.end(NOT_THE_HOST);
     const silent = this.opts.now() - this.lastHeard;
-    if (this.state.phase !== 'left' && silent > this.silenceMs) this.end(`the host stopped answering (silent for ${(silent / 1000).toFixed(1)} s)`);
+    this.watchesUnheard++;
+    if (this.state.phase !== 'left' && silent > this.silenceMs && this.watchesUnheard > SILENCE_BEATS) this.end(`the host stopped answering (silent for ${(silent / 1000).toFixed(1)} s)`);
   }
 
   private send(m: JoinerMessage): void {
@@ -138,6 +141,7 @@ export class RoomMember {
     const d = decodeHostMessages(frame.msg);
     if (!d.ok) return this.end(`the host sent a malformed message (${d.why})`);
     this.lastHeard = this.opts.now();
+    this.watchesUnheard = 0;
     // A message that ends the membership (a bye, a bad slot) drops the rest of its batch.
     for (const m of d.msg) if (this.handle(m) === 'left') return;
   }

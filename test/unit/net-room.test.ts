@@ -8,7 +8,7 @@ import { producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.
 import { RoomHost } from '../../src/net/room-host.ts';
 import { NOT_THE_HOST, RoomMember } from '../../src/net/room-member.ts';
 import { hostAnswer } from '../../src/net/challenge.ts';
-import { decodeHostMessages, decodeJoinerMessage, decodeJoinerMessages, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, splitData, type HostMessage, type JoinerHello, type JoinerMessage } from '../../src/net/messages.ts';
+import { decodeHostMessages, decodeJoinerMessage, decodeJoinerMessages, encodeMessage, FrameReader, frames, ROOM_PROTOCOL, SILENCE_BEATS, splitData, type HostMessage, type JoinerHello, type JoinerMessage } from '../../src/net/messages.ts';
 import type { FromNode, NodeReport } from '../../src/nodes/messages.ts';
 import { latin1, latin1Bytes } from '../../src/protocol/wire.ts';
 import { CHARS_PER_SECOND_PER_SLOT, MAX_WATCHED_TUBES, MESSAGES_PER_SECOND_PER_SLOT, PUTS_PER_SECOND_PER_SLOT } from '../../src/net/room-host.ts';
@@ -196,12 +196,14 @@ describe('a room in live time', () => {
     putJob(cluster, 'msg_for_worker', 'pi 1');
     raw.node({ t: 'data', vt: 0, conn: 1, bytes: latin1Bytes('watch msg_for_worker\r\nreserve\r\n') });
     await until(() => raw.replies(1).includes('RESERVED'));
-    // Silence: the host pings, nobody answers; the job stays reserved until the peer is dropped.
-    now += 3000;
-    host.heartbeat();
+    // Silence: the host pings each second, nobody answers; the job stays reserved until the peer is dropped.
+    for (let s = 1; s <= 5; s++) {
+      now += 1000;
+      host.heartbeat();
+    }
     expect(host.peers[0].state).toBe('admitted');
     expect(cluster.model.totals().reserved).toBe(1);
-    now += 3000;
+    now += 1000;
     host.heartbeat();
     expect(host.peers[0].state).toBe('gone');
     expect(host.peers[0].reason).toBe('missed its heartbeats (silent for 6.0 s)');
@@ -210,6 +212,36 @@ describe('a room in live time', () => {
     const again = join(host, 1);
     await until(() => again.member.state.phase === 'joined');
     expect(again.member.state).toEqual({ phase: 'joined', joiner: 2 });
+  });
+
+  test(`a host busy for seconds (its heartbeat late) first hears what waited for it: silence drops a joiner only after ${SILENCE_BEATS} heartbeats unheard`, async () => {
+    let now = wall();
+    const { host } = room({ now: () => now, silenceMs: 5000 });
+    const raw = rawJoiner(host);
+    raw.send(helloFor('busy host'));
+    await until(() => raw.got().some((m) => m.t === 'welcome'));
+    now += 1000;
+    host.heartbeat();
+    // The host's thread is busy for 6 s (a flood of puts to take in): its next heartbeat comes late,
+    // before the joiner's messages that waited meanwhile are read.
+    now += 6000;
+    host.heartbeat();
+    expect(host.peers[0].state).toBe('admitted');
+    // The pong to the late heartbeat's ping (the first one's is older than the silence limit, forgotten).
+    raw.send({ t: 'pong', n: 1 });
+    await until(() => host.peers[0].link.rtt !== null);
+    now += 1000;
+    host.heartbeat();
+    expect(host.peers[0].state).toBe('admitted');
+    // A joiner that is really silent is dropped once the host has pinged it SILENCE_BEATS times unheard.
+    now += 6000;
+    for (let beat = 1; beat < SILENCE_BEATS; beat++) {
+      host.heartbeat();
+      expect(host.peers[0].state).toBe('admitted');
+      now += 1000;
+    }
+    host.heartbeat();
+    expect(host.peers[0]).toMatchObject({ state: 'gone', reason: `missed its heartbeats (silent for ${(6 + SILENCE_BEATS).toFixed(1)} s)` });
   });
 });
 
@@ -642,12 +674,36 @@ describe('approval and removal', () => {
     host.send(encodeMessage({ t: 'hello', answer: hostAnswer(SECRET, CODE, hello.nonce!) }));
     host.send(encodeMessage({ t: 'welcome', room: CODE, joiner: 1, nodes: [] }));
     await until(() => member.state.phase === 'joined');
-    now = 5000;
-    member.watch();
+    // Watched each second: still in at 6 s, gone at 7.
+    for (now = 1000; now <= 6000; now += 1000) member.watch();
     expect(member.state.phase).toBe('joined');
     now = 7000;
     member.watch();
     expect(member.state).toEqual({ phase: 'left', reason: 'the host stopped answering (silent for 7.0 s)', byHost: false });
+  });
+
+  test(`a joiner busy for seconds (its watch late) first hears what waited for it: the host's silence ends it only after ${SILENCE_BEATS} watches unheard`, async () => {
+    let now = 0;
+    const { joiner, host } = channelPair();
+    const member = new RoomMember(joiner as FakeEnd, { code: CODE, secret: SECRET, slots: 1, name: 'x', spawn: spawnInThread, now: () => now, silenceMs: 6000 });
+    await until(() => host.received.length > 0);
+    const hello = decodeJoinerHello(host.received[0]);
+    host.send(encodeMessage({ t: 'hello', answer: hostAnswer(SECRET, CODE, hello.nonce!) }));
+    host.send(encodeMessage({ t: 'welcome', room: CODE, joiner: 1, nodes: [] }));
+    await until(() => member.state.phase === 'joined');
+    // The joiner's thread was busy for 10 s (its node threads starting): the host's ping waited behind its watch.
+    now = 10_000;
+    member.watch();
+    expect(member.state.phase).toBe('joined');
+    host.send(encodeMessage({ t: 'ping', n: 0 }));
+    await until(() => host.received.length > 1);
+    // Heard at 10 s, then silent: from 17 s on, it stays for SILENCE_BEATS watches and leaves at the next.
+    for (now = 17_000; now < 17_000 + SILENCE_BEATS * 1000; now += 1000) {
+      member.watch();
+      expect(member.state.phase).toBe('joined');
+    }
+    member.watch();
+    expect(member.state).toEqual({ phase: 'left', reason: `the host stopped answering (silent for ${(7 + SILENCE_BEATS).toFixed(1)} s)`, byHost: false });
   });
 });
 
