@@ -11,7 +11,7 @@ import { JoinedRoom, RoomError, signalingUrl } from '../net/peer-link.ts';
 import { MAX_SLOTS } from '../net/messages.ts';
 import { memberNodeActivity, type RoomMember } from '../net/room-member.ts';
 import { joinUsage, JoinUsageError, MAX_NAME_LENGTH, parseJoinArgs, type JoinOptions } from './join-options.ts';
-import { runThreadNode, spawnThreadNode } from './thread-node.ts';
+import { nodeThreads, runThreadNode } from './thread-node.ts';
 import { BridgePort } from './bridge.ts';
 import { StatusLines } from './status-lines.ts';
 import { installWebRtcGlobals } from './webrtc-globals.ts';
@@ -114,6 +114,7 @@ async function main(argv: string[]): Promise<void> {
 
   draw();
   await installWebRtcGlobals(room.signaling);
+  const threads = nodeThreads(new URL(import.meta.url), names.length * room.cores);
   const joins = names.map((name, i) =>
     JoinedRoom.join({
       code: room.code,
@@ -124,7 +125,7 @@ async function main(argv: string[]): Promise<void> {
       platform: `${os.type()} ${os.machine()}`,
       cores: os.availableParallelism(),
       signaling: room.signaling,
-      spawn: (slot) => (bridge && slot === BRIDGE_SLOT ? bridge.spawn() : spawnThreadNode(new URL(import.meta.url))),
+      spawn: (slot) => (bridge && slot === BRIDGE_SLOT ? bridge.spawn() : threads.spawn()),
       onChange: () => {
         changed();
         // Every membership ended, not by this machine: the host removed it, closed the room, or went silent.

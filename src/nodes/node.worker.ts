@@ -5,27 +5,14 @@
 import { expose } from 'comlink';
 import { hostNode, type NodePort } from './host.ts';
 import { nodeControl, type NodeWorkerMessage } from './control.ts';
+import { hostNodesInTurn } from './host-pool.ts';
 
-let stop: (() => void) | null = null;
-const end = () => {
-  stop?.();
-  stop = null;
-};
+const hosting = hostNodesInTurn(
+  (m) => self.postMessage(m),
+  (port) => hostNode(port as unknown as NodePort),
+);
 
 self.addEventListener('message', (e: MessageEvent<NodeWorkerMessage>) => {
-  const m = e.data;
-  if (m?.t === 'control') expose(nodeControl, m.port);
-  else if (m?.t === 'host') {
-    end();
-    const port = m.port;
-    const halt = hostNode(port as unknown as NodePort);
-    stop = () => {
-      halt();
-      port.onmessage = null;
-      port.close();
-    };
-  } else if (m?.t === 'release') {
-    end();
-    self.postMessage({ t: 'released' } satisfies NodeWorkerMessage);
-  }
+  if (e.data?.t === 'control') expose(nodeControl, e.data.port);
+  else hosting(e.data);
 });

@@ -4,6 +4,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import os from 'node:os';
 import { createServer } from 'node:http';
+import { readdirSync, readFileSync } from 'node:fs';
+import { NODE_THREAD_NICENESS } from '../../src/cli/thread-node.ts';
 import { joinUsage, parseJoinArgs } from '../../src/cli/join-options.ts';
 import { StatusLines } from '../../src/cli/status-lines.ts';
 import { HostedRoom, type SignalingServer } from '../../src/net/peer-link.ts';
@@ -16,6 +18,14 @@ import { until } from './net-fake-channel.ts';
 import { killJoiners, runJoin, startSignaling } from '../support/join-process.ts';
 
 const DEFAULTS = { cores: 4, name: 'lab-07' };
+
+/** Process `pid`'s main thread's niceness, and its threads at NODE_THREAD_NICENESS: its node threads (Linux: /proc). */
+function threadsOf(pid: number): { main: number; nodeThreads: string[] } {
+  // Field 19 of /proc/PID/task/TID/stat, counted after the command's closing parenthesis (it may hold spaces).
+  const niceness = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+  return { main: niceness(String(pid)), nodeThreads: readdirSync(`/proc/${pid}/task`).filter((t) => niceness(t) === NODE_THREAD_NICENESS) };
+}
+
 const LINK = 'http://10.0.0.5:5173/?join=abcdefgh2345#mnopqrstuvwx';
 
 describe('npm run join: arguments', () => {
@@ -206,6 +216,10 @@ describe('npm run join: as a process', () => {
       expect(room.room.peers.map((p) => [p.name, p.state])).toEqual([['lab-01', 'admitted']]);
       // The roster's machine column: the machine's system and cores, as its hello said them.
       expect([room.room.peers[0].platform, room.room.peers[0].cores]).toEqual([`${os.type()} ${os.machine()}`, os.availableParallelism()]);
+      // The two node threads run at NODE_THREAD_NICENESS, the main thread (relay, heartbeats) as started.
+      // The threads start just after the host has the nodes: wait for them, then say what is there.
+      await until(() => threadsOf(j.proc.pid!).nodeThreads.length === 2, 5000).catch(() => {});
+      expect(threadsOf(j.proc.pid!)).toMatchObject({ main: os.getPriority(), nodeThreads: [expect.any(String), expect.any(String)] });
       const pi: PiScenario = { kind: 'pi', darts: 8_000_000, jobs: 8, workers: 0, ttr: 60, autostart: true };
       cluster.addNode('producer', producerConfig(pi, 7));
       await cluster.runUntil(() => estimate() !== undefined, 60_000);
@@ -219,6 +233,26 @@ describe('npm run join: as a process', () => {
       const { code } = await j.stop('SIGINT');
       expect(code).toBe(0);
       expect(j.err()).toBe('');
+    });
+
+    test("a run's reset (a fresh cluster): the joiner's new nodes start on its threads, none started or ended, and compute π", async () => {
+      const j = runJoin([await hostRoom(), '--cores', '2', '--name', 'lab-03']);
+      await until(() => remoteNodes().length === 2, 30_000);
+      await until(() => threadsOf(j.proc.pid!).nodeThreads.length === 2, 5000);
+      const before = threadsOf(j.proc.pid!).nodeThreads;
+      // What the app does on Reset with a room open: a new cluster, the joiners' slots its nodes.
+      cluster.dispose();
+      cluster = new Cluster({ seed: 7, mode: 'live', spawn: spawnInThread });
+      room.room.attach();
+      await until(() => remoteNodes().length === 2, 10_000);
+      cluster.addNode('producer', producerConfig({ kind: 'pi', darts: 8_000_000, jobs: 8, workers: 0, ttr: 60, autostart: true }, 7));
+      await cluster.runUntil(() => estimate() !== undefined, 60_000);
+      expect(Math.abs(estimate()! - Math.PI)).toBeLessThan(0.01);
+      // The new run's two nodes did its jobs (which node did how many is the machine's to say).
+      await until(() => remoteNodes().reduce((t, n) => t + n.done.length, 0) === 8, 5000);
+      expect(remoteNodes().map((n) => n.life)).toEqual(['running', 'running']);
+      expect(threadsOf(j.proc.pid!).nodeThreads).toEqual(before);
+      expect((await j.stop('SIGINT')).code).toBe(0);
     });
 
     test("Ctrl-C mid-job: it exits 0 within 2 s, and the host has the job back in its queue at once (not at TTR)", async () => {
