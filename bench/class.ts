@@ -10,10 +10,11 @@
 // The figures share the machine's cores with everything they measure: joiners, host and producer; the
 // host's main-thread time per job says what the host itself costs, whatever the rest of the machine does.
 // BEANLAB_CLASS_HOSTS=browser|node runs one host only; BEANLAB_CLASS_SIZES=1,16 only those sizes
-// (and no speedup runs). BEANLAB_CLASS_PROFILE=DIR writes the browser host's main-thread CPU profile of
-// each run there (DIR/browser-N.cpuprofile, for Chromium's DevTools or any .cpuprofile reader).
+// (and no speedup runs). BEANLAB_CLASS_PROFILE=DIR writes each host's main-thread CPU profile of each run
+// there (DIR/browser-N.cpuprofile, DIR/node-N.cpuprofile, for Chromium's DevTools or any .cpuprofile reader).
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import path from 'node:path';
 import { serveBuiltApp } from './util.ts';
@@ -118,6 +119,13 @@ async function nodeHost(signaling: { host: string; port: number; path: string; s
       cluster = new Cluster({ seed: 7, mode: 'live', spawn: spawnInThread });
       room.room.attach();
       const s: PiScenario = { kind: 'pi', darts, jobs, workers: 0, ttr: 600, autostart: true };
+      const profile = process.env.BEANLAB_CLASS_PROFILE;
+      const inspector = profile ? new Session() : null;
+      if (inspector) {
+        inspector.connect();
+        await inspector.post('Profiler.enable');
+        await inspector.post('Profiler.start');
+      }
       const elu = nodePerformance.eventLoopUtilization();
       cluster.addNode('producer', producerConfig(s, 7));
       const producer = () => [...cluster.nodes.values()].find((n) => n.role === 'producer')!;
@@ -126,6 +134,11 @@ async function nodeHost(signaling: { host: string; port: number; path: string; s
       const busyMs = nodePerformance.eventLoopUtilization(elu).active;
       const r = result() as { seconds: number; estimate: number };
       const ids = remote().map((n) => n.id);
+      if (profile && inspector) {
+        mkdirSync(profile, { recursive: true });
+        writeFileSync(path.join(profile, `node-${ids.length}.cpuprofile`), JSON.stringify((await inspector.post('Profiler.stop')).profile));
+        inspector.disconnect();
+      }
       return { seconds: r.seconds, estimate: r.estimate, done: remote().flatMap((n) => n.done), rtts: dispatchRtts(cluster.trace, ids), busyMs };
     },
     async close() {
