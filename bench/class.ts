@@ -17,7 +17,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import path from 'node:path';
-import { serveBuiltApp } from './util.ts';
+import { dispatchRtts, serveBuiltApp, type TraceEntry } from './util.ts';
 import { HostedRoom } from '../src/net/peer-link.ts';
 import { Cluster } from '../src/sim/cluster.ts';
 import { spawnInThread } from '../src/nodes/in-thread.ts';
@@ -43,14 +43,6 @@ const SIZES = [
 const jobsFor = (nodes: number) => Math.max(400, 40 * nodes);
 const SPEEDUP = { darts: 6_400_000_000, jobs: 64 };
 
-interface TraceEntry {
-  at: number;
-  kind: string;
-  node?: number;
-  conn?: number;
-  text: string;
-}
-
 /** What a finished run says, computed where the cluster lives (the page or this process). */
 interface RunData {
   /** The producer's seconds, from its first put to its last result. */
@@ -62,29 +54,6 @@ interface RunData {
   rtts: number[];
   /** The host's main thread busy during the run (the page's tasks; Node's event loop), ms. */
   busyMs: number;
-}
-
-/**
- * Dispatch round trips from a run's trace: from each reply sent to a remote node's connection that is not
- * a RESERVED (after which the worker computes), to the next command the host receives on it. Self-contained:
- * the browser host runs it in its page.
- */
-function dispatchRtts(trace: Iterable<TraceEntry>, remote: number[]): number[] {
-  const nodes = new Set(remote);
-  const sent = new Map<string, number>();
-  const rtts: number[] = [];
-  for (const e of trace) {
-    if (e.node === undefined || !nodes.has(e.node)) continue;
-    const key = `${e.node}/${e.conn}`;
-    if (e.kind === 'to-node') {
-      if (e.text.startsWith('RESERVED')) sent.delete(key);
-      else sent.set(key, e.at);
-    } else if (e.kind === 'to-server' && sent.has(key)) {
-      rtts.push(e.at - sent.get(key)!);
-      sent.delete(key);
-    }
-  }
-  return rtts;
 }
 
 const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
@@ -201,7 +170,7 @@ async function browserHost(browser: Browser, site: string): Promise<ClassHost> {
             estimate: r.estimate!,
             done: remote.flatMap(([, n]) => n.done),
             ids: remote.map(([id]) => id),
-            trace: lab.cluster.trace.toArray().filter((e) => e.kind === 'to-node' || e.kind === 'to-server').map((e) => ({ at: e.at, kind: e.kind, node: e.node, conn: e.conn, text: e.text.slice(0, 8) })),
+            trace: lab.cluster.trace.toArray().filter((e) => e.kind === 'to-node' || e.kind === 'to-server').map((e) => ({ at: e.at, kind: e.kind, node: e.node, conn: e.conn, text: e.text })),
           };
         },
         { darts, jobs },

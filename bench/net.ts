@@ -1,8 +1,8 @@
 // Real-node mode figures for `npm run bench`: three separate Chromium processes on loopback (a host and
 // two joiners), signaling through the PeerServer on the app's own port, as in a lab.
-//   1. dispatch round trip over the data channel: the host's queue server answers a remote worker's
-//      `watch` and receives its `reserve`, the next command of the job's dispatch (host -> data channel
-//      -> joiner page -> its Web Worker -> back); median and p99 over a run of many small jobs.
+//   1. dispatch round trip over the data channel: from a reply of the host's queue server to a remote
+//      worker after which it computes nothing (INSERTED, WATCHING …) to its next command (host -> data
+//      channel -> joiner page -> its Web Worker -> back); median and p99 over a run of many small jobs.
 //   2. speedup of 2 joiner browsers vs 1 on a large π job, each run timed by the producer.
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { spawnSync } from 'node:child_process';
@@ -11,17 +11,10 @@ import path from 'node:path';
 import { startServer } from '../src/server/serve.ts';
 import { CHROMIUM, CHROMIUM_ARGS } from '../test/support/chromium.ts';
 import { asReturningStudent } from '../test/support/returning-student.ts';
+import { dispatchRtts, type TraceEntry } from './util.ts';
 
 const RTT_TARGET_MS = 1;
 const SPEEDUP_TARGET = 1.7;
-
-interface TraceEntry {
-  at: number;
-  kind: string;
-  node?: number;
-  conn?: number;
-  text: string;
-}
 
 interface LabHandle {
   mode: 'virtual' | 'live';
@@ -46,24 +39,13 @@ function piRun(page: Page, darts: number, jobs: number): Promise<{ seconds: numb
       const producer = () => [...lab.cluster.nodes.values()].find((n) => n.role === 'producer');
       while (producer()?.status.state !== 'done') await new Promise((r) => setTimeout(r, 50));
       const done = producer()!.reports.find((r) => r.kind === 'producer-done')!;
-      // WATCHING reaches a remote node; its next message on that connection is the reserve.
-      const remote = new Set([...lab.cluster.nodes.entries()].filter(([, n]) => n.name.startsWith('remote ')).map(([id]) => id));
-      const sent = new Map<string, number>();
-      const rtts: number[] = [];
-      for (const e of lab.cluster.trace) {
-        if (e.node === undefined || !remote.has(e.node)) continue;
-        const key = `${e.node}/${e.conn}`;
-        if (e.kind === 'to-node' && e.text.startsWith('WATCHING')) sent.set(key, e.at);
-        else if (e.kind === 'to-server' && sent.has(key)) {
-          rtts.push(e.at - sent.get(key)!);
-          sent.delete(key);
-        }
-      }
+      const ids = [...lab.cluster.nodes.entries()].filter(([, n]) => n.name.startsWith('remote ')).map(([id]) => id);
+      const trace = [...lab.cluster.trace].filter((e) => e.kind === 'to-node' || e.kind === 'to-server').map(({ at, kind, node, conn, text }) => ({ at, kind, node, conn, text }));
       const share = [...lab.cluster.nodes.values()].filter((n) => n.role === 'worker').map((n) => `${n.name} ${n.reports.filter((r) => r.kind === 'task-done').length}`);
-      return { seconds: done.seconds!, estimate: done.estimate!, rtts, share };
+      return { seconds: done.seconds!, estimate: done.estimate!, trace, ids, share };
     },
     { darts, jobs },
-  );
+  ).then(({ trace, ids, ...run }) => ({ ...run, rtts: dispatchRtts(trace, ids) }));
 }
 
 /**
@@ -152,7 +134,7 @@ export async function benchNet(): Promise<string[]> {
     const joiners = [await page(browsers[1], link)];
     while ((await joinerCount(host)) < 1) await new Promise((r) => setTimeout(r, 100));
 
-    // 1. Round trips: 200 jobs of 10^5 darts on one joiner (two samples each: watch, then ignore).
+    // 1. Round trips: 200 jobs of 10^5 darts on one joiner (a sample each: its put's INSERTED, then the delete).
     const small = await piRun(host, 20_000_000, 200);
     const rtts = small.rtts.sort((a, b) => a - b);
     const median = quantile(rtts, 0.5);

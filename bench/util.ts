@@ -202,3 +202,35 @@ export async function openAppPage(browser: Browser, url: string): Promise<Page> 
   await page.waitForFunction(() => (window as unknown as { __beanlab?: unknown }).__beanlab !== undefined);
   return page;
 }
+
+/** A run's trace entry, as a page hands it over (src/sim/run-record.ts). */
+export interface TraceEntry {
+  at: number;
+  kind: string;
+  node?: number;
+  conn?: number;
+  text: string;
+}
+
+/**
+ * Dispatch round trips from a run's trace: from each reply sent to a remote node's connection that holds
+ * no RESERVED (after which the worker computes), to the next command the host receives on it. A pipelined
+ * worker's delete and next reserve are answered in one write ("DELETED⏎RESERVED …"), which holds one.
+ */
+export function dispatchRtts(trace: Iterable<TraceEntry>, remote: number[]): number[] {
+  const nodes = new Set(remote);
+  const sent = new Map<string, number>();
+  const rtts: number[] = [];
+  for (const e of trace) {
+    if (e.node === undefined || !nodes.has(e.node)) continue;
+    const key = `${e.node}/${e.conn}`;
+    if (e.kind === 'to-node') {
+      if (/(^|⏎)RESERVED /.test(e.text)) sent.delete(key);
+      else sent.set(key, e.at);
+    } else if (e.kind === 'to-server' && sent.has(key)) {
+      rtts.push(e.at - sent.get(key)!);
+      sent.delete(key);
+    }
+  }
+  return rtts;
+}
