@@ -71,10 +71,15 @@ class NodeThread implements PooledWorker {
   private readonly listeners = new Map<(e: MessageEvent<NodeWorkerMessage>) => void, (data: NodeWorkerMessage) => void>();
   /** Says the thread crashed to the node it hosts. */
   crashed: ((err: Error) => void) | null = null;
+  gone = false;
 
   constructor(script: URL) {
     this.worker = new Worker(threadBootstrap(script), { eval: true, name: 'beanlab remote node' });
-    this.worker.on('error', (err) => this.crashed?.(err));
+    this.worker.on('error', (err) => {
+      this.gone = true;
+      this.crashed?.(err);
+    });
+    this.worker.on('exit', () => (this.gone = true));
   }
 
   postMessage(m: NodeWorkerMessage, transfer?: Transferable[]): void {

@@ -12,6 +12,8 @@ export interface PooledWorker {
   addEventListener(type: 'message', fn: (e: MessageEvent<NodeWorkerMessage>) => void): void;
   removeEventListener(type: 'message', fn: (e: MessageEvent<NodeWorkerMessage>) => void): void;
   terminate(): void;
+  /** True once the worker has died by itself (a crashed thread): it hosts no other node. */
+  readonly gone?: boolean;
 }
 
 /** Spare workers at most: a run of many nodes starts its first seek's others cold rather than keep a thread each. */
@@ -40,7 +42,6 @@ export class NodeHostPool<W extends PooledWorker> {
   private readonly idle: W[] = [];
   /** Workers told to release their node that have not said so yet, and what takes each one back. */
   private readonly returning = new Map<W, () => void>();
-  private closed = false;
 
   constructor(private readonly opts: NodeHostPoolOptions<W>) {}
 
@@ -52,9 +53,12 @@ export class NodeHostPool<W extends PooledWorker> {
   /** A worker on its way back, taken for the next node (see `reclaim`). */
   private reclaimed(): W | undefined {
     if (!this.opts.reclaim) return undefined;
-    const [worker, takeBack] = this.returning.entries().next().value ?? [];
-    takeBack?.();
-    return worker;
+    for (const [worker, takeBack] of this.returning) {
+      if (worker.gone) continue;
+      takeBack();
+      return worker;
+    }
+    return undefined;
   }
 
   /**
@@ -67,12 +71,6 @@ export class NodeHostPool<W extends PooledWorker> {
     for (let missing = Math.min(n, this.opts.keep, MAX_SPARE) - this.idle.length - this.returning.size; missing > 0; missing--) this.idle.push(this.opts.start());
   }
 
-  /** Ends the idle workers (those still returning end as they come back). */
-  close(): void {
-    this.closed = true;
-    for (const w of this.idle.splice(0)) w.terminate();
-  }
-
   /** Back in the pool once it says its node has stopped: one in the middle of a task finishes it first. */
   private release(worker: W): void {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -81,7 +79,7 @@ export class NodeHostPool<W extends PooledWorker> {
       clearTimeout(timer);
       worker.removeEventListener('message', released);
       this.returning.delete(worker);
-      if (keep && !this.closed && this.idle.length < this.opts.keep) this.idle.push(worker);
+      if (keep && this.idle.length < this.opts.keep) this.idle.push(worker);
       else if (terminate || keep) worker.terminate();
     };
     const released = (e: MessageEvent<NodeWorkerMessage>) => {
