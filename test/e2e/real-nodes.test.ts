@@ -46,6 +46,18 @@ test('a host and two joiners in separate browsers compute π; remote cards show 
   expect(ja).toBeGreaterThan(0);
   expect(jb).toBeGreaterThan(0);
   expect(ja + jb).toBe(8);
+  // The host resets and runs again: each joiner's slots take their Web Workers back (a fresh one loads
+  // its module and WebAssembly anew), and π comes out again.
+  const started = [a.page, b.page].map((p) => {
+    let n = 0;
+    p.on('worker', () => n++);
+    return () => n;
+  });
+  await host.page.getByRole('button', { name: 'Reset' }).click();
+  await host.page.getByRole('status', { name: 'π estimate' }).filter({ hasText: /π ≈ \d\.\d+ in/ }).waitFor({ state: 'detached' });
+  await host.page.getByRole('button', { name: 'Start producer (π)' }).click();
+  expect(Math.abs((await piEstimate(host.page)) - Math.PI)).toBeLessThan(0.01);
+  expect(started.map((n) => n())).toEqual([0, 0]);
   await a.page.getByRole('button', { name: 'Leave' }).click();
   await a.page.getByRole('status', { name: 'Membership' }).filter({ hasText: 'Not in the room: you left the room.' }).waitFor();
   await card(host.page, 'remote 1.1').filter({ hasText: 'left the room' }).waitFor({ timeout: 10_000 });
