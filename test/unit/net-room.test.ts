@@ -664,41 +664,40 @@ describe('approval and removal', () => {
     expect(a.member.state).toEqual({ phase: 'left', reason: 'removed by the host', byHost: true });
   });
 
-  test('a joiner whose host falls silent leaves by itself and says why', async () => {
-    let now = 0;
+  /** A member its test's host lets in (answering the challenge, then welcoming it), on a clock the test sets. */
+  async function admittedMember() {
+    const clock = { now: 0 };
     const { joiner, host } = channelPair();
-    const member = new RoomMember(joiner as FakeEnd, { code: CODE, secret: SECRET, slots: 1, name: 'x', spawn: spawnInThread, now: () => now, silenceMs: 6000 });
-    // The host answers the challenge and lets it in, then says nothing more.
+    const member = new RoomMember(joiner as FakeEnd, { code: CODE, secret: SECRET, slots: 1, name: 'x', spawn: spawnInThread, now: () => clock.now, silenceMs: 6000 });
     await until(() => host.received.length > 0);
     const hello = decodeJoinerHello(host.received[0]);
     host.send(encodeMessage({ t: 'hello', answer: hostAnswer(SECRET, CODE, hello.nonce!) }));
     host.send(encodeMessage({ t: 'welcome', room: CODE, joiner: 1, nodes: [] }));
     await until(() => member.state.phase === 'joined');
+    return { clock, host, member };
+  }
+
+  test('a joiner whose host falls silent leaves by itself and says why', async () => {
+    // The host lets it in, then says nothing more.
+    const { clock, member } = await admittedMember();
     // Watched each second: still in at 6 s, gone at 7.
-    for (now = 1000; now <= 6000; now += 1000) member.watch();
+    for (clock.now = 1000; clock.now <= 6000; clock.now += 1000) member.watch();
     expect(member.state.phase).toBe('joined');
-    now = 7000;
+    clock.now = 7000;
     member.watch();
     expect(member.state).toEqual({ phase: 'left', reason: 'the host stopped answering (silent for 7.0 s)', byHost: false });
   });
 
   test(`a joiner busy for seconds (its watch late) first hears what waited for it: the host's silence ends it only after ${SILENCE_BEATS} watches unheard`, async () => {
-    let now = 0;
-    const { joiner, host } = channelPair();
-    const member = new RoomMember(joiner as FakeEnd, { code: CODE, secret: SECRET, slots: 1, name: 'x', spawn: spawnInThread, now: () => now, silenceMs: 6000 });
-    await until(() => host.received.length > 0);
-    const hello = decodeJoinerHello(host.received[0]);
-    host.send(encodeMessage({ t: 'hello', answer: hostAnswer(SECRET, CODE, hello.nonce!) }));
-    host.send(encodeMessage({ t: 'welcome', room: CODE, joiner: 1, nodes: [] }));
-    await until(() => member.state.phase === 'joined');
+    const { clock, host, member } = await admittedMember();
     // The joiner's thread was busy for 10 s (its node threads starting): the host's ping waited behind its watch.
-    now = 10_000;
+    clock.now = 10_000;
     member.watch();
     expect(member.state.phase).toBe('joined');
     host.send(encodeMessage({ t: 'ping', n: 0 }));
     await until(() => host.received.length > 1);
     // Heard at 10 s, then silent: from 17 s on, it stays for SILENCE_BEATS watches and leaves at the next.
-    for (now = 17_000; now < 17_000 + SILENCE_BEATS * 1000; now += 1000) {
+    for (clock.now = 17_000; clock.now < 17_000 + SILENCE_BEATS * 1000; clock.now += 1000) {
       member.watch();
       expect(member.state.phase).toBe('joined');
     }
