@@ -182,7 +182,7 @@ export function batchFrames(texts: readonly string[]): string[] {
  * Silence ends a membership only once the side that judges has itself run this many heartbeats (the
  * host's pings, the joiner's watches) since it last heard the other. A side whose thread was busy for
  * seconds (a flood of puts to take in, a run's node threads starting) first hears what waited for it:
- * judged by the clock alone, a busy host let a quarter of a 128-node class go at once, none of them silent.
+ * judged by the clock alone, a busy host let up to half of a 128-node class go at once, none of them silent.
  */
 export const SILENCE_BEATS = 3;
 
