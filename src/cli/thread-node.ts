@@ -11,7 +11,7 @@ import type { FromNode } from '../nodes/messages.ts';
 import { hostNode, type NodePort } from '../nodes/host.ts';
 import type { NodeProcess } from '../nodes/process.ts';
 import type { NodeWorkerMessage } from '../nodes/control.ts';
-import { hostNodesInTurn, NodeHostPool, type PooledWorker } from '../nodes/host-pool.ts';
+import { hostNodesInTurn, remoteNodeHosts, type NodeHostPool, type PooledWorker } from '../nodes/host-pool.ts';
 
 /** What a thread's port needs: posting, and receiving as a Web Worker's port does. */
 type ThreadPort = Pick<MessagePort, 'postMessage'> & { onmessage: NodePort['onmessage'] };
@@ -134,10 +134,7 @@ function hostOnThread(thread: NodeThread, end: () => void): NodeProcess {
   };
 }
 
-/** A stopped node's thread that has not said so by then was computing: it is terminated, not kept. */
-const RELEASE_WITHIN_MS = 500;
-
-/** Node threads running `script` (a module that calls runThreadNode in a worker thread), `keep` of them kept idle at most. */
+/** Node threads running `script` (a module that calls runThreadNode in a worker thread), `keep` of them kept idle at most (see remoteNodeHosts). */
 export function nodeThreads(script: URL, keep: number): NodeHostPool<NodeThread> {
-  return new NodeHostPool({ start: () => new NodeThread(script), host: hostOnThread, keep, releaseWithinMs: RELEASE_WITHIN_MS, reclaim: true });
+  return remoteNodeHosts(() => new NodeThread(script), hostOnThread, keep);
 }

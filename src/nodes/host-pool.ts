@@ -92,6 +92,18 @@ export class NodeHostPool<W extends PooledWorker> {
   }
 }
 
+/** A stopped remote node's worker that has not said so by then was computing: it is terminated, not kept. */
+const REMOTE_RELEASE_WITHIN_MS = 500;
+
+/**
+ * A joiner's nodes (a tab's Web Workers, a terminal's threads): a run's reset on the host stops every
+ * node and starts as many again, and each slot's next node takes a worker on its way back rather than a
+ * fresh one. A node stopped mid-task ends its worker within half a second, as a kill must.
+ */
+export function remoteNodeHosts<W extends PooledWorker>(start: () => W, host: NodeHostPoolOptions<W>['host'], keep: number): NodeHostPool<W> {
+  return new NodeHostPool({ start, host, keep, releaseWithinMs: REMOTE_RELEASE_WITHIN_MS, reclaim: true });
+}
+
 /**
  * The worker's side: hosts the node of each 'host' message on that port (`hostOn` starts it and returns
  * what halts it), stopping the one before, and answers 'release' with 'released' once its node has stopped.

@@ -5,7 +5,7 @@
 import { wrap, type Remote } from 'comlink';
 import type { NodeControl, NodeWorkerMessage } from '../nodes/control.ts';
 import { processOnPort, type NodeProcess } from '../nodes/process.ts';
-import { NodeHostPool } from '../nodes/host-pool.ts';
+import { NodeHostPool, remoteNodeHosts } from '../nodes/host-pool.ts';
 
 const controls = new WeakMap<Worker, Remote<NodeControl>>();
 
@@ -39,15 +39,7 @@ export class NodeWorkerPool extends NodeHostPool<Worker> {
   }
 }
 
-/** A stopped remote node's worker that has not said so by then was computing: it is terminated, not kept. */
-const RELEASE_WITHIN_MS = 500;
-
-/**
- * A joiner tab's nodes: a run's reset on the host stops every node of the tab and starts as many again,
- * and each slot's next node takes a worker on its way back rather than a fresh one (a thread, its module
- * and its WebAssembly loaded anew). A node stopped mid-task ends its worker within half a second, as a
- * kill must.
- */
+/** A joiner tab's nodes, each slot's next node on a worker of the last (see remoteNodeHosts). */
 export function remoteNodeWorkers(keep: number): NodeHostPool<Worker> {
-  return new NodeHostPool({ start: () => startWorker('beanlab remote node'), host: hostOn, keep, releaseWithinMs: RELEASE_WITHIN_MS, reclaim: true });
+  return remoteNodeHosts(() => startWorker('beanlab remote node'), hostOn, keep);
 }
