@@ -1,9 +1,11 @@
 // The class-sized room for `npm run bench -- class` (issue 14): a host and headless joiners started with
 // `npm run join` in a few processes on this machine, over loopback WebRTC and the app's own PeerServer.
-//   1. For 1, 16, 64 and 128 remote nodes: the time for all joiners to connect, jobs per second through
-//      the host with short π jobs (about 1 ms of work each), and the dispatch round trip: from a reply the
-//      host sends a remote node's connection, after which the worker computes nothing, to its next
-//      command on that connection (host -> data channel -> joiner process -> worker thread -> back).
+//   1. For 1, 16, 64 and 128 remote nodes: the time for all joiners to connect and for their nodes to
+//      wait in reserve, jobs per second through the host with short π jobs (about 1 ms of work each),
+//      and the dispatch round trip: from a reply the host sends a remote node's connection, after which
+//      the worker computes nothing, to its next command on that connection (host -> data channel ->
+//      joiner process -> worker thread -> back). And where the machine's CPU went per job (from /proc):
+//      the joiners' main threads, WebRTC threads and node threads, and the host's, beside the π kernel.
 //      The host is the app's page in Chromium, as in a lab, and a Node process (this one) beside it.
 //   2. The bare data channel's round trip in the same run: two @roamhq/wrtc peers in this process.
 //   3. Speedup with real processes: a large π job on 1, then 2 headless joiner processes (1 node each).
@@ -16,8 +18,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { performance as nodePerformance } from 'node:perf_hooks';
+import os from 'node:os';
 import path from 'node:path';
-import { dispatchRtts, serveBuiltApp, type TraceEntry } from './util.ts';
+import { dispatchRtts, machineBusySeconds, processCpuOf, serveBuiltApp, type ProcessCpu, type TraceEntry } from './util.ts';
+import { countPiHits } from '../src/tasks/pi.ts';
 import { HostedRoom } from '../src/net/peer-link.ts';
 import { Cluster } from '../src/sim/cluster.ts';
 import { spawnInThread } from '../src/nodes/in-thread.ts';
@@ -68,8 +72,12 @@ function steadyRate(done: number[]): number {
 /** A room host: the page in Chromium, or a cluster in this process. */
 interface ClassHost {
   name: string;
+  /** The host's process, when it is a Node process (a browser's main thread is not one process's). */
+  pid?: number;
   link: string;
   remoteNodes(): Promise<number>;
+  /** Remote nodes whose worker program is up and waiting in reserve: a joiner's node threads take a while to start. */
+  readyNodes(): Promise<number>;
   piRun(darts: number, jobs: number): Promise<RunData>;
   close(): Promise<void>;
 }
@@ -81,8 +89,10 @@ async function nodeHost(signaling: { host: string; port: number; path: string; s
   const remote = () => [...cluster.nodes.values()].filter((n) => n.remote && n.life === 'running');
   return {
     name: 'Node host',
+    pid: process.pid,
     link: room.joinUrl(site),
     remoteNodes: async () => remote().length,
+    readyNodes: async () => remote().filter((n) => n.status.state === 'waiting').length,
     async piRun(darts, jobs) {
       cluster.dispose();
       cluster = new Cluster({ seed: 7, mode: 'live', spawn: spawnInThread });
@@ -148,6 +158,10 @@ async function browserHost(browser: Browser, site: string): Promise<ClassHost> {
     link,
     remoteNodes: () =>
       page.evaluate(() => [...(window as unknown as { __beanlab: LabHandle }).__beanlab.cluster.nodes.values()].filter((n) => n.name.startsWith('remote ') && n.life === 'running').length),
+    readyNodes: () =>
+      page.evaluate(
+        () => [...(window as unknown as { __beanlab: LabHandle }).__beanlab.cluster.nodes.values()].filter((n) => n.name.startsWith('remote ') && n.life === 'running' && n.status.state === 'waiting').length,
+      ),
     async piRun(darts, jobs) {
       const profile = process.env.BEANLAB_CLASS_PROFILE;
       if (profile) {
@@ -192,28 +206,37 @@ const STAGGER_MS = 500;
 
 /**
  * Starts the joiner processes of one size, STAGGER_MS apart; resolves with the seconds until the host has
- * all their nodes. If they do not all join, the processes are stopped and it rejects with why.
+ * all their nodes (`joined`), and until all of them wait in reserve (`ready`): a node thread costs its
+ * process about 100 ms of CPU to start, so 128 of them on this machine's 2 cores take seconds more, and a
+ * run started before they are up measures their start-up, not the room. If they do not all join, the
+ * processes are stopped and it rejects with why.
  */
-async function joinRoom(host: ClassHost, size: (typeof SIZES)[number], name: string): Promise<{ procs: Joiner[]; seconds: number }> {
+async function joinRoom(host: ClassHost, size: (typeof SIZES)[number], name: string): Promise<{ procs: Joiner[]; joined: number; ready: number }> {
   const t0 = performance.now();
   const procs: Joiner[] = [];
+  const seconds = () => (performance.now() - t0) / 1000;
+  const deadline = t0 + 120_000;
+  const waitFor = async (count: () => Promise<number>, what: string) => {
+    while ((await count()) < size.nodes) {
+      const gone = procs.find((j) => j.proc.exitCode !== null);
+      if (gone) throw new Error(`a joiner process exited: ${(gone.err() || gone.out().slice(-400)).trim()}`);
+      if (performance.now() > deadline) throw new Error(`only ${await count()} of ${size.nodes} remote nodes ${what} within 120 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return seconds();
+  };
   try {
     for (let p = 0; p < size.processes; p++) {
       if (p) await new Promise((r) => setTimeout(r, STAGGER_MS));
       procs.push(runJoin([host.link, '--cores', String(size.cores), '--joiners', String(size.joiners), '--name', `${name}-p${p + 1}`]));
     }
-    const deadline = t0 + 120_000;
-    while ((await host.remoteNodes()) < size.nodes) {
-      const gone = procs.find((j) => j.proc.exitCode !== null);
-      if (gone) throw new Error(`a joiner process exited: ${(gone.err() || gone.out().slice(-400)).trim()}`);
-      if (performance.now() > deadline) throw new Error(`only ${await host.remoteNodes()} of ${size.nodes} remote nodes joined within 120 s`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const joined = await waitFor(() => host.remoteNodes(), 'joined');
+    const ready = await waitFor(() => host.readyNodes(), 'were waiting in reserve');
+    return { procs, joined, ready };
   } catch (err) {
     await leaveRoom(host, procs).catch(() => {});
     throw err;
   }
-  return { procs, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** The joiner processes leave (Ctrl-C); resolves once the host has none of their nodes running, or fails after 30 s. */
@@ -262,8 +285,53 @@ async function bareChannelRtt(): Promise<number> {
 
 const pass = (ok: boolean) => (ok ? 'PASS' : 'MISS');
 
+/** The π kernel's time for one short job in this process, ms (median of 20, after a warm-up). */
+function kernelMs(): number {
+  const times: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t = performance.now();
+    countPiHits(SHORT_JOB_DARTS, i);
+    if (i >= 10) times.push(performance.now() - t);
+  }
+  return quantile(times.sort((a, b) => a - b), 0.5);
+}
+
+/** CPU seconds so far: the whole machine's, the joiner processes' (summed), and the host's if it is a Node process. */
+interface CpuSnapshot {
+  machine: number;
+  joiners: ProcessCpu;
+  host: ProcessCpu | null;
+}
+
+const cpuDiff = (a: ProcessCpu, b: ProcessCpu): ProcessCpu => ({ total: a.total - b.total, main: a.main - b.main, webrtc: a.webrtc - b.webrtc });
+const cpuSum = (a: ProcessCpu, b: ProcessCpu): ProcessCpu => ({ total: a.total + b.total, main: a.main + b.main, webrtc: a.webrtc + b.webrtc });
+
+function cpuNow(host: ClassHost, procs: Joiner[]): CpuSnapshot {
+  return {
+    machine: machineBusySeconds(),
+    joiners: procs.map((j) => processCpuOf(j.proc.pid!)).reduce(cpuSum, { total: 0, main: 0, webrtc: 0 }),
+    host: host.pid ? processCpuOf(host.pid) : null,
+  };
+}
+
+/**
+ * Where the machine's CPU went per job over a run, ms: what says whether the room or the machine sets
+ * the throughput (every process here shares its cores).
+ */
+function cpuPerJobLine(host: ClassHost, before: CpuSnapshot, after: CpuSnapshot, jobs: number, kernel: number): string {
+  const ms = (seconds: number) => ((seconds * 1000) / jobs).toFixed(2);
+  const machine = after.machine - before.machine;
+  const joiners = cpuDiff(after.joiners, before.joiners);
+  const cores = os.availableParallelism();
+  const hostPart = after.host && before.host ? (({ total, main, webrtc }) => `${host.name} process ${ms(total)} (main thread ${ms(main)}, WebRTC ${ms(webrtc)})`)(cpuDiff(after.host, before.host)) : `the host browser and the rest ${ms(machine - joiners.total)}`;
+  return (
+    `CPU per job, ms: the machine ${ms(machine)} (on its ${cores} cores: at most ${((cores * jobs) / machine).toFixed(0)} jobs/s); ` +
+    `joiner processes ${ms(joiners.total)} (main threads ${ms(joiners.main)}, WebRTC ${ms(joiners.webrtc)}, node threads and the rest ${ms(joiners.total - joiners.main - joiners.webrtc)}; the π kernel alone ${kernel.toFixed(2)}); ${hostPart}`
+  );
+}
+
 /** Sizes 1 … 128 on one host. */
-async function classRuns(host: ClassHost, bare: number, emit: (line: string) => void): Promise<void> {
+async function classRuns(host: ClassHost, bare: number, kernel: number, emit: (line: string) => void): Promise<void> {
   const only = process.env.BEANLAB_CLASS_SIZES?.split(',').map(Number);
   for (const size of SIZES.filter((z) => !only || only.includes(z.nodes))) {
     let joined: Awaited<ReturnType<typeof joinRoom>>;
@@ -275,23 +343,26 @@ async function classRuns(host: ClassHost, bare: number, emit: (line: string) => 
       emit(size.nodes === 128 ? `  ${what}, jobs/s through the host: not measured (${(err as Error).message}) MISS` : `${what}: not measured (${(err as Error).message})`);
       continue;
     }
-    const { procs, seconds: joinS } = joined;
+    const { procs, joined: joinS, ready: readyS } = joined;
     try {
       const jobs = jobsFor(size.nodes);
+      const cpuBefore = cpuNow(host, procs);
       const run = await host.piRun(SHORT_JOB_DARTS * jobs, jobs);
+      const cpuLine = cpuPerJobLine(host, cpuBefore, cpuNow(host, procs), jobs, kernel);
       const rtts = run.rtts.sort((a, b) => a - b);
       const median = quantile(rtts, 0.5);
       const rate = steadyRate(run.done);
       const shape = `${size.processes} process${size.processes === 1 ? '' : 'es'} × ${size.joiners} joiner${size.joiners === 1 ? '' : 's'} × ${size.cores} node${size.cores === 1 ? '' : 's'}`;
-      emit(`${host.name}, ${size.nodes} remote node${size.nodes === 1 ? '' : 's'} (${shape}): joined in ${joinS.toFixed(1)} s; ${jobs} jobs of ${SHORT_JOB_DARTS.toExponential(0)} darts in ${run.seconds.toFixed(2)} s (π ≈ ${run.estimate.toFixed(5)})`);
+      emit(`${host.name}, ${size.nodes} remote node${size.nodes === 1 ? '' : 's'} (${shape}): joined in ${joinS.toFixed(1)} s, all waiting in reserve at ${readyS.toFixed(1)} s; ${jobs} jobs of ${SHORT_JOB_DARTS.toExponential(0)} darts in ${run.seconds.toFixed(2)} s (π ≈ ${run.estimate.toFixed(5)})`);
       const rttLine = `dispatch round trip median ${median.toFixed(2)} ms, p99 ${quantile(rtts, 0.99).toFixed(2)} ms (${rtts.length} samples; bare channel ${bare.toFixed(2)} ms, ${(median / bare).toFixed(1)}x)`;
       if (size.nodes === 128) {
         emit(`  ${host.name}, 128 remote nodes, jobs/s through the host (steady, middle 80%): ${rate.toFixed(0)} (target >= ${THROUGHPUT_TARGET}) ${pass(rate >= THROUGHPUT_TARGET)}`);
-        emit(`  ${host.name}, 32 joiners joined in: ${joinS.toFixed(1)} s (target <= ${JOIN_TARGET_S} s) ${pass(joinS <= JOIN_TARGET_S)}`);
+        emit(`  ${host.name}, 32 joiners joined, their 128 nodes waiting in reserve, in: ${readyS.toFixed(1)} s (target <= ${JOIN_TARGET_S} s) ${pass(readyS <= JOIN_TARGET_S)}`);
       } else emit(`  jobs/s through the host (steady, middle 80%): ${rate.toFixed(0)}; end to end ${(jobs / run.seconds).toFixed(0)}`);
       emit(`  ${rttLine}`);
       const perJob = run.busyMs / jobs;
       emit(`  ${host.name}'s main thread busy ${perJob.toFixed(2)} ms per job (${(run.busyMs / 1000 / run.seconds * 100).toFixed(0)}% of the run): at most ${(1000 / perJob).toFixed(0)} jobs/s on its thread`);
+      emit(`  ${cpuLine}`);
       if (size.nodes === 1) emit(`  ${host.name}, median dispatch round trip of a headless joiner: ${median.toFixed(2)} ms (target <= ${RTT_TARGET_MS} ms) ${pass(median <= RTT_TARGET_MS)}`);
     } finally {
       await leaveRoom(host, procs);
@@ -326,12 +397,14 @@ export async function benchClass(emit: (line: string) => void): Promise<void> {
     await installWebRtcGlobals(signaling);
     const bare = await bareChannelRtt();
     emit(`bare data channel, two @roamhq/wrtc peers in one process, 300 pings: median ${bare.toFixed(2)} ms`);
+    const kernel = kernelMs();
+    emit(`the π kernel, one short job (${SHORT_JOB_DARTS.toExponential(0)} darts) in this process: ${kernel.toFixed(2)} ms`);
     const only = process.env.BEANLAB_CLASS_HOSTS?.split(',') ?? ['browser', 'node'];
     if (only.includes('browser')) {
       browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
       const host = await browserHost(browser, server.url);
       try {
-        await classRuns(host, bare, emit);
+        await classRuns(host, bare, kernel, emit);
         if (!process.env.BEANLAB_CLASS_SIZES) await processSpeedup(host, emit);
       } finally {
         await host.close();
@@ -340,7 +413,7 @@ export async function benchClass(emit: (line: string) => void): Promise<void> {
     if (only.includes('node')) {
       const host = await nodeHost(signaling, server.url);
       try {
-        await classRuns(host, bare, emit);
+        await classRuns(host, bare, kernel, emit);
         if (!process.env.BEANLAB_CLASS_SIZES) await processSpeedup(host, emit);
       } finally {
         await host.close();

@@ -2,7 +2,7 @@
 import net from 'node:net';
 import os from 'node:os';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startServer } from '../src/server/serve.ts';
@@ -168,12 +168,49 @@ export function rssOf(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-/** CPU time (user + system) of a process in seconds, from /proc/PID/stat. */
-export function cpuSecondsOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU time (user + system) in seconds of a /proc stat line (a process's or a thread's). */
+function statSeconds(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // fields[0] is field 3 (state); utime is field 14, stime 15.
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU time (user + system) of a process in seconds, from /proc/PID/stat. */
+export function cpuSecondsOf(pid: number): number {
+  return statSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
+
+/**
+ * CPU seconds of a Node process, split: its main thread, libwebrtc's threads (the ones it names; Node's
+ * own threads are all called "node"), and the rest (worker threads, V8's and libuv's helpers, threads
+ * already gone). Linux /proc.
+ */
+export interface ProcessCpu {
+  total: number;
+  main: number;
+  webrtc: number;
+}
+
+export function processCpuOf(pid: number): ProcessCpu {
+  let webrtc = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile: its time is in the process's total
+    }
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'node') webrtc += statSeconds(stat);
+  }
+  return { total: cpuSecondsOf(pid), main: statSeconds(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')), webrtc };
+}
+
+/** CPU seconds the whole machine has been busy (every core; not idle, not waiting for I/O), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+  // user nice system idle iowait irq softirq steal …, in 1/100 s: not idle, iowait, nor steal (the hypervisor's).
+  const [user, nice, system, , , irq, softirq] = ticks;
+  return (user + nice + system + irq + softirq) / 100;
 }
 
 /**
