@@ -254,6 +254,23 @@ export function liveCoresNote(cores: number, mode: SpeedupSetup['mode'], points:
 }
 
 /**
+ * Before an experiment, when some of its node counts are more than the scenario's jobs, in words: those
+ * runs leave nodes without a job, so their speedup cannot pass the job count, and Amdahl's law fitted to
+ * them reads the idle nodes as serial work. A class room of 128 nodes against the default 8 jobs is the
+ * case. Null when every count has a job for each of its nodes. `noun`: what the counts count.
+ */
+export function idleNodesNote(jobs: number, counts: readonly number[], noun: 'workers' | 'nodes'): string | null {
+  const over = [...new Set(counts.filter((k) => k > jobs))].sort((a, b) => a - b);
+  if (!over.length) return null;
+  const most = over[over.length - 1];
+  const which = over.length === 1 ? String(most) : `${over.slice(0, -1).join(', ')} or ${most}`;
+  return (
+    `The scenario has ${jobs} job${jobs === 1 ? '' : 's'}: on ${which} ${noun}, some get no job and wait, so ${over.length === 1 ? "that run's" : "those runs'"} ` +
+    `speedup cannot pass ${jobs}. Give it at least ${most} jobs for every one of them to work; a few jobs each evens out the end of a run.`
+  );
+}
+
+/**
  * Amdahl's law fitted to an experiment: to its remote runs when it used a room (with the local baseline, which fits any f),
  * else to its runs. Null while no run had 2 or more nodes.
  */

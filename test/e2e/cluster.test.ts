@@ -251,6 +251,33 @@ test("a live speedup experiment says how many cores this browser reports, and wh
   expect(errors).toEqual([]);
 });
 
+test('before it runs, the speedup experiment says when a worker count has more workers than the scenario has jobs', async () => {
+  const { page, errors } = await lab.newPage();
+  await page.goto(lab.url);
+  await setScenario(page, { darts: 40_000_000, jobs: 8 });
+  await page.getByRole('tab', { name: 'Speedup' }).click();
+  const note = page.getByRole('note', { name: 'Jobs for the node counts' });
+  const counts = page.getByRole('group', { name: 'Worker counts' });
+  for (const k of ['1', '2', '4', '8']) await counts.getByLabel(k, { exact: true }).check();
+  expect(await note.count()).toBe(0);
+  // The empty plot's hint, centred, fits the plot's drawing area (on one line, a narrow panel cut it at both ends).
+  const hint = (await page.locator('figure text.empty').boundingBox())!;
+  const area = Number(await page.locator('figure clipPath rect').first().getAttribute('width'));
+  expect(hint.width).toBeLessThanOrEqual(area);
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'speedup-empty-plot.png') });
+  await counts.getByLabel('16', { exact: true }).check();
+  await expect.poll(() => note.textContent()).toBe(
+    "The scenario has 8 jobs: on 16 workers, some get no job and wait, so that run's speedup cannot pass 8. Give it at least 16 jobs for every one of them to work; a few jobs each evens out the end of a run.",
+  );
+  await note.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(SCREENSHOTS, 'speedup-idle-workers-note.png') });
+  // More jobs, and the note goes.
+  await setScenario(page, { darts: 40_000_000, jobs: 32 });
+  await page.getByRole('tab', { name: 'Speedup' }).click();
+  await expect.poll(() => note.count()).toBe(0);
+  expect(errors).toEqual([]);
+});
+
 test('message labels in slow motion, with several workers busy: each on its own tag, none over another (screenshots to look at)', async () => {
   const { page, errors } = await lab.newPage();
   await page.goto(lab.url);

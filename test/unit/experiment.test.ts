@@ -1,7 +1,7 @@
 // The speedup experiment in virtual time, with nodes on in-thread message channels: modelled durations
 // make it deterministic, so the measured speedups can be checked against what the schedule allows.
 import { afterEach, describe, expect, test } from 'vitest';
-import { experimentAmdahl, exportCsv, exportJson, runSpeedup, speedupPoints, type RunMeasurement, type SpeedupProgress, liveCoresNote } from '../../src/sim/experiment.ts';
+import { experimentAmdahl, exportCsv, exportJson, runSpeedup, speedupPoints, type RunMeasurement, type SpeedupProgress, liveCoresNote, idleNodesNote } from '../../src/sim/experiment.ts';
 import { Cluster } from '../../src/sim/cluster.ts';
 import { piTasks, producerConfig, WORKER, type PiScenario } from '../../src/sim/scenario.ts';
 import { spawnInThread } from '../../src/nodes/in-thread.ts';
@@ -333,6 +333,35 @@ describe('runSpeedup with a room\'s remote nodes', () => {
     await expect(runSpeedup({ workers: [1], scenario: pi, seed: 1, mode: 'virtual', spawn: spawnInThread, remote: loan })).rejects.toThrow(/remote nodes run on the real clock only/);
     await expect(runSpeedup({ workers: [1, 2], scenario: pi, seed: 1, mode: 'live', spawn: spawnInThread, remote: loan })).rejects.toThrow('runSpeedup: the room has 1 remote node, fewer than 2');
     await loan.end();
+  });
+});
+
+describe('idleNodesNote: node counts with more nodes than the scenario has jobs', () => {
+  test.each([
+    ['every count has a job per node', 8, [1, 2, 4, 8], 'workers' as const, null],
+    [
+      'one count over: the local experiment',
+      8,
+      [1, 2, 4, 8, 16],
+      'workers' as const,
+      "The scenario has 8 jobs: on 16 workers, some get no job and wait, so that run's speedup cannot pass 8. Give it at least 16 jobs for every one of them to work; a few jobs each evens out the end of a run.",
+    ],
+    [
+      "a class room against the default 8 jobs: every count over, in order, once",
+      8,
+      [128, 1, 16, 2, 8, 64, 32, 32],
+      'nodes' as const,
+      "The scenario has 8 jobs: on 16, 32, 64 or 128 nodes, some get no job and wait, so those runs' speedup cannot pass 8. Give it at least 128 jobs for every one of them to work; a few jobs each evens out the end of a run.",
+    ],
+    [
+      'a single job',
+      1,
+      [1, 2],
+      'nodes' as const,
+      "The scenario has 1 job: on 2 nodes, some get no job and wait, so that run's speedup cannot pass 1. Give it at least 2 jobs for every one of them to work; a few jobs each evens out the end of a run.",
+    ],
+  ])('%s', (_what, jobs, counts, noun, note) => {
+    expect(idleNodesNote(jobs, counts, noun)).toBe(note);
   });
 });
 
