@@ -268,6 +268,9 @@ export class LessonRunner {
   get canNext(): boolean {
     const step = this.step;
     if (!step) return false;
+    // Not while "Do it for me" still acts: its checks may hold halfway (42 steps, both workers busy by the
+    // 30th), and the rest of its steps, played into the next step's prediction, locked it.
+    if (this.acting) return false;
     if (this.completed.includes(this.index)) return true;
     return (step.checks.length === 0 || this.passed) && (step.predict === null || this.chosen !== null);
   }

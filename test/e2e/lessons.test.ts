@@ -269,6 +269,43 @@ test('lesson 9, sample sort: buckets, load imbalance, the job size limit', async
   await finish(page, errors, 'lesson-09-done.png');
 });
 
+test('Next waits for "Do it for me" to finish: a step whose checks hold halfway through its actions does not hand the rest to the next step', async () => {
+  const { page, errors } = await start('Worker failure and TTR');
+  // Every frame from the click on: whether Do it for me still acts (disabled) while Next is enabled.
+  await page.evaluate(() => {
+    const w = window as unknown as { __both: number; __frames: number; __watching: boolean };
+    const button = (name: RegExp) => [...document.querySelectorAll('button')].find((b) => name.test(b.textContent ?? '')) as HTMLButtonElement | undefined;
+    w.__both = 0;
+    w.__frames = 0;
+    w.__watching = true;
+    const look = () => {
+      const doIt = button(/^Do it for me$/);
+      const next = button(/^(Next|Finish)$/);
+      w.__frames++;
+      if (doIt?.disabled && next && !next.disabled) w.__both++;
+      if (w.__watching) requestAnimationFrame(look);
+    };
+    requestAnimationFrame(look);
+  });
+  await doIt(page);
+  await checksDone(page);
+  const nextButton = page.getByRole('navigation', { name: 'Lesson steps' }).getByRole('button', { name: 'Next' });
+  await expect.poll(() => nextButton.isEnabled()).toBe(true);
+  const seen = await page.evaluate(() => {
+    const w = window as unknown as { __both: number; __frames: number; __watching: boolean };
+    w.__watching = false;
+    return { both: w.__both, frames: w.__frames };
+  });
+  expect(seen.frames).toBeGreaterThan(5);
+  expect(seen.both).toBe(0);
+  await next(page);
+  // The next step's prediction is open: nothing of step 1's actions played into it.
+  await predict(page, 'At once');
+  expect(await page.getByRole('alert').filter({ hasText: 'You acted before predicting' }).count()).toBe(0);
+  expect(errors).toEqual([]);
+  await page.close();
+});
+
 test('a prediction comes before the action it predicts: lesson 4, Hang pressed before answering locks it until Restart step', async () => {
   const { page, errors } = await start('Worker failure and TTR');
   await doIt(page);
