@@ -10,7 +10,7 @@ const PROCESSES = 4;
 const JOINERS = 8;
 const CORES = 4;
 const NODES = PROCESSES * JOINERS * CORES;
-/** The issue's bar: frames at most 100 ms apart while 128 remote cards are busy. */
+/** The issue's bar: frames at most 100 ms apart while 128 remote cards are busy, so the longest gap is judged. */
 const GAP_TARGET_MS = 100;
 const JOIN_TARGET_MS = 30_000;
 /**
@@ -55,7 +55,7 @@ export async function benchClassRoom(): Promise<string[]> {
     const gaps = await frameGapsStop(host.page);
     const busy = await remoteWorking(host.page);
     lines.push(
-      `host page frame gaps over ${MEASURE_MS / 1000} s, while the remote nodes did jobs ${atStart.done + 1} to ${busy.done} of ${JOBS} (${atStart.working} then ${busy.working} of ${busy.remote} busy at once): median ${gaps.medianMs.toFixed(1)} ms (target <= ${GAP_TARGET_MS} ms) ${gaps.medianMs <= GAP_TARGET_MS ? 'PASS' : 'MISS'}, p95 ${gaps.p95Ms.toFixed(0)} ms, max ${gaps.maxMs.toFixed(0)} ms over ${gaps.frames} frames`,
+      `host page frame gaps over ${MEASURE_MS / 1000} s, while the remote nodes did jobs ${atStart.done + 1} to ${busy.done} of ${JOBS} (${atStart.working} then ${busy.working} of ${busy.remote} busy at once): median ${gaps.medianMs.toFixed(1)} ms, p95 ${gaps.p95Ms.toFixed(0)} ms over ${gaps.frames} frames; longest ${gaps.maxMs.toFixed(0)} ms (target <= ${GAP_TARGET_MS} ms) ${gaps.maxMs <= GAP_TARGET_MS ? 'PASS' : 'MISS'}`,
     );
   } finally {
     await room?.stop(2000);
