@@ -153,15 +153,18 @@ async function browserHost(browser: Browser, site: string): Promise<ClassHost> {
   await cdp.send('Performance.enable');
   /** Seconds the page's main thread has spent in tasks. */
   const taskSeconds = async () => (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')!.value;
+  /** Remote nodes running on the page's cluster; `ready`: only those waiting in reserve. */
+  const remoteCount = (ready: boolean) =>
+    page.evaluate(
+      (ready) =>
+        [...(window as unknown as { __beanlab: LabHandle }).__beanlab.cluster.nodes.values()].filter((n) => n.name.startsWith('remote ') && n.life === 'running' && (!ready || n.status.state === 'waiting')).length,
+      ready,
+    );
   return {
     name: 'browser host',
     link,
-    remoteNodes: () =>
-      page.evaluate(() => [...(window as unknown as { __beanlab: LabHandle }).__beanlab.cluster.nodes.values()].filter((n) => n.name.startsWith('remote ') && n.life === 'running').length),
-    readyNodes: () =>
-      page.evaluate(
-        () => [...(window as unknown as { __beanlab: LabHandle }).__beanlab.cluster.nodes.values()].filter((n) => n.name.startsWith('remote ') && n.life === 'running' && n.status.state === 'waiting').length,
-      ),
+    remoteNodes: () => remoteCount(false),
+    readyNodes: () => remoteCount(true),
     async piRun(darts, jobs) {
       const profile = process.env.BEANLAB_CLASS_PROFILE;
       if (profile) {

@@ -192,6 +192,7 @@ export interface ProcessCpu {
 }
 
 export function processCpuOf(pid: number): ProcessCpu {
+  let main = 0;
   let webrtc = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     let stat: string;
@@ -200,9 +201,11 @@ export function processCpuOf(pid: number): ProcessCpu {
     } catch {
       continue; // the thread ended meanwhile: its time is in the process's total
     }
-    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'node') webrtc += statSeconds(stat);
+    // The main thread's id is the process's.
+    if (tid === String(pid)) main = statSeconds(stat);
+    else if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'node') webrtc += statSeconds(stat);
   }
-  return { total: cpuSecondsOf(pid), main: statSeconds(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8')), webrtc };
+  return { total: cpuSecondsOf(pid), main, webrtc };
 }
 
 /** CPU seconds the whole machine has been busy (every core; not idle, not waiting for I/O), from /proc/stat. */
